@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
+const url = (protocols: string[]) =>
+  z.string().refine((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, `expected a URL with one of: ${protocols.join(' ')}`);
+
+/**
+ * Every setting, by its environment variable name. This is the one place config is defined;
+ * the README's settings table mirrors it.
+ */
+export const configSchema = z
+  .object({
+    TRACEPULSE_PORT: int(0, 65535).default(3000),
+    TRACEPULSE_HOST: z.string().min(1).default('0.0.0.0'),
+    TRACEPULSE_DATA_DIR: z.string().min(1).default('./data'),
+    TRACEPULSE_SYSTEM_MAP: z.string().min(1).default('./system-map.yaml'),
+    TRACEPULSE_MQTT_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']).optional(),
+    TRACEPULSE_MQTT_TOPIC_PREFIX: z
+      .string()
+      .regex(/^[^#+]+$/, 'must not contain MQTT wildcards')
+      .transform((s) => s.replace(/\/+$/, ''))
+      .default('tracepulse'),
+    TRACEPULSE_MQTT_CLIENT_ID: z.string().min(1).max(128).optional(),
+    TRACEPULSE_API_KEYS: list.default([]),
+    TRACEPULSE_STATION_ID: z.string().min(1).max(200).optional(),
+    TRACEPULSE_PUBLIC_URL: url(['http:', 'https:']).optional(),
+    /** Largest accepted HTTP body; larger ones get 413. */
+    TRACEPULSE_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(64 * 1024),
+    /** Events, logs and reports older than this are deleted. */
+    TRACEPULSE_RETENTION_DAYS: int(1, 3650).default(14),
+    /** Past this database size the oldest logs, then events, are deleted. */
+    TRACEPULSE_MAX_DB_MB: int(16, 1024 * 1024).default(512),
+    /** normal: durable across process crashes (kill -9); full: also across power loss, slower. */
+    TRACEPULSE_SQLITE_SYNC: z.enum(['normal', 'full']).default('normal'),
+    TRACEPULSE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /** Optional user rule file (YAML), hot-reloaded. */
+    TRACEPULSE_RULES_FILE: z.string().min(1).optional(),
+    /** Look-back for code changes as evidence. */
+    TRACEPULSE_CHANGE_LOOKBACK_DAYS: int(1, 365).default(7),
+    /** Triggers with the same top hypothesis within this window form one incident. */
+    TRACEPULSE_STORM_WINDOW_S: int(0, 86400).default(600),
+  })
+  .passthrough();
+
+export type Config = z.output<typeof configSchema>;
+
+/** Parses the environment; on failure throws with one line per bad variable, naming it. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(clean);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(lines);
+  }
+  return parsed.data;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,65 @@
+/** The report contract served at /api/reports (see README "Reports"). */
+export type EvidenceKind = 'log' | 'change' | 'rule' | 'graph';
+
+export interface Evidence {
+  kind: EvidenceKind;
+  /** One human-readable line, e.g. "09:41:02 OCPP error: WebsocketPongTimeout". */
+  text: string;
+  /** Score this evidence contributed to its hypothesis (before normalisation). */
+  weight: number;
+  /** Kind-specific fields: timestamp, level, service, ruleId, changeId, sha, path, ... */
+  [key: string]: unknown;
+}
+
+export interface BlamedChange {
+  sha?: string;
+  id?: string;
+  message: string;
+  author?: string;
+  url?: string;
+}
+
+export interface Hypothesis {
+  rank: number;
+  service: string;
+  file?: string;
+  function?: string;
+  change?: BlamedChange;
+  confidence: number;
+  reasons: string[];
+  evidence: Evidence[];
+}
+
+export type ReportSource = 'rules' | 'rules+llm';
+
+export interface Report {
+  id: string;
+  eventId: string;
+  correlationId: string | null;
+  eventType: string;
+  service: string;
+  errorCode: string;
+  stationId: string | null;
+  createdAt: string;
+  latencyMs: number;
+  summary: string;
+  source: ReportSource;
+  revision: number;
+  modelVersion: string;
+  incidentId: string | null;
+  /** True when GitHub could not be reached and cached commits were used. */
+  changesFromCache: boolean;
+  hypotheses: Hypothesis[];
+  /** Earlier and later revisions of this report (LLM refinements), oldest first. */
+  revisions?: ReportRevision[];
+}
+
+export interface ReportRevision {
+  revision: number;
+  source: ReportSource;
+  createdAt: string;
+  summary: string;
+  hypotheses: Hypothesis[];
+  explanation?: string;
+  nextSteps?: string[];
+}

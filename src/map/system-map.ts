@@ -1,0 +1,126 @@
+import { load, YAMLException } from 'js-yaml';
+import { z } from 'zod';
+import { buildGraph, type SystemGraph } from './graph.ts';
+
+const nameList = z.array(z.string().trim().min(1));
+
+const serviceSchema = z
+  .object({
+    depends_on: nameList.default([]),
+    file: z.string().min(1).optional(),
+    files: nameList.optional(),
+    functions: nameList.optional(),
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name').optional(),
+    owners: nameList.optional(),
+    /** Slack channel for this service's reports (deliver/). */
+    channel: z.string().min(1).optional(),
+    /** Other names firmware uses for this service in events and logs. */
+    aliases: nameList.optional(),
+    description: z.string().optional(),
+    module: z.string().optional(),
+  })
+  .strict();
+
+const mapSchema = z
+  .object({
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name').optional(),
+    triggers: nameList.default([]),
+    services: z.record(z.string().trim().min(1), z.preprocess((v) => v ?? {}, serviceSchema)),
+  })
+  .strict();
+
+export type ServiceSpec = z.output<typeof serviceSchema>;
+export type SystemMapSpec = z.output<typeof mapSchema>;
+
+export interface MapProblem {
+  severity: 'error' | 'warning';
+  message: string;
+  service?: string;
+  line?: number;
+}
+
+export type MapResult = { ok: true; graph: SystemGraph; warnings: MapProblem[] } | { ok: false; problems: MapProblem[] };
+
+/** Parses and validates a system map; every problem is reported at once, each with its service and line. */
+export function parseSystemMap(yamlText: string): MapResult {
+  let raw: unknown;
+  try {
+    raw = load(yamlText);
+  } catch (err) {
+    if (err instanceof YAMLException) {
+      const line = (err.mark?.line ?? 0) + 1;
+      const dup = /duplicated mapping key/.test(err.reason);
+      const key = dup ? keyAtLine(yamlText, line) : undefined;
+      return {
+        ok: false,
+        problems: [
+          {
+            severity: 'error',
+            line,
+            service: key,
+            message: dup ? `duplicate service or key '${key ?? '?'}' at line ${line}` : `YAML syntax error at line ${line}: ${err.reason}`,
+          },
+        ],
+      };
+    }
+    throw err;
+  }
+  const parsed = mapSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((issue) => {
+        const [top, service] = issue.path;
+        const svc = top === 'services' && typeof service === 'string' ? service : undefined;
+        const line = svc ? serviceLine(yamlText, svc) : undefined;
+        const where = issue.path.map(String).join('.');
+        return {
+          severity: 'error' as const,
+          service: svc,
+          line,
+          message: `${where || '(root)'}: ${issue.message}${line ? ` (line ${line})` : ''}`,
+        };
+      }),
+    };
+  }
+  const spec = parsed.data;
+  const problems: MapProblem[] = [];
+  const names = new Set(Object.keys(spec.services));
+  for (const [svc, s] of Object.entries(spec.services)) {
+    for (const dep of s.depends_on) {
+      if (!names.has(dep)) {
+        const line = serviceLine(yamlText, svc);
+        problems.push({
+          severity: 'error',
+          service: svc,
+          line,
+          message: `service '${svc}' depends on unknown service '${dep}'${line ? ` (line ${line})` : ''}`,
+        });
+      }
+    }
+  }
+  for (const t of spec.triggers) if (!/^[A-Z0-9_.:-]+$/i.test(t)) problems.push({ severity: 'error', message: `trigger '${t}' is not an event type` });
+  if (problems.length) return { ok: false, problems };
+  const graph = buildGraph(spec);
+  const warnings: MapProblem[] = graph.cycles.map((cycle) => ({
+    severity: 'warning',
+    service: cycle[0],
+    line: cycle[0] ? serviceLine(yamlText, cycle[0]) : undefined,
+    message: `dependency cycle: ${cycle.join(' -> ')}`,
+  }));
+  return { ok: true, graph, warnings };
+}
+
+function serviceLine(text: string, service: string): number | undefined {
+  const lines = text.split('\n');
+  const esc = service.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^\\s+["']?${esc}["']?\\s*:`);
+  const start = lines.findIndex((l) => /^services\s*:/.test(l));
+  for (let i = Math.max(0, start); i < lines.length; i++) if (re.test(lines[i] ?? '')) return i + 1;
+  return undefined;
+}
+
+function keyAtLine(text: string, line: number): string | undefined {
+  const m = /^\s*["']?([^"':]+)["']?\s*:/.exec(text.split('\n')[line - 1] ?? '');
+  return m?.[1]?.trim();
+}
