@@ -11,13 +11,16 @@ const list = z.string().transform((s) =>
     .filter(Boolean),
 );
 const url = (protocols: string[]) =>
-  z.string().refine((s) => {
-    try {
-      return protocols.includes(new URL(s).protocol);
-    } catch {
-      return false;
-    }
-  }, `expected a URL with one of: ${protocols.join(' ')}`);
+  z.string().refine(
+    (s) => {
+      try {
+        return protocols.includes(new URL(s).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `expected a URL with one of: ${protocols.join(' ')}`,
+  );
 
 /**
  * Every setting, by its environment variable name. This is the one place config is defined;

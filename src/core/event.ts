@@ -27,9 +27,14 @@ export const debugEventInputSchema = z
     const details = { ...(e.details ?? {}) };
     const service = e.service ?? details.service;
     const errorCode = e.errorCode ?? details.errorCode;
-    if (!service) ctx.addIssue({ code: 'custom', path: ['service'], message: 'required (top level or details.service)' });
+    if (!service)
+      ctx.addIssue({ code: 'custom', path: ['service'], message: 'required (top level or details.service)' });
     if (!errorCode)
-      ctx.addIssue({ code: 'custom', path: ['errorCode'], message: 'required (top level or details.errorCode)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['errorCode'],
+        message: 'required (top level or details.errorCode)',
+      });
     if (!service || !errorCode) return z.NEVER;
     if (!e.service) delete details.service;
     if (!e.errorCode) delete details.errorCode;

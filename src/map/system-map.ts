@@ -10,7 +10,10 @@ const serviceSchema = z
     file: z.string().min(1).optional(),
     files: nameList.optional(),
     functions: nameList.optional(),
-    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name').optional(),
+    repo: z
+      .string()
+      .regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name')
+      .optional(),
     owners: nameList.optional(),
     /** Slack channel for this service's reports (deliver/). */
     channel: z.string().min(1).optional(),
@@ -23,9 +26,15 @@ const serviceSchema = z
 
 const mapSchema = z
   .object({
-    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name').optional(),
+    repo: z
+      .string()
+      .regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name')
+      .optional(),
     triggers: nameList.default([]),
-    services: z.record(z.string().trim().min(1), z.preprocess((v) => v ?? {}, serviceSchema)),
+    services: z.record(
+      z.string().trim().min(1),
+      z.preprocess((v) => v ?? {}, serviceSchema),
+    ),
   })
   .strict();
 
@@ -39,7 +48,9 @@ export interface MapProblem {
   line?: number;
 }
 
-export type MapResult = { ok: true; graph: SystemGraph; warnings: MapProblem[] } | { ok: false; problems: MapProblem[] };
+export type MapResult =
+  | { ok: true; graph: SystemGraph; warnings: MapProblem[] }
+  | { ok: false; problems: MapProblem[] };
 
 /** Parses and validates a system map; every problem is reported at once, each with its service and line. */
 export function parseSystemMap(yamlText: string): MapResult {
@@ -58,7 +69,9 @@ export function parseSystemMap(yamlText: string): MapResult {
             severity: 'error',
             line,
             service: key,
-            message: dup ? `duplicate service or key '${key ?? '?'}' at line ${line}` : `YAML syntax error at line ${line}: ${err.reason}`,
+            message: dup
+              ? `duplicate service or key '${key ?? '?'}' at line ${line}`
+              : `YAML syntax error at line ${line}: ${err.reason}`,
           },
         ],
       };
@@ -99,7 +112,9 @@ export function parseSystemMap(yamlText: string): MapResult {
       }
     }
   }
-  for (const t of spec.triggers) if (!/^[A-Z0-9_.:-]+$/i.test(t)) problems.push({ severity: 'error', message: `trigger '${t}' is not an event type` });
+  for (const t of spec.triggers)
+    if (!/^[A-Z0-9_.:-]+$/i.test(t))
+      problems.push({ severity: 'error', message: `trigger '${t}' is not an event type` });
   if (problems.length) return { ok: false, problems };
   const graph = buildGraph(spec);
   const warnings: MapProblem[] = graph.cycles.map((cycle) => ({

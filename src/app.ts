@@ -1,0 +1,250 @@
+import type { Database } from 'bun:sqlite';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import type { Config } from './config/config.ts';
+import { type Clock, systemClock } from './core/clock.ts';
+import type { DebugEvent, IngestSource } from './core/event.ts';
+import { createLogger, type Logger } from './core/logger.ts';
+import { createMetrics, type Metrics } from './core/metrics.ts';
+import { createQueryRoutes } from './http/query-routes.ts';
+import { createHttpApp } from './http/server.ts';
+import { createHttpIngestRoutes } from './ingest/http.ts';
+import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
+import type { IngestSink } from './ingest/sink.ts';
+import { createSystemMapSource, type SystemMapSource } from './sources/system-map-source.ts';
+import { openDatabase } from './store/db.ts';
+import { createIngestQueries, type IngestQueries } from './store/ingest-queries.ts';
+import { createIngestWriter, type IngestWriter } from './store/ingest-writer.ts';
+import { applyRetention, storeBytes } from './store/retention.ts';
+import pkg from '../package.json' with { type: 'json' };
+
+export const version: string = pkg.version;
+
+/** Everything a feature needs to plug into the running service. */
+export interface AppContext {
+  config: Config;
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  maps: SystemMapSource;
+  queries: IngestQueries;
+  writer: IngestWriter;
+  stationId: string;
+  /** Called after a new high-priority event is committed. Handlers must not throw. */
+  onTrigger(handler: (event: DebugEvent) => void): void;
+}
+
+export interface RunningApp {
+  ctx: AppContext;
+  http: Hono;
+  port: number;
+  url: string;
+  mqtt: MqttReceiver | null;
+  /** Stops taking input, finishes what was acknowledged, closes the store. */
+  stop(): Promise<void>;
+}
+
+/** Composition root: builds every stage from config and wires them; the only place that knows the whole graph. */
+export async function startApp(
+  config: Config,
+  options: { clock?: Clock; logger?: Logger } = {},
+): Promise<RunningApp> {
+  const startedAt = performance.now();
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.TRACEPULSE_LOG_LEVEL });
+  const metrics = createMetrics();
+  describeMetrics(metrics);
+  const stationId = config.TRACEPULSE_STATION_ID ?? hostname();
+
+  const db = openDatabase(join(config.TRACEPULSE_DATA_DIR, 'tracepulse.db'), {
+    sync: config.TRACEPULSE_SQLITE_SYNC,
+  });
+  const queries = createIngestQueries(db);
+  const maps = createSystemMapSource({ path: config.TRACEPULSE_SYSTEM_MAP, db, logger: logger.child('map') });
+
+  const triggerHandlers: Array<(e: DebugEvent) => void> = [];
+  const writer = createIngestWriter(db, {
+    onEventsCommitted: (results) => {
+      for (const r of results) {
+        if (!r.inserted || r.event.priority !== 'high') continue;
+        for (const h of triggerHandlers) {
+          try {
+            h(r.event);
+          } catch (err) {
+            logger.error('trigger handler failed', { eventId: r.event.id, error: String(err) });
+          }
+        }
+      }
+    },
+  });
+
+  const sink: IngestSink = {
+    event: async (event) => {
+      const r = await writer.writeEvent(event);
+      if (r.inserted)
+        metrics.inc('tracepulse_events_total', { source: event.source, priority: event.priority });
+      else metrics.inc('tracepulse_events_duplicate_total', { source: event.source });
+      return r;
+    },
+    logs: async (lines) => {
+      const n = await writer.writeLogs(lines);
+      if (lines[0]) metrics.inc('tracepulse_logs_total', { source: lines[0].source }, n);
+      return n;
+    },
+    deadLetter: (letter) => writer.writeDeadLetter(letter),
+    countRejected: (source: IngestSource, reason: string, n = 1) =>
+      metrics.inc('tracepulse_rejected_total', { source, reason }, n),
+    context: (source) => ({
+      now: clock.now(),
+      source,
+      triggers: maps.current().graph.triggers,
+      newId: () => Bun.randomUUIDv7(),
+    }),
+  };
+
+  const ctx: AppContext = {
+    config,
+    db,
+    clock,
+    logger,
+    metrics,
+    maps,
+    queries,
+    writer,
+    stationId,
+    onTrigger: (h) => {
+      triggerHandlers.push(h);
+    },
+  };
+
+  // Features register their routes, trigger handlers and stop hooks here, in dependency order.
+  const routes: Hono[] = [
+    createHttpIngestRoutes(sink),
+    createQueryRoutes({ queries, maps, maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES }),
+  ];
+  const stopHooks: Array<() => Promise<void> | void> = [];
+
+  let mqtt: MqttReceiver | null = null;
+  const health = new Hono();
+  health.get('/healthz', (c) => {
+    let storeOk = true;
+    try {
+      db.query('SELECT 1').get();
+    } catch {
+      storeOk = false;
+    }
+    const map = maps.current();
+    const body = {
+      status: storeOk ? 'ok' : 'failing',
+      version,
+      stationId,
+      uptimeS: Math.round(process.uptime()),
+      components: {
+        store: { ok: storeOk },
+        systemMap: {
+          ok: map.lastError === null,
+          services: map.graph.services.size,
+          origin: map.origin,
+          lastError: map.lastError?.problems ?? null,
+        },
+        mqtt: config.TRACEPULSE_MQTT_URL ? { enabled: true, ...mqtt?.state() } : { enabled: false },
+      },
+    };
+    return c.json(body, storeOk ? 200 : 503);
+  });
+  health.get('/metrics', (c) =>
+    c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }),
+  );
+  metrics.gauge('tracepulse_store_bytes', 'Bytes used by the SQLite store', () => [
+    { value: storeBytes(db) },
+  ]);
+  metrics.gauge('tracepulse_mqtt_connected', '1 when the MQTT receiver is connected and subscribed', () =>
+    config.TRACEPULSE_MQTT_URL ? [{ value: mqtt?.state().subscribed ? 1 : 0 }] : [],
+  );
+
+  const http = createHttpApp({
+    apiKeys: config.TRACEPULSE_API_KEYS,
+    maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES,
+    logger: logger.child('http'),
+    metrics,
+    routes,
+    openRoutes: [health],
+  });
+
+  const server = Bun.serve({
+    port: config.TRACEPULSE_PORT,
+    hostname: config.TRACEPULSE_HOST,
+    fetch: http.fetch,
+    // Hono's bodyLimit answers 413 with a JSON body; Bun's own cap only guards against abuse.
+    maxRequestBodySize: Math.max(config.TRACEPULSE_MAX_BODY_BYTES * 4, 16 * 1024 * 1024),
+  });
+
+  if (config.TRACEPULSE_MQTT_URL) {
+    mqtt = await startMqttReceiver({
+      url: config.TRACEPULSE_MQTT_URL,
+      prefix: config.TRACEPULSE_MQTT_TOPIC_PREFIX,
+      clientId: config.TRACEPULSE_MQTT_CLIENT_ID ?? `tracepulse-${stationId}`.slice(0, 128),
+      sink,
+      logger: logger.child('mqtt'),
+    });
+  }
+
+  const runRetention = () => {
+    try {
+      const r = applyRetention(
+        db,
+        {
+          maxAgeMs: config.TRACEPULSE_RETENTION_DAYS * 86_400_000,
+          maxBytes: config.TRACEPULSE_MAX_DB_MB * 1024 * 1024,
+        },
+        clock.now(),
+      );
+      if (r.deletedByAge || r.deletedBySize) logger.info('retention applied', { ...r });
+    } catch (err) {
+      logger.error('retention failed', { error: String(err) });
+    }
+  };
+  const retentionTimer = setInterval(runRetention, 15 * 60_000);
+  retentionTimer.unref();
+  setTimeout(runRetention, 5_000).unref();
+
+  const port = server.port ?? config.TRACEPULSE_PORT;
+  logger.info('TracePulse ready', {
+    version,
+    url: `http://${config.TRACEPULSE_HOST}:${port}`,
+    mqtt: config.TRACEPULSE_MQTT_URL ? 'on' : 'off',
+    readyMs: Math.round(performance.now() - startedAt),
+  });
+
+  let stopping: Promise<void> | null = null;
+  return {
+    ctx,
+    http,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    mqtt,
+    stop: () => {
+      stopping ??= (async () => {
+        clearInterval(retentionTimer);
+        // Order matters: stop taking input, let in-flight requests and PUBACKs finish, then close the store.
+        await mqtt?.stop();
+        await server.stop(false);
+        for (const h of stopHooks.reverse()) await h();
+        writer.flush();
+        maps.stop();
+        db.close();
+        logger.info('TracePulse stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+function describeMetrics(m: Metrics) {
+  m.describe('tracepulse_events_total', 'DebugQueue events stored, by source and priority');
+  m.describe('tracepulse_events_duplicate_total', 'Events redelivered with an id already stored');
+  m.describe('tracepulse_logs_total', 'Log lines stored, by source');
+  m.describe('tracepulse_rejected_total', 'Inputs rejected, by source and reason');
+}

@@ -1,0 +1,86 @@
+import { Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { TracePulseError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
+
+const statusOf: Record<TracePulseError['code'], 400 | 401 | 403 | 404 | 409 | 413 | 422 | 500 | 502 | 503> = {
+  BAD_INPUT: 400,
+  TOO_LARGE: 413,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  STORAGE: 503,
+  UPSTREAM_TRANSIENT: 502,
+  UPSTREAM_PERMANENT: 502,
+  CONFIG: 500,
+};
+
+export interface HttpAppOptions {
+  apiKeys: string[];
+  maxBodyBytes: number;
+  logger: Logger;
+  metrics: Metrics;
+  /** Extra authentication (e.g. a UI session) that may admit a request without an API key. */
+  alternativeAuth?: (req: Request) => Promise<boolean> | boolean;
+  /** Routers mounted under the guarded paths and beside them. */
+  routes: Hono[];
+  /** Routes that stay open: /healthz and /metrics. */
+  openRoutes: Hono[];
+}
+
+/** Builds the Hono app: body limit, API-key auth for /api and /webhook, error mapping. */
+export function createHttpApp(options: HttpAppOptions): Hono {
+  const app = new Hono();
+  const limit = bodyLimit({
+    maxSize: options.maxBodyBytes,
+    onError: (c) => {
+      options.metrics.inc('tracepulse_rejected_total', { source: 'http', reason: 'too_large' });
+      return c.json(
+        { error: 'body too large', problems: [`body exceeds ${options.maxBodyBytes} bytes`] },
+        413,
+      );
+    },
+  });
+  const guard: MiddlewareHandler = async (c, next) => {
+    if (!options.apiKeys.length) return next();
+    const header = c.req.header('authorization') ?? '';
+    const m = /^Bearer\s+(.+)$/i.exec(header);
+    if (m && options.apiKeys.includes(m[1]!.trim())) return next();
+    if (options.alternativeAuth && (await options.alternativeAuth(c.req.raw))) return next();
+    options.metrics.inc('tracepulse_rejected_total', { source: 'http', reason: 'unauthorized' });
+    return c.json(
+      { error: 'unauthorized', problems: ['missing or unknown API key (Authorization: Bearer KEY)'] },
+      401,
+    );
+  };
+  for (const p of ['/api/*', '/webhook/*']) {
+    app.use(p, guard);
+    app.use(p, limit);
+  }
+  for (const r of options.openRoutes) app.route('/', r);
+  for (const r of options.routes) app.route('/', r);
+
+  app.notFound((c) =>
+    c.json({ error: 'not found', problems: [`no route for ${c.req.method} ${c.req.path}`] }, 404),
+  );
+  app.onError((err, c) => {
+    if (err instanceof TracePulseError) {
+      const status = statusOf[err.code];
+      if (status >= 500)
+        options.logger.error('request failed', {
+          path: c.req.path,
+          code: err.code,
+          error: String(err.cause ?? err),
+        });
+      return c.json({ error: err.message, problems: err.problems }, status);
+    }
+    options.logger.error('unhandled request error', {
+      path: c.req.path,
+      error: err instanceof Error ? err.stack : String(err),
+    });
+    return c.json({ error: 'internal error' }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,184 @@
+import type { MqttClient } from 'mqtt';
+import type { Logger } from '../core/logger.ts';
+import type { LogLevel } from '../core/log-line.ts';
+import type { IngestSink } from './sink.ts';
+import { decodeUtf8, toDebugEvent, toLogLine } from './normalize.ts';
+
+export interface MqttReceiverOptions {
+  url: string;
+  prefix: string;
+  clientId: string;
+  sink: IngestSink;
+  logger: Logger;
+}
+
+export interface MqttReceiver {
+  state(): { connected: boolean; subscribed: boolean; lastError: string | null };
+  stop(): Promise<void>;
+}
+
+/**
+ * Receives DebugQueue events on PREFIX/events/# and log lines on PREFIX/logs/<SERVICE> (QoS 1).
+ * PUBACK is sent only after the message is committed: mqtt.js sends it when handleMessage's
+ * callback runs. A persistent session with a stable client id means the broker keeps QoS 1
+ * messages for us while we are away.
+ */
+export async function startMqttReceiver(options: MqttReceiverOptions): Promise<MqttReceiver> {
+  const { connect } = await import('mqtt');
+  const { sink, prefix, logger } = options;
+  const u = new URL(options.url);
+  const protocol = u.protocol.replace(':', '') as 'mqtt' | 'mqtts' | 'ws' | 'wss' | 'tcp';
+  const status = { connected: false, subscribed: false, lastError: null as string | null };
+  const eventsTopic = `${prefix}/events/#`;
+  const logsTopic = `${prefix}/logs/#`;
+
+  // Host/port/protocol rather than a URL string: avoids url.parse() in bundled code (STACK-NOTES).
+  const client: MqttClient = connect({
+    host: u.hostname,
+    port: u.port ? Number(u.port) : protocol === 'mqtts' ? 8883 : 1883,
+    protocol,
+    path: protocol === 'ws' || protocol === 'wss' ? u.pathname : undefined,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    clientId: options.clientId,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+    keepalive: 30,
+  });
+
+  client.handleMessage = (packet, done) => {
+    handle(packet.topic, packet.payload as Buffer).then(
+      () => done(),
+      (err) => {
+        // Not committed: no PUBACK; the broker redelivers after reconnect.
+        status.lastError = String(err);
+        logger.error('could not store MQTT message; it will be redelivered', {
+          topic: packet.topic,
+          error: String(err),
+        });
+        done(err as Error);
+      },
+    );
+  };
+
+  client.on('connect', (connack) => {
+    status.connected = true;
+    status.lastError = null;
+    logger.info('MQTT connected', { url: redact(options.url), sessionPresent: connack.sessionPresent });
+    client.subscribe([eventsTopic, logsTopic], { qos: 1 }, (err, granted) => {
+      if (err) {
+        status.lastError = String(err);
+        logger.error('MQTT subscribe failed', { error: String(err) });
+        return;
+      }
+      status.subscribed = (granted ?? []).every((g) => g.qos === 1);
+      if (!status.subscribed)
+        logger.warn('MQTT broker did not grant QoS 1', { granted: JSON.stringify(granted) });
+    });
+  });
+  client.on('close', () => {
+    if (status.connected) logger.warn('MQTT connection lost; reconnecting');
+    status.connected = false;
+    status.subscribed = false;
+  });
+  client.on('error', (err) => {
+    status.lastError = err.message;
+    logger.warn('MQTT error', { error: err.message });
+  });
+
+  async function handle(topic: string, payload: Buffer): Promise<void> {
+    const rest = topic.startsWith(`${prefix}/`) ? topic.slice(prefix.length + 1) : '';
+    const [kind, ...tail] = rest.split('/');
+    const dead = (reason: string) =>
+      sink
+        .deadLetter({
+          receivedAt: Date.now(),
+          source: 'mqtt',
+          topic,
+          reason,
+          payload: new Uint8Array(payload),
+        })
+        .then(() => {
+          sink.countRejected('mqtt', reason.split(':')[0] ?? reason);
+        });
+    const text = decodeUtf8(payload);
+    if (text === null) return dead('bad_encoding: payload is not valid UTF-8');
+    const ctx = sink.context('mqtt');
+
+    if (kind === 'events' && tail.length) {
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (e) {
+        return dead(`bad_json: ${(e as Error).message}`);
+      }
+      const r = toDebugEvent(json, ctx);
+      if (!r.ok) return dead(`invalid_event: ${r.problems.join('; ')}`);
+      await sink.event(r.value);
+      return;
+    }
+    if (kind === 'logs' && tail.length) {
+      const service = tail[tail.length - 1]!;
+      const trimmed = text.trim();
+      if (!trimmed) return dead('invalid_log: empty payload');
+      let items: unknown[];
+      if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+        try {
+          const json = JSON.parse(trimmed);
+          items = Array.isArray(json) ? json : [json];
+        } catch (e) {
+          return dead(`bad_json: ${(e as Error).message}`);
+        }
+      } else {
+        // Plain text: service from the topic, time from arrival, level from a leading tag when present.
+        items = trimmed
+          .split('\n')
+          .filter((l) => l.trim())
+          .map((line) => plainLine(line));
+      }
+      const lines = [];
+      const problems: string[] = [];
+      for (const item of items) {
+        const r = toLogLine(item, { now: ctx.now, source: 'mqtt', fallbackService: service });
+        if (r.ok) lines.push(r.value);
+        else problems.push(...r.problems);
+      }
+      if (lines.length) await sink.logs(lines);
+      if (problems.length) return dead(`invalid_log: ${problems.join('; ')}`);
+      return;
+    }
+    return dead('unknown_topic: expected PREFIX/events/<name> or PREFIX/logs/<SERVICE>');
+  }
+
+  return {
+    state: () => ({ ...status }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        // Not forced: in-flight handleMessage callbacks finish and send their PUBACKs first.
+        client.end(false, {}, () => resolve());
+      }),
+  };
+}
+
+const levelTag = /^\s*[[<]?(debug|info|warn|warning|error|err|fatal|crit|critical)[\]>]?[:\s]\s*/i;
+const levelAlias: Record<string, LogLevel> = {
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  err: 'error',
+  fatal: 'fatal',
+  crit: 'fatal',
+  critical: 'fatal',
+};
+
+function plainLine(line: string): { level: LogLevel; message: string } {
+  const m = levelTag.exec(line);
+  if (!m) return { level: 'info', message: line };
+  return { level: levelAlias[m[1]!.toLowerCase()] ?? 'info', message: line.slice(m[0].length) };
+}
+
+const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@');

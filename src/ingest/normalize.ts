@@ -1,0 +1,104 @@
+import { describeIssues } from '../core/errors.ts';
+import { type DebugEvent, debugEventInputSchema, type IngestSource } from '../core/event.ts';
+import { type LogLine, logLineInputSchema } from '../core/log-line.ts';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: string[] };
+
+export interface NormalizeContext {
+  now: number;
+  source: IngestSource;
+  /** Event types that default to priority high (the map's triggers). */
+  triggers: ReadonlySet<string>;
+  newId: () => string;
+}
+
+/** Validates one DebugQueue event (flat or nested form) and resolves its defaults. */
+export function toDebugEvent(input: unknown, ctx: NormalizeContext): Parsed<DebugEvent> {
+  const r = debugEventInputSchema.safeParse(input);
+  if (!r.success) return { ok: false, problems: describeIssues(r.error.issues) };
+  const e = r.data;
+  return {
+    ok: true,
+    value: {
+      id: e.id ?? ctx.newId(),
+      eventType: e.eventType,
+      service: e.service,
+      errorCode: e.errorCode,
+      correlationId: e.correlationId ?? null,
+      details: e.details,
+      priority: e.priority ?? (ctx.triggers.has(e.eventType) ? 'high' : 'low'),
+      timestamp: e.timestamp ?? ctx.now,
+      receivedAt: ctx.now,
+      message: e.message ?? null,
+      source: ctx.source,
+    },
+  };
+}
+
+/** Validates one log line; `fallbackService` comes from an MQTT topic. */
+export function toLogLine(
+  input: unknown,
+  ctx: { now: number; source: IngestSource; fallbackService?: string },
+): Parsed<LogLine> {
+  const withService =
+    ctx.fallbackService &&
+    input &&
+    typeof input === 'object' &&
+    !Array.isArray(input) &&
+    !('service' in input)
+      ? { ...input, service: ctx.fallbackService }
+      : input;
+  const r = logLineInputSchema.safeParse(withService);
+  if (!r.success) return { ok: false, problems: describeIssues(r.error.issues) };
+  const l = r.data;
+  return {
+    ok: true,
+    value: {
+      timestamp: l.timestamp ?? ctx.now,
+      service: l.service,
+      level: l.level,
+      message: l.message,
+      correlationId: l.correlationId ?? null,
+      attributes: l.attributes ?? null,
+      source: ctx.source,
+    },
+  };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes bytes as strict UTF-8; null when they are not. */
+export function decodeUtf8(bytes: Uint8Array): string | null {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** Parses NDJSON or a JSON array of log lines into raw items, with per-line problems. */
+export function splitLogBody(text: string): Parsed<unknown[]> {
+  const trimmed = text.trim();
+  if (!trimmed) return { ok: false, problems: ['body is empty'] };
+  if (trimmed.startsWith('[')) {
+    try {
+      const arr = JSON.parse(trimmed);
+      return Array.isArray(arr)
+        ? { ok: true, value: arr }
+        : { ok: false, problems: ['expected a JSON array'] };
+    } catch (e) {
+      return { ok: false, problems: [`malformed JSON: ${(e as Error).message}`] };
+    }
+  }
+  const items: unknown[] = [];
+  const problems: string[] = [];
+  trimmed.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      items.push(JSON.parse(line));
+    } catch (e) {
+      problems.push(`line ${i + 1}: malformed JSON: ${(e as Error).message}`);
+    }
+  });
+  return problems.length ? { ok: false, problems } : { ok: true, value: items };
+}

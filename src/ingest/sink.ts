@@ -1,0 +1,14 @@
+import type { DebugEvent, IngestSource } from '../core/event.ts';
+import type { LogLine } from '../core/log-line.ts';
+import type { DeadLetter, EventWriteResult } from '../store/ingest-writer.ts';
+import type { NormalizeContext } from './normalize.ts';
+
+/** What every receiver hands validated input to. Promises resolve once the input is durable. */
+export interface IngestSink {
+  event(event: DebugEvent): Promise<EventWriteResult>;
+  logs(lines: LogLine[]): Promise<number>;
+  deadLetter(letter: DeadLetter): Promise<void>;
+  countRejected(source: IngestSource, reason: string, n?: number): void;
+  /** Defaults for normalisation at this moment (clock, current map triggers, id generator). */
+  context(source: IngestSource): NormalizeContext;
+}

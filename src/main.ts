@@ -1,0 +1,91 @@
+#!/usr/bin/env bun
+import { readFileSync } from 'node:fs';
+import { version } from './app.ts';
+import { ConfigError, loadConfig } from './config/config.ts';
+import { parseSystemMap } from './map/system-map.ts';
+
+const help = `tracepulse ${version}: edge-first debugging agent for EV charging stations
+
+Usage:
+  tracepulse [serve]            run the service (configuration from TRACEPULSE_* environment variables)
+  tracepulse map check FILE     validate a system map; prints problems and warnings, exit 1 on errors
+  tracepulse --version          print the version
+  tracepulse --help             this text
+
+See README.md for every setting.`;
+
+/** Sub-commands; each returns the process exit code. */
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  serve: async () => {
+    const { startApp } = await import('./app.ts');
+    const app = await startApp(loadConfig());
+    await new Promise<void>((resolve) => {
+      let signalled = false;
+      const onSignal = (sig: string) => {
+        if (signalled) return;
+        signalled = true;
+        process.stderr.write(`INFO [tracepulse] ${sig} received; shutting down\n`);
+        app.stop().then(resolve, (err) => {
+          process.stderr.write(`ERROR [tracepulse] shutdown failed: ${String(err)}\n`);
+          resolve();
+        });
+      };
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
+      process.on('SIGINT', () => onSignal('SIGINT'));
+    });
+    return 0;
+  },
+  map: async (args) => {
+    const [sub, file] = args;
+    if (sub !== 'check' || !file) {
+      process.stderr.write('usage: tracepulse map check FILE\n');
+      return 2;
+    }
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      process.stderr.write(`cannot read ${file}: ${(err as Error).message}\n`);
+      return 1;
+    }
+    const r = parseSystemMap(text);
+    if (!r.ok) {
+      for (const p of r.problems) process.stdout.write(`error: ${p.message}\n`);
+      return 1;
+    }
+    for (const w of r.warnings) process.stdout.write(`warning: ${w.message}\n`);
+    process.stdout.write(
+      `ok: ${r.graph.services.size} services, ${r.graph.triggers.size} triggers, ${r.warnings.length} warnings\n`,
+    );
+    return 0;
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-v' || first === 'version') {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(`${help}\n`);
+    return 0;
+  }
+  const command = commands[first ?? 'serve'];
+  if (!command) {
+    process.stderr.write(`unknown command '${first}'\n\n${help}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 78; // EX_CONFIG: systemd's start limit stops a restart loop on bad config.
+    }
+    process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+
+process.exit(await main(process.argv.slice(2)));

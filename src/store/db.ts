@@ -1,0 +1,48 @@
+import { Database } from 'bun:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { migrations } from './migrations.ts';
+
+export interface Migration {
+  /** Unique, stable name; applied once, in list order. */
+  name: string;
+  sql: string;
+}
+
+/** Opens (creating if needed) the SQLite store in WAL mode and applies pending migrations. */
+export function openDatabase(path: string, options: { sync?: 'normal' | 'full' } = {}): Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { create: true, strict: true });
+  // Must precede the first table: lets retention give deleted pages back to the gateway's disk.
+  db.exec('PRAGMA auto_vacuum = INCREMENTAL');
+  db.exec('PRAGMA journal_mode = WAL');
+  // WAL + NORMAL: a committed transaction survives a process crash (kill -9); FULL also survives power loss.
+  db.exec(`PRAGMA synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.exec('PRAGMA busy_timeout = 5000');
+  db.exec('PRAGMA foreign_keys = ON');
+  db.exec('PRAGMA temp_store = MEMORY');
+  migrate(db, migrations);
+  return db;
+}
+
+export function migrate(db: Database, list: readonly Migration[]): string[] {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)',
+  );
+  const done = new Set(
+    db
+      .query<{ name: string }, []>('SELECT name FROM schema_migrations')
+      .all()
+      .map((r) => r.name),
+  );
+  const applied: string[] = [];
+  for (const m of list) {
+    if (done.has(m.name)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.query('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(m.name, Date.now());
+    })();
+    applied.push(m.name);
+  }
+  return applied;
+}

@@ -1,0 +1,63 @@
+import type { Migration } from './db.ts';
+
+/**
+ * Every schema change, in order. Append only: a released migration is never edited.
+ * Each feature appends its own named entries here.
+ */
+export const migrations: readonly Migration[] = [
+  {
+    name: '0001-core-ingest',
+    sql: `
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        event_type TEXT NOT NULL,
+        service TEXT NOT NULL,
+        error_code TEXT NOT NULL,
+        correlation_id TEXT,
+        details TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        message TEXT,
+        source TEXT NOT NULL
+      );
+      CREATE INDEX events_correlation ON events (correlation_id, ts);
+      CREATE INDEX events_service ON events (service, ts);
+      CREATE INDEX events_service_code ON events (service, error_code, ts);
+      CREATE INDEX events_ts ON events (ts);
+
+      CREATE TABLE logs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts INTEGER NOT NULL,
+        service TEXT NOT NULL,
+        level INTEGER NOT NULL,
+        message TEXT NOT NULL,
+        correlation_id TEXT,
+        attributes TEXT,
+        source TEXT NOT NULL
+      );
+      CREATE INDEX logs_correlation ON logs (correlation_id, ts) WHERE correlation_id IS NOT NULL;
+      CREATE INDEX logs_service ON logs (service, ts);
+      CREATE INDEX logs_service_level ON logs (service, level, ts) WHERE level >= 2;
+      CREATE INDEX logs_ts ON logs (ts);
+
+      CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        topic TEXT,
+        reason TEXT NOT NULL,
+        payload BLOB NOT NULL
+      );
+      CREATE INDEX dead_letters_received ON dead_letters (received_at);
+
+      CREATE TABLE system_maps (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        stored_at INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        yaml TEXT NOT NULL
+      );
+    `,
+  },
+];

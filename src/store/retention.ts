@@ -1,0 +1,64 @@
+import type { Database } from 'bun:sqlite';
+
+export interface RetentionPolicy {
+  maxAgeMs: number;
+  maxBytes: number;
+}
+
+export interface RetentionResult {
+  deletedByAge: number;
+  deletedBySize: number;
+  bytesAfter: number;
+}
+
+/** Tables pruned by age, oldest first, with their time column. Features append their own. */
+export const retentionTables: Array<{ table: string; timeColumn: string; shrinkFirst?: boolean }> = [
+  { table: 'logs', timeColumn: 'ts', shrinkFirst: true },
+  { table: 'dead_letters', timeColumn: 'received_at', shrinkFirst: true },
+  { table: 'events', timeColumn: 'ts' },
+];
+
+export const storeBytes = (db: Database): number => {
+  const r = db
+    .query<{ pages: number; free: number; size: number }, []>(
+      'SELECT (SELECT page_count FROM pragma_page_count()) AS pages, (SELECT freelist_count FROM pragma_freelist_count()) AS free, (SELECT page_size FROM pragma_page_size()) AS size',
+    )
+    .get();
+  const pages = r?.pages ?? 0;
+  const free = r?.free ?? 0;
+  const size = r?.size ?? 4096;
+  return (pages - free) * size;
+};
+
+/**
+ * Deletes rows past the age limit, then, while the store is over its size limit, the oldest
+ * logs (the bulk of the data) in chunks, then the oldest events. Keeps a gateway's disk from filling.
+ */
+export function applyRetention(db: Database, policy: RetentionPolicy, now: number): RetentionResult {
+  let deletedByAge = 0;
+  let deletedBySize = 0;
+  const cutoff = now - policy.maxAgeMs;
+  for (const t of retentionTables) {
+    deletedByAge += db.query(`DELETE FROM ${t.table} WHERE ${t.timeColumn} < ?`).run(cutoff).changes;
+  }
+  const order = [
+    ...retentionTables.filter((t) => t.shrinkFirst),
+    ...retentionTables.filter((t) => !t.shrinkFirst),
+  ];
+  for (const t of order) {
+    for (let guard = 0; guard < 1000 && storeBytes(db) > policy.maxBytes; guard++) {
+      const n = db
+        .query(
+          `DELETE FROM ${t.table} WHERE rowid IN (SELECT rowid FROM ${t.table} ORDER BY ${t.timeColumn} ASC LIMIT 5000)`,
+        )
+        .run().changes;
+      deletedBySize += n;
+      if (n === 0) break;
+    }
+  }
+  if (deletedByAge + deletedBySize > 0) {
+    db.exec('PRAGMA incremental_vacuum');
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  }
+  return { deletedByAge, deletedBySize, bytesAfter: storeBytes(db) };
+}
