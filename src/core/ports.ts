@@ -26,3 +26,14 @@ export type ReportNotice =
 export interface ReportBus {
   onReport(listener: (notice: ReportNotice) => void): void;
 }
+
+/**
+ * Runs inside the SQLite transaction that stores a report (or its revision, or an incident update),
+ * so whatever it writes (outbox rows) commits or rolls back with the report. Must be synchronous.
+ */
+export type ReportTxHook = (notice: ReportNotice) => void;
+
+export interface ReportHooks extends ReportBus {
+  /** Registers a hook run inside the report's own transaction (see ReportTxHook). */
+  inReportTransaction(hook: ReportTxHook): void;
+}
