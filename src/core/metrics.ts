@@ -33,7 +33,10 @@ export function createMetrics(): Metrics {
   return {
     inc(name, labels, by = 1) {
       let series = counters.get(name);
-      if (!series) counters.set(name, (series = new Map()));
+      if (!series) {
+        series = new Map();
+        counters.set(name, series);
+      }
       const key = labelKey(labels);
       series.set(key, (series.get(key) ?? 0) + by);
     },

@@ -10,7 +10,12 @@ export interface ChangeSource {
 
 /** Brings the change cache up to date for the files of a trigger's candidates, within a deadline. */
 export interface ChangeRefresher {
-  refreshForTrigger(input: { files: Array<{ repo: string; path: string }>; until: number; since: number; deadlineMs: number }): Promise<{
+  refreshForTrigger(input: {
+    files: Array<{ repo: string; path: string }>;
+    until: number;
+    since: number;
+    deadlineMs: number;
+  }): Promise<{
     /** False when GitHub did not answer in time and the cache was used. */
     fresh: boolean;
     error?: string;
