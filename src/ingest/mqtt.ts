@@ -66,6 +66,7 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
   client.on('connect', (connack) => {
     status.connected = true;
     status.lastError = null;
+    client.options.reconnectPeriod = 1000;
     logger.info('MQTT connected', { url: redact(options.url), sessionPresent: connack.sessionPresent });
     client.subscribe([eventsTopic, logsTopic], { qos: 1 }, (err, granted) => {
       if (err) {
@@ -77,6 +78,10 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
       if (!status.subscribed)
         logger.warn('MQTT broker did not grant QoS 1', { granted: JSON.stringify(granted) });
     });
+  });
+  // mqtt.js retries at a fixed period; stretch it (1 s doubling to 30 s) so a long outage isn't a reconnect storm.
+  client.on('reconnect', () => {
+    client.options.reconnectPeriod = Math.min((client.options.reconnectPeriod ?? 1000) * 2, 30_000);
   });
   client.on('close', () => {
     if (status.connected) logger.warn('MQTT connection lost; reconnecting');
