@@ -60,4 +60,61 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    name: '0002-changes',
+    sql: `
+      CREATE TABLE changes (
+        id TEXT PRIMARY KEY,
+        origin TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        service TEXT,
+        ts INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        files TEXT NOT NULL,
+        diff TEXT,
+        author TEXT,
+        url TEXT,
+        repo TEXT,
+        sha TEXT,
+        detail INTEGER NOT NULL DEFAULT 1,
+        received_at INTEGER NOT NULL
+      );
+      CREATE INDEX changes_ts ON changes (ts);
+      CREATE INDEX changes_service ON changes (service, ts);
+      CREATE UNIQUE INDEX changes_repo_sha ON changes (repo, sha) WHERE sha IS NOT NULL;
+      CREATE INDEX changes_missing_detail ON changes (ts) WHERE detail = 0;
+
+      CREATE TABLE change_services (
+        change_id TEXT NOT NULL REFERENCES changes (id) ON DELETE CASCADE,
+        service TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        PRIMARY KEY (change_id, service)
+      ) WITHOUT ROWID;
+      CREATE INDEX change_services_service ON change_services (service, ts);
+    `,
+  },
+  {
+    name: '0002-github-cache',
+    sql: `
+      CREATE TABLE github_etags (
+        url TEXT PRIMARY KEY,
+        etag TEXT NOT NULL,
+        shas TEXT NOT NULL,
+        has_next INTEGER NOT NULL,
+        checked_at INTEGER NOT NULL
+      );
+      CREATE INDEX github_etags_checked ON github_etags (checked_at);
+
+      CREATE TABLE github_compares (
+        change_id TEXT PRIMARY KEY REFERENCES changes (id) ON DELETE CASCADE,
+        repo TEXT,
+        base TEXT,
+        head TEXT,
+        state TEXT NOT NULL,
+        commits TEXT,
+        error TEXT,
+        checked_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

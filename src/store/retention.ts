@@ -16,6 +16,8 @@ export const retentionTables: Array<{ table: string; timeColumn: string; shrinkF
   { table: 'logs', timeColumn: 'ts', shrinkFirst: true },
   { table: 'dead_letters', timeColumn: 'received_at', shrinkFirst: true },
   { table: 'events', timeColumn: 'ts' },
+  { table: 'github_etags', timeColumn: 'checked_at', shrinkFirst: true },
+  { table: 'changes', timeColumn: 'ts' },
 ];
 
 export const storeBytes = (db: Database): number => {
