@@ -1,0 +1,144 @@
+import {
+  errorOf,
+  forEachLimit,
+  type Outcome,
+  outcomeOfStatus,
+  parseRetryAfter,
+  type SendResult,
+  type Transport,
+} from './transport.js';
+import type { Item, LogItem } from './types.js';
+
+export interface HttpTransportOptions {
+  /** TracePulse base URL, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  apiKey?: string;
+  /** Concurrent POST /webhook/event requests (there is no batch form). */
+  concurrency?: number;
+  timeoutMs?: number;
+  /** Largest POST /api/logs body; TracePulse refuses more than 64 KiB by default. */
+  maxBodyBytes?: number;
+  fetch?: typeof fetch;
+}
+
+interface Reply {
+  outcome: Outcome;
+  error?: Error;
+  retryAfterMs?: number;
+}
+
+/** Sends events one request each to POST /webhook/event and log lines as NDJSON batches to POST /api/logs. */
+export function createHttpTransport({
+  url,
+  apiKey,
+  concurrency = 8,
+  timeoutMs = 5000,
+  maxBodyBytes = 60 * 1024,
+  fetch: doFetch = globalThis.fetch,
+}: HttpTransportOptions): Transport {
+  const base = url.replace(/\/+$/, '');
+  const auth: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+  const encoder = new TextEncoder();
+
+  async function post(path: string, body: string, contentType: string, signal: AbortSignal): Promise<Reply> {
+    try {
+      const res = await doFetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': contentType, ...auth },
+        body,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+      });
+      const text = await res.text();
+      const outcome = outcomeOfStatus(res.status);
+      if (outcome === 'ok') return { outcome };
+      return {
+        outcome,
+        error: new Error(`POST ${path}: HTTP ${res.status} ${text.slice(0, 300)}`),
+        retryAfterMs: parseRetryAfter(res.headers.get('retry-after')),
+      };
+    } catch (e) {
+      return { outcome: 'retry', error: new Error(`POST ${path}: ${errorOf(e).message}`, { cause: e }) };
+    }
+  }
+
+  /** Splits log lines into NDJSON bodies under the size limit; a line alone over it is its own chunk. */
+  function chunkLogs(logs: Array<{ index: number; item: LogItem }>) {
+    const chunks: Array<{ indexes: number[]; lines: string[] }> = [];
+    let current = { indexes: [] as number[], lines: [] as string[] };
+    let bytes = 0;
+    for (const { index, item } of logs) {
+      const line = JSON.stringify(item.body);
+      const size = encoder.encode(line).length + 1;
+      if (current.lines.length > 0 && bytes + size > maxBodyBytes) {
+        chunks.push(current);
+        current = { indexes: [], lines: [] };
+        bytes = 0;
+      }
+      current.indexes.push(index);
+      current.lines.push(line);
+      bytes += size;
+    }
+    if (current.lines.length > 0) chunks.push(current);
+    return chunks;
+  }
+
+  return {
+    kind: 'http',
+    async send(items: Item[], signal: AbortSignal): Promise<SendResult> {
+      const outcomes: Outcome[] = new Array(items.length).fill('retry');
+      let error: Error | undefined;
+      let retryAfterMs: number | undefined;
+      const record = (index: number, reply: Reply) => {
+        outcomes[index] = reply.outcome;
+        error ??= reply.error;
+        if (reply.retryAfterMs !== undefined) retryAfterMs = Math.max(retryAfterMs ?? 0, reply.retryAfterMs);
+      };
+
+      const events: number[] = [];
+      const logs: Array<{ index: number; item: LogItem }> = [];
+      items.forEach((item, index) => {
+        if (item.kind === 'event') events.push(index);
+        else logs.push({ index, item });
+      });
+
+      let away = false;
+      const sendEvents = forEachLimit(events.length, concurrency, async (k) => {
+        if (away) return; // destination away: do not knock once per queued event
+        const index = events[k]!;
+        const reply = await post(
+          '/webhook/event',
+          JSON.stringify(items[index]!.body),
+          'application/json',
+          signal,
+        );
+        record(index, reply);
+        if (reply.outcome === 'retry') away = true;
+      });
+      const sendLogs = (async () => {
+        for (const chunk of chunkLogs(logs)) {
+          const reply = await post(
+            '/api/logs',
+            `${chunk.lines.join('\n')}\n`,
+            'application/x-ndjson',
+            signal,
+          );
+          if (reply.outcome === 'reject' && chunk.lines.length > 1) {
+            // One bad line refuses the whole body: resend one by one so only that line is lost.
+            for (let i = 0; i < chunk.lines.length; i++) {
+              record(
+                chunk.indexes[i]!,
+                await post('/api/logs', `${chunk.lines[i]}\n`, 'application/x-ndjson', signal),
+              );
+            }
+          } else {
+            for (const index of chunk.indexes) record(index, reply);
+          }
+          if (reply.outcome === 'retry') break; // destination away: leave the rest queued
+        }
+      })();
+      await Promise.all([sendEvents, sendLogs]);
+      return { outcomes, error, retryAfterMs };
+    },
+    async close() {},
+  };
+}
