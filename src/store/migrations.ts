@@ -117,4 +117,66 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    name: '0007-ui-users-chat-feedback',
+    sql: `
+      CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        session_gen INTEGER NOT NULL DEFAULT 0
+      );
+
+      CREATE TABLE chat_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        report_id TEXT NOT NULL,
+        author TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        citations TEXT,
+        answered_by TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX chat_messages_report ON chat_messages (report_id, id);
+      CREATE INDEX chat_messages_created ON chat_messages (created_at);
+
+      CREATE TABLE chat_reads (
+        user TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        seen_at INTEGER NOT NULL,
+        PRIMARY KEY (user, channel)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        report_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        error_code TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        root_service TEXT NOT NULL,
+        change_id TEXT,
+        note TEXT,
+        ranked TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        author TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX feedback_report ON feedback (report_id, id);
+      CREATE INDEX feedback_context ON feedback (event_type, error_code, id);
+
+      CREATE TABLE learn_models (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        version TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        adjustments TEXT NOT NULL,
+        figures TEXT NOT NULL,
+        feedback_count INTEGER NOT NULL,
+        reason TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX learn_models_status ON learn_models (status, id);
+    `,
+  },
 ];
