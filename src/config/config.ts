@@ -57,6 +57,19 @@ export const configSchema = z
     TRACEPULSE_CHANGE_LOOKBACK_DAYS: int(1, 365).default(7),
     /** Triggers with the same top hypothesis within this window form one incident. */
     TRACEPULSE_STORM_WINDOW_S: int(0, 86400).default(600),
+    /** Signs UI sessions (JWT); when unset a random one is generated once into the data dir (0600). */
+    TRACEPULSE_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+    /** Lifetime of a UI login session. */
+    TRACEPULSE_SESSION_HOURS: int(1, 24 * 90).default(12),
+    /** Login attempts allowed per client address and user name per minute; more get 429. */
+    TRACEPULSE_LOGIN_ATTEMPTS_PER_MIN: int(1, 1000).default(5),
+    /** How long a chat answer may wait for the LLM before the local answer is given. */
+    TRACEPULSE_ANSWER_TIMEOUT_MS: int(200, 120_000).default(8000),
+    /** Learn ranking adjustments from feedback (each one gated by a replay before it takes effect). */
+    TRACEPULSE_LEARN: bool.default(true),
+    /** Built-in labelled scenarios the learning gate replays (fixed seed, modest count for speed). */
+    TRACEPULSE_LEARN_GATE_SCENARIOS: int(0, 5000).default(60),
+    TRACEPULSE_LEARN_GATE_SEED: int(0, 2 ** 31 - 1).default(7),
   })
   .passthrough();
 
