@@ -29,7 +29,12 @@ const hostArch = Bun.spawnSync(['uname', '-m']).stdout.toString().trim();
  */
 function makeRelease(): string {
   const rel = join(temp.make(), 'tracepulse');
-  for (const f of ['edge/install.sh', 'edge/tracepulse.env.example', 'systemd/tracepulse.service', 'system-map.yaml']) {
+  for (const f of [
+    'edge/install.sh',
+    'edge/tracepulse.env.example',
+    'systemd/tracepulse.service',
+    'system-map.yaml',
+  ]) {
     mkdirSync(join(rel, f, '..'), { recursive: true });
     cpSync(join(repoRoot, f), join(rel, f));
   }
@@ -42,7 +47,11 @@ function makeRelease(): string {
 }
 
 function install(rel: string, args: string[], env: Record<string, string | undefined> = process.env) {
-  const p = Bun.spawnSync(['sh', join(rel, 'edge/install.sh'), ...args], { env, stdout: 'pipe', stderr: 'pipe' });
+  const p = Bun.spawnSync(['sh', join(rel, 'edge/install.sh'), ...args], {
+    env,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
   return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
 }
 
@@ -86,7 +95,9 @@ describe('edge/install.sh', () => {
     expect(read(join(root, 'etc/systemd/system/tracepulse.service'))).toBe(
       read(join(repoRoot, 'systemd/tracepulse.service')),
     );
-    expect(read(join(root, 'etc/tracepulse/tracepulse.env'))).toBe(read(join(repoRoot, 'edge/tracepulse.env.example')));
+    expect(read(join(root, 'etc/tracepulse/tracepulse.env'))).toBe(
+      read(join(repoRoot, 'edge/tracepulse.env.example')),
+    );
     expect(mode(join(root, 'etc/tracepulse/tracepulse.env'))).toBe('600');
     expect(read(join(root, 'etc/tracepulse/system-map.yaml'))).toBe(read(join(repoRoot, 'system-map.yaml')));
     expect(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/tracepulse.service'))).toBe(
@@ -108,7 +119,7 @@ describe('edge/install.sh', () => {
     expect(digest(root)).toEqual(first);
     expect(again.out).toContain('unchanged');
     expect(again.out).toContain('kept existing');
-    expect(again.out).not.toMatch(/^  (installed|created) /m);
+    expect(again.out).not.toMatch(/^ {2}(installed|created) /m);
   });
 
   test("an upgrade replaces binary and unit but keeps the operator's settings and map", () => {
@@ -177,7 +188,9 @@ describe('edge/install.sh', () => {
     expect(install(rel, ['--root', root, '--uninstall']).code).toBe(0);
     expect(existsSync(join(root, 'usr/local/bin/tracepulse'))).toBe(false);
     expect(existsSync(join(root, 'etc/systemd/system/tracepulse.service'))).toBe(false);
-    expect(existsSync(join(root, 'etc/systemd/system/multi-user.target.wants/tracepulse.service'))).toBe(false);
+    expect(existsSync(join(root, 'etc/systemd/system/multi-user.target.wants/tracepulse.service'))).toBe(
+      false,
+    );
     expect(existsSync(join(root, 'etc/tracepulse/tracepulse.env'))).toBe(true);
     expect(existsSync(join(root, 'etc/tracepulse/system-map.yaml'))).toBe(true);
     expect(existsSync(join(root, 'var/lib/tracepulse/tracepulse.db'))).toBe(true);
