@@ -9,6 +9,9 @@ export interface ServiceNode {
   owners: string[];
   channel: string | null;
   aliases: string[];
+  /** Free text from the map (module type, description): rules match component kinds on it. */
+  module: string | null;
+  description: string | null;
 }
 
 export interface Candidate {
@@ -50,6 +53,8 @@ export function buildGraph(spec: SystemMapSpec): SystemGraph {
       owners: s.owners ?? [],
       channel: s.channel ?? null,
       aliases: s.aliases ?? [],
+      module: s.module ?? null,
+      description: s.description ?? null,
     });
   }
   const byName = new Map<string, string>();
