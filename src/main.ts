@@ -9,6 +9,8 @@ const help = `tracepulse ${version}: edge-first debugging agent for EV charging 
 Usage:
   tracepulse [serve]            run the service (configuration from TRACEPULSE_* environment variables)
   tracepulse map check FILE     validate a system map; prints problems and warnings, exit 1 on errors
+  tracepulse user add NAME --role viewer|engineer|admin [--password-stdin]
+                                add a UI user (also: user list, user remove NAME)
   tracepulse --version          print the version
   tracepulse --help             this text
 
@@ -35,6 +37,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
     });
     return 0;
   },
+  user: async (args) => (await import('./cli/user.ts')).runUserCommand(args),
   map: async (args) => {
     const [sub, file] = args;
     if (sub !== 'check' || !file) {
