@@ -55,6 +55,14 @@ export const configSchema = z
     TRACEPULSE_RULES_FILE: z.string().min(1).optional(),
     /** Look-back for code changes as evidence. */
     TRACEPULSE_CHANGE_LOOKBACK_DAYS: int(1, 365).default(7),
+    /** GitHub token (read-only: contents + metadata). GitHub is used when this or GITHUB_API_URL is set. */
+    GITHUB_TOKEN: z.string().trim().min(1).optional(),
+    /** GitHub REST base URL (Enterprise: https://HOST/api/v3); default https://api.github.com. */
+    GITHUB_API_URL: url(['http:', 'https:']).optional(),
+    /** How often the mapped services' commits are refreshed in the background; 0 = only on triggers. */
+    TRACEPULSE_GITHUB_REFRESH_MINUTES: int(0, 1440).default(10),
+    /** Branch, tag or sha whose history is read; default: each repository's default branch. */
+    TRACEPULSE_GITHUB_REF: z.string().trim().min(1).max(250).optional(),
     /** Triggers with the same top hypothesis within this window form one incident. */
     TRACEPULSE_STORM_WINDOW_S: int(0, 86400).default(600),
     /** Signs UI sessions (JWT); when unset a random one is generated once into the data dir (0600). */
