@@ -161,3 +161,73 @@ async function build(arch: 'x64' | 'arm64'): Promise<string> {
   if (code !== 0) throw new Error(`building ${out} failed:\n${stdout}${stderr}`);
   return out;
 }
+
+export interface RunningServer {
+  proc: Subprocess;
+  port: number;
+  url: string;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+}
+
+/** Collects a piped stream in the background so the child never blocks on a full pipe. */
+function collect(stream: ReadableStream<Uint8Array> | number | undefined, into: string[]): void {
+  if (!stream || typeof stream === 'number') return;
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) into.push(decoder.decode(chunk, { stream: true }));
+  })();
+}
+
+/**
+ * Starts `tracepulse serve` (cmd is the executable plus any wrapper such as qemu) with its data
+ * in dataDir and waits for GET /healthz to answer 200.
+ */
+export async function startServer(
+  procs: ReturnType<typeof createProcessGroup>,
+  cmd: string[],
+  options: { dataDir: string; port?: number; env?: Record<string, string>; readyTimeoutMs?: number },
+): Promise<RunningServer> {
+  const port = options.port ?? (await freePort());
+  const proc = procs.spawn([...cmd, 'serve'], {
+    cwd: options.dataDir,
+    env: {
+      PATH: process.env.PATH,
+      HOME: options.dataDir,
+      TRACEPULSE_HOST: '127.0.0.1',
+      TRACEPULSE_PORT: String(port),
+      TRACEPULSE_DATA_DIR: options.dataDir,
+      TRACEPULSE_SYSTEM_MAP: join(repoRoot, 'system-map.yaml'),
+      TRACEPULSE_STATION_ID: 'EV-Station-01',
+      ...options.env,
+    },
+  });
+  const out: string[] = [];
+  collect(proc.stdout, out);
+  collect(proc.stderr, out);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 10_000);
+  while ((await httpStatus(`${url}/healthz`, 1000)) !== 200) {
+    if (proc.exitCode !== null || proc.signalCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      await proc.exited;
+      throw new Error(`tracepulse did not become healthy on ${port}:\n${out.join('')}`);
+    }
+    await Bun.sleep(50);
+  }
+  return { proc, port, url, output: () => out.join('') };
+}
+
+/** A DebugQueue event as EVerest-side tooling posts it. */
+export function stationEvent(n: number, correlationId: string) {
+  return {
+    id: `${correlationId}-${n}`,
+    eventType: 'CHARGING_FAULT',
+    service: 'evse_manager_1',
+    errorCode: 'MREC11CableCheckFault',
+    correlationId,
+    priority: n % 10 === 0 ? 'high' : 'low',
+    timestamp: new Date(Date.UTC(2026, 4, 12, 8, 30, 0, n)).toISOString(),
+    details: { connector: 1, evseId: 'EV-Station-01', vendorErrorCode: 'CX011', attempt: n },
+  };
+}
