@@ -175,7 +175,10 @@ function collect(stream: ReadableStream<Uint8Array> | number | undefined, into: 
   if (!stream || typeof stream === 'number') return;
   void (async () => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) into.push(decoder.decode(chunk, { stream: true }));
+    const reader = stream.getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      into.push(decoder.decode(r.value, { stream: true }));
+    }
   })();
 }
 
