@@ -57,6 +57,8 @@ export function createMqttTransport({
   let client: MqttClientLike | undefined;
   let connecting: Promise<MqttClientLike> | undefined;
   let lastError: Error | undefined;
+  let everConnected = false;
+  const readyListeners: Array<() => void> = [];
 
   async function open(): Promise<MqttClientLike> {
     let mqtt: MqttModuleLike;
@@ -95,12 +97,16 @@ export function createMqttTransport({
     });
     c.on('connect', () => {
       lastError = undefined;
+      everConnected = true;
+      for (const listener of readyListeners) listener();
     });
     return c;
   }
 
+  /** Waits for the first connection; once it was up, a lost connection fails at once (the sink backs off). */
   function waitConnected(c: MqttClientLike, signal: AbortSignal): Promise<boolean> {
     if (c.connected) return Promise.resolve(true);
+    if (everConnected || lastError) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (ok: boolean) => {
         clearTimeout(timer);
@@ -157,6 +163,9 @@ export function createMqttTransport({
       const results = await Promise.all(items.map((item) => publish(c, item)));
       const error = results.find((r): r is Error => r instanceof Error);
       return { outcomes: results.map((r) => (r === 'ok' ? 'ok' : 'retry')), error };
+    },
+    onReady(listener: () => void) {
+      readyListeners.push(listener);
     },
     async close() {
       const c = client;

@@ -48,6 +48,10 @@ export class Sink {
 
   constructor(private readonly o: SinkOptions) {
     this.queue = new BoundedQueue(o.maxQueue);
+    // Destination reachable again (MQTT reconnected): retry now instead of sitting out the backoff.
+    o.transport.onReady?.(() => {
+      if (!this.stopped && !this.fatal) this.wakeUp();
+    });
     this.ready = o.spool
       ? o.spool.ready.then((items) => {
           for (const item of items) this.accept(item, false);

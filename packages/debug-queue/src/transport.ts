@@ -17,6 +17,8 @@ export interface Transport {
   readonly kind: 'http' | 'mqtt' | 'loki';
   send(items: Item[], signal: AbortSignal): Promise<SendResult>;
   close(): Promise<void>;
+  /** Registers a callback for "reachable again" (MQTT reconnect), so a waiting retry can go at once. */
+  onReady?(listener: () => void): void;
 }
 
 /** Thrown by a transport when it can never work (e.g. the mqtt package is missing): everything is rejected. */

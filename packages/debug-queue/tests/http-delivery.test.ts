@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { createDebugQueue, withCorrelationId } from '../src/index.ts';
+import { failure } from './helpers/fixtures.ts';
+import { freePort, startTracePulse, type TracePulse, waitFor } from './helpers/tracepulse.ts';
+
+const fast = { retryInitialMs: 20, retryMaxMs: 200, timeoutMs: 2000, silent: true };
+
+describe('HTTP transport to the real TracePulse', () => {
+  let tp: TracePulse;
+  beforeAll(async () => {
+    tp = await startTracePulse({ apiKeys: ['station-key-01'] });
+  });
+  afterAll(async () => {
+    await tp.dispose();
+  });
+
+  test('an event arrives with every field, its id and its log() timestamp', async () => {
+    const q = createDebugQueue({ url: tp.url, apiKey: 'station-key-01', ...fast });
+    const before = Date.now();
+    q.log(
+      'SESSION_DROP',
+      {
+        service: 'evse_manager_1',
+        errorCode: 'EVCommunicationError',
+        correlationId: 'txn-456',
+        details: {
+          userId: '123',
+          sessionId: 'abc',
+          edgeDevice: 'EV-Station-01',
+          connectorId: 1,
+          plugged: true,
+        },
+        message: 'SLAC: Connection lost in matched state',
+      },
+      { priority: 'high' },
+    );
+    const after = Date.now();
+    expect(await q.flush(5000)).toBe(true);
+    const [e] = await tp.events({ correlationId: 'txn-456' });
+    expect(e).toBeDefined();
+    expect(e!.eventType).toBe('SESSION_DROP');
+    expect(e!.service).toBe('evse_manager_1');
+    expect(e!.errorCode).toBe('EVCommunicationError');
+    expect(e!.priority).toBe('high');
+    expect(e!.message).toBe('SLAC: Connection lost in matched state');
+    expect(e!.details).toEqual({
+      userId: '123',
+      sessionId: 'abc',
+      edgeDevice: 'EV-Station-01',
+      connectorId: '1',
+      plugged: 'true',
+    });
+    expect(e!.id).toMatch(/^[0-9a-f-]{36}$/);
+    const ts = Date.parse(e!.timestamp);
+    expect(ts).toBeGreaterThanOrEqual(before);
+    expect(ts).toBeLessThanOrEqual(after);
+    expect(e!.source).toBe('http');
+    expect(q.stats().primary?.delivered).toBe(1);
+    await q.close();
+  });
+
+  test('log lines go to /api/logs in batches, correlation id from withCorrelationId()', async () => {
+    const q = createDebugQueue({ url: tp.url, apiKey: 'station-key-01', ...fast });
+    withCorrelationId('txn-batch-77', () => {
+      for (let i = 0; i < 250; i++) {
+        q.logLine(i % 2 ? 'warn' : 'error', `Yeti UART timeout! attempt ${i}`, { service: 'bsp' });
+      }
+      q.log('BSP_RESET_FAILED', { service: 'bsp', errorCode: 'CommunicationFault' }, { priority: 'low' });
+    });
+    expect(await q.flush(5000)).toBe(true);
+    const logs = await tp.logs({ correlationId: 'txn-batch-77' });
+    expect(logs.length).toBe(250);
+    expect(new Set(logs.map((l) => l.message)).size).toBe(250);
+    expect(logs.find((l) => l.message === 'Yeti UART timeout! attempt 3')?.level).toBe('warn');
+    const events = await tp.events({ correlationId: 'txn-batch-77' });
+    expect(events.map((e) => [e.eventType, e.priority])).toEqual([['BSP_RESET_FAILED', 'low']]);
+    await q.close();
+  });
+
+  test('a 401 (missing API key) is retried with backoff and keeps the event queued, not dropped', async () => {
+    const errors: string[] = [];
+    const q = createDebugQueue({ url: tp.url, ...fast, onError: (e) => errors.push(e.message) });
+    q.log('PLUGIN_TIMEOUT', {
+      service: 'auth',
+      errorCode: 'MREC9AuthorizationTimeout',
+      correlationId: 'txn-401',
+    });
+    await waitFor('a 401 retry', () => (q.stats().primary?.retries ?? 0) > 0);
+    expect(q.stats().primary?.lastError).toContain('401');
+    expect(errors.some((m) => m.includes('401'))).toBe(true);
+    const s = q.stats().primary!;
+    expect(s.dropped.total + s.rejected + s.delivered).toBe(0);
+    expect(s.queued + s.inFlight).toBe(1);
+    expect(await q.close(100)).toBe(false);
+    expect(await tp.events({ correlationId: 'txn-401' })).toEqual([]);
+  });
+
+  test('close() delivers what was logged just before it', async () => {
+    const q = createDebugQueue({ url: tp.url, apiKey: 'station-key-01', ...fast });
+    for (let i = 0; i < 40; i++) {
+      const f = failure(i, 'close');
+      q.log(f.eventType, f.fields);
+    }
+    expect(await q.close()).toBe(true);
+    const events = await tp.events({ service: 'evse_manager_1', limit: '1000' });
+    const mine = events.filter((e) => e.correlationId?.startsWith('txn-close-'));
+    // failures 0 and 2 of every 5 are evse_manager_1
+    expect(mine.length).toBe(16);
+    const all = await Promise.all(
+      ['evse_manager_2', 'powermeter_ac', 'ocpp'].map((service) => tp.events({ service })),
+    );
+    const total = mine.length + all.flat().filter((e) => e.correlationId?.startsWith('txn-close-')).length;
+    expect(total).toBe(40);
+    q.log('AFTER_CLOSE', { service: 'ocpp', errorCode: 'InternalError' });
+    expect(q.stats().discarded).toBe(1);
+  });
+});
+
+describe('destination away and back', () => {
+  test('events logged while TracePulse is not running arrive once it starts', async () => {
+    const port = await freePort();
+    const q = createDebugQueue({ url: `http://127.0.0.1:${port}`, ...fast, maxQueue: 500 });
+    for (let i = 0; i < 60; i++) {
+      const f = failure(i, 'late');
+      q.log(f.eventType, f.fields);
+      q.logLine('error', `ConnectorLockFailedLock on connector 1 (${i})`, {
+        service: 'evse_manager_1',
+        correlationId: `txn-late-${i}`,
+      });
+    }
+    await waitFor('a failed attempt', () => (q.stats().primary?.retries ?? 0) > 0);
+    expect(q.stats().primary?.state).toBe('backoff');
+    const tp = await startTracePulse({ port });
+    try {
+      expect(await q.flush(10_000)).toBe(true);
+      const s = q.stats().primary!;
+      expect(s.delivered).toBe(120);
+      expect(s.dropped.total).toBe(0);
+      const events = (
+        await Promise.all(
+          ['evse_manager_1', 'evse_manager_2', 'powermeter_ac', 'ocpp'].map((service) =>
+            tp.events({ service }),
+          ),
+        )
+      ).flat();
+      expect(new Set(events.map((e) => e.correlationId)).size).toBe(60);
+      expect((await tp.logs({ service: 'evse_manager_1' })).length).toBe(60);
+      await q.close();
+    } finally {
+      await tp.dispose();
+    }
+  });
+
+  test('a TracePulse restart in the middle loses nothing', async () => {
+    const tp = await startTracePulse();
+    const q = createDebugQueue({ url: tp.url, ...fast });
+    try {
+      for (let i = 0; i < 20; i++)
+        q.log('OCPP_CALLERROR', {
+          service: 'ocpp',
+          errorCode: 'InternalError',
+          correlationId: `txn-rs-${i}`,
+        });
+      expect(await q.flush(5000)).toBe(true);
+      await tp.stop();
+      for (let i = 20; i < 50; i++)
+        q.log('OCPP_CALLERROR', {
+          service: 'ocpp',
+          errorCode: 'InternalError',
+          correlationId: `txn-rs-${i}`,
+        });
+      await waitFor('a failed attempt while TracePulse is down', () => (q.stats().primary?.retries ?? 0) > 0);
+      await tp.start();
+      expect(await q.flush(10_000)).toBe(true);
+      const events = await tp.events({ service: 'ocpp' });
+      const ids = new Set(
+        events.filter((e) => e.correlationId?.startsWith('txn-rs-')).map((e) => e.correlationId),
+      );
+      expect(ids.size).toBe(50);
+      await q.close();
+    } finally {
+      await tp.dispose();
+    }
+  });
+});
