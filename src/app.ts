@@ -7,11 +7,13 @@ import { type Clock, systemClock } from './core/clock.ts';
 import type { DebugEvent, IngestSource } from './core/event.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
+import type { ChangeRefresher, ChangeSource } from './core/ports.ts';
 import { createQueryRoutes } from './http/query-routes.ts';
 import { createHttpApp } from './http/server.ts';
 import { createHttpIngestRoutes } from './ingest/http.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
 import type { IngestSink } from './ingest/sink.ts';
+import { createChangeSources } from './sources/change-sources.ts';
 import { createSystemMapSource, type SystemMapSource } from './sources/system-map-source.ts';
 import { openDatabase } from './store/db.ts';
 import { createIngestQueries, type IngestQueries } from './store/ingest-queries.ts';
@@ -32,6 +34,10 @@ export interface AppContext {
   queries: IngestQueries;
   writer: IngestWriter;
   stationId: string;
+  /** Change records (POST /api/changes) and cached GitHub commits, as evidence. */
+  changes: ChangeSource;
+  /** Refreshes the GitHub cache for a trigger's files; undefined when GitHub is not configured. */
+  changeRefresher?: ChangeRefresher;
   /** Called after a new high-priority event is committed. Handlers must not throw. */
   onTrigger(handler: (event: DebugEvent) => void): void;
 }
@@ -104,6 +110,8 @@ export async function startApp(
     }),
   };
 
+  const changeSources = await createChangeSources({ config, db, clock, logger, metrics, maps, version });
+
   const ctx: AppContext = {
     config,
     db,
@@ -114,6 +122,8 @@ export async function startApp(
     queries,
     writer,
     stationId,
+    changes: changeSources.changes,
+    changeRefresher: changeSources.refresher,
     onTrigger: (h) => {
       triggerHandlers.push(h);
     },
@@ -123,8 +133,11 @@ export async function startApp(
   const routes: Hono[] = [
     createHttpIngestRoutes(sink),
     createQueryRoutes({ queries, maps, maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES }),
+    changeSources.routes,
   ];
   const stopHooks: Array<() => Promise<void> | void> = [];
+  changeSources.start();
+  stopHooks.push(() => changeSources.stop());
 
   let mqtt: MqttReceiver | null = null;
   const health = new Hono();
@@ -150,6 +163,7 @@ export async function startApp(
           lastError: map.lastError?.problems ?? null,
         },
         mqtt: config.TRACEPULSE_MQTT_URL ? { enabled: true, ...mqtt?.state() } : { enabled: false },
+        github: changeSources.health(),
       },
     };
     return c.json(body, storeOk ? 200 : 503);
