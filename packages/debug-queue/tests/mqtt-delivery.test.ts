@@ -42,9 +42,11 @@ describe('MQTT transport through the real Mosquitto to the real TracePulse', () 
       attributes: { evseId: 1 },
     });
     expect(await q.flush(5000)).toBe(true);
-    const [e] = await waitFor('the event in TracePulse', () =>
-      tp.events({ correlationId: 'txn-mqtt-1' }).then((r) => r.length && r),
-    );
+    const e = (
+      await waitFor('the event in TracePulse', () =>
+        tp.events({ correlationId: 'txn-mqtt-1' }).then((r) => (r.length > 0 ? r : undefined)),
+      )
+    )[0]!;
     expect(e.source).toBe('mqtt');
     expect(e.eventType).toBe('SESSION_DROP');
     expect(e.service).toBe('evse_manager_1');
@@ -59,9 +61,11 @@ describe('MQTT transport through the real Mosquitto to the real TracePulse', () 
     });
     expect(e.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(Date.parse(e.timestamp)).toBeGreaterThanOrEqual(before);
-    const [l] = await waitFor('the log line in TracePulse', () =>
-      tp.logs({ correlationId: 'txn-mqtt-1' }).then((r) => r.length && r),
-    );
+    const l = (
+      await waitFor('the log line in TracePulse', () =>
+        tp.logs({ correlationId: 'txn-mqtt-1' }).then((r) => (r.length > 0 ? r : undefined)),
+      )
+    )[0]!;
     expect(l).toMatchObject({
       level: 'error',
       service: 'evse_manager_1',

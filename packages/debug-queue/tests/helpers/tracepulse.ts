@@ -54,6 +54,7 @@ export interface StoredEvent {
   details: Record<string, string>;
   priority: 'high' | 'low';
   timestamp: string;
+  receivedAt: string;
   message: string | null;
   source: string;
 }

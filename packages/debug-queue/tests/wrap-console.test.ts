@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { join } from 'node:path';
+import { packageRoot, startTracePulse, type TracePulse } from './helpers/tracepulse.ts';
+import { run } from './helpers/run.ts';
+
+const app = join(packageRoot, 'tests/fixtures/console-app.mjs');
+const src = join(packageRoot, 'src/index.ts');
+
+let tp: TracePulse;
+beforeAll(async () => {
+  tp = await startTracePulse();
+});
+afterAll(async () => {
+  await tp.dispose();
+});
+
+test('wrapConsole leaves stdout and stderr byte-identical and forwards warn/error with the correlation id', async () => {
+  const plain = await run(process.execPath, [app], { env: { DQ_MODULE: src, DQ_URL: tp.url, WRAP: '0' } });
+  const wrapped = await run(process.execPath, [app], { env: { DQ_MODULE: src, DQ_URL: tp.url, WRAP: '1' } });
+  expect(plain.code).toBe(0);
+  expect(wrapped.code).toBe(0);
+  expect(plain.stderr).toContain('Yeti UART timeout!');
+  expect(wrapped.stdout).toBe(plain.stdout);
+  expect(wrapped.stderr).toBe(plain.stderr);
+
+  const logs = await tp.logs({ service: 'evse_manager_1' });
+  const byMessage = (start: string) => logs.filter((l) => l.message.startsWith(start));
+  expect(byMessage('Power budget expired, falling back to 0 A on connector 1')).toMatchObject([
+    { level: 'warn', correlationId: null },
+  ]);
+  expect(byMessage('PowerDelivery FAILED')).toMatchObject([
+    { level: 'error', correlationId: 'txn-console-9' },
+  ]);
+  expect(byMessage('PowerDelivery FAILED')[0]?.message).toContain("stopReason: 'PowerLoss'");
+  expect(byMessage('Error: Yeti UART timeout!')).toMatchObject([
+    { level: 'warn', correlationId: 'txn-console-9' },
+  ]);
+  expect(byMessage('after await:')).toMatchObject([{ level: 'error', correlationId: 'txn-console-9' }]);
+  expect(byMessage('percent%')).toHaveLength(1);
+  // console.log/info are not forwarded, nor anything after unwrap()
+  expect(byMessage('EvseManager: connector')).toHaveLength(0);
+  expect(byMessage('info:')).toHaveLength(0);
+  expect(byMessage('after unwrap')).toHaveLength(0);
+  expect(logs).toHaveLength(6);
+});
