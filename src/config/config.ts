@@ -78,6 +78,55 @@ export const configSchema = z
     /** Built-in labelled scenarios the learning gate replays (fixed seed, modest count for speed). */
     TRACEPULSE_LEARN_GATE_SCENARIOS: int(0, 5000).default(60),
     TRACEPULSE_LEARN_GATE_SEED: int(0, 2 ** 31 - 1).default(7),
+    // --- Connected mode (issue 4): everything that leaves the device goes through the outbox.
+    /** Slack bot token (xoxb-…); Slack delivery is on when set. */
+    SLACK_BOT_TOKEN: z.string().trim().min(1).optional(),
+    /** Slack Web API base URL; must end with '/'. */
+    SLACK_API_URL: url(['http:', 'https:'])
+      .refine((s) => s.endsWith('/'), "must end with '/'")
+      .default('https://slack.com/api/'),
+    /** Channel for reports whose services name none in the map (`channel:`). */
+    SLACK_CHANNEL: z.string().trim().min(1).default('#debug'),
+    /** smtp:// or smtps:// URL of the mail relay (user:password@ if needed); email is on when set. */
+    SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+    /** Comma-separated recipients of report emails (required with SMTP_URL). */
+    TRACEPULSE_EMAIL_TO: list.pipe(z.array(z.email())).default([]),
+    /** Sender address of report emails. */
+    TRACEPULSE_EMAIL_FROM: z.string().trim().min(3).default('TracePulse <tracepulse@localhost>'),
+    /** OpenAI-compatible API key; local servers (Ollama, llama.cpp, vLLM) need none. */
+    OPENAI_API_KEY: z.string().trim().min(1).optional(),
+    /** OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 for Ollama; LLM refinement is on when this or the key is set. */
+    OPENAI_BASE_URL: url(['http:', 'https:']).optional(),
+    TRACEPULSE_LLM_MODEL: z.string().trim().min(1).default('gpt-4o-mini'),
+    /** Longest wait for one LLM answer. */
+    TRACEPULSE_LLM_TIMEOUT_MS: int(1000, 600_000).default(60_000),
+    /** LLM requests per hour (0 = no limit); past it refinements wait, they are not dropped. */
+    TRACEPULSE_LLM_HOURLY_BUDGET: int(0, 1_000_000).default(20),
+    /** LLM tokens per hour (0 = no limit), as reported by the server. */
+    TRACEPULSE_LLM_HOURLY_TOKENS: int(0, 1_000_000_000).default(0),
+    /** Prompt size budget in tokens (~ characters / 4). */
+    TRACEPULSE_LLM_PROMPT_TOKENS: int(256, 200_000).default(3000),
+    /** Detail fields redacted (also where their values appear in evidence text) before anything leaves the device. */
+    TRACEPULSE_REDACT_FIELDS: list.default([
+      'userId',
+      'idTag',
+      'cardId',
+      'card_id',
+      'vin',
+      'VIN',
+      'emaid',
+      'contractId',
+    ]),
+    /** Tries answered with a transient error after which an outbox message is dead (no-answer tries do not count). */
+    TRACEPULSE_OUTBOX_MAX_ATTEMPTS: int(1, 1000).default(8),
+    /** First retry delay of an outbox channel; doubles per failure, with jitter. */
+    TRACEPULSE_OUTBOX_BACKOFF_MS: int(10, 3_600_000).default(1000),
+    /** Ceiling of the retry delay (also the longest a restored uplink waits to be noticed). */
+    TRACEPULSE_OUTBOX_MAX_BACKOFF_MS: int(10, 86_400_000).default(60_000),
+    /** Time-out of one Slack, email or MQTT send. */
+    TRACEPULSE_OUTBOX_TIMEOUT_MS: int(100, 600_000).default(15_000),
+    /** Undelivered messages kept per channel; past it new ones are dropped and counted. */
+    TRACEPULSE_OUTBOX_MAX_PENDING: int(10, 10_000_000).default(10_000),
   })
   .passthrough();
 

@@ -179,4 +179,38 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX learn_models_status ON learn_models (status, id);
     `,
   },
+  {
+    name: '0004-outbox',
+    sql: `
+      CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        report_id TEXT NOT NULL,
+        incident_id TEXT,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        maybe_sent INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        claimed_at INTEGER,
+        sent_at INTEGER,
+        last_error TEXT,
+        result TEXT
+      );
+      CREATE INDEX outbox_channel_status ON outbox (channel, status, id);
+      CREATE INDEX outbox_status ON outbox (status, id);
+      CREATE INDEX outbox_incident ON outbox (channel, incident_id, kind, status) WHERE incident_id IS NOT NULL;
+
+      CREATE TABLE llm_usage (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        tokens INTEGER NOT NULL
+      );
+      CREATE INDEX llm_usage_at ON llm_usage (at);
+    `,
+  },
 ];
