@@ -32,8 +32,10 @@ export interface GitHubChangesOptions {
   refreshMinutes: number;
   /** Branch, tag or sha to list commits from; the repository's default branch when absent. */
   ref?: string;
-  /** Pages of 100 commits followed per path and refresh. */
+  /** Pages followed per path and refresh. */
   maxPages?: number;
+  /** Commits per list page (GitHub allows up to 100). */
+  perPage?: number;
   /** Commit details fetched per background pass; the rest follow on the next pass. */
   maxDetailsPerRun?: number;
   /** After a network failure, triggers use the cache without asking GitHub for this long. */
@@ -70,6 +72,7 @@ export interface GitHubChanges extends ChangeRefresher {
 export function createGitHubChanges(options: GitHubChangesOptions): GitHubChanges {
   const { api, changes, cache, maps, clock, logger } = options;
   const maxPages = options.maxPages ?? 10;
+  const perPage = options.perPage ?? 100;
   const offlineMs = options.offlineMs ?? 30_000;
 
   const pathServices = (graph: SystemGraph, repo: string, path: string) =>
@@ -105,7 +108,7 @@ export function createGitHubChanges(options: GitHubChangesOptions): GitHubChange
     const shas: string[] = [];
     let unchanged = false;
     for (let page = 1; page <= maxPages; page++) {
-      const q = { repo: target.repo, path: target.path, ...window, sha: options.ref, page, perPage: 100 };
+      const q = { repo: target.repo, path: target.path, ...window, sha: options.ref, page, perPage };
       const url = api.listUrl(q);
       const memo = cache.page(url);
       // An unchanged first page means an unchanged listing (new commits land on top), so remembered pages stand.

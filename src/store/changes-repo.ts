@@ -233,8 +233,8 @@ export function createChangesRepo(db: Database) {
     changesBetween(since: number, until: number): Change[] {
       return db
         .query<ChangeRow, [number, number, number]>(
-          `SELECT * FROM (SELECT * FROM changes WHERE ts >= ? AND ts <= ? ORDER BY ts DESC, rowid DESC LIMIT ?)
-           ORDER BY ts ASC, rowid ASC`,
+          `SELECT * FROM (SELECT *, rowid AS rid FROM changes WHERE ts >= ? AND ts <= ? ORDER BY ts DESC, rowid DESC LIMIT ?)
+           ORDER BY ts ASC, rid ASC`,
         )
         .all(since, until, maxChangesPerWindow)
         .map(rowToChange);
