@@ -1,6 +1,6 @@
 // Shared helpers for the deployment tests: temp folders, free ports, child processes that are
 // always cleaned up, and the compiled executables.
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -128,6 +128,8 @@ let ownBuildDir: string | null = null;
 function buildDir(): string {
   if (!ownBuildDir) {
     const dir = mkdtempSync(join(tmpdir(), 'tracepulse-bin-'));
+    // Readable by the unprivileged service user of the sandbox test.
+    chmodSync(dir, 0o755);
     ownBuildDir = dir;
     process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
