@@ -1,0 +1,163 @@
+import type { Change } from '../core/change.ts';
+import type { FailureHistory } from './evidence.ts';
+import type { SystemGraph } from '../map/graph.ts';
+import { span, words } from './text.ts';
+
+/** Hyperbolic decay: a change is worth half after a day, an eighth after a week (latent bugs surface late). */
+export const HALF_LIFE_MS = 86_400_000;
+/** Tests, docs and examples do not run on a charger. */
+export const DOCS_ONLY = 0.05;
+/** The same failure (service and error code) already happened before the change at a similar rate. */
+export const PREDATES = 0.1;
+/** A failure rate this many times higher after a change than before it means the change may have made it worse. */
+export const RATE_JUMP = 10;
+
+/** What the rules need to know about one change, computed once per trigger. */
+export interface ChangeFact {
+  change: Change;
+  /** Candidates the change maps to (by its service field and by the map's files). */
+  services: string[];
+  ageMs: number;
+  /** Every file is a test, doc or example (or, without files, a docs/test/style/ci commit). */
+  docsOnly: boolean;
+  /**
+   * How much any evidence about this change counts, 0..1: recency x (docs-only) x (failure predates it).
+   * Every rule finding about the change is scaled by it.
+   */
+  credibility: number;
+  /** Why the credibility is what it is, for the reasons. */
+  notes: string[];
+  added: string;
+  removed: string;
+  hunks: string;
+  /** Mapped functions of each service that the diff (or, without a diff, the summary) touches. */
+  touched: Map<string, string[]>;
+  words: Set<string>;
+}
+
+const DIFF_CAP = 64 * 1024;
+const docsOrTests =
+  /(^|\/)(tests?|specs?|__tests__|testing|docs?|documentation|examples?)\/|(^|\/)(readme|changelog|license|authors|contributing)[^/]*$|\.(md|rst|adoc|txt)$|[._-](test|spec)s?\.[a-z]+$|(^|\/)test_[^/]*$/i;
+const docsCommit = /^(docs|test|tests|style|ci)(\([^)]*\))?!?:/i;
+
+const fileCache = new WeakMap<SystemGraph, Map<string, string[]>>();
+
+/** Services owning a file, memoised per graph (the same commits recur across triggers). */
+function servicesForFile(graph: SystemGraph, path: string): string[] {
+  let cache = fileCache.get(graph);
+  if (!cache) {
+    cache = new Map();
+    fileCache.set(graph, cache);
+  }
+  let hit = cache.get(path);
+  if (!hit) {
+    hit = graph.servicesForFile(path);
+    if (cache.size < 50_000) cache.set(path, hit);
+  }
+  return hit;
+}
+
+/** Splits a unified diff into added lines, removed lines and hunk headers (capped). */
+export function splitDiff(diff: string | null): { added: string; removed: string; hunks: string } {
+  if (!diff) return { added: '', removed: '', hunks: '' };
+  const added: string[] = [];
+  const removed: string[] = [];
+  const hunks: string[] = [];
+  for (const line of diff.slice(0, DIFF_CAP).split('\n')) {
+    if (line.startsWith('+++') || line.startsWith('---')) continue;
+    if (line.startsWith('@@')) hunks.push(line.replace(/^@@[^@]*@@\s?/, ''));
+    else if (line.startsWith('+')) added.push(line.slice(1));
+    else if (line.startsWith('-')) removed.push(line.slice(1));
+  }
+  return { added: added.join('\n'), removed: removed.join('\n'), hunks: hunks.join('\n') };
+}
+
+/** Occurrences of the failure before a change, and whether their rate jumped after it (the trigger included). */
+export function rateAround(
+  h: FailureHistory,
+  changeTs: number,
+  eventTs: number,
+  lookbackMs: number,
+): { before: number; jumped: boolean } {
+  const sampledBefore = h.timestamps.filter((t) => t < changeTs).length;
+  const before = h.count - h.timestamps.length + sampledBefore;
+  if (before <= 0) return { before: 0, jumped: true };
+  const after = h.timestamps.length - sampledBefore + 1;
+  const rateBefore = before / Math.max(60_000, changeTs - (eventTs - lookbackMs));
+  const rateAfter = after / Math.max(60_000, eventTs - changeTs);
+  return { before, jumped: rateAfter >= RATE_JUMP * rateBefore };
+}
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** True when `fn` ("Charger::run_state_machine") appears in text, by full name or a distinctive last part. */
+export function mentionsFunction(text: string, fn: string): boolean {
+  if (!text) return false;
+  if (text.includes(fn)) return true;
+  const last = fn.split(/::|\./).pop() ?? fn;
+  // Short names (run, main, boot) would match everywhere.
+  if (last.length < 6 || last === fn) return false;
+  return new RegExp(`(^|[^A-Za-z0-9_])${escapeRegex(last)}([^A-Za-z0-9_]|$)`).test(text);
+}
+
+/** Keeps the changes inside [event - lookback, event] that touch a candidate, with their facts. */
+export function changeFacts(
+  changes: Change[],
+  graph: SystemGraph,
+  candidates: ReadonlySet<string>,
+  resolveName: (name: string) => string | null,
+  eventTs: number,
+  lookbackMs: number,
+  failure: { eventType: string; errorCode: string; history: FailureHistory },
+): ChangeFact[] {
+  const out: ChangeFact[] = [];
+  for (const change of changes) {
+    // Evidence is only what existed before the failure, and not older than the look-back.
+    if (change.timestamp > eventTs || change.timestamp < eventTs - lookbackMs) continue;
+    const services = new Set<string>();
+    const own = change.service ? resolveName(change.service) : null;
+    if (own && candidates.has(own)) services.add(own);
+    for (const f of change.files.slice(0, 500))
+      for (const s of servicesForFile(graph, f)) if (candidates.has(s)) services.add(s);
+    if (!services.size) continue;
+    const { added, removed, hunks } = splitDiff(change.diff);
+    const docsOnly = change.files.length
+      ? change.files.every((f) => docsOrTests.test(f))
+      : docsCommit.test(change.summary);
+    const ageMs = eventTs - change.timestamp;
+    let credibility = 1 / (1 + ageMs / HALF_LIFE_MS);
+    const notes = [`${span(ageMs)} before the ${failure.eventType}`];
+    if (docsOnly) {
+      credibility *= DOCS_ONLY;
+      notes.push('touches only tests/docs');
+    }
+    const rate = rateAround(failure.history, change.timestamp, eventTs, lookbackMs);
+    if (rate.before > 0 && !rate.jumped) {
+      credibility *= PREDATES;
+      notes.push(
+        `the same ${failure.errorCode} already occurred ${rate.before} time(s) before it, at a similar rate`,
+      );
+    } else if (rate.before > 0)
+      notes.push(`the ${failure.errorCode} rate jumped after it (${rate.before} before)`);
+    const touched = new Map<string, string[]>();
+    const body = change.diff ? `${hunks}\n${added}\n${removed}` : change.summary;
+    for (const s of services) {
+      const fns = (graph.services.get(s)?.functions ?? []).filter((fn) => mentionsFunction(body, fn));
+      if (fns.length) touched.set(s, fns);
+    }
+    out.push({
+      change,
+      services: [...services].sort(),
+      ageMs,
+      docsOnly,
+      credibility,
+      notes,
+      added,
+      removed,
+      hunks,
+      touched,
+      words: words(`${change.summary}\n${hunks}\n${added}\n${removed}`),
+    });
+  }
+  return out;
+}

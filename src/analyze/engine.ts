@@ -1,0 +1,82 @@
+import type { Hypothesis } from '../core/report.ts';
+import type { SystemGraph } from '../map/graph.ts';
+import type { Adjustments, EvidenceBundle } from './evidence.ts';
+import { buildFacts, type TriggerEvent } from './facts.ts';
+import { score, toHypotheses } from './rank.ts';
+import { changeRecency } from './rules/change-recency.ts';
+import { runRule } from './rules/declarative.ts';
+import type { Finding, RuleFamily } from './rules/finding.ts';
+import { graphPrior } from './rules/graph-prior.ts';
+import { logErrors } from './rules/log-errors.ts';
+import { mentions } from './rules/mentions.ts';
+import { onset } from './rules/onset.ts';
+import type { RuleSet } from './rules/schema.ts';
+import { summarize } from './summary.ts';
+import { fingerprint } from './text.ts';
+
+export interface AnalyzeInput {
+  event: TriggerEvent;
+  graph: SystemGraph;
+  evidence: EvidenceBundle;
+  rules: RuleSet;
+  /** The gateway's clock at analysis time; windows are measured from event.timestamp, not from this. */
+  now: number;
+  lookbackMs: number;
+  adjustments?: Adjustments;
+}
+
+export interface AnalyzeResult {
+  hypotheses: Hypothesis[];
+  summary: string;
+  modelVersion: string;
+  /** Rules or signals that threw; the others still ran. */
+  ruleErrors: Array<{ ruleId: string; error: string }>;
+  /** Things about the input worth logging (e.g. a station clock far ahead of the gateway's). */
+  notes: string[];
+}
+
+/** The structural signals, each a rule family with its own id. */
+export const families: readonly RuleFamily[] = [graphPrior, logErrors, onset, mentions, changeRecency];
+
+const hasAdjustments = (a?: Adjustments) =>
+  !!a && (Object.keys(a.rules ?? {}).length > 0 || Object.keys(a.services ?? {}).length > 0);
+
+const sortedJson = (o: Record<string, number> = {}) =>
+  JSON.stringify(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
+
+/** Ranks root-cause hypotheses for one trigger. Pure: same input, same output. */
+export function analyze(input: AnalyzeInput): AnalyzeResult {
+  const facts = buildFacts(input);
+  const findings: Finding[] = [];
+  const ruleErrors: AnalyzeResult['ruleErrors'] = [];
+  for (const family of families) {
+    try {
+      findings.push(...family.run(facts, input.rules.rules));
+    } catch (err) {
+      ruleErrors.push({ ruleId: family.id, error: String(err) });
+    }
+  }
+  for (const rule of input.rules.rules) {
+    try {
+      findings.push(...runRule(facts, rule));
+    } catch (err) {
+      ruleErrors.push({ ruleId: rule.id, error: String(err) });
+    }
+  }
+  const scored = score(facts, findings, input.adjustments);
+  const hypotheses = toHypotheses(facts, scored);
+  const summary = summarize(facts, hypotheses, scored);
+  const adj = input.adjustments;
+  const modelVersion = hasAdjustments(adj)
+    ? `${input.rules.version}+adj-${fingerprint(`${sortedJson(adj?.rules)}|${sortedJson(adj?.services)}`)}`
+    : input.rules.version;
+  const notes =
+    input.event.timestamp > input.now + 60_000
+      ? ['event timestamp is more than 60 s ahead of the gateway clock: its windows reach into the future']
+      : [];
+  return { hypotheses, summary, modelVersion, ruleErrors, notes };
+}

@@ -1,0 +1,79 @@
+import type { Change } from '../core/change.ts';
+import type { LogLevel } from '../core/log-line.ts';
+
+/** A log line as gathered for a trigger; `service` is as logged (it may be an alias). */
+export interface EvidenceLog {
+  ts: number;
+  service: string;
+  level: LogLevel;
+  message: string;
+  /** True when the line carries the trigger's correlationId. */
+  correlated: boolean;
+}
+
+/** Another DebugQueue event in the window (not the trigger itself). */
+export interface EvidenceEvent {
+  id: string;
+  ts: number;
+  eventType: string;
+  service: string;
+  errorCode: string;
+  message: string | null;
+  correlated: boolean;
+}
+
+/**
+ * How often one message pattern (or one event type + code, keyed `event:TYPE:CODE`) of one service
+ * was seen in the baseline period before the window. `sampled` is true when only the newest rows
+ * were read, so `count` is a lower bound and `firstTs` the oldest row read.
+ */
+export interface PatternHistory {
+  service: string;
+  pattern: string;
+  count: number;
+  firstTs: number;
+  sampled: boolean;
+}
+
+/** Earlier occurrences of the trigger's own failure (same service and error code) within the look-back. */
+export interface FailureHistory {
+  count: number;
+  firstTs: number | null;
+  lastTs: number | null;
+  /** The newest occurrences (at most 1000), oldest first; count may be larger. */
+  timestamps: number[];
+}
+
+/** Everything the engine sees for one trigger. All times are epoch ms; windows end at the event's timestamp. */
+export interface EvidenceBundle {
+  /** Evidence window before the event (logs, events): 5 minutes. */
+  windowMs: number;
+  /** Baseline period before the window, for new-versus-chronic. */
+  baselineMs: number;
+  logs: EvidenceLog[];
+  events: EvidenceEvent[];
+  history: PatternHistory[];
+  failureHistory: FailureHistory;
+  changes: Change[];
+  /** True when the log cap was reached (the oldest lines in the window were left out). */
+  logsTruncated: boolean;
+}
+
+/** Weight multipliers learnt from feedback; absent entries mean 1. */
+export interface Adjustments {
+  /** By rule id: YAML rule ids and the structural signal ids (graph.prior, logs.errors, ...). */
+  rules?: Record<string, number>;
+  /** By map service name. */
+  services?: Record<string, number>;
+}
+
+export const emptyEvidence = (): EvidenceBundle => ({
+  windowMs: 5 * 60_000,
+  baselineMs: 24 * 3_600_000,
+  logs: [],
+  events: [],
+  history: [],
+  failureHistory: { count: 0, firstTs: null, lastTs: null, timestamps: [] },
+  changes: [],
+  logsTruncated: false,
+});

@@ -1,0 +1,259 @@
+import type { DebugEvent } from '../core/event.ts';
+import { levelRank } from '../core/log-line.ts';
+import type { Candidate, SystemGraph } from '../map/graph.ts';
+import { type ChangeFact, changeFacts } from './changes.ts';
+import type {
+  EvidenceBundle,
+  EvidenceEvent,
+  EvidenceLog,
+  FailureHistory,
+  PatternHistory,
+} from './evidence.ts';
+import { messagePattern, nameKey, words } from './text.ts';
+
+/** The trigger as the engine needs it (a stored DebugEvent fits). */
+export type TriggerEvent = Pick<
+  DebugEvent,
+  'id' | 'eventType' | 'service' | 'errorCode' | 'correlationId' | 'details' | 'timestamp' | 'message'
+>;
+
+/** new: never seen in the baseline; spiking: seen, but now at 10x its usual rate; chronic: business as usual. */
+export type Novelty = 'new' | 'spiking' | 'chronic';
+
+export interface LogFact extends EvidenceLog {
+  /** The map's name for the service, or null when it is not a candidate. */
+  candidate: string | null;
+  pattern: string;
+  novelty: Novelty;
+}
+
+export interface EventFact extends EvidenceEvent {
+  candidate: string | null;
+  novelty: Novelty;
+}
+
+/** One message pattern of one candidate inside the window (warn and above). */
+export interface PatternFact {
+  service: string;
+  pattern: string;
+  level: LogFact['level'];
+  count: number;
+  firstTs: number;
+  correlated: boolean;
+  novelty: Novelty;
+  example: string;
+  fromEvent: boolean;
+}
+
+export interface Facts {
+  event: TriggerEvent;
+  graph: SystemGraph;
+  T: number;
+  windowStart: number;
+  /** The failing service: the map's name, or the event's own name when the map does not know it. */
+  failing: string;
+  failingKnown: boolean;
+  candidates: Candidate[];
+  candidate: Map<string, Candidate>;
+  logs: LogFact[];
+  events: EventFact[];
+  /** Window patterns (warn+ logs and events) by candidate. */
+  patterns: Map<string, PatternFact[]>;
+  /** First new or spiking error (error, fatal or event) per candidate; the trigger counts for the failing service. */
+  onset: Map<string, number>;
+  changes: ChangeFact[];
+  /** Earlier occurrences of the same failure (service and error code) within the look-back. */
+  failureHistory: FailureHistory;
+  /** Words describing the failure: type, code, message and the candidates' new error messages. */
+  failureWords: Set<string>;
+  resolveName(name: string): string | null;
+  /** Name, aliases, module, description and files: what `target.match` regexes see. */
+  descriptor(service: string): string;
+}
+
+const SPIKE = 10;
+const WARN = levelRank.warn;
+const ERROR = levelRank.error;
+
+function classify(
+  history: Map<string, PatternHistory>,
+  key: string,
+  countInWindow: number,
+  windowMs: number,
+  windowStart: number,
+  baselineMs: number,
+): Novelty {
+  const h = history.get(key);
+  if (!h || h.count === 0) return 'new';
+  // A sampled history covers only the span back to its oldest row read.
+  const spanMs = Math.max(windowMs, windowStart - (h.sampled ? h.firstTs : windowStart - baselineMs));
+  const baseRate = h.count / spanMs;
+  const rate = countInWindow / windowMs;
+  return countInWindow >= 3 && rate >= SPIKE * baseRate ? 'spiking' : 'chronic';
+}
+
+/** Resolves names, classifies patterns and maps changes: everything the signals share. */
+export function buildFacts(input: {
+  event: TriggerEvent;
+  graph: SystemGraph;
+  evidence: EvidenceBundle;
+  lookbackMs: number;
+}): Facts {
+  const { event, graph, evidence } = input;
+  const T = event.timestamp;
+  const windowStart = T - evidence.windowMs;
+  const known = graph.resolve(event.service);
+  const failing = known ?? event.service;
+  const failingKey = nameKey(event.service);
+  const resolveName = (name: string) =>
+    graph.resolve(name) ?? (!known && nameKey(name) === failingKey ? failing : null);
+
+  const candidates = known ? graph.candidates(known) : [{ service: failing, distance: 0, path: [failing] }];
+  const candidate = new Map(candidates.map((c) => [c.service, c]));
+  const asCandidate = (name: string) => {
+    const r = resolveName(name);
+    return r && candidate.has(r) ? r : null;
+  };
+
+  const history = new Map<string, PatternHistory>();
+  for (const h of evidence.history) {
+    const s = asCandidate(h.service);
+    if (s) history.set(`${s}\u0000${h.pattern}`, h);
+  }
+
+  // Window patterns first (counts decide spiking versus chronic), then per-line facts.
+  const raw = new Map<string, { service: string; lines: EvidenceLog[] }>();
+  const inWindow = (ts: number) => ts >= windowStart && ts <= T;
+  const logs = evidence.logs
+    .filter((l) => inWindow(l.ts))
+    .sort((a, b) => a.ts - b.ts || a.service.localeCompare(b.service) || a.message.localeCompare(b.message));
+  const pre = logs.map((l) => ({ l, candidate: asCandidate(l.service), pattern: messagePattern(l.message) }));
+  for (const p of pre) {
+    if (!p.candidate || levelRank[p.l.level] < WARN) continue;
+    const key = `${p.candidate}\u0000${p.pattern}`;
+    const entry = raw.get(key) ?? { service: p.candidate, lines: [] };
+    entry.lines.push(p.l);
+    raw.set(key, entry);
+  }
+  const novelty = (key: string, n: number) =>
+    classify(history, key, n, evidence.windowMs, windowStart, evidence.baselineMs);
+
+  const logFacts: LogFact[] = pre.map((p) => ({
+    ...p.l,
+    candidate: p.candidate,
+    pattern: p.pattern,
+    novelty: p.candidate
+      ? novelty(
+          `${p.candidate}\u0000${p.pattern}`,
+          raw.get(`${p.candidate}\u0000${p.pattern}`)?.lines.length ?? 1,
+        )
+      : 'new',
+  }));
+
+  const patterns = new Map<string, PatternFact[]>();
+  const push = (p: PatternFact) => {
+    const list = patterns.get(p.service) ?? [];
+    list.push(p);
+    patterns.set(p.service, list);
+  };
+  for (const [key, { service, lines }] of raw) {
+    const first = lines[0]!;
+    push({
+      service,
+      pattern: key.slice(service.length + 1),
+      level: lines.reduce((m, l) => (levelRank[l.level] > levelRank[m] ? l.level : m), first.level),
+      count: lines.length,
+      firstTs: first.ts,
+      correlated: lines.some((l) => l.correlated),
+      novelty: novelty(key, lines.length),
+      example: first.message,
+      fromEvent: false,
+    });
+  }
+
+  const eventGroups = new Map<string, EvidenceEvent[]>();
+  const events = evidence.events
+    .filter((e) => e.id !== event.id && inWindow(e.ts))
+    .sort((a, b) => a.ts - b.ts || a.id.localeCompare(b.id));
+  for (const e of events) {
+    const s = asCandidate(e.service);
+    if (!s) continue;
+    const key = `${s}\u0000event:${e.eventType}:${e.errorCode}`;
+    eventGroups.set(key, [...(eventGroups.get(key) ?? []), e]);
+  }
+  const eventFacts: EventFact[] = events.map((e) => {
+    const s = asCandidate(e.service);
+    const key = `${s}\u0000event:${e.eventType}:${e.errorCode}`;
+    return { ...e, candidate: s, novelty: s ? novelty(key, eventGroups.get(key)?.length ?? 1) : 'new' };
+  });
+  for (const [key, list] of eventGroups) {
+    const service = key.slice(0, key.indexOf('\u0000'));
+    const first = list[0]!;
+    push({
+      service,
+      pattern: key.slice(service.length + 1),
+      level: 'error',
+      count: list.length,
+      firstTs: first.ts,
+      correlated: list.some((e) => e.correlated),
+      novelty: novelty(key, list.length),
+      example: `${first.eventType} ${first.errorCode}${first.message ? `: ${first.message}` : ''}`,
+      fromEvent: true,
+    });
+  }
+  for (const list of patterns.values())
+    list.sort((a, b) => a.firstTs - b.firstTs || a.pattern.localeCompare(b.pattern));
+
+  // Onset: when each candidate's first error that is not business as usual appeared.
+  const onset = new Map<string, number>([[failing, T]]);
+  for (const [service, list] of patterns)
+    for (const p of list)
+      if (p.novelty !== 'chronic' && levelRank[p.level] >= ERROR && p.firstTs < (onset.get(service) ?? T + 1))
+        onset.set(service, p.firstTs);
+
+  const failureText = [
+    event.eventType,
+    event.errorCode,
+    event.message ?? '',
+    ...[...patterns.values()].flat().flatMap((p) => (p.novelty === 'chronic' ? [] : [p.example])),
+  ].join('\n');
+
+  const descriptors = new Map<string, string>();
+  const descriptor = (service: string) => {
+    let d = descriptors.get(service);
+    if (d === undefined) {
+      const n = graph.services.get(service);
+      d = n ? [n.name, ...n.aliases, n.module ?? '', n.description ?? '', ...n.files].join(' ') : service;
+      descriptors.set(service, d);
+    }
+    return d;
+  };
+
+  return {
+    event,
+    graph,
+    T,
+    windowStart,
+    failing,
+    failingKnown: known !== null,
+    candidates,
+    candidate,
+    logs: logFacts,
+    events: eventFacts,
+    patterns,
+    onset,
+    changes: changeFacts(
+      evidence.changes,
+      graph,
+      new Set(candidate.keys()),
+      resolveName,
+      T,
+      input.lookbackMs,
+      { eventType: event.eventType, errorCode: event.errorCode, history: evidence.failureHistory },
+    ),
+    failureHistory: evidence.failureHistory,
+    failureWords: words(failureText),
+    resolveName,
+    descriptor,
+  };
+}

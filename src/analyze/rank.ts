@@ -1,0 +1,124 @@
+import type { Change } from '../core/change.ts';
+import type { BlamedChange, Evidence, Hypothesis } from '../core/report.ts';
+import type { Adjustments } from './evidence.ts';
+import type { Facts } from './facts.ts';
+import type { Finding } from './rules/finding.ts';
+
+/** Score mass reserved for "none of these": keeps confidences honest when the evidence is thin. */
+export const UNEXPLAINED = 1;
+/** A change is blamed only when its own evidence reaches this; weaker ones stay as evidence. */
+export const BLAME_MIN = 0.3;
+export const MAX_HYPOTHESES = 5;
+const MAX_EVIDENCE = 12;
+const MAX_REASONS = 6;
+
+export interface Scored {
+  service: string;
+  score: number;
+  findings: Finding[];
+  change: { change: Change; total: number; findings: Finding[] } | null;
+}
+
+/**
+ * Adds up the findings per candidate. A candidate's changes compete: only the best-supported change
+ * counts (an engineer blames one change, not the sum of a week's commits).
+ */
+export function score(facts: Facts, findings: Finding[], adjustments: Adjustments = {}): Scored[] {
+  const byService = new Map<string, { base: number; findings: Finding[]; changes: Map<string, Finding[]> }>();
+  for (const c of facts.candidates) byService.set(c.service, { base: 0, findings: [], changes: new Map() });
+  for (const f of findings) {
+    const s = byService.get(f.service);
+    if (!s) continue;
+    const k = adjustments.rules?.[f.ruleId] ?? 1;
+    const adj = k === 1 ? f : { ...f, weight: f.weight * k };
+    if (adj.changeId) s.changes.set(adj.changeId, [...(s.changes.get(adj.changeId) ?? []), adj]);
+    else {
+      s.base += adj.weight;
+      s.findings.push(adj);
+    }
+  }
+  const changeById = new Map(facts.changes.map((c) => [c.change.id, c.change]));
+  const out: Scored[] = [];
+  for (const [service, s] of byService) {
+    let best: Scored['change'] = null;
+    for (const [id, list] of s.changes) {
+      const change = changeById.get(id);
+      if (!change) continue;
+      const total = list.reduce((sum, f) => sum + f.weight, 0);
+      if (
+        !best ||
+        total > best.total ||
+        (total === best.total &&
+          (change.timestamp > best.change.timestamp ||
+            (change.timestamp === best.change.timestamp && change.id < best.change.id)))
+      )
+        best = { change, total, findings: list };
+    }
+    const k = adjustments.services?.[service] ?? 1;
+    const raw = s.base + Math.max(0, best?.total ?? 0);
+    out.push({ service, score: Math.max(0, raw * k), findings: s.findings, change: best });
+  }
+  // Deterministic: score, then name.
+  return out.sort(
+    (a, b) => b.score - a.score || (a.service < b.service ? -1 : a.service > b.service ? 1 : 0),
+  );
+}
+
+const floor3 = (x: number) => Math.floor(x * 1000) / 1000;
+
+function blamed(c: Change): BlamedChange {
+  return {
+    ...(c.sha ? { sha: c.sha } : { id: c.id }),
+    message: c.summary.split('\n')[0]!.slice(0, 200),
+    ...(c.author ? { author: c.author } : {}),
+    ...(c.url ? { url: c.url } : {}),
+  };
+}
+
+/** Turns scores into ranked hypotheses with confidences that sum to at most 1. */
+export function toHypotheses(facts: Facts, scored: Scored[]): Hypothesis[] {
+  const total = scored.reduce((s, x) => s + x.score, 0) + UNEXPLAINED;
+  const top = scored.filter((s, i) => i === 0 || s.score > 0).slice(0, MAX_HYPOTHESES);
+  return top.map((s, i) => {
+    const blame = s.change && s.change.total >= BLAME_MIN ? s.change : null;
+    const findings = [...s.findings, ...(s.change?.findings ?? [])].filter((f) => f.weight !== 0);
+    findings.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || a.ruleId.localeCompare(b.ruleId));
+    const reasons = [...new Set(findings.map((f) => f.reason))].slice(0, MAX_REASONS);
+    const evidence: Evidence[] = findings
+      .flatMap((f) => f.evidence)
+      .sort((a, b) => b.weight - a.weight || a.text.localeCompare(b.text))
+      .slice(0, MAX_EVIDENCE)
+      .map((e) => ({ ...e, weight: Math.round(e.weight * 1000) / 1000 }));
+    const fn = blame?.findings.find((f) => f.function)?.function ?? mentionedFunction(facts, s.service);
+    const file = blame ? ownFile(facts, s.service, blame.change) : undefined;
+    return {
+      rank: i + 1,
+      service: s.service,
+      ...(file ? { file } : {}),
+      ...(fn ? { function: fn } : {}),
+      ...(blame ? { change: blamed(blame.change) } : {}),
+      confidence: floor3(s.score / total),
+      reasons,
+      evidence,
+    };
+  });
+}
+
+/** The first changed file the service owns. */
+function ownFile(facts: Facts, service: string, change: Change): string | undefined {
+  return change.files.find((f) => facts.graph.servicesForFile(f).includes(service)) ?? change.files[0];
+}
+
+/** A mapped function of the service named by the trigger or by the service's own window lines. */
+export function mentionedFunction(facts: Facts, service: string): string | undefined {
+  const fns = facts.graph.services.get(service)?.functions ?? [];
+  if (!fns.length) return undefined;
+  const texts = [
+    ...(service === facts.failing
+      ? [facts.event.message ?? '', facts.event.details.function ?? '', facts.event.details.method ?? '']
+      : []),
+    ...(facts.patterns.get(service) ?? []).map((p) => p.example),
+  ];
+  for (const t of texts) for (const fn of fns) if (t?.includes(fn)) return fn;
+  return undefined;
+}

@@ -1,0 +1,52 @@
+import type { Evidence } from '../../core/report.ts';
+import type { ChangeFact } from '../changes.ts';
+import type { Finding, RuleFamily } from './finding.ts';
+
+/** A change to a candidate made just before the failure (scaled by the change's credibility). */
+export const CHANGE_WEIGHT = 1.5;
+/** Words shared by the change and the failure ("timeout" in both): up to this much, from two words. */
+export const OVERLAP_WEIGHT = 0.5;
+
+export const changeLabel = (c: ChangeFact['change']): string =>
+  c.sha ? `commit ${c.sha.slice(0, 7)}` : `${c.kind} ${c.id}`;
+
+/** change.recent: every change to a candidate within the look-back, by recency and shared words. */
+export const changeRecency: RuleFamily = {
+  id: 'change.recent',
+  run(facts) {
+    const out: Finding[] = [];
+    for (const cf of facts.changes) {
+      const c = cf.change;
+      const notes = [...cf.notes];
+      const shared = [...facts.failureWords].filter((w) => cf.words.has(w)).sort();
+      const overlap = cf.docsOnly ? 0 : OVERLAP_WEIGHT * Math.min(1, shared.length / 2);
+      if (overlap) notes.push(`mentions ${shared.slice(0, 4).join(', ')} like the failure`);
+      const weight = (CHANGE_WEIGHT + overlap) * cf.credibility;
+      const reason = `${changeLabel(c)} '${c.summary.split('\n')[0]!.slice(0, 120)}' (${notes.join('; ')})`;
+      for (const service of cf.services) {
+        const fn = cf.touched.get(service)?.[0];
+        const ev: Evidence = {
+          kind: 'change',
+          text: reason,
+          weight,
+          changeId: c.id,
+          changeKind: c.kind,
+          timestamp: c.timestamp,
+          ...(c.sha ? { sha: c.sha } : {}),
+          ...(fn ? { function: fn } : {}),
+          files: c.files.slice(0, 10),
+        };
+        out.push({
+          ruleId: 'change.recent',
+          service,
+          weight,
+          reason,
+          evidence: [ev],
+          changeId: c.id,
+          function: fn,
+        });
+      }
+    }
+    return out;
+  },
+};

@@ -1,0 +1,23 @@
+import type { Evidence } from '../../core/report.ts';
+import type { Facts } from '../facts.ts';
+import type { Rule } from './schema.ts';
+
+/** One piece of weighted support for one candidate, produced by one rule or signal. */
+export interface Finding {
+  ruleId: string;
+  service: string;
+  /** Points added to the candidate's score (before adjustments and normalisation). */
+  weight: number;
+  reason: string;
+  evidence: Evidence[];
+  /** Set when the finding is about one change: it then counts towards that change's blame. */
+  changeId?: string;
+  /** A mapped function the evidence points at. */
+  function?: string;
+}
+
+/** A rule family: a pure function from the trigger's facts (and the YAML rules) to findings. */
+export interface RuleFamily {
+  id: string;
+  run(facts: Facts, rules: readonly Rule[]): Finding[];
+}

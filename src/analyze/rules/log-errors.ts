@@ -1,0 +1,87 @@
+import { levelRank } from '../../core/log-line.ts';
+import type { Evidence } from '../../core/report.ts';
+import type { Facts, Novelty, PatternFact } from '../facts.ts';
+import { clockTime, span } from '../text.ts';
+import type { Finding, RuleFamily } from './finding.ts';
+
+/** Points per distinct message pattern, by level: a warning is a hint, an error is evidence. */
+export const LEVEL_WEIGHT = { debug: 0, info: 0, warn: 0.3, error: 1, fatal: 1.5 } as const;
+/** What is business as usual is noise: chronic patterns count a tenth. */
+export const NOVELTY_WEIGHT: Record<Novelty, number> = { new: 1, spiking: 0.5, chronic: 0.1 };
+/** Lines that carry the trigger's correlationId are on the failing session's own path. */
+export const CORRELATED = 1.5;
+/** No chatty service outweighs everything else by volume alone. */
+export const LOG_CAP = 3;
+/** A candidate whose errors follow errors in one of its own dependencies is likely a symptom. */
+export const SYMPTOM = 0.5;
+
+export const patternWeight = (p: PatternFact): number =>
+  LEVEL_WEIGHT[p.level] *
+  NOVELTY_WEIGHT[p.novelty] *
+  (p.correlated ? CORRELATED : 1) *
+  (1 + 0.25 * Math.log2(p.count));
+
+/** The earliest-failing dependency of `service` that failed no later than it, if any. */
+export function explainedBy(facts: Facts, service: string): string | null {
+  if (!facts.graph.services.has(service)) return null;
+  const own = facts.onset.get(service) ?? Number.POSITIVE_INFINITY;
+  let best: string | null = null;
+  let bestTs = Number.POSITIVE_INFINITY;
+  for (const c of facts.graph.candidates(service)) {
+    if (c.service === service) continue;
+    const t = facts.onset.get(c.service);
+    if (t !== undefined && t <= own && (t < bestTs || (t === bestTs && c.service < (best ?? '')))) {
+      best = c.service;
+      bestTs = t;
+    }
+  }
+  return best;
+}
+
+/** logs.errors: warn/error/fatal lines and events of each candidate in the window, new ones counting most. */
+export const logErrors: RuleFamily = {
+  id: 'logs.errors',
+  run(facts) {
+    const out: Finding[] = [];
+    for (const [service, patterns] of facts.patterns) {
+      let total = 0;
+      const evidence: Evidence[] = [];
+      for (const p of patterns) {
+        const w = patternWeight(p);
+        total += w;
+        evidence.push({
+          kind: 'log',
+          text: `${clockTime(p.firstTs)} ${service} ${p.fromEvent ? 'event' : p.level}: ${p.example}${p.count > 1 ? ` (x${p.count})` : ''} [${p.novelty}${p.correlated ? ', same session' : ''}]`,
+          weight: w,
+          service,
+          level: p.level,
+          timestamp: p.firstTs,
+          count: p.count,
+          novelty: p.novelty,
+          correlated: p.correlated,
+        });
+      }
+      let weight = Math.min(LOG_CAP, total);
+      const errors = patterns.filter((p) => levelRank[p.level] >= levelRank.error && p.novelty !== 'chronic');
+      const n = errors.reduce((s, p) => s + p.count, 0);
+      const first = errors[0] ?? patterns[0]!;
+      const allChronic = patterns.every((p) => p.novelty === 'chronic');
+      let reason = n
+        ? `${n} new error${n > 1 ? 's' : ''} in the ${span(facts.T - first.firstTs)} before the ${facts.event.eventType}, first: "${first.example}"`
+        : allChronic
+          ? `only chronic messages (seen before the window at the usual rate): "${first.example}"`
+          : `${patterns.reduce((s, p) => s + p.count, 0)} warning(s) in the window: "${first.example}"`;
+      const cause = explainedBy(facts, service);
+      if (cause) {
+        weight *= SYMPTOM;
+        reason += `; they follow errors in its dependency ${cause}, so likely a symptom`;
+      }
+      // Evidence weights add up to what the finding contributes after the cap and the discount.
+      const k = total > 0 ? weight / total : 0;
+      for (const e of evidence) e.weight *= k;
+      evidence.sort((a, b) => b.weight - a.weight || String(a.text).localeCompare(String(b.text)));
+      out.push({ ruleId: 'logs.errors', service, weight, reason, evidence: evidence.slice(0, 6) });
+    }
+    return out;
+  },
+};

@@ -1,0 +1,96 @@
+import { levelRank } from '../../core/log-line.ts';
+import type { Facts } from '../facts.ts';
+import { clockTime, nameKey } from '../text.ts';
+import type { Finding, RuleFamily } from './finding.ts';
+
+/** The event itself names a dependency (e.g. EVerest's error origin module_id): close to a direct statement. */
+export const ORIGIN_WEIGHT = 1.5;
+/** Another service's new error names this one ("timeout waiting for powermeter_dc"). */
+export const MENTION_WEIGHT = 0.75;
+
+// Names that are ordinary words in log text; a mention of them says nothing.
+const generic = new Set([
+  'manager',
+  'system',
+  'display',
+  'setup',
+  'store',
+  'api',
+  'error',
+  'service',
+  'module',
+]);
+
+function nameIndex(facts: Facts): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const c of facts.candidates) {
+    const node = facts.graph.services.get(c.service);
+    for (const n of [c.service, ...(node?.aliases ?? [])]) {
+      const k = nameKey(n);
+      if (k.length >= 3 && !generic.has(k) && !index.has(k)) index.set(k, c.service);
+    }
+  }
+  return index;
+}
+
+/** Candidates named in `text` (single tokens and adjacent pairs, "Power Meter" -> powermeter). */
+function named(text: string, index: Map<string, string>): Set<string> {
+  const out = new Set<string>();
+  const tokens = text.slice(0, 4096).match(/[A-Za-z0-9_-]+/g) ?? [];
+  for (let i = 0; i < tokens.length; i++) {
+    const a = nameKey(tokens[i]!);
+    const hit = index.get(a) ?? (i + 1 < tokens.length ? index.get(a + nameKey(tokens[i + 1]!)) : undefined);
+    if (hit) out.add(hit);
+  }
+  return out;
+}
+
+/** event.origin and logs.mention: the failure's own words point at a service. */
+export const mentions: RuleFamily = {
+  id: 'logs.mention',
+  run(facts) {
+    const index = nameIndex(facts);
+    if (!index.size) return [];
+    const out: Finding[] = [];
+    const e = facts.event;
+    const eventText = [e.message ?? '', ...Object.values(e.details)].join(' ');
+    const origin = named(eventText, index);
+    for (const service of [...origin].sort()) {
+      if (service === facts.failing) continue;
+      const reason = `the ${e.eventType} event itself names ${service}`;
+      out.push({
+        ruleId: 'event.origin',
+        service,
+        weight: ORIGIN_WEIGHT,
+        reason,
+        evidence: [{ kind: 'log', text: `event: ${eventText.slice(0, 300)}`, weight: ORIGIN_WEIGHT }],
+      });
+    }
+    const seen = new Set<string>();
+    for (const l of facts.logs) {
+      if (levelRank[l.level] < levelRank.warn || l.novelty === 'chronic') continue;
+      const speaker = l.candidate ?? facts.resolveName(l.service) ?? l.service;
+      for (const service of named(l.message, index)) {
+        if (service === speaker || seen.has(service) || origin.has(service)) continue;
+        seen.add(service);
+        const reason = `${l.service} names it in a new ${l.level}: "${l.message.slice(0, 160)}"`;
+        out.push({
+          ruleId: 'logs.mention',
+          service,
+          weight: MENTION_WEIGHT,
+          reason,
+          evidence: [
+            {
+              kind: 'log',
+              text: `${clockTime(l.ts)} ${l.service} ${l.level}: ${l.message.slice(0, 300)}`,
+              weight: MENTION_WEIGHT,
+              service: l.service,
+              timestamp: l.ts,
+            },
+          ],
+        });
+      }
+    }
+    return out;
+  },
+};

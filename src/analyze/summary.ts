@@ -1,0 +1,58 @@
+import type { Hypothesis } from '../core/report.ts';
+import type { Facts } from './facts.ts';
+import { mentionedFunction, type Scored } from './rank.ts';
+import { changeLabel } from './rules/change-recency.ts';
+import { span } from './text.ts';
+
+const pct = (c: number) => `${Math.round(c * 100)}%`;
+
+/** "SESSION_DROP" -> "drop", "OCPP_DISCONNECT" -> "disconnect": how an engineer refers to the event. */
+const eventWord = (type: string) =>
+  type
+    .toLowerCase()
+    .split(/[_\s.:-]+/)
+    .filter(Boolean)
+    .pop() ?? 'event';
+
+/** One paragraph an engineer would write: what failed, the likely cause and change, and the evidence. */
+export function summarize(facts: Facts, hypotheses: Hypothesis[], scored: Scored[]): string {
+  const e = facts.event;
+  const fn = e.details.function ?? e.details.method ?? mentionedFunction(facts, facts.failing) ?? undefined;
+  const where = fn ? (fn.includes('::') ? `${e.service} (${fn})` : `${e.service}.${fn}`) : e.service;
+  const word = eventWord(e.eventType);
+  const parts: string[] = [];
+  const top = hypotheses[0];
+  if (!top) return `${e.eventType} (${e.errorCode}) in ${where}: no candidates.`;
+
+  let head = `${e.eventType} (${e.errorCode}) in ${where}, likely ${top.service}`;
+  if (top.service === facts.failing) head += ' itself';
+  head += ` (${pct(top.confidence)})`;
+  const blame = scored[0]?.change;
+  if (top.change && blame) {
+    const what = top.function ? `changed ${top.function}` : top.file ? `changed ${top.file}` : 'changed it';
+    head += `: ${changeLabel(blame.change)} '${top.change.message.slice(0, 80)}' ${what}, ${span(facts.T - blame.change.timestamp)} before`;
+  }
+  parts.push(head);
+
+  const fresh = (facts.patterns.get(top.service) ?? []).filter((p) => p.novelty !== 'chronic');
+  const n = fresh.reduce((s, p) => s + p.count, 0);
+  if (n) {
+    const first = fresh[0]!;
+    parts.push(
+      `${n} new warning/error line${n > 1 ? 's' : ''} from ${top.service} in the ${span(facts.T - first.firstTs)} before the ${word}, first "${first.example.slice(0, 120)}"`,
+    );
+  } else if (!top.change) {
+    parts.push(
+      `no new errors or recent changes found among its ${facts.candidates.length - 1} dependencies in the ${span(facts.T - facts.windowStart)} before the ${word}`,
+    );
+  }
+  const h = facts.failureHistory;
+  if (h.count > 0 && h.firstTs !== null)
+    parts.push(
+      `the same ${e.errorCode} from ${e.service} happened ${h.count} time${h.count > 1 ? 's' : ''} before (first ${span(facts.T - h.firstTs)} earlier)`,
+    );
+  const next = hypotheses[1];
+  let text = `${parts.join('; ')}.`;
+  if (next) text += ` Next: ${next.service} (${pct(next.confidence)}).`;
+  return text;
+}

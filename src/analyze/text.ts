@@ -1,0 +1,80 @@
+/** Text helpers shared by evidence gathering and the rules: message patterns, word sets, times. */
+
+/**
+ * A log message with its variable parts (ids, numbers, addresses) replaced, so that
+ * "Modbus timeout reading 0x3000 after 500ms" and "... 0x3002 after 510ms" are one pattern.
+ */
+export function messagePattern(message: string): string {
+  return message
+    .slice(0, 512)
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<id>')
+    .replace(/\b0x[0-9a-f]+\b/gi, '<n>')
+    .replace(/\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b/gi, '<id>')
+    .replace(/\d+(?:[.:]\d+)*/g, '<n>')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 200);
+}
+
+/** Lower-case key used to compare names: "Evse-Manager_1" and "evsemanager1" are the same. */
+export const nameKey = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+// Words too common in charger logs and commit messages to link a change to a failure.
+const stopWords = new Set(
+  'the and for with from this that into when then than have been were will after before while error errors fail failed failure fault faults warn warning info debug event events code value values state status service module could should would does done make made only also each other more less some over under about again fix fixes fixed update updated change changed changes add added remove removed message messages new old true false null none void return const auto static struct class include ifdef endif else case break default'.split(
+    ' ',
+  ),
+);
+
+const stem = (w: string) =>
+  w.length > 5 && w.endsWith('ies')
+    ? `${w.slice(0, -3)}y`
+    : w.length > 5 && w.endsWith('ing')
+      ? w.slice(0, -3)
+      : w.length > 4 && w.endsWith('ed')
+        ? w.slice(0, -2)
+        : w.length > 4 && w.endsWith('s') && !w.endsWith('ss')
+          ? w.slice(0, -1)
+          : w;
+
+/**
+ * Distinctive words of a text: identifiers split at camelCase and underscores, lower-cased,
+ * crudely stemmed, at least 4 letters, without stop words. "cut RetryTimeout to 3s" -> retry, timeout.
+ */
+export function words(text: string, limit = 20_000): Set<string> {
+  const out = new Set<string>();
+  const t = text
+    .slice(0, limit)
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2');
+  for (const raw of t.toLowerCase().split(/[^a-z]+/)) {
+    if (raw.length < 4) continue;
+    const w = stem(raw);
+    if (w.length >= 4 && !stopWords.has(w) && !stopWords.has(raw)) out.add(w);
+  }
+  // "timed out" and "time-out" mean timeout.
+  if (/time[sd]?[\s_-]?out/i.test(text.slice(0, limit))) out.add('timeout');
+  return out;
+}
+
+/** "09:41:02" (UTC) for evidence lines. */
+export const clockTime = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
+
+/** "20 s", "4 min", "3 h", "2 d": a duration as an engineer would say it. */
+export function span(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86_400)} d`;
+}
+
+/** 32-bit FNV-1a as 8 hex digits: a stable fingerprint of rule text for the model version. */
+export function fingerprint(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
