@@ -213,4 +213,67 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX llm_usage_at ON llm_usage (at);
     `,
   },
+  {
+    name: '0003-reports',
+    sql: `
+      CREATE TABLE reports (
+        id TEXT PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        correlation_id TEXT,
+        event_type TEXT NOT NULL,
+        service TEXT NOT NULL,
+        resolved_service TEXT NOT NULL,
+        top_service TEXT,
+        error_code TEXT NOT NULL,
+        station_id TEXT,
+        event_ts INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        latency_ms REAL NOT NULL,
+        summary TEXT NOT NULL,
+        source TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        model_version TEXT NOT NULL,
+        incident_id TEXT,
+        changes_from_cache INTEGER NOT NULL,
+        hypotheses TEXT NOT NULL
+      );
+      CREATE INDEX reports_created ON reports (created_at);
+      CREATE INDEX reports_event ON reports (event_id);
+      CREATE INDEX reports_correlation ON reports (correlation_id, created_at) WHERE correlation_id IS NOT NULL;
+      CREATE INDEX reports_service ON reports (service, created_at);
+      CREATE INDEX reports_resolved ON reports (resolved_service, created_at);
+      CREATE INDEX reports_top ON reports (top_service, created_at);
+      CREATE INDEX reports_incident ON reports (incident_id, created_at);
+
+      CREATE TABLE report_revisions (
+        report_id TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+        revision INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        hypotheses TEXT NOT NULL,
+        explanation TEXT,
+        next_steps TEXT,
+        PRIMARY KEY (report_id, revision)
+      ) WITHOUT ROWID;
+      CREATE INDEX report_revisions_created ON report_revisions (created_at);
+
+      CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        storm_key TEXT NOT NULL,
+        service TEXT NOT NULL,
+        change TEXT,
+        count INTEGER NOT NULL,
+        first_ts INTEGER NOT NULL,
+        last_ts INTEGER NOT NULL,
+        first_report_id TEXT NOT NULL,
+        last_report_id TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX incidents_key ON incidents (storm_key, last_ts);
+      CREATE INDEX incidents_updated ON incidents (updated_at);
+    `,
+  },
 ];

@@ -18,6 +18,9 @@ export const retentionTables: Array<{ table: string; timeColumn: string; shrinkF
   { table: 'events', timeColumn: 'ts' },
   { table: 'github_etags', timeColumn: 'checked_at', shrinkFirst: true },
   { table: 'changes', timeColumn: 'ts' },
+  { table: 'report_revisions', timeColumn: 'created_at' },
+  { table: 'reports', timeColumn: 'created_at' },
+  { table: 'incidents', timeColumn: 'updated_at' },
 ];
 
 export const storeBytes = (db: Database): number => {
