@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTempDirs, have, repoRoot } from './support.ts';
+import { compiledBinary, createTempDirs, have, repoRoot } from './support.ts';
 
 const unitPath = join(repoRoot, 'systemd/tracepulse.service');
 const unitText = readFileSync(unitPath, 'utf8');
@@ -98,12 +98,29 @@ describe('systemd unit', () => {
 
   test('restarts on failure within a start limit and stops gracefully', () => {
     expect(one('Restart')).toBe('on-failure');
+    // main.ts exits 78 (EX_CONFIG) on invalid settings: no point restarting.
+    expect(one('RestartPreventExitStatus')).toBe('78');
     expect(Number(unitSection.get('StartLimitBurst')?.[0])).toBeGreaterThan(0);
     expect(Number(unitSection.get('StartLimitIntervalSec')?.[0])).toBeGreaterThan(0);
     expect(one('KillSignal')).toBe('SIGTERM');
     expect(one('TimeoutStopSec')).toMatch(/^\d+s$/);
     expect(one('StandardOutput')).toBe('journal');
   });
+
+  test('the binary exits with the code RestartPreventExitStatus names when settings are invalid', async () => {
+    const exe = await compiledBinary('x64');
+    const p = Bun.spawn([exe, 'serve'], {
+      cwd: temp.make(),
+      env: { PATH: process.env.PATH, TRACEPULSE_PORT: 'eighty', TRACEPULSE_SQLITE_SYNC: 'sometimes' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    expect(await p.exited).toBe(Number(one('RestartPreventExitStatus')));
+    const err = await new Response(p.stderr).text();
+    expect(err).toContain('invalid configuration');
+    expect(err).toContain('TRACEPULSE_PORT');
+    expect(err).toContain('TRACEPULSE_SQLITE_SYNC');
+  }, 30_000);
 
   test('is hardened for a gateway but leaves the JIT allowed', () => {
     for (const [key, value] of [
