@@ -110,15 +110,22 @@ export async function createGitHubClient(options: GitHubClientOptions): Promise<
   let rateLimitedUntil = 0;
 
   const readLimits = (status: number, headers: Record<string, string | number | undefined>) => {
-    const remaining = headers['x-ratelimit-remaining'];
-    const reset = Number(headers['x-ratelimit-reset']);
-    const retryAfter = Number(headers['retry-after']);
-    if (remaining !== undefined && remaining !== '') rateLimitRemaining = Number(remaining);
+    const header = (name: string) => {
+      const v = headers[name];
+      return v === undefined || v === '' ? null : Number(v);
+    };
+    // Only this answer's headers count: Enterprise servers with rate limiting off send none.
+    const remaining = header('x-ratelimit-remaining');
+    const reset = header('x-ratelimit-reset');
+    const retryAfter = header('retry-after');
+    if (remaining !== null) rateLimitRemaining = remaining;
     const now = clock.now();
     let until = 0;
-    if ((status === 403 || status === 429) && Number.isFinite(retryAfter) && retryAfter >= 0)
+    if ((status === 403 || status === 429) && retryAfter !== null && retryAfter >= 0)
       until = now + retryAfter * 1000;
-    else if (rateLimitRemaining === 0 && Number.isFinite(reset)) until = reset * 1000;
+    else if (remaining === 0)
+      // A reset already past by our clock means the gateway's clock is off: wait a minute instead.
+      until = reset !== null && reset * 1000 > now ? reset * 1000 : now + secondaryLimitBackoffMs;
     else if (status === 429) until = now + secondaryLimitBackoffMs;
     if (until > rateLimitedUntil) {
       rateLimitedUntil = until;

@@ -315,7 +315,7 @@ export function createGitHubChanges(options: GitHubChangesOptions): GitHubChange
       return { fresh: true };
     },
 
-    status: () => ({ ...api.status(), commitsCached: changes.count('github'), lastRefresh }),
+    status: () => ({ ...api.status(), commitsCached: changes.count('commits'), lastRefresh }),
   };
 }
 

@@ -240,10 +240,15 @@ export function createChangesRepo(db: Database) {
         .map(rowToChange);
     },
 
-    count(origin?: 'api' | 'github'): number {
-      const r = origin
-        ? db.query<{ n: number }, [string]>('SELECT COUNT(*) AS n FROM changes WHERE origin = ?').get(origin)
-        : db.query<{ n: number }, []>('SELECT COUNT(*) AS n FROM changes').get();
+    /** Stored changes; `commits` counts only cached GitHub commits (the partial sha index answers it). */
+    count(what: 'all' | 'commits' = 'all'): number {
+      const r = db
+        .query<{ n: number }, []>(
+          what === 'commits'
+            ? 'SELECT COUNT(*) AS n FROM changes WHERE sha IS NOT NULL'
+            : 'SELECT COUNT(*) AS n FROM changes',
+        )
+        .get();
       return r?.n ?? 0;
     },
   };

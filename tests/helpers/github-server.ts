@@ -42,6 +42,8 @@ export interface FakeGitHub {
   /** When set, the next answers are this status with retry-after (secondary rate limit). */
   throttle: { status: 403 | 429; retryAfterS: number } | null;
   count(filter: (r: SeenRequest) => boolean): number;
+  /** The server's own time (rate-limit resets); replaceable to play a gateway with a skewed clock. */
+  now: () => number;
   stop(): void;
 }
 
@@ -108,8 +110,9 @@ const touches = (c: FakeCommit, path: string) =>
 
 /** Starts the fake on a free port; `now` decides rate-limit resets (seconds since epoch = now()/1000). */
 export function startFakeGitHub(options: { now?: () => number } = {}): FakeGitHub {
-  const now = options.now ?? (() => Date.now());
+  const now = () => fake.now();
   const fake: FakeGitHub = {
+    now: options.now ?? (() => Date.now()),
     url: '',
     requests: [],
     repos: new Map(),
@@ -117,7 +120,7 @@ export function startFakeGitHub(options: { now?: () => number } = {}): FakeGitHu
       fake.repos.set(repo, [...(fake.repos.get(repo) ?? []), c]);
     },
     delayMs: 0,
-    limit: { remaining: 5000, resetAt: Math.floor(now() / 1000) + 3600 },
+    limit: { remaining: 5000, resetAt: Math.floor((options.now ?? Date.now)() / 1000) + 3600 },
     throttle: null,
     count: (filter) => fake.requests.filter(filter).length,
     stop: () => server.stop(true),

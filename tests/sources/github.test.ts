@@ -325,6 +325,18 @@ describe('GitHub change source (real octokit against a local GitHub REST server)
     expect(metrics.get('tracepulse_github_requests_total', { endpoint: 'commits', status: '403' })).toBe(0);
   });
 
+  test('a 403 rate limit whose reset is already past by our clock (skewed gateway clock) waits a minute', async () => {
+    const { fake, github, clock, api } = await setup();
+    // GitHub's time is right; the gateway's clock runs an hour ahead, so the reset looks past.
+    fake.now = () => now;
+    fake.limit = { remaining: 0, resetAt: Math.floor(now / 1000) + 600 };
+    clock.set(now + 3600_000);
+    const input = { files: [{ repo, path: bspFile }], since: windowStart, until: now, deadlineMs: 2000 };
+    const r = await github.refreshForTrigger(input);
+    expect(r.error).toStartWith('GitHub rate limit (HTTP 403)');
+    expect(api.status().rateLimitedUntil).toBe(new Date(now + 3600_000 + 60_000).toISOString());
+  });
+
   for (const status of [403, 429] as const)
     test(`HTTP ${status} with retry-after backs off for that long`, async () => {
       const { fake, github, clock, metrics } = await setup();
@@ -388,6 +400,35 @@ describe('GitHub change source (real octokit against a local GitHub REST server)
       budgetFix.sha,
     ]);
     expect(direct.files).toContain(charger);
+  });
+
+  test('a deploy range GitHub does not know is asked for once; a deploy without a range not at all', async () => {
+    const { fake, github, changes } = await setup();
+    changes.record(
+      [
+        {
+          id: 'deploy-unknown-range',
+          service: 'bsp',
+          kind: 'deploy',
+          timestamp: Date.parse('2026-11-24T19:00:00Z'),
+          summary: 'PhyVerso BSP hotfix deadbee..cafef00 (built from a private fork)',
+        },
+        {
+          id: 'deploy-no-range',
+          service: 'bsp',
+          kind: 'deploy',
+          timestamp: Date.parse('2026-11-24T19:30:00Z'),
+          summary: 'Rolled out everest-core 2026.11.1',
+        },
+      ],
+      now,
+    );
+    const first = await github.refreshAll();
+    expect(first.errors).toEqual([expect.stringContaining('GitHub HTTP 404')]);
+    await github.refreshAll();
+    expect(fake.requests.filter((r) => r.path.includes('/compare/')).map((r) => r.path)).toEqual([
+      `/repos/${repo}/compare/deadbee...cafef00`,
+    ]);
   });
 
   test('a map change re-maps cached commits to the new services', async () => {
