@@ -134,10 +134,13 @@ export async function createGitHubClient(options: GitHubClientOptions): Promise<
     return until > now;
   };
 
+  // Per-request errors go to health and the refresh summary; only connectivity changes are logged.
   const fail = (message: string) => {
-    const wasOk = lastError === null;
     lastError = { at: clock.now(), message };
-    if (wasOk) logger.warn('GitHub request failed', { error: message });
+  };
+  const reached = () => {
+    if (lastNetworkFailure !== null) logger.info('GitHub reachable again');
+    lastNetworkFailure = null;
   };
 
   const call = async <T>(
@@ -161,10 +164,9 @@ export async function createGitHubClient(options: GitHubClientOptions): Promise<
       });
       metrics.inc('tracepulse_github_requests_total', { endpoint, status: String(res.status) });
       readLimits(res.status, res.headers);
-      if (lastError) logger.info('GitHub answering again');
+      reached();
       lastSuccess = clock.now();
       lastError = null;
-      lastNetworkFailure = null;
       return { status: res.status, data: res.data as T, headers: res.headers };
     } catch (err) {
       const e = err as {
@@ -177,7 +179,7 @@ export async function createGitHubClient(options: GitHubClientOptions): Promise<
         const status = e.status ?? 0;
         metrics.inc('tracepulse_github_requests_total', { endpoint, status: String(status) });
         const limited = readLimits(status, e.response.headers);
-        lastNetworkFailure = null;
+        reached();
         if (status === 304) {
           lastSuccess = clock.now();
           lastError = null;
@@ -199,13 +201,17 @@ export async function createGitHubClient(options: GitHubClientOptions): Promise<
         endpoint,
         status: byCaller ? 'aborted' : aborted ? 'timeout' : 'network',
       });
-      if (!byCaller) lastNetworkFailure = clock.now();
       const message = byCaller
         ? 'GitHub request abandoned at the deadline'
         : aborted
           ? `GitHub did not answer within ${options.timeoutMs ?? 20_000} ms`
           : `GitHub unreachable: ${e.message ?? String(err)}`;
       fail(message);
+      if (!byCaller) {
+        if (lastNetworkFailure === null)
+          logger.warn('GitHub unreachable; cached changes are used', { error: message });
+        lastNetworkFailure = clock.now();
+      }
       throw new TracePulseError('UPSTREAM_TRANSIENT', message, { cause: err });
     }
   };

@@ -262,7 +262,7 @@ describe('GitHub change source (real octokit against a local GitHub REST server)
   });
 
   test('GitHub down: refreshForTrigger answers fresh:false at once and the cache still answers', async () => {
-    const { fake, github, changes, api } = await setup();
+    const { fake, github, changes, api, logger } = await setup();
     await github.refreshAll();
     fake.stop();
     const input = { files: [{ repo, path: charger }], since: windowStart, until: now, deadlineMs: 2000 };
@@ -278,6 +278,9 @@ describe('GitHub change source (real octokit against a local GitHub REST server)
     expect(performance.now() - t0).toBeLessThan(50);
     expect(again).toMatchObject({ fresh: false, error: expect.stringContaining('unreachable since') });
     expect(api.status()).toMatchObject({ lastError: { message: expect.stringContaining('unreachable') } });
+    // One state-change line, not one per request.
+    await github.refreshAll();
+    expect(logger.lines.filter((l) => l.includes('GitHub unreachable; cached changes are used'))).toHaveLength(1);
   });
 
   test('a slow GitHub: fresh:false at the 2 s deadline, without waiting for the late answer', async () => {
