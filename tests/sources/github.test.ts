@@ -280,7 +280,9 @@ describe('GitHub change source (real octokit against a local GitHub REST server)
     expect(api.status()).toMatchObject({ lastError: { message: expect.stringContaining('unreachable') } });
     // One state-change line, not one per request.
     await github.refreshAll();
-    expect(logger.lines.filter((l) => l.includes('GitHub unreachable; cached changes are used'))).toHaveLength(1);
+    expect(
+      logger.lines.filter((l) => l.includes('GitHub unreachable; cached changes are used')),
+    ).toHaveLength(1);
   });
 
   test('a slow GitHub: fresh:false at the 2 s deadline, without waiting for the late answer', async () => {
