@@ -7,6 +7,7 @@ import type { Metrics } from '../core/metrics.ts';
 import type { ChangeSource, ReportHooks, ReportNotice } from '../core/ports.ts';
 import { createOutboxRoutes } from '../http/outbox-routes.ts';
 import type { SystemGraph } from '../map/graph.ts';
+import type { IngestQueries } from '../store/ingest-queries.ts';
 import { createLlmUsageRepo } from '../store/llm-usage-repo.ts';
 import { createOutboxRepo, type OutboxRepo, outboxStatuses } from '../store/outbox-repo.ts';
 import type { RefinableReports } from './llm-refiner.ts';
@@ -24,6 +25,8 @@ export interface ConnectedModeDeps {
   graph: () => SystemGraph;
   reports: ReportHooks & RefinableReports;
   changes?: ChangeSource | null;
+  /** Stored events: the details of a report's session feed the redactor (values to blank in any text). */
+  events?: Pick<IngestQueries, 'event' | 'events'> | null;
   /** Replaces the sinks built from config (tests). */
   sinks?: Sink[];
   /** Worker tuning (tests). */
@@ -122,8 +125,30 @@ export function messageKey(channel: OutboxChannel, n: ReportNotice): string {
   return `${channel}:incident:${n.incidentId}:${n.count}`;
 }
 
+/**
+ * Values of redacted fields in the details of the report's own event and of its session's
+ * events: a revision or an incident notice carries no event, yet its evidence may quote them.
+ */
+export function sensitiveValues(
+  n: ReportNotice,
+  fields: readonly string[],
+  events: Pick<IngestQueries, 'event' | 'events'> | null | undefined,
+): string[] {
+  const keys = new Set(fields);
+  const all = [n.kind === 'created' ? n.event : null];
+  if (events) {
+    all.push(events.event(n.report.eventId));
+    if (n.report.correlationId)
+      all.push(...events.events({ correlationId: n.report.correlationId, limit: 200 }));
+  }
+  const out = new Set<string>();
+  for (const e of all)
+    for (const [k, v] of Object.entries(e?.details ?? {})) if (keys.has(k) && v) out.add(v);
+  return [...out];
+}
+
 /** The redacted snapshot stored in the outbox (nothing leaves the device unredacted). */
-export function envelopeOf(n: ReportNotice, redact: Redactor): NoticeEnvelope {
+export function envelopeOf(n: ReportNotice, redact: Redactor, knownValues: string[] = []): NoticeEnvelope {
   const env: NoticeEnvelope = { kind: n.kind, report: n.report };
   if (n.kind === 'created') {
     const e = n.event;
@@ -138,7 +163,7 @@ export function envelopeOf(n: ReportNotice, redact: Redactor): NoticeEnvelope {
     };
   }
   if (n.kind === 'incident') env.incident = { id: n.incidentId, count: n.count };
-  return redact(env);
+  return redact(env, knownValues);
 }
 
 /**
@@ -187,7 +212,7 @@ export async function startConnectedMode(d: ConnectedModeDeps): Promise<Connecte
     if (!wanted.length) return;
     let payload: NoticeEnvelope;
     try {
-      payload = envelopeOf(notice, redact);
+      payload = envelopeOf(notice, redact, sensitiveValues(notice, c.TRACEPULSE_REDACT_FIELDS, d.events));
     } catch (err) {
       // A bug here must not roll back the local report: record it and send nothing for it.
       d.metrics.inc('tracepulse_outbox_dropped_total', { channel: 'all', reason: 'build_failed' });

@@ -9,17 +9,20 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /**
  * Returns a function that copies any JSON-like value with the configured fields redacted:
  * object keys named like a field (case-sensitive, as configured) get REDACTED; in every string,
- * `field=value`, `field: value` and `"field":"value"` forms are redacted, and so is every value
+ * `field=value`, `field: value`, `"field":"value"` and `field <token with a digit>` forms are
+ * redacted, and so is every value
  * that was found under a redacted key or given as `knownValues` (e.g. the event's details), so an
  * idTag quoted in an evidence log line does not leave the device either.
  */
 export function createRedactor(fields: readonly string[]) {
   const keys = new Set(fields);
+  const names = fields.map(escapeRe).join('|');
   const inline = fields.length
-    ? new RegExp(
-        `(["']?\\b(?:${fields.map(escapeRe).join('|')})\\b["']?\\s*[:=]\\s*)("[^"]*"|'[^']*'|[^\\s,;)}\\]]+)`,
-        'g',
-      )
+    ? new RegExp(`(["']?\\b(?:${names})\\b["']?\\s*[:=]\\s*)("[^"]*"|'[^']*'|[^\\s,;)}\\]]+)`, 'g')
+    : null;
+  // "idTag 04A2B3C4" in prose: a following token is taken as the value only if it holds a digit.
+  const loose = fields.length
+    ? new RegExp(`(\\b(?:${names})\\b\\s+)([A-Za-z0-9:._-]*\\d[A-Za-z0-9:._-]*)`, 'g')
     : null;
 
   const collect = (v: unknown, found: Set<string>, depth = 0): void => {
@@ -53,6 +56,7 @@ export function createRedactor(fields: readonly string[]) {
             return `${head}${q}${REDACTED}${q}`;
           })
         : s;
+      if (loose) out = out.replace(loose, (_m, head: string) => `${head}${REDACTED}`);
       if (valuesRe) out = out.replace(valuesRe, REDACTED);
       return out;
     };
