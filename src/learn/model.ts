@@ -1,0 +1,53 @@
+/**
+ * Weight multipliers for the ranking, learnt from feedback. Shaped like the engine's `Adjustments`
+ * (analyze/evidence.ts): absent entries mean 1.
+ */
+export interface RankingAdjustments {
+  /** By rule id (YAML rule ids and structural signal ids such as graph.prior). */
+  rules?: Record<string, number>;
+  /** By map service name. */
+  services?: Record<string, number>;
+}
+
+/** Adjustments apply per failure context: the trigger's event type and error code. */
+export type ContextKey = string;
+export const contextKey = (eventType: string, errorCode: string): ContextKey => `${eventType}/${errorCode}`;
+
+/** Learnt adjustments in force, by context; version names them in report.modelVersion. */
+export interface LearntModel {
+  version: string;
+  contexts: Record<ContextKey, RankingAdjustments>;
+}
+
+export const baseModel: LearntModel = { version: 'adj-0', contexts: {} };
+
+/** Bounds of every multiplier: feedback can at most halve or double a weight. */
+export const multiplierBounds = { min: 0.5, max: 2 } as const;
+
+/** The adjustments for one trigger; undefined when nothing was learnt for its context. */
+export function adjustmentsFor(
+  model: Pick<LearntModel, 'contexts'>,
+  eventType: string,
+  errorCode: string,
+): RankingAdjustments | undefined {
+  return model.contexts[contextKey(eventType, errorCode)];
+}
+
+const canon = (a: RankingAdjustments | undefined): string =>
+  JSON.stringify([
+    Object.entries(a?.rules ?? {}).sort(([x], [y]) => x.localeCompare(y)),
+    Object.entries(a?.services ?? {}).sort(([x], [y]) => x.localeCompare(y)),
+  ]);
+
+export const sameAdjustments = (
+  a: RankingAdjustments | undefined,
+  b: RankingAdjustments | undefined,
+): boolean => canon(a) === canon(b);
+
+/** Contexts whose adjustments differ between two models. */
+export function changedContexts(a: LearntModel['contexts'], b: LearntModel['contexts']): ContextKey[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !sameAdjustments(a[k], b[k]));
+}
+
+export const isEmptyAdjustments = (a: RankingAdjustments | undefined): boolean =>
+  !a || (!Object.keys(a.rules ?? {}).length && !Object.keys(a.services ?? {}).length);

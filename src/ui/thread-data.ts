@@ -1,0 +1,91 @@
+import type { Change } from '../core/change.ts';
+import type { LogLine } from '../core/log-line.ts';
+import type { Report } from '../core/report.ts';
+import type { AnswerFacts } from './answer/types.ts';
+import { buildTimeline, pathGraph } from './timeline.ts';
+import { changesBetween, type UiDeps } from './ui-deps.ts';
+
+const beforeMs = 5 * 60_000;
+const afterMs = 60_000;
+
+/** The local facts an answer may read for one report (store reads bounded by the caller's limits). */
+export function answerFacts(deps: UiDeps, report: Report): AnswerFacts {
+  return {
+    report,
+    event: deps.queries.event(report.eventId),
+    graph: deps.maps.current().graph,
+    logs: (q) =>
+      deps.queries.logs({ services: q.services, since: q.since, until: q.until, limit: q.limit }).reverse(),
+    changes: (since, until) => changesBetween(deps, since, until),
+  };
+}
+
+/** Reads what the thread view shows: the timeline (logs, blamed changes, event) and the map path. */
+export function threadData(deps: UiDeps, report: Report) {
+  const graph = deps.maps.current().graph;
+  const event = deps.queries.event(report.eventId);
+  const eventAt = event?.timestamp ?? Date.parse(report.createdAt);
+  const failing = graph.resolve(report.service) ?? report.service;
+  const focus = [...new Set([failing, ...report.hypotheses.slice(0, 2).map((h) => h.service)])];
+  const names = focus.flatMap((s) => [s, ...(graph.services.get(s)?.aliases ?? [])]);
+  if (event && event.service !== failing) names.push(event.service);
+  const warn = deps.queries.logs({
+    services: names,
+    since: eventAt - beforeMs,
+    until: eventAt + afterMs,
+    minLevel: 'warn',
+    limit: 40,
+  });
+  const corr = event?.correlationId
+    ? deps.queries.logs({
+        correlationId: event.correlationId,
+        since: eventAt - beforeMs,
+        until: eventAt + afterMs,
+        limit: 20,
+      })
+    : [];
+  const seen = new Set<string>();
+  const logs: LogLine[] = [];
+  for (const l of [...warn, ...corr]) {
+    const k = `${l.timestamp}|${l.service}|${l.message}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      logs.push(l);
+    }
+  }
+  const window = changesBetween(deps, eventAt - deps.changeLookbackMs, eventAt + beforeMs);
+  const blamedKeys = new Set(
+    report.hypotheses.flatMap((h) =>
+      h.change ? [h.change.id, h.change.sha].filter((x): x is string => !!x) : [],
+    ),
+  );
+  const blamed = window.filter((c) => blamedKeys.has(c.id) || (c.sha !== null && blamedKeys.has(c.sha)));
+  const candidates = graph.candidates(failing).map((c) => c.service);
+  const touches = (c: Change) =>
+    (c.service !== null && candidates.includes(c.service)) ||
+    c.files.some((f) => graph.servicesForFile(f).some((s) => candidates.includes(s)));
+  const changeOptions = window
+    .filter(touches)
+    .sort((a, b) => b.timestamp - a.timestamp)
+    .slice(0, 30)
+    .map((c) => ({
+      id: c.id,
+      label: `${c.service ?? '?'} ${c.kind}: ${c.summary.split('\n')[0]!.slice(0, 80)}`,
+    }));
+  const rest = [...graph.services.keys()].filter((s) => !candidates.includes(s)).sort();
+  return {
+    eventAt,
+    timeline: buildTimeline({
+      report,
+      eventAt,
+      eventText: `${report.eventType} ${report.errorCode} on ${report.service}${event?.message ? `: ${event.message}` : ''}`,
+      correlationId: event?.correlationId ?? report.correlationId,
+      logs,
+      changes: blamed,
+      graph,
+    }),
+    path: pathGraph(report, graph),
+    rootOptions: [...candidates, ...rest],
+    changeOptions,
+  };
+}

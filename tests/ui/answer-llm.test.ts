@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { answerLocally } from '../../src/ui/answer/answer-question.ts';
+import { createLlmAnswerer } from '../../src/ui/answer/llm-answer.ts';
+import { facts } from './fixtures.ts';
+
+/** A local server speaking OpenAI's chat-completions wire protocol; behaviour per model name. */
+let server: ReturnType<typeof Bun.serve>;
+const seen: Array<{
+  model: string;
+  messages: Array<{ role: string; content: string }>;
+  auth: string | null;
+}> = [];
+
+beforeAll(() => {
+  server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(req) {
+      const body = (await req.json()) as {
+        model: string;
+        messages: Array<{ role: string; content: string }>;
+      };
+      seen.push({ ...body, auth: req.headers.get('authorization') });
+      if (body.model === 'slow') await Bun.sleep(3000);
+      if (body.model === 'broken')
+        return Response.json({ error: { message: 'overloaded' } }, { status: 500 });
+      return Response.json({
+        id: 'chatcmpl-1',
+        object: 'chat.completion',
+        created: 1,
+        model: body.model,
+        choices: [
+          {
+            index: 0,
+            finish_reason: 'stop',
+            message: { role: 'assistant', content: 'The BSP debounce commit changed CP state handling [1].' },
+          },
+        ],
+        usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
+      });
+    },
+  });
+});
+afterAll(() => server.stop(true));
+
+const settings = (model: string, timeoutMs = 2000) => ({
+  baseURL: `http://127.0.0.1:${server.port}/v1`,
+  apiKey: 'sk-test',
+  model,
+  timeoutMs,
+});
+
+describe('answers with an LLM (connected)', () => {
+  test('sends the report, the evidence and the local answer, and keeps the citations', async () => {
+    const f = facts();
+    const local = answerLocally('what changed in bsp?', f);
+    const a = await createLlmAnswerer(settings('gpt-test'))('what changed in bsp?', f, local);
+    expect(a.answeredBy).toBe('llm');
+    expect(a.text).toContain('BSP debounce commit');
+    expect(a.citations[0]).toEqual(local.citations[0]!);
+    const req = seen.at(-1)!;
+    expect(req.auth).toBe('Bearer sk-test');
+    const user = req.messages.find((m) => m.role === 'user')!.content;
+    expect(user).toContain('Question: what changed in bsp?');
+    expect(user).toContain('[1] (change)');
+    expect(user).toContain('"service":"bsp"');
+  });
+
+  test('falls back to the local answer within the time-out', async () => {
+    const f = facts();
+    const local = answerLocally('logs of bsp', f);
+    const reasons: string[] = [];
+    const t0 = performance.now();
+    const a = await createLlmAnswerer(settings('slow', 300), (r) => reasons.push(r))('logs of bsp', f, local);
+    expect(performance.now() - t0).toBeLessThan(1500);
+    expect(a).toBe(local);
+    expect(reasons).toEqual(['timeout']);
+  });
+
+  test('falls back to the local answer when the API fails', async () => {
+    const f = facts();
+    const local = answerLocally('logs of bsp', f);
+    const reasons: string[] = [];
+    const a = await createLlmAnswerer(settings('broken'), (r) => reasons.push(r))('logs of bsp', f, local);
+    expect(a.answeredBy).toBe('local');
+    expect(reasons.length).toBe(1);
+  });
+
+  test('falls back when nothing listens at the base URL', async () => {
+    const f = facts();
+    const local = answerLocally('logs of bsp', f);
+    const a = await createLlmAnswerer({ ...settings('x'), baseURL: 'http://127.0.0.1:9/v1' })(
+      'logs of bsp',
+      f,
+      local,
+    );
+    expect(a).toBe(local);
+  });
+});
