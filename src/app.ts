@@ -9,10 +9,13 @@ import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { ChangeRefresher, ChangeSource } from './core/ports.ts';
 import { createQueryRoutes } from './http/query-routes.ts';
+import { createReportRoutes } from './http/report-routes.ts';
 import { createHttpApp } from './http/server.ts';
 import { createHttpIngestRoutes } from './ingest/http.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
 import type { IngestSink } from './ingest/sink.ts';
+import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analysis.ts';
+import { createReportService, type ReportService } from './pipeline/reports.ts';
 import { createChangeSources } from './sources/change-sources.ts';
 import { createSystemMapSource, type SystemMapSource } from './sources/system-map-source.ts';
 import { openDatabase } from './store/db.ts';
@@ -40,6 +43,10 @@ export interface AppContext {
   changeRefresher?: ChangeRefresher;
   /** Called after a new high-priority event is committed. Handlers must not throw. */
   onTrigger(handler: (event: DebugEvent) => void): void;
+  /** Stored reports and incidents; hooks for the outbox (in-transaction) and listeners (after commit). */
+  reports: ReportService;
+  /** Root-cause analysis of triggers; analyzeStored() re-ranks a stored event without storing. */
+  analysis: AnalysisPipeline;
 }
 
 export interface RunningApp {
@@ -112,6 +119,24 @@ export async function startApp(
 
   const changeSources = await createChangeSources({ config, db, clock, logger, metrics, maps, version });
 
+  const reports = createReportService({ db, clock, logger: logger.child('reports'), metrics });
+  const analysis = createAnalysisPipeline({
+    db,
+    clock,
+    logger,
+    metrics,
+    maps,
+    reports,
+    stationId,
+    loadEvent: (id) => queries.event(id),
+    changes: changeSources.changes,
+    refresher: changeSources.refresher,
+    rulesFile: config.TRACEPULSE_RULES_FILE,
+    lookbackDays: config.TRACEPULSE_CHANGE_LOOKBACK_DAYS,
+    stormWindowS: config.TRACEPULSE_STORM_WINDOW_S,
+  });
+  triggerHandlers.push((e) => analysis.enqueue(e));
+
   const ctx: AppContext = {
     config,
     db,
@@ -127,6 +152,8 @@ export async function startApp(
     onTrigger: (h) => {
       triggerHandlers.push(h);
     },
+    reports,
+    analysis,
   };
 
   // Features register their routes, trigger handlers and stop hooks here, in dependency order.
@@ -134,10 +161,12 @@ export async function startApp(
     createHttpIngestRoutes(sink),
     createQueryRoutes({ queries, maps, maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES }),
     changeSources.routes,
+    createReportRoutes({ reports, maps }),
   ];
   const stopHooks: Array<() => Promise<void> | void> = [];
   changeSources.start();
   stopHooks.push(() => changeSources.stop());
+  stopHooks.push(() => analysis.stop());
 
   let mqtt: MqttReceiver | null = null;
   const health = new Hono();
@@ -164,6 +193,7 @@ export async function startApp(
         },
         mqtt: config.TRACEPULSE_MQTT_URL ? { enabled: true, ...mqtt?.state() } : { enabled: false },
         github: changeSources.health(),
+        rules: analysis.rulesStatus(),
       },
     };
     return c.json(body, storeOk ? 200 : 503);

@@ -84,8 +84,9 @@ export function toHypotheses(facts: Facts, scored: Scored[]): Hypothesis[] {
     const findings = [...s.findings, ...(s.change?.findings ?? [])].filter((f) => f.weight !== 0);
     findings.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || a.ruleId.localeCompare(b.ruleId));
     const reasons = [...new Set(findings.map((f) => f.reason))].slice(0, MAX_REASONS);
+    // Every item names the rule or signal that produced it (the UI groups by it; learning weights by it).
     const evidence: Evidence[] = findings
-      .flatMap((f) => f.evidence)
+      .flatMap((f) => f.evidence.map((e) => (e.ruleId ? e : { ...e, ruleId: f.ruleId })))
       .sort((a, b) => b.weight - a.weight || a.text.localeCompare(b.text))
       .slice(0, MAX_EVIDENCE)
       .map((e) => ({ ...e, weight: Math.round(e.weight * 1000) / 1000 }));

@@ -29,8 +29,8 @@ export function summarize(facts: Facts, hypotheses: Hypothesis[], scored: Scored
   head += ` (${pct(top.confidence)})`;
   const blame = scored[0]?.change;
   if (top.change && blame) {
-    const what = top.function ? `changed ${top.function}` : top.file ? `changed ${top.file}` : 'changed it';
-    head += `: ${changeLabel(blame.change)} '${top.change.message.slice(0, 80)}' ${what}, ${span(facts.T - blame.change.timestamp)} before`;
+    const what = top.function ? ` changed ${top.function}` : top.file ? ` changed ${top.file}` : '';
+    head += `: ${changeLabel(blame.change)} '${top.change.message.slice(0, 80)}'${what}, ${span(facts.T - blame.change.timestamp)} before`;
   }
   parts.push(head);
 
@@ -42,8 +42,9 @@ export function summarize(facts: Facts, hypotheses: Hypothesis[], scored: Scored
       `${n} new warning/error line${n > 1 ? 's' : ''} from ${top.service} in the ${span(facts.T - first.firstTs)} before the ${word}, first "${first.example.slice(0, 120)}"`,
     );
   } else if (!top.change) {
+    const deps = facts.candidates.length - 1;
     parts.push(
-      `no new errors or recent changes found among its ${facts.candidates.length - 1} dependencies in the ${span(facts.T - facts.windowStart)} before the ${word}`,
+      `no new errors${facts.changes.length ? ' and no convincing change' : ' or changes'} found in it or its ${deps} dependenc${deps === 1 ? 'y' : 'ies'} in the ${span(facts.T - facts.windowStart)} before the ${word}`,
     );
   }
   const h = facts.failureHistory;

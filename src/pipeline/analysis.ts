@@ -1,0 +1,289 @@
+import type { Database } from 'bun:sqlite';
+import { analyze } from '../analyze/engine.ts';
+import type { Adjustments } from '../analyze/evidence.ts';
+import type { Change } from '../core/change.ts';
+import type { Clock } from '../core/clock.ts';
+import type { DebugEvent } from '../core/event.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { ChangeRefresher, ChangeSource } from '../core/ports.ts';
+import type { Report } from '../core/report.ts';
+import { isoTime } from '../core/time.ts';
+import type { Candidate, SystemGraph } from '../map/graph.ts';
+import type { SystemMapSource } from '../sources/system-map-source.ts';
+import { createEvidenceGatherer } from './gather.ts';
+import { createLatencyWindow } from './latency-window.ts';
+import type { ReportService } from './reports.ts';
+import { createRulesSource, type RulesStatus } from './rules-source.ts';
+import { createServiceNames } from './service-names.ts';
+
+export interface AnalysisPipeline {
+  /** Queues a committed high-priority event; analysis runs later, one trigger at a time. */
+  enqueue(event: DebugEvent): void;
+  /**
+   * Ranks a stored event again with the rules, map and changes in force (no GitHub call), and
+   * returns the report without storing or announcing it; null when the event is unknown.
+   */
+  analyzeStored(eventId: string, options?: { adjustments?: Adjustments }): Report | null;
+  /** Supplies learnt weight multipliers for each new trigger (none by default). */
+  useAdjustments(provider: (event: DebugEvent) => Adjustments | undefined): void;
+  rulesStatus(): RulesStatus;
+  /** Resolves when the queue is empty (tests, benchmarks). */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const REFRESH_DEADLINE_MS = 2000;
+/** During a storm the same candidates' files are refreshed at most this often. */
+const REFRESH_REUSE_MS = 30_000;
+const STOP_BUDGET_MS = 2000;
+
+/**
+ * The trigger path: gather evidence (SQLite), rank (pure engine), store and announce. Runs after
+ * the ingest acknowledgement, from a bounded queue, one trigger per event-loop turn, so a storm of
+ * triggers cannot starve ingest.
+ */
+export function createAnalysisPipeline(deps: {
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  maps: SystemMapSource;
+  reports: ReportService;
+  stationId: string;
+  loadEvent: (id: string) => DebugEvent | null;
+  changes?: ChangeSource;
+  refresher?: ChangeRefresher;
+  rulesFile?: string;
+  lookbackDays: number;
+  stormWindowS: number;
+  queueLimit?: number;
+}): AnalysisPipeline {
+  const { clock, logger, metrics } = deps;
+  const log = logger.child('analysis');
+  const gatherer = createEvidenceGatherer(deps.db);
+  const names = createServiceNames(deps.db, { now: () => clock.now() });
+  const rules = createRulesSource({ path: deps.rulesFile, logger: log, now: () => clock.now() });
+  const latency = createLatencyWindow(512);
+  const lookbackMs = deps.lookbackDays * 86_400_000;
+  const limit = deps.queueLimit ?? 1000;
+  let adjustmentsFor: (e: DebugEvent) => Adjustments | undefined = () => undefined;
+
+  metrics.describe('tracepulse_analysis_dropped_total', 'Triggers not analysed because the queue was full');
+  metrics.describe('tracepulse_analysis_errors_total', 'Triggers whose analysis failed');
+  metrics.describe('tracepulse_rule_errors_total', 'Rules that threw during an analysis, by rule id');
+  metrics.describe('tracepulse_change_source_errors_total', 'Change source reads or refreshes that failed');
+  metrics.gauge('tracepulse_analysis_latency_ms', 'Trigger commit to stored report, recent triggers', () =>
+    latency.quantiles([0.5, 0.99]).map(({ q, value }) => ({ labels: { quantile: String(q) }, value })),
+  );
+  metrics.gauge('tracepulse_analysis_queue_depth', 'Triggers waiting for analysis', () => [
+    { value: queue.length - head },
+  ]);
+
+  const candidatesOf = (graph: SystemGraph, event: DebugEvent): Candidate[] => {
+    const failing = graph.resolve(event.service);
+    return failing
+      ? graph.candidates(failing)
+      : [{ service: event.service, distance: 0, path: [event.service] }];
+  };
+
+  const readChanges = (event: DebugEvent): Change[] => {
+    if (!deps.changes) return [];
+    try {
+      return deps.changes.changesBetween(event.timestamp - lookbackMs, event.timestamp);
+    } catch (err) {
+      metrics.inc('tracepulse_change_source_errors_total', { op: 'read' });
+      log.error('change source failed; ranking without changes', { eventId: event.id, error: String(err) });
+      return [];
+    }
+  };
+
+  const lastRefresh = new Map<string, { at: number; fresh: boolean }>();
+  /** Brings the GitHub cache up to date for the candidates' files; false when the cache had to do. */
+  const refresh = async (
+    graph: SystemGraph,
+    candidates: Candidate[],
+    event: DebugEvent,
+  ): Promise<boolean> => {
+    const refresher = deps.refresher;
+    if (!refresher) return true;
+    const key = candidates[0]?.service ?? event.service;
+    const prev = lastRefresh.get(key);
+    if (prev && clock.now() - prev.at < REFRESH_REUSE_MS) return prev.fresh;
+    const files: Array<{ repo: string; path: string }> = [];
+    for (const c of candidates) {
+      const node = graph.services.get(c.service);
+      const repo = node?.repo ?? graph.repo;
+      if (node && repo) for (const path of node.files) files.push({ repo, path });
+    }
+    let fresh = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const deadline = new Promise<{ fresh: boolean; error?: string }>((resolve) => {
+        timer = setTimeout(() => resolve({ fresh: false, error: 'deadline' }), REFRESH_DEADLINE_MS + 100);
+      });
+      const r = await Promise.race([
+        refresher.refreshForTrigger({
+          files: files.slice(0, 500),
+          since: event.timestamp - lookbackMs,
+          until: event.timestamp,
+          deadlineMs: REFRESH_DEADLINE_MS,
+        }),
+        deadline,
+      ]);
+      fresh = r.fresh;
+    } catch (err) {
+      metrics.inc('tracepulse_change_source_errors_total', { op: 'refresh' });
+      log.warn('change refresh failed; using cached changes', { eventId: event.id, error: String(err) });
+    } finally {
+      clearTimeout(timer);
+    }
+    lastRefresh.set(key, { at: clock.now(), fresh });
+    return fresh;
+  };
+
+  /** Gathers evidence and ranks; the report is not stored. */
+  const rank = (event: DebugEvent, changesFromCache: boolean, adjustments: Adjustments | undefined) => {
+    const graph = deps.maps.current().graph;
+    const candidates = candidatesOf(graph, event);
+    const evidence = gatherer.gather({
+      event,
+      graph,
+      candidates,
+      knownNames: names.all(),
+      changes: readChanges(event),
+      lookbackMs,
+    });
+    const result = analyze({
+      event,
+      graph,
+      evidence,
+      rules: rules.current(),
+      now: clock.now(),
+      lookbackMs,
+      adjustments,
+    });
+    for (const e of result.ruleErrors) {
+      metrics.inc('tracepulse_rule_errors_total', { rule: e.ruleId });
+      log.error('rule failed; the others still ran', { eventId: event.id, ruleId: e.ruleId, error: e.error });
+    }
+    for (const note of result.notes) log.warn(note, { eventId: event.id });
+    const report: Omit<Report, 'incidentId' | 'latencyMs' | 'revisions'> = {
+      id: Bun.randomUUIDv7(),
+      eventId: event.id,
+      correlationId: event.correlationId,
+      eventType: event.eventType,
+      service: event.service,
+      errorCode: event.errorCode,
+      stationId: deps.stationId,
+      createdAt: isoTime(clock.now()),
+      summary: result.summary,
+      source: 'rules',
+      revision: 1,
+      modelVersion: result.modelVersion,
+      changesFromCache,
+      hypotheses: result.hypotheses,
+    };
+    return { report, resolved: graph.resolve(event.service) ?? event.service };
+  };
+
+  // The queue: an array with a moving head (no O(n) shift), drained one trigger per turn.
+  let queue: Array<{ event: DebugEvent; t0: number }> = [];
+  let head = 0;
+  let running = false;
+  let stopping = false;
+  let dropping = false;
+  let idleWaiters: Array<() => void> = [];
+
+  const process = async (job: { event: DebugEvent; t0: number }, skipRefresh: boolean) => {
+    const { event, t0 } = job;
+    try {
+      const graph = deps.maps.current().graph;
+      const fresh = skipRefresh ? !deps.refresher : await refresh(graph, candidatesOf(graph, event), event);
+      const { report, resolved } = rank(event, !fresh, adjustmentsFor(event));
+      const stored = deps.reports.store({
+        report,
+        event,
+        resolvedService: resolved,
+        stormWindowMs: deps.stormWindowS * 1000,
+        latencyMs: () => performance.now() - t0,
+      });
+      latency.add(stored.latencyMs);
+    } catch (err) {
+      metrics.inc('tracepulse_analysis_errors_total');
+      log.error('analysis failed', {
+        eventId: event.id,
+        error: err instanceof Error ? err.stack : String(err),
+      });
+    }
+  };
+
+  const pump = async () => {
+    if (running) return;
+    running = true;
+    while (head < queue.length && !stopping) {
+      const job = queue[head]!;
+      queue[head++] = undefined as never;
+      await process(job, false);
+      // Yield to ingest between triggers.
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    if (head >= queue.length) {
+      queue = [];
+      head = 0;
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
+    running = false;
+  };
+
+  return {
+    enqueue(event) {
+      if (stopping) return;
+      if (queue.length - head >= limit) {
+        metrics.inc('tracepulse_analysis_dropped_total');
+        if (!dropping) log.warn('analysis queue full; dropping triggers', { limit });
+        dropping = true;
+        return;
+      }
+      if (dropping) log.info('analysis queue accepting triggers again');
+      dropping = false;
+      queue.push({ event, t0: performance.now() });
+      setImmediate(pump);
+    },
+    analyzeStored(eventId, options = {}) {
+      const event = deps.loadEvent(eventId);
+      if (!event) return null;
+      const t0 = performance.now();
+      const { report } = rank(event, deps.refresher !== undefined, options.adjustments);
+      return { ...report, incidentId: null, latencyMs: Math.round((performance.now() - t0) * 1000) / 1000 };
+    },
+    useAdjustments(provider) {
+      adjustmentsFor = provider;
+    },
+    rulesStatus: () => rules.status(),
+    idle: () =>
+      head >= queue.length && !running ? Promise.resolve() : new Promise((r) => idleWaiters.push(r)),
+    async stop() {
+      stopping = true;
+      rules.stop();
+      // Finish what is queued quickly (cache only) so acknowledged triggers still get reports.
+      const until = performance.now() + STOP_BUDGET_MS;
+      while (running && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+      let left = 0;
+      while (head < queue.length) {
+        const job = queue[head++]!;
+        if (performance.now() < until) await process(job, true);
+        else left++;
+      }
+      if (left) {
+        metrics.inc('tracepulse_analysis_dropped_total', undefined, left);
+        log.warn('stopped with triggers not analysed', { left });
+      }
+      queue = [];
+      head = 0;
+      for (const w of idleWaiters.splice(0)) w();
+    },
+  };
+}

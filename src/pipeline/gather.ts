@@ -1,0 +1,287 @@
+import type { Database } from 'bun:sqlite';
+import type { EvidenceBundle, EvidenceEvent, EvidenceLog, PatternHistory } from '../analyze/evidence.ts';
+import { messagePattern, nameKey } from '../analyze/text.ts';
+import type { Change } from '../core/change.ts';
+import type { DebugEvent } from '../core/event.ts';
+import { type LogLevel, logLevels } from '../core/log-line.ts';
+import type { Candidate, SystemGraph } from '../map/graph.ts';
+
+export const WINDOW_MS = 5 * 60_000;
+export const BASELINE_MS = 24 * 3_600_000;
+/** Caps that keep the trigger path linear and bounded whatever the store holds. */
+export const LOG_CAP = 500;
+const EVENT_CAP = 200;
+const HISTORY_ROWS = 200;
+const FAILURE_ROWS = 1000;
+const CHANGE_CAP = 2000;
+const IN_CHUNK = 500;
+
+interface LogRow {
+  ts: number;
+  service: string;
+  level: number;
+  message: string;
+  correlation_id: string | null;
+}
+
+interface EventRow {
+  id: string;
+  ts: number;
+  event_type: string;
+  service: string;
+  error_code: string;
+  message: string | null;
+  correlation_id: string | null;
+}
+
+const chunks = <T>(list: T[], n: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += n) out.push(list.slice(i, i + n));
+  return out;
+};
+const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
+
+/**
+ * Reads a trigger's evidence from SQLite with indexed queries only (see migration 0001):
+ * logs by (correlation_id, ts) and by the partial (service, level, ts) index, events by
+ * (service, ts) and (service, error_code, ts). Every read is capped.
+ */
+export function createEvidenceGatherer(db: Database) {
+  const corrLogs = db.prepare<LogRow, [string, number, number, number]>(
+    `SELECT ts, service, level, message, correlation_id FROM logs
+     WHERE correlation_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?`,
+  );
+  const corrEvents = db.prepare<EventRow, [string, number, number, number]>(
+    `SELECT id, ts, event_type, service, error_code, message, correlation_id FROM events
+     WHERE correlation_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?`,
+  );
+  // Literal levels (not parameters), with the index's own `level >= 2` term, let SQLite use the partial
+  // index (service, level, ts) WHERE level >= 2 and seek straight to the time range.
+  const historyByLevel = [2, 3, 4].map((level) =>
+    db.prepare<{ ts: number; message: string }, [string, number, number, number]>(
+      `SELECT ts, message FROM logs WHERE service = ? AND level >= 2 AND level = ${level} AND ts >= ? AND ts < ?
+       ORDER BY ts DESC LIMIT ?`,
+    ),
+  );
+  const eventHistory = db.prepare<
+    { n: number; first: number | null },
+    [string, string, string, number, number]
+  >(
+    `SELECT COUNT(*) AS n, MIN(ts) AS first FROM events
+     WHERE service = ? AND error_code = ? AND event_type = ? AND ts >= ? AND ts < ?`,
+  );
+
+  const candidateLogs = (names: string[], since: number, until: number): LogRow[] => {
+    const rows: LogRow[] = [];
+    for (const part of chunks(names, IN_CHUNK))
+      rows.push(
+        ...db
+          .query<LogRow, (string | number)[]>(
+            `SELECT ts, service, level, message, correlation_id FROM logs INDEXED BY logs_service_level
+             WHERE service IN (${marks(part.length)}) AND level >= 2 AND level IN (2, 3, 4) AND ts >= ? AND ts <= ?
+             ORDER BY ts DESC LIMIT ?`,
+          )
+          .all(...part, since, until, LOG_CAP),
+      );
+    return rows;
+  };
+
+  const candidateEvents = (names: string[], since: number, until: number): EventRow[] => {
+    const rows: EventRow[] = [];
+    for (const part of chunks(names, IN_CHUNK))
+      rows.push(
+        ...db
+          .query<EventRow, (string | number)[]>(
+            `SELECT id, ts, event_type, service, error_code, message, correlation_id FROM events
+             INDEXED BY events_service WHERE service IN (${marks(part.length)}) AND ts >= ? AND ts <= ?
+             ORDER BY ts DESC LIMIT ?`,
+          )
+          .all(...part, since, until, EVENT_CAP),
+      );
+    return rows;
+  };
+
+  const failureOccurrences = (
+    names: string[],
+    code: string,
+    since: number,
+    until: number,
+    exceptId: string,
+  ) => {
+    let count = 0;
+    let timestamps: number[] = [];
+    for (const part of chunks(names, IN_CHUNK)) {
+      const where = `service IN (${marks(part.length)}) AND error_code = ? AND ts >= ? AND ts < ? AND id != ?`;
+      const params = [...part, code, since, until, exceptId];
+      count +=
+        db
+          .query<{ n: number }, (string | number)[]>(
+            `SELECT COUNT(*) AS n FROM events INDEXED BY events_service_code WHERE ${where}`,
+          )
+          .get(...params)?.n ?? 0;
+      timestamps.push(
+        ...db
+          .query<{ ts: number }, (string | number)[]>(
+            `SELECT ts FROM events INDEXED BY events_service_code WHERE ${where} ORDER BY ts DESC LIMIT ?`,
+          )
+          .all(...params, FAILURE_ROWS)
+          .map((r) => r.ts),
+      );
+    }
+    timestamps = timestamps.sort((a, b) => a - b).slice(-FAILURE_ROWS);
+    return { count, firstTs: timestamps[0] ?? null, lastTs: timestamps.at(-1) ?? null, timestamps };
+  };
+
+  return {
+    /**
+     * Everything the engine needs for `event`: windows end at the event's own timestamp.
+     * `knownNames` are the raw service names seen in the store (aliases are resolved against the map).
+     */
+    gather(input: {
+      event: DebugEvent;
+      graph: SystemGraph;
+      candidates: Candidate[];
+      knownNames: string[];
+      changes: Change[];
+      lookbackMs: number;
+    }): EvidenceBundle {
+      const { event, graph, candidates } = input;
+      const T = event.timestamp;
+      const since = T - WINDOW_MS;
+      const failing = graph.resolve(event.service);
+      const candidateSet = new Set(candidates.map((c) => c.service));
+      const failingKey = nameKey(event.service);
+      const resolve = (name: string) =>
+        graph.resolve(name) ?? (failing === null && nameKey(name) === failingKey ? event.service : null);
+
+      // Raw names per candidate: the map's names and aliases, plus other spellings seen in the store.
+      const raw = new Map<string, Set<string>>();
+      const add = (service: string, name: string) => {
+        let set = raw.get(service);
+        if (!set) {
+          set = new Set();
+          raw.set(service, set);
+        }
+        set.add(name);
+      };
+      for (const c of candidates) {
+        add(c.service, c.service);
+        for (const a of graph.services.get(c.service)?.aliases ?? []) add(c.service, a);
+      }
+      add(failing ?? event.service, event.service);
+      for (const n of input.knownNames) {
+        const s = resolve(n);
+        if (s && candidateSet.has(s)) add(s, n);
+      }
+      const allNames = [...new Set([...raw.values()].flatMap((s) => [...s]))];
+
+      const toLog = (r: LogRow): EvidenceLog => ({
+        ts: r.ts,
+        service: r.service,
+        level: (logLevels[r.level] ?? 'info') as LogLevel,
+        message: r.message,
+        correlated: event.correlationId !== null && r.correlation_id === event.correlationId,
+      });
+      const seen = new Set<string>();
+      const logs: EvidenceLog[] = [];
+      const keep = (r: LogRow) => {
+        const k = `${r.ts}\u0000${r.service}\u0000${r.message}`;
+        if (seen.has(k)) return;
+        seen.add(k);
+        logs.push(toLog(r));
+      };
+      let truncated = false;
+      if (event.correlationId) {
+        const rows = corrLogs.all(event.correlationId, since, T, LOG_CAP);
+        truncated ||= rows.length >= LOG_CAP;
+        rows.forEach(keep);
+      }
+      const candRows = candidateLogs(allNames, since, T)
+        .sort((a, b) => b.ts - a.ts)
+        .slice(0, LOG_CAP);
+      truncated ||= candRows.length >= LOG_CAP;
+      candRows.forEach(keep);
+
+      const events: EvidenceEvent[] = [];
+      const seenEvents = new Set<string>([event.id]);
+      const toEvent = (r: EventRow) => {
+        if (seenEvents.has(r.id)) return;
+        seenEvents.add(r.id);
+        events.push({
+          id: r.id,
+          ts: r.ts,
+          eventType: r.event_type,
+          service: r.service,
+          errorCode: r.error_code,
+          message: r.message,
+          correlated: event.correlationId !== null && r.correlation_id === event.correlationId,
+        });
+      };
+      if (event.correlationId) corrEvents.all(event.correlationId, since, T, EVENT_CAP).forEach(toEvent);
+      candidateEvents(allNames, since, T).forEach(toEvent);
+
+      // New or chronic: the baseline day before the window, for each service that spoke up in it.
+      const history: PatternHistory[] = [];
+      const base0 = since - BASELINE_MS;
+      const spoke = new Set(
+        logs.filter((l) => l.level !== 'debug' && l.level !== 'info').map((l) => l.service),
+      );
+      for (const name of spoke) {
+        const s = resolve(name);
+        if (!s || !candidateSet.has(s)) continue;
+        const byPattern = new Map<string, { count: number; first: number }>();
+        let sampled = false;
+        let horizon = Number.POSITIVE_INFINITY;
+        for (const q of historyByLevel) {
+          const rows = q.all(name, base0, since, HISTORY_ROWS);
+          if (rows.length >= HISTORY_ROWS) {
+            sampled = true;
+            horizon = Math.min(horizon, rows.at(-1)!.ts);
+          }
+          for (const r of rows) {
+            const p = messagePattern(r.message);
+            const h = byPattern.get(p) ?? { count: 0, first: r.ts };
+            h.count++;
+            h.first = Math.min(h.first, r.ts);
+            byPattern.set(p, h);
+          }
+        }
+        for (const [pattern, h] of byPattern)
+          history.push({
+            service: name,
+            pattern,
+            count: h.count,
+            firstTs: sampled ? Math.max(horizon, base0) : h.first,
+            sampled,
+          });
+      }
+      const eventKeys = new Set(events.map((e) => `${e.service}\u0000${e.eventType}\u0000${e.errorCode}`));
+      for (const key of [...eventKeys].slice(0, 20)) {
+        const [service, type, code] = key.split('\u0000') as [string, string, string];
+        const h = eventHistory.get(service, code, type, base0, since);
+        if (h?.n)
+          history.push({
+            service,
+            pattern: `event:${type}:${code}`,
+            count: h.n,
+            firstTs: h.first ?? base0,
+            sampled: false,
+          });
+      }
+
+      const failingNames = [...(raw.get(failing ?? event.service) ?? [event.service])];
+      return {
+        windowMs: WINDOW_MS,
+        baselineMs: BASELINE_MS,
+        logs,
+        events,
+        history,
+        failureHistory: failureOccurrences(failingNames, event.errorCode, T - input.lookbackMs, T, event.id),
+        changes: input.changes.slice(-CHANGE_CAP),
+        logsTruncated: truncated,
+      };
+    },
+  };
+}
+
+export type EvidenceGatherer = ReturnType<typeof createEvidenceGatherer>;
