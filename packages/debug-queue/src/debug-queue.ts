@@ -105,8 +105,10 @@ export function createDebugQueue(config: DebugQueueConfig = {}): DebugQueue {
     : undefined;
   const sinks = [primary, loki].filter((s): s is Sink => s !== undefined);
 
-  // Log-line keys only need to be unique within a spool file across restarts.
-  const keyPrefix = `l-${globalThis.crypto.randomUUID().slice(0, 13)}-`;
+  // Ids are one random UUID per instance plus a counter: unique across stations and restarts
+  // (TracePulse dedups retried deliveries by id) without a crypto call on every log().
+  const instanceId = globalThis.crypto.randomUUID();
+  const keyPrefix = `l-${instanceId}-`;
   let seq = 0;
   let closed = false;
   let accepted = 0;
@@ -139,20 +141,24 @@ export function createDebugQueue(config: DebugQueueConfig = {}): DebugQueue {
         if (!isName(eventType) || !isName(service) || !isName(errorCode)) {
           return refuse('log() needs a non-empty eventType, service and errorCode');
         }
-        const priority = options?.priority === 'low' ? 'low' : 'high';
+        // Unset on the wire lets TracePulse pick it from the system map's triggers; in the queue it counts as high.
+        const wire =
+          options?.priority === 'low' || options?.priority === 'high' ? options.priority : undefined;
+        const priority = wire ?? 'high';
+        const n = seq++;
         const body: DebugEvent = {
-          id: globalThis.crypto.randomUUID(),
+          id: `${instanceId}-${n.toString(36)}`,
           eventType: clip(eventType, MAX_NAME),
           service: clip(service, MAX_NAME),
           errorCode: clip(errorCode, MAX_NAME),
           details: copyDetails(fields.details),
-          priority,
           timestamp: Date.now(),
         };
+        if (wire) body.priority = wire;
         const correlationId = fields.correlationId ?? correlationStorage.getStore();
         if (isName(correlationId)) body.correlationId = clip(correlationId, MAX_NAME);
         if (fields.message !== undefined) body.message = clip(String(fields.message), MAX_EVENT_MESSAGE);
-        primary.enqueue({ kind: 'event', key: body.id, priority, seq: seq++, body });
+        primary.enqueue({ kind: 'event', key: body.id, priority, seq: n, body });
         accepted++;
       } catch (e) {
         refuse(`log() failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -17,7 +17,11 @@ export interface EventFields {
 }
 
 export interface LogOptions {
-  /** `high` (default) survives queue overflow longer than `low`. */
+  /**
+   * `high` events trigger TracePulse's analysis; `low` ones are stored as evidence and are the first
+   * dropped when the queue is full. Unset: TracePulse decides (high for the system map's trigger
+   * event types), and the queue treats the event as high.
+   */
   priority?: Priority;
 }
 
@@ -36,7 +40,8 @@ export interface DebugEvent {
   errorCode: string;
   correlationId?: string;
   details: Record<string, string>;
-  priority: Priority;
+  /** Only when the caller gave one. */
+  priority?: Priority;
   /** Epoch milliseconds at `log()` time. */
   timestamp: number;
   message?: string;

@@ -50,13 +50,32 @@ describe('HTTP transport to the real TracePulse', () => {
       connectorId: '1',
       plugged: 'true',
     });
-    expect(e!.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(e!.id).toMatch(/^[0-9a-f-]{36}-[0-9a-z]+$/);
     const ts = Date.parse(e!.timestamp);
     expect(ts).toBeGreaterThanOrEqual(before);
     expect(ts).toBeLessThanOrEqual(after);
     expect(e!.source).toBe('http');
     expect(q.stats().primary?.delivered).toBe(1);
     await q.close();
+  });
+
+  test('without a priority, TracePulse decides from its system map triggers', async () => {
+    const q = createDebugQueue({ url: tp.url, apiKey: 'station-key-01', ...fast });
+    q.log('SESSION_DROP', {
+      service: 'evse_manager_1',
+      errorCode: 'EVCommunicationError',
+      correlationId: 'txn-prio',
+    });
+    q.log('METER_VALUE_LATE', {
+      service: 'powermeter_ac',
+      errorCode: 'PowerMeterFailure',
+      correlationId: 'txn-prio',
+    });
+    expect(await q.close()).toBe(true);
+    const events = await tp.events({ correlationId: 'txn-prio' });
+    const priorityOf = (t: string) => events.find((e) => e.eventType === t)?.priority;
+    expect(priorityOf('SESSION_DROP')).toBe('high'); // a trigger in system-map.yaml
+    expect(priorityOf('METER_VALUE_LATE')).toBe('low');
   });
 
   test('log lines go to /api/logs in batches, correlation id from withCorrelationId()', async () => {

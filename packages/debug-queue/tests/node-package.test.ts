@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanEnv, run } from './helpers/run.ts';
+import {
+  packageRoot,
+  repoRoot,
+  startTracePulse,
+  type TracePulse,
+  tempDir,
+  uniquePrefix,
+  waitFor,
+} from './helpers/tracepulse.ts';
+
+// One npm pack (runs prepack = tsc build) shared by the tests below.
+const tmp = tempDir('pack');
+let tp: TracePulse;
+let files: string[] = [];
+let app = '';
+
+beforeAll(async () => {
+  const [server, packed] = await Promise.all([
+    startTracePulse({ prefix: uniquePrefix('node'), waitMqtt: true, apiKeys: ['station-key-01'] }),
+    run('npm', ['pack', '--json', '--pack-destination', tmp.dir], { cwd: packageRoot, timeoutMs: 60_000 }),
+  ]);
+  tp = server;
+  if (packed.code !== 0) throw new Error(`npm pack failed:\n${packed.stdout}\n${packed.stderr}`);
+  const manifest = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
+  files = manifest[0]!.files.map((f) => f.path);
+  // Unpack as a user's node_modules would hold it; mqtt and @types/node come from the repo.
+  app = join(tmp.dir, 'app');
+  mkdirSync(join(app, 'node_modules/@types'), { recursive: true });
+  const untar = await run('tar', ['-xzf', join(tmp.dir, manifest[0]!.filename), '-C', tmp.dir]);
+  if (untar.code !== 0) throw new Error(untar.stderr);
+  renameSync(join(tmp.dir, 'package'), join(app, 'node_modules/debug-queue'));
+  symlinkSync(join(repoRoot, 'node_modules/mqtt'), join(app, 'node_modules/mqtt'));
+  symlinkSync(join(repoRoot, 'node_modules/@types/node'), join(app, 'node_modules/@types/node'));
+  for (const f of ['node-consumer.mjs', 'console-app.mjs'])
+    copyFileSync(join(packageRoot, 'tests/fixtures', f), join(app, f));
+  copyFileSync(join(packageRoot, 'tests/fixtures/consumer-types.ts.txt'), join(app, 'consumer-types.ts'));
+}, 90_000);
+
+afterAll(async () => {
+  await tp?.dispose();
+  tmp.cleanup();
+});
+
+test('npm pack ships the built ESM, its declarations, README and firmware docs, and nothing else', () => {
+  expect(files).toContain('dist/index.js');
+  expect(files).toContain('dist/index.d.ts');
+  expect(files).toContain('README.md');
+  expect(files).toContain('docs/firmware.md');
+  expect(files).toContain('package.json');
+  expect(
+    files.filter((f) => !/^(dist\/[\w-]+\.(js|d\.ts)|README\.md|docs\/[\w-]+\.md|package\.json)$/.test(f)),
+  ).toEqual([]);
+  expect(existsSync(join(app, 'node_modules/debug-queue/dist/index.d.ts'))).toBe(true);
+});
+
+test('under node, the packed package delivers over HTTP (default instance from env) and MQTT', async () => {
+  const r = await run('node', ['node-consumer.mjs'], {
+    cwd: app,
+    env: cleanEnv({
+      DEBUG_QUEUE_URL: tp.url,
+      DEBUG_QUEUE_API_KEY: 'station-key-01',
+      DQ_MQTT_URL: 'mqtt://127.0.0.1:1883',
+      DQ_PREFIX: tp.prefix,
+    }),
+  });
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const out = JSON.parse(r.stdout) as { node: string; http: boolean; mqtt: boolean };
+  expect(Number(out.node.slice(1).split('.')[0])).toBeGreaterThanOrEqual(20);
+  const [httpEvent] = await tp.events({ correlationId: 'txn-node-http' });
+  expect(httpEvent).toMatchObject({
+    eventType: 'SESSION_DROP',
+    service: 'SessionManager',
+    errorCode: 'TIMEOUT',
+    priority: 'high',
+    source: 'http',
+    details: { userId: '123', sessionId: 'abc', edgeDevice: 'EV-Station-01' },
+  });
+  expect(await tp.logs({ correlationId: 'txn-node-http' })).toHaveLength(1);
+  const [mqttEvent] = await waitFor('the MQTT event', () =>
+    tp.events({ correlationId: 'txn-node-mqtt' }).then((e) => (e.length ? e : undefined)),
+  );
+  expect(mqttEvent).toMatchObject({ service: 'ocpp', errorCode: 'WebsocketPongTimeout', source: 'mqtt' });
+  expect(mqttEvent?.details).toEqual({ retryBackoffWaitMinimum: '3' });
+});
+
+test('under node, wrapConsole leaves the console output byte-identical', async () => {
+  const env = {
+    DQ_MODULE: join(app, 'node_modules/debug-queue/dist/index.js'),
+    DQ_URL: tp.url,
+    DQ_API_KEY: 'station-key-01',
+  };
+  const [plain, wrapped] = await Promise.all([
+    run('node', ['console-app.mjs'], { cwd: app, env: { ...env, WRAP: '0' } }),
+    run('node', ['console-app.mjs'], { cwd: app, env: { ...env, WRAP: '1' } }),
+  ]);
+  expect(plain.code).toBe(0);
+  expect(plain.stderr).toContain('Yeti UART timeout!');
+  expect(wrapped.stdout).toBe(plain.stdout);
+  expect(wrapped.stderr).toBe(plain.stderr);
+  const logs = await tp.logs({ correlationId: 'txn-console-9' });
+  expect(logs.map((l) => l.level).sort()).toEqual(['error', 'error', 'warn']);
+});
+
+test('the packed declarations type-check in a strict NodeNext TypeScript project', async () => {
+  const r = await run(
+    join(repoRoot, 'node_modules/.bin/tsc'),
+    [
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--types',
+      'node',
+      'consumer-types.ts',
+    ],
+    { cwd: app, timeoutMs: 60_000 },
+  );
+  expect(r.stdout + r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(readdirSync(app)).toContain('consumer-types.ts');
+}, 60_000);
