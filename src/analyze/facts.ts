@@ -172,8 +172,12 @@ export function buildFacts(input: {
   }
 
   const eventGroups = new Map<string, EvidenceEvent[]>();
+  // Earlier occurrences of the trigger's own failure are the same symptom, not evidence about a cause
+  // (they are counted in failureHistory instead).
+  const sameFailure = (e: EvidenceEvent) =>
+    e.eventType === event.eventType && e.errorCode === event.errorCode && resolveName(e.service) === failing;
   const events = evidence.events
-    .filter((e) => e.id !== event.id && inWindow(e.ts))
+    .filter((e) => e.id !== event.id && inWindow(e.ts) && !sameFailure(e))
     .sort((a, b) => a.ts - b.ts || a.id.localeCompare(b.id));
   for (const e of events) {
     const s = asCandidate(e.service);

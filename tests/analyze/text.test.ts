@@ -1,0 +1,67 @@
+import { describe, expect, test } from 'bun:test';
+import { mentionsFunction, rateAround, splitDiff } from '../../src/analyze/changes.ts';
+import { messagePattern, span, words } from '../../src/analyze/text.ts';
+
+describe('text helpers', () => {
+  test('message patterns drop numbers, addresses and ids', () => {
+    expect(messagePattern('Modbus timeout reading register 0x3000 after 500 ms')).toBe(
+      messagePattern('Modbus timeout reading register 0x3002 after 510 ms'),
+    );
+    expect(messagePattern('tx 1f0c2d9e-71b2-4c3d-9e8f-0a1b2c3d4e5f stopped, reason PowerLoss')).toBe(
+      'tx <id> stopped, reason PowerLoss',
+    );
+    expect(messagePattern('CAN bus-off on can0')).not.toBe(messagePattern('CAN rx timeout on can0'));
+  });
+
+  test('words split identifiers and treat "timed out" as timeout', () => {
+    expect([...words('cut RetryTimeout to 3s')].sort()).toEqual(['retry', 'timeout']);
+    expect(words('HTTP request timed out').has('timeout')).toBe(true);
+    expect(words('PowerDelivery FAILED').has('power')).toBe(true);
+  });
+
+  test('spans read like an engineer says them', () => {
+    expect(span(20_000)).toBe('20 s');
+    expect(span(40 * 60_000)).toBe('40 min');
+    expect(span(5 * 3_600_000)).toBe('5 h');
+    expect(span(3 * 86_400_000)).toBe('3 d');
+  });
+});
+
+describe('changes', () => {
+  test('a unified diff splits into added, removed and hunk headers', () => {
+    const d = splitDiff(
+      '--- a/x.cpp\n+++ b/x.cpp\n@@ -1,2 +1,2 @@ void Charger::run_state_machine() {\n-  a = 1;\n+  a = 2;\n',
+    );
+    expect(d).toEqual({
+      added: '  a = 2;',
+      removed: '  a = 1;',
+      hunks: 'void Charger::run_state_machine() {',
+    });
+  });
+
+  test('functions match by full name or a distinctive last part, not by short names', () => {
+    expect(mentionsFunction('void Charger::run_state_machine() {', 'Charger::run_state_machine')).toBe(true);
+    expect(mentionsFunction('run_state_machine();', 'Charger::run_state_machine')).toBe(true);
+    expect(mentionsFunction('void run_state_machine_v2()', 'Charger::run_state_machine')).toBe(false);
+    expect(mentionsFunction('slac.run(); runner', 'slacImpl::run')).toBe(false);
+  });
+
+  test('failure rate around a change: steady before means the change did not start it', () => {
+    const T = 10 * 86_400_000;
+    const steady = Array.from({ length: 20 }, (_, i) => T - 7 * 86_400_000 + i * 8 * 3_600_000);
+    expect(
+      rateAround(
+        { count: 20, firstTs: steady[0]!, lastTs: steady.at(-1)!, timestamps: steady },
+        T - 3_600_000,
+        T,
+        7 * 86_400_000,
+      ),
+    ).toEqual({ before: 20, jumped: false });
+    expect(
+      rateAround({ count: 0, firstTs: null, lastTs: null, timestamps: [] }, T - 1000, T, 86_400_000),
+    ).toEqual({
+      before: 0,
+      jumped: true,
+    });
+  });
+});

@@ -1,0 +1,138 @@
+import { describe, expect, test } from 'bun:test';
+import type { DebugEvent } from '../../src/core/event.ts';
+import type { LogLevel, LogLine } from '../../src/core/log-line.ts';
+import { createEvidenceGatherer, LOG_CAP } from '../../src/pipeline/gather.ts';
+import { createServiceNames } from '../../src/pipeline/service-names.ts';
+import { openDatabase } from '../../src/store/db.ts';
+import { createIngestWriter } from '../../src/store/ingest-writer.ts';
+import { HOUR, MIN, station, T } from '../analyze/fixtures.ts';
+
+const line = (
+  service: string,
+  level: LogLevel,
+  message: string,
+  ts: number,
+  correlationId: string | null = null,
+): LogLine => ({
+  timestamp: ts,
+  service,
+  level,
+  message,
+  correlationId,
+  attributes: null,
+  source: 'http',
+});
+
+const ev = (over: Partial<DebugEvent> & { id: string; timestamp: number }): DebugEvent => ({
+  eventType: 'SESSION_DROP',
+  service: 'SessionManager',
+  errorCode: 'TIMEOUT',
+  correlationId: 'sess-7f3a',
+  details: {},
+  priority: 'high',
+  receivedAt: over.timestamp,
+  message: null,
+  source: 'http',
+  ...over,
+});
+
+async function setup(lines: LogLine[], events: DebugEvent[] = []) {
+  const db = openDatabase(':memory:');
+  const writer = createIngestWriter(db);
+  await writer.writeLogs(lines);
+  for (const e of events) await writer.writeEvent(e);
+  const trigger = ev({ id: 'trigger', timestamp: T });
+  await writer.writeEvent(trigger);
+  const names = createServiceNames(db, { now: () => T });
+  const gather = (extra: Partial<Parameters<ReturnType<typeof createEvidenceGatherer>['gather']>[0]> = {}) =>
+    createEvidenceGatherer(db).gather({
+      event: trigger,
+      graph: station,
+      candidates: station.candidates('evse_manager_1'),
+      knownNames: names.all(),
+      changes: [],
+      lookbackMs: 7 * 24 * HOUR,
+      ...extra,
+    });
+  return { db, gather };
+}
+
+describe('evidence gathering', () => {
+  test('windows end at the event timestamp and reach 5 minutes back', async () => {
+    const { gather } = await setup([
+      line('PowerMeterDC', 'error', 'Modbus timeout (in window)', T - 4 * MIN),
+      line('PowerMeterDC', 'error', 'Modbus timeout (too old)', T - 6 * MIN),
+      line('PowerMeterDC', 'error', 'Modbus timeout (after the event)', T + 1000),
+    ]);
+    const msgs = gather().logs.map((l) => l.message);
+    expect(msgs).toEqual(['Modbus timeout (in window)']);
+  });
+
+  test('same-session lines of any level and service come in; other info lines do not', async () => {
+    const { gather } = await setup([
+      line('ocpp', 'info', 'TransactionEvent Updated sent', T - 30_000, 'sess-7f3a'),
+      line('PowerMeterDC', 'info', 'meter value 11.2 kWh', T - 20_000),
+      line('display', 'warn', 'touch controller reset', T - 10_000),
+    ]);
+    const logs = gather().logs;
+    expect(logs.map((l) => [l.service, l.correlated])).toEqual([['ocpp', true]]);
+  });
+
+  test('log service names are resolved through aliases and other spellings seen in the store', async () => {
+    const { gather } = await setup([
+      line('evse-manager-1', 'error', 'Charger::run_state_machine: stuck in PrepareCharging', T - 15_000),
+      line('PowerSupplyDC', 'warn', 'CAN rx timeout on can0', T - 40_000),
+    ]);
+    const services = gather()
+      .logs.map((l) => l.service)
+      .sort();
+    expect(services).toEqual(['PowerSupplyDC', 'evse-manager-1']);
+  });
+
+  test('patterns seen in the baseline day come back as history; the trigger is not its own history', async () => {
+    const earlier = Array.from({ length: 30 }, (_, i) =>
+      line(
+        'IsolationMonitor',
+        'warn',
+        `Isolation resistance ${400 + i} kOhm below threshold`,
+        T - 2 * HOUR - i * MIN,
+      ),
+    );
+    const { gather } = await setup(
+      [
+        ...earlier,
+        line('IsolationMonitor', 'warn', 'Isolation resistance 399 kOhm below threshold', T - MIN),
+      ],
+      [
+        ev({ id: 'old-1', timestamp: T - 3 * HOUR, service: 'evse_manager_1' }),
+        ev({ id: 'old-2', timestamp: T - 2 * HOUR }),
+        ev({ id: 'later', timestamp: T + MIN }),
+        ev({ id: 'other-code', timestamp: T - HOUR, errorCode: 'MREC9AuthorizationTimeout' }),
+      ],
+    );
+    const b = gather();
+    expect(b.history).toEqual([
+      {
+        service: 'IsolationMonitor',
+        pattern: 'Isolation resistance <n> kOhm below threshold',
+        count: 30,
+        firstTs: T - 2 * HOUR - 29 * MIN,
+        sampled: false,
+      },
+    ]);
+    expect(b.failureHistory.count).toBe(2);
+    expect(b.failureHistory.timestamps).toEqual([T - 3 * HOUR, T - 2 * HOUR]);
+  });
+
+  test('evidence is capped however much a candidate logs', async () => {
+    const flood = Array.from({ length: LOG_CAP + 200 }, (_, i) =>
+      line('bsp', 'error', `evSerial: CRC mismatch frame ${i}`, T - 200_000 + i * 100),
+    );
+    const { gather } = await setup(flood);
+    const b = gather();
+    expect(b.logs.length).toBe(LOG_CAP);
+    expect(b.logsTruncated).toBe(true);
+    // The newest lines are the ones kept.
+    expect(Math.max(...b.logs.map((l) => l.ts))).toBe(T - 200_000 + (LOG_CAP + 199) * 100);
+  });
+});
