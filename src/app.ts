@@ -8,6 +8,7 @@ import type { DebugEvent, IngestSource } from './core/event.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { ChangeRefresher, ChangeSource } from './core/ports.ts';
+import { startConnectedMode } from './deliver/connected-mode.ts';
 import { createQueryRoutes } from './http/query-routes.ts';
 import { createReportRoutes } from './http/report-routes.ts';
 import { createHttpApp } from './http/server.ts';
@@ -120,6 +121,19 @@ export async function startApp(
   const changeSources = await createChangeSources({ config, db, clock, logger, metrics, maps, version });
 
   const reports = createReportService({ db, clock, logger: logger.child('reports'), metrics });
+  // Connected mode (issue 4): registers its outbox hook on the reports before any report can be made.
+  const connected = await startConnectedMode({
+    config,
+    db,
+    clock,
+    logger,
+    metrics,
+    stationId,
+    graph: () => maps.current().graph,
+    reports,
+    changes: changeSources.changes,
+    events: queries,
+  });
   const analysis = createAnalysisPipeline({
     db,
     clock,
@@ -162,11 +176,13 @@ export async function startApp(
     createQueryRoutes({ queries, maps, maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES }),
     changeSources.routes,
     createReportRoutes({ reports, maps }),
+    connected.routes,
   ];
   const stopHooks: Array<() => Promise<void> | void> = [];
   changeSources.start();
   stopHooks.push(() => changeSources.stop());
   stopHooks.push(() => analysis.stop());
+  stopHooks.push(() => connected.stop());
 
   let mqtt: MqttReceiver | null = null;
   const health = new Hono();
@@ -194,6 +210,7 @@ export async function startApp(
         mqtt: config.TRACEPULSE_MQTT_URL ? { enabled: true, ...mqtt?.state() } : { enabled: false },
         github: changeSources.health(),
         rules: analysis.rulesStatus(),
+        outbox: connected.worker.channels(),
       },
     };
     return c.json(body, storeOk ? 200 : 503);

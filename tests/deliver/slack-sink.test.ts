@@ -133,8 +133,9 @@ describe('Slack sink', () => {
       nextSteps: ['Check the RS485 wiring of the AC meter'],
       source: 'rules+llm',
     });
-    h.reports.incident(report, 'inc-7', 2);
-    h.reports.incident(report, 'inc-7', 3);
+    // As the reports store does: the 2nd and 3rd triggers of the storm are new reports, announced as 'incident'.
+    h.reports.incident(sampleReport(), 'inc-7', 2);
+    h.reports.incident(sampleReport(), 'inc-7', 3);
     await waitFor('three messages', () => slack.messages.length >= 3, 4000);
     await Bun.sleep(150);
     const [first, ...replies] = slack.messages;

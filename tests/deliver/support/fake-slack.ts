@@ -23,6 +23,8 @@ export interface FakeSlack {
   rateLimit(n: number, retryAfterS: number): void;
   /** Next n postMessage calls are carried out, then the connection is dropped without an answer. */
   dropAfterPost(n: number): void;
+  /** Next n postMessage calls are carried out, then never answered (the client times out). */
+  hangAfterPost(n: number): void;
   /** Next n calls of `method` answer {ok:false,error}. */
   failWith(method: string, n: number, error: string): void;
   /** Stops listening (connection refused) until up(). */
@@ -57,6 +59,7 @@ export async function startFakeSlack(options: { port?: number; token?: string } 
   const calls: Array<{ method: string; at: number }> = [];
   let limited = { n: 0, retryAfter: 1 };
   let drops = 0;
+  let hangs = 0;
   const failures = new Map<string, { n: number; error: string }>();
   let tsSeq = 0;
   const names = new Set<string>(['debug']);
@@ -104,6 +107,10 @@ export async function startFakeSlack(options: { port?: number; token?: string } 
           thread_ts: thread,
         };
         messages.push(msg);
+        if (hangs > 0) {
+          hangs--;
+          return;
+        }
         if (drops > 0) {
           drops--;
           // The post is made, the answer never arrives.
@@ -187,6 +194,9 @@ export async function startFakeSlack(options: { port?: number; token?: string } 
     },
     dropAfterPost: (n) => {
       drops = n;
+    },
+    hangAfterPost: (n) => {
+      hangs = n;
     },
     failWith: (method, n, error) => {
       failures.set(method, { n, error });
