@@ -236,6 +236,7 @@ export async function startConnectedMode(d: ConnectedModeDeps): Promise<Connecte
         },
         now,
         c.TRACEPULSE_OUTBOX_MAX_PENDING,
+        sink.coalesceIncidents === true,
       );
       d.metrics.inc(
         outcome === 'dropped' ? 'tracepulse_outbox_dropped_total' : 'tracepulse_outbox_enqueued_total',

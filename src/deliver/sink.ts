@@ -69,6 +69,11 @@ export interface Sink {
   readonly channel: OutboxChannel;
   /** Upper bound of one send; past it the try is abandoned as "maybe sent". */
   readonly timeoutMs: number;
+  /**
+   * True when a storm update may replace a still-unsent update of the same incident (a human
+   * channel wants the latest count, not one post per trigger); false to deliver every one.
+   */
+  readonly coalesceIncidents?: boolean;
   /** Which notices become messages of this sink. Pure and synchronous: it runs inside the report's transaction. */
   accepts(notice: ReportNotice): boolean;
   /** Delivers one message; resolves with what to remember (stored as JSON), throws DeliveryError otherwise. */

@@ -83,6 +83,6 @@ export function slackMessage(d: ReportDigest, owners: string[]): { text: string;
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(context.join(' · '), 3000) }] });
 
   const top = d.top ? ` Suspect: ${d.top.service} (${d.top.confidencePct}%).` : '';
-  const text = `${icon} ${d.kindLabel}: ${d.title}${d.stationId ? ` at ${d.stationId}` : ''}.${top}${mentions ? ` ${mentions}` : ''}`;
+  const text = `${icon} ${escapeMrkdwn(`${d.kindLabel}: ${d.title}${d.stationId ? ` at ${d.stationId}` : ''}.${top}`)}${mentions ? ` ${mentions}` : ''}`;
   return { text: clip(text, 3000), blocks };
 }

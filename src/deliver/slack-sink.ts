@@ -235,6 +235,7 @@ export async function createSlackSink(o: SlackSinkOptions): Promise<Sink> {
   return {
     channel: 'slack',
     timeoutMs: o.timeoutMs,
+    coalesceIncidents: true,
     accepts: () => true,
     async send(message, ctx) {
       const { channel, threadTs } = target(message, ctx);

@@ -49,10 +49,10 @@ export interface OutboxStats {
 export interface OutboxRepo {
   /**
    * Adds a message; synchronous so it can run inside the report's transaction. The key is unique,
-   * so announcing the same notice twice is harmless. An incident update folds into a still-unsent
-   * update of the same incident (a storm grows one message, not one per trigger).
+   * so announcing the same notice twice is harmless. With `coalesce`, an incident update folds into
+   * a still-unsent update of the same incident (a storm grows one message, not one per trigger).
    */
-  enqueue(m: NewOutboxMessage, now: number, maxPending: number): EnqueueOutcome;
+  enqueue(m: NewOutboxMessage, now: number, maxPending: number, coalesce?: boolean): EnqueueOutcome;
   /** The oldest undelivered message of a channel: the only one that may be sent (order per channel). */
   head(channel: string): OutboxRow | null;
   /** pending -> inflight, counting a try; false if someone else changed the row. */
@@ -177,9 +177,9 @@ export function createOutboxRepo(db: Database): OutboxRepo {
   };
 
   return {
-    enqueue(m, now, maxPending) {
+    enqueue(m, now, maxPending, coalesce = false) {
       const payload = JSON.stringify(m.payload);
-      if (m.kind === 'incident' && m.incidentId !== null) {
+      if (coalesce && m.kind === 'incident' && m.incidentId !== null) {
         if (q.coalesce.run(payload, m.channel, m.incidentId).changes > 0) return 'coalesced';
       }
       if ((q.pendingCount.get(m.channel)?.n ?? 0) >= maxPending) return 'dropped';

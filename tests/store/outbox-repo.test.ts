@@ -112,15 +112,18 @@ describe('outbox repository', () => {
         key: `slack:incident:inc-7:${count}`,
         payload: { count },
       });
-    expect(repo.enqueue(inc(2), 1000, 100)).toBe('inserted');
-    expect(repo.enqueue(inc(3), 1001, 100)).toBe('coalesced');
-    expect(repo.enqueue(inc(4), 1002, 100)).toBe('coalesced');
+    expect(repo.enqueue(inc(2), 1000, 100, true)).toBe('inserted');
+    expect(repo.enqueue(inc(3), 1001, 100, true)).toBe('coalesced');
+    expect(repo.enqueue(inc(4), 1002, 100, true)).toBe('coalesced');
     const rows = repo.list({ channel: 'slack' });
     expect(rows).toHaveLength(1);
     expect(rows[0]!.payload).toEqual({ count: 4 });
     // Once a try may have gone out, the row is frozen and a new one is written.
     repo.claim(rows[0]!.id, 2000);
-    expect(repo.enqueue(inc(5), 2001, 100)).toBe('inserted');
+    expect(repo.enqueue(inc(5), 2001, 100, true)).toBe('inserted');
+    // Without coalescing (fleet forwarding wants every member report) each update is its own row.
+    expect(repo.enqueue({ ...inc(6), channel: 'mqtt', key: 'mqtt:incident:inc-7:6' }, 2002, 100)).toBe('inserted');
+    expect(repo.enqueue({ ...inc(7), channel: 'mqtt', key: 'mqtt:incident:inc-7:7' }, 2003, 100)).toBe('inserted');
   });
 
   test('past the per-channel bound new messages are dropped, other channels unaffected', () => {
