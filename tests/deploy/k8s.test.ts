@@ -5,6 +5,7 @@ import { describe, expect, test } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
+import { configSchema, loadConfig } from '../../src/config/config.ts';
 import { parseSystemMap } from '../../src/map/system-map.ts';
 import { have, repoRoot } from './support.ts';
 
@@ -83,6 +84,16 @@ describe('deploy/k8s', () => {
     ]);
     // Only TRACEPULSE_* and other environment-variable names as keys.
     for (const key of Object.keys(byKind('Secret')[0].stringData)) expect(key).toMatch(/^[A-Z][A-Z0-9_]*$/);
+  });
+
+  test('the settings ConfigMap, the example Secret and the pod env form a valid configuration', () => {
+    const settings = byKind('ConfigMap').find((c) => c.metadata.name === 'tracepulse-settings').data;
+    const secret = byKind('Secret')[0].stringData;
+    const env = Object.fromEntries(container.env.map((e: Doc) => [e.name, e.value]));
+    const all = { ...settings, ...secret, ...env };
+    const known = Object.keys(configSchema.shape);
+    expect(Object.keys(all).filter((k) => !known.includes(k))).toEqual([]);
+    expect(() => loadConfig(all)).not.toThrow();
   });
 
   test('runs non-root with a read-only root filesystem, no capabilities and bounded resources', () => {
