@@ -155,10 +155,14 @@ async function build(arch: 'x64' | 'arm64'): Promise<string> {
   if (existsSync(fromDist) && statSync(fromDist).mtimeMs > newestSourceMtime()) return fromDist;
   const out = join(buildDir(), `tracepulse-linux-${arch}`);
   const bun = join(repoRoot, 'node_modules/.bin/bun');
-  const proc = Bun.spawn(
-    [bun, 'build', '--compile', '--minify', `--target=bun-linux-${arch}`, 'src/main.ts', '--outfile', out],
-    { cwd: repoRoot, stdout: 'pipe', stderr: 'pipe' },
-  );
+  // The flags of scripts/build, so the tests run what ships.
+  const flags = ['--compile', '--minify', '--bytecode', '--format=esm', `--target=bun-linux-${arch}`];
+  const noAutoload = ['--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig'];
+  const proc = Bun.spawn([bun, 'build', 'src/main.ts', ...flags, ...noAutoload, '--outfile', out], {
+    cwd: repoRoot,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
   const [code, stdout, stderr] = await Promise.all([proc.exited, drain(proc.stdout), drain(proc.stderr)]);
   if (code !== 0) throw new Error(`building ${out} failed:\n${stdout}${stderr}`);
   return out;
