@@ -68,6 +68,11 @@ export interface FaultTemplate {
   failing: Role[];
   /** Role of the root cause, or 'self' when the failing service is the root. */
   root: Role | 'self';
+  /**
+   * Roles allowed between failing and root on the shortest dependency path (default: none, the root
+   * is a direct dependency). A fault on another connector's hardware does not surface here.
+   */
+  paths?: Role[][];
   /** Extra feasibility condition beyond "root is a candidate of failing". */
   when?: (failing: ServiceInstance, root: ServiceInstance, station: Station) => boolean;
   build(ctx: FaultContext): ChainSpec;

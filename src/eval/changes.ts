@@ -21,6 +21,7 @@ const authors = [
 /** Builds change records for one scenario: the culprit and the distractors. */
 export function createChangeFactory(rng: Rng, station: Station) {
   const repoOf = (svc: ServiceInstance) => svc.repo ?? station.repo;
+  let reverted = false;
   const fnsOf = (svc: ServiceInstance): FnSpec[] => moduleSpec(svc.role, svc.moduleType).functions;
 
   const commit = (
@@ -116,14 +117,15 @@ export function createChangeFactory(rng: Rng, station: Station) {
     svc: ServiceInstance,
     at: number,
     tag: ChangeTag,
-    opts: { prefer?: FnSpec; edits?: 'benign' | 'any'; deploy?: boolean } = {},
+    opts: { prefer?: FnSpec; edits?: 'benign' | 'any'; deploy?: boolean; avoid?: Edit } = {},
   ): ScenarioChange => {
     const editable = fnsOf(svc).filter((f) => f.benign.length + f.regressions.length > 0);
     const benignOnly = editable.filter((f) => f.benign.length > 0);
     const fns = opts.edits === 'benign' && benignOnly.length ? benignOnly : editable;
     if (!fns.length) return benignConfig(svc, at, tag);
     const fn = opts.prefer && fns.includes(opts.prefer) ? opts.prefer : rng.pick(fns);
-    const pool = opts.edits === 'benign' && fn.benign.length ? fn.benign : [...fn.benign, ...fn.regressions];
+    const all = opts.edits === 'benign' && fn.benign.length ? fn.benign : [...fn.benign, ...fn.regressions];
+    const pool = all.filter((e) => e !== opts.avoid).length ? all.filter((e) => e !== opts.avoid) : all;
     const edit = pool.length ? rng.pick(pool) : (fn.benign[0] as Edit);
     return commit(svc, at, tag, fn, edit, { deploy: opts.deploy });
   };
@@ -134,12 +136,16 @@ export function createChangeFactory(rng: Rng, station: Station) {
       root: ServiceInstance,
       spec: CulpritSpec | undefined,
       pinned: number | null,
-    ): { change: ScenarioChange; fn: FnSpec | null } | null {
+    ): { change: ScenarioChange; fn: FnSpec | null; edit: Edit | null } | null {
       if (!spec) return null;
       const before = (min: number, max: number) =>
         pinned !== null ? pinned - rng.int(5_000, 90_000) : -rng.int(min, max);
       if (spec.kind === 'config')
-        return { change: configChange(root, before(10 * 60_000, 3 * day), 'culprit', spec), fn: null };
+        return {
+          change: configChange(root, before(10 * 60_000, 3 * day), 'culprit', spec),
+          fn: null,
+          edit: null,
+        };
       if (spec.kind === 'firmware') {
         return {
           change: {
@@ -152,6 +158,7 @@ export function createChangeFactory(rng: Rng, station: Station) {
             tag: 'culprit',
           },
           fn: null,
+          edit: null,
         };
       }
       const fns = fnsOf(root).filter((f) => f.regressions.length);
@@ -161,11 +168,19 @@ export function createChangeFactory(rng: Rng, station: Station) {
       return {
         change: commit(root, before(20 * 60_000, 6 * day), 'culprit', fn, edit, { deploy: rng.chance(0.25) }),
         fn,
+        edit,
       };
     },
 
-    /** A change in a service that is not a root-cause candidate (or in a service outside the map). */
-    outsideCandidates(nonCandidates: ServiceInstance[], at: number): ScenarioChange {
+    /**
+     * A change in a service that is not a root-cause candidate (or in a service outside the map).
+     * A service that shares module code with a candidate (the other connector's EvseManager, a
+     * second Yeti board) only gets config changes: a commit to shared code is a candidate change.
+     */
+    outsideCandidates(
+      nonCandidates: Array<{ svc: ServiceInstance; sharesCode: boolean }>,
+      at: number,
+    ): ScenarioChange {
       if (!nonCandidates.length) {
         const name = rng.pick(['fleet-telemetry', 'cloud-portal', 'billing-exporter']);
         return {
@@ -178,12 +193,27 @@ export function createChangeFactory(rng: Rng, station: Station) {
           tag: 'outside-candidates',
         };
       }
-      return anyChange(rng.pick(nonCandidates), at, 'outside-candidates', { deploy: rng.chance(0.2) });
+      const { svc, sharesCode } = rng.pick(nonCandidates);
+      if (sharesCode) return benignConfig(svc, at, 'outside-candidates');
+      return anyChange(svc, at, 'outside-candidates', { deploy: rng.chance(0.2) });
     },
 
-    /** A change older than the look-back, preferably in the function the culprit touches. */
-    old(svc: ServiceInstance, at: number, prefer: FnSpec | null): ScenarioChange {
-      return anyChange(svc, at, 'old', { prefer: prefer ?? undefined });
+    /**
+     * A change older than the look-back, preferably in the function the culprit touches. With a
+     * deployed culprit it is sometimes the same edit: committed long ago, deployed recently.
+     */
+    old(
+      svc: ServiceInstance,
+      at: number,
+      culprit: { change: ScenarioChange; fn: FnSpec | null; edit: Edit | null } | null,
+    ): ScenarioChange {
+      const sameEdit =
+        culprit?.change.kind === 'deploy' && culprit.change.service === svc.name && rng.chance(0.5);
+      if (sameEdit && culprit.fn && culprit.edit) return commit(svc, at, 'old', culprit.fn, culprit.edit);
+      return anyChange(svc, at, 'old', {
+        prefer: culprit?.fn ?? undefined,
+        avoid: culprit?.edit ?? undefined,
+      });
     },
 
     /** A change after the event: a revert of the culprit, or a follow-up fix in the same code. */
@@ -193,7 +223,8 @@ export function createChangeFactory(rng: Rng, station: Station) {
       culprit: ScenarioChange | null,
       prefer: FnSpec | null,
     ): ScenarioChange {
-      if (culprit && culprit.service === svc.name && rng.chance(0.5)) {
+      if (culprit && culprit.service === svc.name && !reverted && rng.chance(0.5)) {
+        reverted = true;
         const what = culprit.summary.replace(/^Deploy \S+ \S+: /, '');
         if (culprit.kind === 'firmware')
           return {

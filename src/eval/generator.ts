@@ -52,13 +52,18 @@ export function generateScenarios(options: GenerateOptions): Scenario[] {
   return plan.map((cls, index) => generateScenario(options.seed, index, cls));
 }
 
+/**
+ * Fault classes in blocks of 20 (5 a, 4 b, 6 c, 5 d, shuffled per block), so the first N scenarios
+ * of a seed are the same whatever the count.
+ */
 function classPlan(seed: number, count: number): FaultClass[] {
-  const rng = createRng(hashSeed(`plan:${seed}`));
+  const block: FaultClass[] = faultClasses.flatMap((cls) =>
+    Array.from({ length: Math.round(20 * classShare[cls]) }, () => cls),
+  );
   const plan: FaultClass[] = [];
-  for (const cls of faultClasses)
-    for (let i = 0; i < Math.round(count * classShare[cls]); i++) plan.push(cls);
-  while (plan.length < count) plan.push(faultClasses[plan.length % faultClasses.length] as FaultClass);
-  return rng.shuffle(plan).slice(0, count);
+  for (let b = 0; plan.length < count; b++)
+    plan.push(...createRng(hashSeed(`plan:${seed}:${b}`)).shuffle(block));
+  return plan.slice(0, count);
 }
 
 interface Option {
@@ -82,6 +87,10 @@ function feasible(station: Station, cls: FaultClass): Option[] {
       for (const root of roots) {
         const c = candidates.find((x) => x.service === root.name);
         if (!c) continue;
+        const between = c.path.slice(1, -1).map((n) => station.byName.get(n)?.role);
+        const allowed = template.root === 'self' ? [[]] : (template.paths ?? [[]]);
+        if (!allowed.some((p) => p.length === between.length && p.every((r, i) => r === between[i])))
+          continue;
         if (template.when && !template.when(failing, root, station)) continue;
         out.push({ template, failing, root, path: c.path.slice(1, -1) });
       }
@@ -245,11 +254,13 @@ function compose(
   const listeners = station.services.filter((s) =>
     ['ocpp', 'display', 'api', 'error_history', 'auth', 'energy_manager'].includes(s.role),
   );
-  let symptomPool = dependents.map(svc).filter((s) => symptomLine(ctx, s, spec.errorCode) !== null);
+  // Symptoms come from dependents; failing that, from listeners outside the candidates (OCPP, HMI...).
+  const hasLine = (x: ServiceInstance) => symptomLine(ctx, x, spec.errorCode) !== null;
+  const notRootOrFailing = (x: ServiceInstance) => x.name !== root.name && x.name !== failing.name;
+  let symptomPool = dependents.map(svc).filter(hasLine);
   if (!symptomPool.length)
-    symptomPool = listeners.filter(
-      (s) => s.name !== root.name && s.name !== failing.name && symptomLine(ctx, s, spec.errorCode),
-    );
+    symptomPool = listeners.filter((x) => notRootOrFailing(x) && !candidateNames.has(x.name) && hasLine(x));
+  if (!symptomPool.length) symptomPool = listeners.filter((x) => notRootOrFailing(x) && hasLine(x));
   const symptomServices = rng.sample(symptomPool, rng.int(1, 3));
   for (const s of symptomServices) {
     const msg = symptomLine(ctx, s, spec.errorCode) as string;
@@ -380,7 +391,12 @@ function compose(
   const list: ScenarioChange[] = culprit ? [culprit] : [];
   if (culprit?.kind === 'deploy') traits.push('culprit-deploy');
   const recent = () => (rng.chance(0.4) ? -rng.int(min, 30 * min) : -rng.int(5 * min, 3 * day));
-  for (let i = rng.int(1, 3); i > 0; i--) list.push(changes.outsideCandidates(nonCandidates, recent()));
+  const candidateFiles = station.services.filter((s) => candidateNames.has(s.name)).flatMap((s) => s.files);
+  const outside = nonCandidates.map((s) => ({
+    svc: s,
+    sharesCode: s.files.some((f) => candidateFiles.some((g) => f.startsWith(g) || g.startsWith(f))),
+  }));
+  for (let i = rng.int(1, 3); i > 0; i--) list.push(changes.outsideCandidates(outside, recent()));
   const others = [...innocentCandidates];
   const pickCandidate = (pRoot: number, pFailing: number) => {
     const r = rng.next();
@@ -389,7 +405,7 @@ function compose(
     return rng.pick(others);
   };
   for (let i = rng.int(1, 2); i > 0; i--)
-    list.push(changes.old(pickCandidate(0.6, 0.25), -rng.int(8 * day, 25 * day), fn));
+    list.push(changes.old(pickCandidate(0.6, 0.25), -rng.int(8 * day, 25 * day), culpritBuilt));
   for (let i = rng.int(1, 2); i > 0; i--)
     list.push(changes.afterEvent(pickCandidate(0.55, 0.45), rng.int(3 * min, 20 * hour), culprit, fn));
   for (let i = rng.int(1, 2); i > 0; i--)

@@ -405,7 +405,7 @@ function tryBuild(rng: Rng): Station | null {
     const svcRepo = external ? rng.pick(external.repoChoices) : null;
     const dir = moduleDir(d.spec, layout, paths);
     const fileEntries = external
-      ? [external.root]
+      ? (external.mapFiles ?? [external.root])
       : d.role === 'ocpp'
         ? [`${dir}/`, `${paths.libocpp}/lib/ocpp/${rng.pick(['v16/', 'common/websocket/', ''])}`]
         : d.role === 'mqtt_broker'

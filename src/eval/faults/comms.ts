@@ -5,6 +5,7 @@ const dc = (f: { current: string | null }) => f.current === 'DC';
 /** The EV drops the PLC link: "Connection lost in matched state" (EVerest#1425), or a SLAC regression (#1500). */
 const slacLinkLoss: FaultTemplate = {
   id: 'slac-link-loss',
+  paths: [[], ['iso15118']],
   title: 'SLAC/PLC link lost in matched state; session drops with EVCommunicationError',
   classes: ['dependency-regression', 'runtime'],
   failing: ['evse_manager'],
@@ -127,6 +128,7 @@ const tlsIssuer: FaultTemplate = {
 /** Wrong clock makes the CSMS certificate "not yet valid" (libocpp#1156). */
 const clockCert: FaultTemplate = {
   id: 'clock-cert',
+  paths: [[], ['evse_security']],
   title: 'RTC lost time; CSMS certificate not yet valid; OCPP cannot connect',
   classes: ['runtime'],
   failing: ['ocpp'],
@@ -147,6 +149,12 @@ const clockCert: FaultTemplate = {
         { level: 'warn', msg: 'NTP: no server reachable (pool.ntp.org), time not synchronised' },
         { level: 'error', msg: 'System time invalid (before 2020-01-01); certificates cannot be validated' },
       ],
+      path: {
+        evse_security: [
+          'error',
+          `verify_certificate: CertificateNotYetValid for CSMS leaf (notBefore ${rng.int(2024, 2026)}-0${rng.int(1, 9)}-1${rng.int(0, 9)})`,
+        ],
+      },
       failing: {
         specific: 'TLS handshake failed: certificate is not yet valid',
         generic: 'Connection attempt failed, reconnecting',

@@ -103,6 +103,7 @@ const psuMeasurementGap: FaultTemplate = {
 /** Modbus trouble on the RS485 hub surfaces through the isolation monitor. */
 const modbusImd: FaultTemplate = {
   id: 'modbus-imd',
+  paths: [['imd']],
   title: 'Modbus CRC errors/timeouts on the serial hub; IMD communication fault aborts the cable check',
   classes: ['dependency-regression', 'runtime', 'config-firmware'],
   failing: ['evse_manager'],
@@ -154,6 +155,7 @@ const modbusImd: FaultTemplate = {
 /** Modbus trouble surfacing through an AC meter (PowerMeterFailure). */
 const modbusAcMeter: FaultTemplate = {
   id: 'modbus-ac-meter',
+  paths: [['powermeter_ac']],
   title: 'Modbus timeouts on the serial hub; AC meter communication fault stops the session',
   classes: ['dependency-regression', 'runtime', 'config-firmware'],
   failing: ['evse_manager'],

@@ -137,6 +137,7 @@ const powerBudget: FaultTemplate = {
 /** Grid connection point fuse limit set far too low. */
 const fuseLimit: FaultTemplate = {
   id: 'fuse-limit-config',
+  paths: [['energy_manager']],
   title: 'Grid connection fuse limit mis-set; EVSEs get no current',
   classes: ['config-firmware'],
   failing: ['evse_manager'],
@@ -256,6 +257,8 @@ const evseHlcTimeout: FaultTemplate = {
   classes: ['self-regression'],
   failing: ['evse_manager'],
   root: 'self',
+  // ac_enforce_hlc_timeout applies to AC connectors that require ISO 15118.
+  when: (f) => f.current === 'AC',
   build: (ctx) => ({
     trigger: 'session_drop',
     errorCode: rng2(ctx, ['EVCommunicationError', 'OtherError']),

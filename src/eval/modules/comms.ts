@@ -256,7 +256,11 @@ const csms: ModuleSpec = {
   type: 'CSMS',
   role: 'csms',
   dir: '',
-  external: { repoChoices: ['fleet/csms', 'voltra-energy/csms-core', 'chargecloud/backend'], root: 'src/' },
+  external: {
+    repoChoices: ['fleet/csms', 'voltra-energy/csms-core', 'chargecloud/backend'],
+    root: 'src/',
+    mapFiles: ['src/ocpp16/'],
+  },
   extraFiles: ['README.md'],
   functions: [
     fn({

@@ -36,7 +36,11 @@ export interface ModuleSpec {
   /** Extra source files that belong to the module (for tests/docs distractors and file lists). */
   extraFiles?: string[];
   /** Set when the component lives outside everest-core (own repo, own paths). */
-  external?: { repoChoices: string[]; root: string };
+  external?: {
+    repoChoices: string[];
+    root: string /** Entries for the map's files (default: root). */;
+    mapFiles?: string[];
+  };
 }
 
 /** Identity helper that keeps object literals checked against FnSpec. */

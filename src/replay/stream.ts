@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { changeInputSchema } from '../core/change.ts';
+import { describeIssues } from '../core/errors.ts';
+import { debugEventInputSchema } from '../core/event.ts';
+import { logLineInputSchema } from '../core/log-line.ts';
+
+/**
+ * A recorded stream, one JSON object per line, each with a `type`:
+ *   {"type":"map","yaml":"..."}                       system map in force from here on (PUT /api/system-map)
+ *   {"type":"change", ...POST /api/changes body}      a deploy, config, firmware or commit record
+ *   {"type":"log", ...POST /api/logs line}            one log line
+ *   {"type":"event", ...POST /webhook/event body}     a DebugQueue event (flat or nested form)
+ *   {"type":"label","correlationId":"...","rootService":"...", ...}  optional expected answer for a trigger
+ * Lines are fed in file order; blank lines and lines starting with '#' or '//' are skipped.
+ */
+export const labelSchema = z.object({
+  correlationId: z.string().min(1),
+  rootService: z.string().min(1),
+  faultClass: z.string().min(1).optional(),
+  changeId: z.string().min(1).nullable().optional(),
+  scenario: z.string().optional(),
+  template: z.string().optional(),
+  title: z.string().optional(),
+});
+export type Label = z.infer<typeof labelSchema>;
+
+export type StreamRecord =
+  | { type: 'map'; line: number; yaml: string }
+  | { type: 'change'; line: number; body: Record<string, unknown> }
+  | { type: 'log'; line: number; body: Record<string, unknown> }
+  | { type: 'event'; line: number; body: Record<string, unknown> }
+  | { type: 'label'; line: number; label: Label };
+
+export const recordTypes = ['map', 'change', 'log', 'event', 'label'] as const;
+
+const mapSchema = z.object({ yaml: z.string().min(1) });
+
+/** Parses and validates a stream; every bad line is reported at once with its line number. */
+export function parseStream(
+  text: string,
+): { ok: true; records: StreamRecord[] } | { ok: false; problems: string[] } {
+  const records: StreamRecord[] = [];
+  const problems: string[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = i + 1;
+    const trimmed = raw.trim();
+    if (!trimmed || trimmed.startsWith('#') || trimmed.startsWith('//')) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(trimmed);
+    } catch (e) {
+      problems.push(`line ${line}: malformed JSON: ${(e as Error).message}`);
+      return;
+    }
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      problems.push(`line ${line}: expected a JSON object`);
+      return;
+    }
+    const { type, ...body } = value as Record<string, unknown>;
+    const bad = (issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>) =>
+      problems.push(...describeIssues(issues).map((p) => `line ${line} (${String(type)}): ${p}`));
+    switch (type) {
+      case 'map': {
+        const r = mapSchema.safeParse(body);
+        if (r.success) records.push({ type, line, yaml: r.data.yaml });
+        else bad(r.error.issues);
+        return;
+      }
+      case 'change': {
+        const r = changeInputSchema.safeParse(body);
+        if (r.success) records.push({ type, line, body });
+        else bad(r.error.issues);
+        return;
+      }
+      case 'log': {
+        const r = logLineInputSchema.safeParse(body);
+        if (r.success) records.push({ type, line, body });
+        else bad(r.error.issues);
+        return;
+      }
+      case 'event': {
+        const r = debugEventInputSchema.safeParse(body);
+        if (r.success) records.push({ type, line, body });
+        else bad(r.error.issues);
+        return;
+      }
+      case 'label': {
+        const r = labelSchema.safeParse(body);
+        if (r.success) records.push({ type, line, label: r.data });
+        else bad(r.error.issues);
+        return;
+      }
+      default:
+        problems.push(
+          `line ${line}: unknown type ${JSON.stringify(type)} (expected one of: ${recordTypes.join(', ')})`,
+        );
+    }
+  });
+  return problems.length ? { ok: false, problems } : { ok: true, records };
+}
+
+/** Writes records back as NDJSON text (the inverse of parseStream, without comments). */
+export function formatStream(records: StreamRecord[]): string {
+  return `${records.map((r) => JSON.stringify(toJson(r))).join('\n')}\n`;
+}
+
+function toJson(r: StreamRecord): Record<string, unknown> {
+  switch (r.type) {
+    case 'map':
+      return { type: 'map', yaml: r.yaml };
+    case 'label':
+      return { type: 'label', ...r.label };
+    default:
+      return { type: r.type, ...r.body };
+  }
+}

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createFeedClient } from '../../src/replay/client.ts';
+import { replayRecords } from '../../src/replay/replayer.ts';
+import { parseStream } from '../../src/replay/stream.ts';
+import { type FeedTarget, startLocalTarget } from '../../src/replay/target.ts';
+
+const fixture = join(import.meta.dir, '../fixtures/replay/ocpp-pong-timeout.ndjson');
+
+describe('replay', () => {
+  let target: FeedTarget;
+  beforeAll(async () => {
+    target = await startLocalTarget({ env: {}, ownMap: true });
+  });
+  afterAll(async () => {
+    await target.stop();
+  });
+
+  test('the recorded LTE drop yields a report that blames the modem (network), over real HTTP', async () => {
+    const parsed = parseStream(readFileSync(fixture, 'utf8'));
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    const { results, counts } = await replayRecords(parsed.records, createFeedClient(target), {
+      reportTimeoutMs: 10_000,
+    });
+    expect(counts).toEqual({ maps: 1, changes: 4, logs: 39, events: 2, triggers: 1 });
+    expect(results).toHaveLength(1);
+    const [r] = results;
+    expect(r?.eventType).toBe('OCPP_DISCONNECT');
+    expect(r?.label?.rootService).toBe('network');
+    const top = [...(r?.report?.hypotheses ?? [])].sort((a, b) => a.rank - b.rank)[0];
+    expect(top?.service).toBe('network');
+    // A runtime fault: the libocpp commit is 12 days old and the config change came after the event.
+    expect(top?.change).toBeUndefined();
+  });
+
+  test('a bad stream is rejected with every problem and its line number', () => {
+    const r = parseStream(
+      [
+        '{"type":"log","service":"ocpp","level":"loud","message":"x"}',
+        'not json',
+        '{"type":"change","id":"c1","service":"ocpp","kind":"commit","summary":"s"}',
+        '{"type":"frame"}',
+        '# a comment',
+        '{"type":"event","eventType":"OCPP_DISCONNECT","service":"ocpp","errorCode":"ConnectionLost"}',
+      ].join('\n'),
+    );
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.some((p) => p.startsWith('line 1 (log): level'))).toBe(true);
+    expect(r.problems.some((p) => p.startsWith('line 2: malformed JSON'))).toBe(true);
+    expect(r.problems.some((p) => p.startsWith('line 3 (change): timestamp'))).toBe(true);
+    expect(r.problems.some((p) => p.startsWith('line 4: unknown type "frame"'))).toBe(true);
+    expect(r.problems).toHaveLength(4);
+  });
+});
+
+describe('tracepulse replay (the CLI, as a separate process)', () => {
+  test('prints a readable summary naming the root service, and --json the raw reports', async () => {
+    const run = async (...args: string[]) => {
+      const p = Bun.spawn(['bun', join(import.meta.dir, '../../src/main.ts'), 'replay', fixture, ...args], {
+        stdout: 'pipe',
+        stderr: 'pipe',
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      });
+      const [out, err, code] = await Promise.all([
+        new Response(p.stdout).text(),
+        new Response(p.stderr).text(),
+        p.exited,
+      ]);
+      return { out, err, code };
+    };
+    const text = await run();
+    expect(text.err).toBe('');
+    expect(text.code).toBe(0);
+    expect(text.out).toContain('#1 (line 49) OCPP_DISCONNECT on OCPP: WebsocketPongTimeout');
+    expect(text.out).toMatch(/\n {3}1\. network \(\d+%\)/);
+    expect(text.out).toContain('expected network: top-1 match');
+    expect(text.out).toContain('1 triggers, 1 reports; top-1 1/1');
+
+    const json = await run('--json');
+    expect(json.code).toBe(0);
+    const body = JSON.parse(json.out) as {
+      results: Array<{ report: { hypotheses: Array<{ rank: number; service: string }> } }>;
+    };
+    expect(body.results[0]?.report.hypotheses.find((h) => h.rank === 1)?.service).toBe('network');
+  });
+});
