@@ -11,6 +11,10 @@ Usage:
   tracepulse map check FILE     validate a system map; prints problems and warnings, exit 1 on errors
   tracepulse user add NAME --role viewer|engineer|admin [--password-stdin]
                                 add a UI user (also: user list, user remove NAME)
+  tracepulse eval [--seed N] [--count N] [--json] [--per-class]
+                                accuracy benchmark: labelled synthetic scenarios through the real pipeline
+  tracepulse replay FILE.ndjson [--json] [--url URL]
+                                feed a recorded stream of maps, changes, logs and events; print the reports
   tracepulse --version          print the version
   tracepulse --help             this text
 
@@ -38,6 +42,8 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
     return 0;
   },
   user: async (args) => (await import('./cli/user.ts')).runUserCommand(args),
+  eval: async (args) => (await import('./cli/eval.ts')).evalCommand(args),
+  replay: async (args) => (await import('./cli/replay.ts')).replayCommand(args),
   map: async (args) => {
     const [sub, file] = args;
     if (sub !== 'check' || !file) {
