@@ -269,7 +269,8 @@ export async function startApp(
   };
   const retentionTimer = setInterval(runRetention, 15 * 60_000);
   retentionTimer.unref();
-  setTimeout(runRetention, 5_000).unref();
+  const firstRetention = setTimeout(runRetention, 5_000);
+  firstRetention.unref();
 
   const port = server.port ?? config.TRACEPULSE_PORT;
   logger.info('TracePulse ready', {
@@ -289,6 +290,8 @@ export async function startApp(
     stop: () => {
       stopping ??= (async () => {
         clearInterval(retentionTimer);
+        // A service stopped within 5 s of starting must not prune a closed store.
+        clearTimeout(firstRetention);
         // Order matters: stop taking input, let in-flight requests and PUBACKs finish, then close the store.
         await mqtt?.stop();
         await server.stop(false);
