@@ -48,20 +48,17 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
     keepalive: 30,
   });
 
-  client.handleMessage = (packet, done) => {
-    handle(packet.topic, packet.payload as Buffer).then(
-      () => done(),
-      (err) => {
-        // Not committed: no PUBACK; the broker redelivers after reconnect.
-        status.lastError = String(err);
-        logger.error('could not store MQTT message; it will be redelivered', {
-          topic: packet.topic,
-          error: String(err),
-        });
-        done(err as Error);
-      },
-    );
-  };
+  deferPubacksUntilCommitted(
+    client,
+    (packet) => handle(packet.topic, packet.payload as Buffer),
+    (err, topic) => {
+      status.lastError = String(err);
+      logger.error('could not store MQTT message; reconnecting so the broker redelivers it', {
+        topic,
+        error: String(err),
+      });
+    },
+  );
 
   client.on('connect', (connack) => {
     status.connected = true;
@@ -164,6 +161,62 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
         // Not forced: in-flight handleMessage callbacks finish and send their PUBACKs first.
         client.end(false, {}, () => resolve());
       }),
+  };
+}
+
+type SendPacket = (
+  packet: { cmd: string; messageId?: number },
+  cb?: (err?: Error) => void,
+  ...rest: unknown[]
+) => void;
+
+/**
+ * mqtt.js handles one PUBLISH at a time and sends its PUBACK when handleMessage calls back, so
+ * acknowledging after commit would cost one SQLite transaction per message. Instead, handleMessage
+ * starts the write and calls back at once, and the PUBACK itself is held until that write commits.
+ * Writes queued together share a group commit; PUBACKs still leave in arrival order (MQTT 3.1.1
+ * §4.6) because commits resolve in order. A failed write sends no PUBACK and drops the connection,
+ * so the broker redelivers from the persistent session.
+ * Relies on mqtt.js's internal _sendPacket (pinned by package-lock; covered by the tests).
+ */
+function deferPubacksUntilCommitted(
+  client: MqttClient,
+  store: (packet: { topic: string; payload: Buffer | string }) => Promise<void>,
+  onFailure: (err: unknown, topic: string) => void,
+) {
+  const internal = client as unknown as { _sendPacket: SendPacket };
+  const send = internal._sendPacket.bind(client);
+  const committing = new Map<number, { done: Promise<void>; topic: string }>();
+  internal._sendPacket = (packet, cb, ...rest) => {
+    const waiting =
+      packet.cmd === 'puback' && packet.messageId !== undefined
+        ? committing.get(packet.messageId)
+        : undefined;
+    if (!waiting || packet.messageId === undefined) return send(packet, cb, ...rest);
+    committing.delete(packet.messageId);
+    cb?.();
+    waiting.done.then(
+      () => send(packet),
+      (err) => {
+        onFailure(err, waiting.topic);
+        client.stream?.destroy();
+      },
+    );
+  };
+  client.handleMessage = (packet, done) => {
+    const p = store(packet as { topic: string; payload: Buffer });
+    if (packet.qos === 1 && packet.messageId !== undefined) {
+      p.catch(() => {}); // handled when the PUBACK is due
+      committing.set(packet.messageId, { done: p, topic: packet.topic });
+      done();
+    } else
+      p.then(
+        () => done(),
+        (err) => {
+          onFailure(err, packet.topic);
+          done();
+        },
+      );
   };
 }
 
