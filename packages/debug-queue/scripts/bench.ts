@@ -90,8 +90,13 @@ async function main(): Promise<void> {
   const tp = await startTracePulse({ prefix: uniquePrefix('bench'), waitMqtt: true });
   try {
     // 1. Caller cost.
+    // Baselines: the same call shape into a function that does nothing, and the no-destination no-op.
+    const empty = { log: () => {}, stats: () => ({ primary: undefined }) } as unknown as DebugQueue;
     const none = createDebugQueue({ silent: true });
-    await callerCost('no destination', none, 'flood');
+    for (const mode of ['paced', 'flood'] as const) {
+      await callerCost('baseline: empty function', empty, mode);
+      await callerCost('no destination', none, mode);
+    }
     for (const mode of ['paced', 'flood'] as const) {
       const http = createDebugQueue({ url: tp.url, maxQueue: 10_000 });
       await callerCost('HTTP to TracePulse', http, mode);

@@ -13,7 +13,9 @@ test('with no DEBUG_QUEUE_URL, log() is a cheap no-op that says so once on stder
   expect(out.stats).toMatchObject({ transport: 'none', accepted: 0, discarded: 10_002, invalid: 0 });
   expect(out.stats.primary).toBeUndefined();
   expect(out.flushed).toBe(true);
-  expect(out.usPerCall).toBeLessThan(5);
+  // A coarse guard against per-call I/O or blocking (the bench measures the real figure): the
+  // average includes JIT warm-up and a loaded CI machine, and a blocking call would cost ≫ 25 µs.
+  expect(out.usPerCall).toBeLessThan(25);
   const notices = r.stderr.split('\n').filter((l) => l.startsWith('debug-queue:'));
   expect(notices).toHaveLength(1);
   expect(notices[0]).toContain('no destination');
