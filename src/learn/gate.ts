@@ -4,6 +4,7 @@ import {
   changedContexts,
   type LearntModel,
   type RankingAdjustments,
+  sameAdjustments,
 } from './model.ts';
 
 /** A trigger with a known root cause that can be ranked again under any adjustments. */
@@ -46,20 +47,19 @@ export interface GateResult {
 /**
  * Replays the labelled cases under the model in force and under the candidate and accepts the candidate
  * only when top-1 accuracy falls neither on the built-in scenarios nor on the reports with feedback.
- * Only cases in contexts the candidate changes can differ, so only those are ranked twice.
+ * Only cases whose adjustments the candidate changes can differ, so only those are ranked twice.
  */
 export function runGate(cases: LabelledCase[], current: LearntModel, candidate: LearntModel): GateResult {
   const changed = changedContexts(current.contexts, candidate.contexts);
-  const changedSet = new Set(changed);
   const feedback: Tally = { total: 0, before: 0, after: 0 };
   const scenarios: Tally = { total: 0, before: 0, after: 0 };
   const flips: GateFigures['flips'] = [];
   for (const c of cases) {
-    const before = c.top(adjustmentsFor(current, c.eventType, c.errorCode));
+    const was = adjustmentsFor(current, c.eventType, c.errorCode);
+    const will = adjustmentsFor(candidate, c.eventType, c.errorCode);
+    const before = c.top(was);
     if (before === null) continue;
-    const after = changedSet.has(`${c.eventType}/${c.errorCode}`)
-      ? c.top(adjustmentsFor(candidate, c.eventType, c.errorCode))
-      : before;
+    const after = sameAdjustments(was, will) ? before : c.top(will);
     const t = c.source === 'feedback' ? feedback : scenarios;
     t.total++;
     if (before === c.expected) t.before++;

@@ -1,4 +1,3 @@
-import type { AnalyzeInput } from '../analyze/engine.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -7,22 +6,25 @@ import type { Feedback, FeedbackStore, RankedSnapshot } from '../store/feedback-
 import type { LearnStore, StoredModel } from '../store/learn-store.ts';
 import { signals } from '../ui/answer/why-answer.ts';
 import { type LabelledCase, runGate } from './gate.ts';
-import { scoreBreakdown } from './breakdown.ts';
 import { learnContext, type Sample } from './learner.ts';
 import {
   adjustmentsFor,
   baseModel,
+  changedContexts,
+  codeKey,
   type ContextKey,
   contextKey,
   isEmptyAdjustments,
   type LearntModel,
   type RankingAdjustments,
-  sameAdjustments,
 } from './model.ts';
 import { type ReplayInput, replayCase } from './replay.ts';
 
-/** The analysis input of a stored trigger (evidence gathered from the store as it is now); null when gone. */
-export type StoredInput = (eventId: string) => AnalyzeInput | null;
+/** Ranks a stored trigger again under given adjustments without storing (ctx.analysis.analyzeStored); null when gone. */
+export type StoredRanker = (
+  eventId: string,
+  adjustments: RankingAdjustments | undefined,
+) => Hypothesis[] | null;
 
 export interface Learning {
   readonly enabled: boolean;
@@ -60,46 +62,80 @@ export const snapshotOf = (
 export function createLearning(options: {
   feedback: FeedbackStore;
   store: LearnStore;
-  inputFor: StoredInput;
+  rankStored: StoredRanker;
   /** The built-in labelled scenarios (built on first use, then cached). */
   scenarios: () => ReplayInput[];
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
   enabled?: boolean;
+  /** Accept every candidate without replaying (benchmarks and tests only: shows what the gate prevents). */
+  ungated?: boolean;
 }): Learning {
-  const { feedback, store, inputFor, clock, logger, metrics } = options;
+  const { feedback, store, rankStored, clock, logger, metrics } = options;
   let active: LearntModel = store.active() ?? baseModel;
   let scenarioCases: LabelledCase[] | null = null;
   let queue: Promise<unknown> = Promise.resolve();
   const pending = new Set<ContextKey>();
 
-  // The ranking without any learnt adjustment, split by rule, so each run learns from the engine's own view;
-  // when the event is gone, the snapshot taken when the feedback was given stands in.
-  const sampleOf = (f: Feedback, input: AnalyzeInput | null): Sample => ({
-    context: contextKey(f.eventType, f.errorCode),
-    rootService: f.rootService,
-    ranked: input ? scoreBreakdown(input) : f.ranked,
+  // The engine's own view of the trigger now (no learnt adjustment), so each run starts afresh; when
+  // the event is gone, the snapshot taken when the feedback was given stands in.
+  const sampleOf = (f: Feedback): Sample => {
+    const raw = rankStored(f.eventId, undefined);
+    return {
+      context: contextKey(f.eventType, f.errorCode),
+      rootService: f.rootService,
+      ranked: raw ? snapshotOf(raw) : f.ranked,
+      ...(raw ? { rank: (adj: RankingAdjustments | undefined) => rankStored(f.eventId, adj) } : {}),
+    };
+  };
+  const feedbackCase = (f: Feedback): LabelledCase => ({
+    id: `report:${f.reportId}`,
+    source: 'feedback',
+    eventType: f.eventType,
+    errorCode: f.errorCode,
+    expected: f.rootService,
+    top: (adj) => {
+      const hs = rankStored(f.eventId, adj);
+      return hs ? (hs[0]?.service ?? null) : null;
+    },
   });
-  const feedbackCase = (f: Feedback, input: AnalyzeInput): LabelledCase =>
-    replayCase({ id: `report:${f.reportId}`, source: 'feedback', expected: f.rootService, input });
 
-  const relearn = (context: ContextKey): StoredModel | null => {
+  /** Re-learns the contexts a feedback on (eventType, errorCode) touches: its own and its error code's. */
+  const relearn = (eventType: string, errorCode: string): StoredModel | null => {
     const all = feedback.latestPerReport();
-    const inContext = all.filter((f) => contextKey(f.eventType, f.errorCode) === context);
-    const inputs = new Map(all.map((f) => [f.id, inputFor(f.eventId)]));
-    const learnt = learnContext(inContext.map((f) => sampleOf(f, inputs.get(f.id) ?? null)));
+    const exact = contextKey(eventType, errorCode);
+    const code = codeKey(errorCode);
     const contexts = { ...active.contexts };
-    if (isEmptyAdjustments(learnt)) delete contexts[context];
-    else contexts[context] = learnt;
-    if (sameAdjustments(active.contexts[context], contexts[context])) return null;
-    scenarioCases ??= options.scenarios().map(replayCase);
+    const samples = new Map<number, Sample>();
+    const sample = (f: Feedback) => {
+      let s = samples.get(f.id);
+      if (!s) {
+        s = sampleOf(f);
+        samples.set(f.id, s);
+      }
+      return s;
+    };
+    const put = (key: ContextKey, list: Feedback[]) => {
+      const learnt = learnContext(list.map(sample));
+      if (isEmptyAdjustments(learnt)) delete contexts[key];
+      else contexts[key] = learnt;
+    };
+    const sameCode = all.filter((f) => f.errorCode === errorCode);
+    put(
+      exact,
+      sameCode.filter((f) => f.eventType === eventType),
+    );
+    put(code, sameCode);
+    const context = `${exact} and ${code}`;
+    if (changedContexts(active.contexts, contexts).length === 0) return null;
+    scenarioCases ??= options.ungated ? [] : options.scenarios().map(replayCase);
     const started = performance.now();
-    const replayed = all.flatMap((f) => {
-      const input = inputs.get(f.id);
-      return input ? [feedbackCase(f, input)] : [];
+    const gated = runGate(options.ungated ? [] : [...all.map(feedbackCase), ...scenarioCases], active, {
+      version: 'candidate',
+      contexts,
     });
-    const result = runGate([...replayed, ...scenarioCases], active, { version: 'candidate', contexts });
+    const result = options.ungated ? { ...gated, accepted: true, reason: 'ungated' } : gated;
     const stored = store.record({
       status: result.accepted ? 'active' : 'refused',
       contexts,
@@ -133,7 +169,7 @@ export function createLearning(options: {
         await Bun.sleep(0); // leave the request that gave the feedback to finish first
         pending.delete(context);
         try {
-          return relearn(context);
+          return relearn(f.eventType, f.errorCode);
         } catch (err) {
           metrics.inc('tracepulse_learn_gate_total', { outcome: 'failed' });
           logger.error('learning run failed', { context, error: String(err) });

@@ -9,9 +9,14 @@ export interface RankingAdjustments {
   services?: Record<string, number>;
 }
 
-/** Adjustments apply per failure context: the trigger's event type and error code. */
+/**
+ * Adjustments apply per failure context: the trigger's event type and error code ("TYPE/CODE"), with
+ * the error code alone ("* /CODE", no space) as the fallback. Error codes are the standard OCPP/EVerest
+ * ones, while event type names differ from station to station.
+ */
 export type ContextKey = string;
 export const contextKey = (eventType: string, errorCode: string): ContextKey => `${eventType}/${errorCode}`;
+export const codeKey = (errorCode: string): ContextKey => `*/${errorCode}`;
 
 /** Learnt adjustments in force, by context; version names them in report.modelVersion. */
 export interface LearntModel {
@@ -30,10 +35,11 @@ export function adjustmentsFor(
   eventType: string,
   errorCode: string,
 ): RankingAdjustments | undefined {
-  return model.contexts[contextKey(eventType, errorCode)];
+  return model.contexts[contextKey(eventType, errorCode)] ?? model.contexts[codeKey(errorCode)];
 }
 
-const canon = (a: RankingAdjustments | undefined): string =>
+/** A stable text form of adjustments (key order does not matter). */
+export const canonical = (a: RankingAdjustments | undefined): string =>
   JSON.stringify([
     Object.entries(a?.rules ?? {}).sort(([x], [y]) => x.localeCompare(y)),
     Object.entries(a?.services ?? {}).sort(([x], [y]) => x.localeCompare(y)),
@@ -42,7 +48,7 @@ const canon = (a: RankingAdjustments | undefined): string =>
 export const sameAdjustments = (
   a: RankingAdjustments | undefined,
   b: RankingAdjustments | undefined,
-): boolean => canon(a) === canon(b);
+): boolean => canonical(a) === canonical(b);
 
 /** Contexts whose adjustments differ between two models. */
 export function changedContexts(a: LearntModel['contexts'], b: LearntModel['contexts']): ContextKey[] {

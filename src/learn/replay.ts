@@ -1,5 +1,6 @@
 import { type AnalyzeInput, analyze } from '../analyze/engine.ts';
 import type { LabelledCase } from './gate.ts';
+import { canonical, type RankingAdjustments } from './model.ts';
 
 /** A trigger with its full analysis input and the service that really was the root cause. */
 export interface ReplayInput {
@@ -9,14 +10,30 @@ export interface ReplayInput {
   input: AnalyzeInput;
 }
 
-/** Turns a replay input into a gate case that ranks with the real engine under any adjustments (pure). */
+/** The engine's hypotheses for a replay input under `adjustments` (pure). */
+export const rankReplay = (r: ReplayInput, adjustments: RankingAdjustments | undefined) =>
+  analyze({ ...r.input, adjustments }).hypotheses;
+
+/**
+ * Turns a replay input into a gate case that ranks with the real engine under any adjustments. Results
+ * are remembered per adjustments, so a gate run ranks each case at most once per model it sees.
+ */
 export function replayCase(r: ReplayInput): LabelledCase {
+  const memo = new Map<string, string | null>();
   return {
     id: r.id,
     source: r.source,
     eventType: r.input.event.eventType,
     errorCode: r.input.event.errorCode,
     expected: r.expected,
-    top: (adjustments) => analyze({ ...r.input, adjustments }).hypotheses[0]?.service ?? null,
+    top: (adjustments) => {
+      const key = canonical(adjustments);
+      let top = memo.get(key);
+      if (top === undefined) {
+        top = rankReplay(r, adjustments)[0]?.service ?? null;
+        memo.set(key, top);
+      }
+      return top;
+    },
   };
 }

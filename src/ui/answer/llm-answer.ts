@@ -6,6 +6,8 @@ export interface LlmSettings {
   apiKey: string;
   model: string;
   timeoutMs: number;
+  /** Removes configured private values (idTags, user ids) before anything leaves the gateway. */
+  redact?: (text: string, knownValues: string[]) => string;
 }
 
 export type LlmAnswerer = (question: string, facts: AnswerFacts, local: Answer) => Promise<Answer>;
@@ -49,7 +51,13 @@ export function createLlmAnswerer(
           max_tokens: 500,
           messages: [
             { role: 'system', content: system },
-            { role: 'user', content: context(question, facts, local, citations) },
+            {
+              role: 'user',
+              content: (settings.redact ?? ((t: string) => t))(
+                context(question, facts, local, citations),
+                Object.values(facts.event?.details ?? {}),
+              ),
+            },
           ],
         },
         { signal: controller.signal },

@@ -1,0 +1,107 @@
+import type { Database } from 'bun:sqlite';
+import type { AnalyzeInput } from '../analyze/engine.ts';
+import { ruleSet } from '../analyze/rules/pack.ts';
+import type { Change } from '../core/change.ts';
+import type { DebugEvent } from '../core/event.ts';
+import { logLevels } from '../core/log-line.ts';
+import { generateScenarios } from '../eval/generator.ts';
+import type { Scenario } from '../eval/types.ts';
+import { parseSystemMap } from '../map/system-map.ts';
+import { createEvidenceGatherer } from '../pipeline/gather.ts';
+import { openDatabase } from '../store/db.ts';
+import type { ReplayInput } from './replay.ts';
+
+/** Scenarios sit this far apart in time, beyond the change look-back plus the log baseline. */
+const SPACING_MS = 40 * 86_400_000;
+const BASE = Date.UTC(2026, 0, 1);
+
+/**
+ * The labelled scenarios of the eval generator as analysis inputs: their logs and events go into an
+ * in-memory store and are read back by the pipeline's own evidence gatherer, so a replay sees what
+ * the service would have seen.
+ */
+export function scenarioInputs(
+  scenarios: Scenario[],
+  options: { lookbackMs?: number; db?: Database } = {},
+): ReplayInput[] {
+  const lookbackMs = options.lookbackMs ?? 7 * 86_400_000;
+  const db = options.db ?? openDatabase(':memory:');
+  const gatherer = createEvidenceGatherer(db);
+  const rules = ruleSet();
+  const insertEvent = db.prepare(
+    `INSERT INTO events (id, event_type, service, error_code, correlation_id, details, priority, ts, received_at, message, source)
+     VALUES (?, ?, ?, ?, ?, ?, 'high', ?, ?, ?, 'replay')`,
+  );
+  const insertLog = db.prepare(
+    `INSERT INTO logs (ts, service, level, message, correlation_id, attributes, source) VALUES (?, ?, ?, ?, ?, NULL, 'replay')`,
+  );
+  const out: ReplayInput[] = [];
+  try {
+    scenarios.forEach((sc, i) => {
+      const parsed = parseSystemMap(sc.mapYaml);
+      if (!parsed.ok) return; // the generator's maps are valid; a broken one is skipped, not fatal
+      const graph = parsed.graph;
+      const T = BASE + i * SPACING_MS;
+      const event: DebugEvent = {
+        id: `scenario-${sc.id}`,
+        eventType: sc.event.eventType,
+        service: sc.event.service,
+        errorCode: sc.event.errorCode,
+        correlationId: sc.event.correlationId,
+        details: sc.event.details,
+        priority: 'high',
+        timestamp: T,
+        receivedAt: T,
+        message: sc.event.message ?? null,
+        source: 'replay',
+      };
+      db.transaction(() => {
+        insertEvent.run(
+          event.id,
+          event.eventType,
+          event.service,
+          event.errorCode,
+          event.correlationId,
+          JSON.stringify(event.details),
+          T,
+          T,
+          event.message,
+        );
+        for (const l of sc.logs)
+          insertLog.run(T + l.at, l.service, logLevels.indexOf(l.level), l.message, l.correlationId ?? null);
+      })();
+      const changes: Change[] = sc.changes
+        .map((c) => ({
+          id: c.id,
+          sha: c.sha ?? null,
+          service: c.service,
+          kind: c.kind,
+          timestamp: T + c.at,
+          summary: c.summary,
+          files: c.files ?? [],
+          diff: c.diff ?? null,
+          author: c.author ?? null,
+          url: c.url ?? null,
+          repo: null,
+        }))
+        // What the change source would hand the pipeline: the look-back up to the event.
+        .filter((c) => c.timestamp >= T - lookbackMs && c.timestamp <= T)
+        .sort((a, b) => a.timestamp - b.timestamp);
+      const failing = graph.resolve(event.service);
+      const candidates = failing
+        ? graph.candidates(failing)
+        : [{ service: event.service, distance: 0, path: [event.service] }];
+      const knownNames = [...new Set([event.service, ...sc.logs.map((l) => l.service)])];
+      const evidence = gatherer.gather({ event, graph, candidates, knownNames, changes, lookbackMs });
+      const input: AnalyzeInput = { event, graph, evidence, rules, now: T + 1000, lookbackMs };
+      out.push({ id: sc.id, source: 'scenario', expected: sc.label.rootService, input });
+    });
+  } finally {
+    if (!options.db) db.close();
+  }
+  return out;
+}
+
+/** The built-in labelled scenarios the learning gate replays: a fixed seed and a modest count. */
+export const builtInScenarios = (seed: number, count: number): ReplayInput[] =>
+  count > 0 ? scenarioInputs(generateScenarios({ seed, count })) : [];

@@ -1,0 +1,131 @@
+import { createRateLimiter } from '../auth/rate-limit.ts';
+import { loadJwtSecret } from '../auth/jwt-secret.ts';
+import { createSessions } from '../auth/session.ts';
+import type { AppContext } from '../app.ts';
+import { createRedactor } from '../deliver/redact.ts';
+import { createFeedbackIntake } from '../learn/feedback-intake.ts';
+import { createLearning, type Learning } from '../learn/learning-service.ts';
+import { builtInScenarios } from '../learn/scenario-inputs.ts';
+import { createChatStore } from '../store/chat-store.ts';
+import { createFeedbackStore } from '../store/feedback-store.ts';
+import { createLearnStore } from '../store/learn-store.ts';
+import { createUserStore } from '../store/user-store.ts';
+import { createLlmAnswerer } from './answer/llm-answer.ts';
+import { type ChatUi, createChatUi } from './chat-ui.ts';
+
+export interface ChatFeature extends ChatUi {
+  learning: Learning;
+}
+
+/**
+ * Builds the chat UI with its stores, sessions, question answering and learning from feedback, and
+ * plugs learnt adjustments into the analysis of new triggers. Called from app.ts only.
+ */
+export function createChatFeature(
+  ctx: Pick<
+    AppContext,
+    | 'config'
+    | 'db'
+    | 'clock'
+    | 'logger'
+    | 'metrics'
+    | 'maps'
+    | 'queries'
+    | 'changes'
+    | 'reports'
+    | 'analysis'
+    | 'stationId'
+  >,
+): ChatFeature {
+  const { config, db, clock, metrics } = ctx;
+  const logger = ctx.logger.child('ui');
+  const users = createUserStore(db);
+  const feedback = createFeedbackStore(db);
+  const secret = loadJwtSecret({
+    configured: config.TRACEPULSE_JWT_SECRET,
+    dataDir: config.TRACEPULSE_DATA_DIR,
+    logger,
+  });
+  const sessions = createSessions({
+    secret,
+    users,
+    clock,
+    ttlMs: config.TRACEPULSE_SESSION_HOURS * 3_600_000,
+    secureCookie: config.TRACEPULSE_PUBLIC_URL?.startsWith('https:') ?? false,
+  });
+  const learning = createLearning({
+    feedback,
+    store: createLearnStore(db),
+    rankStored: (eventId, adjustments) =>
+      ctx.analysis.analyzeStored(eventId, { adjustments })?.hypotheses ?? null,
+    scenarios: () =>
+      builtInScenarios(config.TRACEPULSE_LEARN_GATE_SEED, config.TRACEPULSE_LEARN_GATE_SCENARIOS),
+    clock,
+    logger: ctx.logger.child('learn'),
+    metrics,
+    enabled: config.TRACEPULSE_LEARN,
+  });
+  if (config.TRACEPULSE_LEARN)
+    ctx.analysis.useAdjustments((event) => learning.adjustmentsFor(event.eventType, event.errorCode));
+  metrics.describe(
+    'tracepulse_learn_gate_total',
+    'Learning runs by gate outcome (accepted, refused, failed)',
+  );
+  metrics.describe(
+    'tracepulse_ui_questions_total',
+    'Questions answered in the chat, by who answered and intent',
+  );
+  metrics.describe('tracepulse_ui_logins_total', 'UI login attempts by outcome');
+
+  const llmOn = !!(config.OPENAI_BASE_URL || config.OPENAI_API_KEY);
+  const redact = createRedactor(config.TRACEPULSE_REDACT_FIELDS);
+  const llm = llmOn
+    ? createLlmAnswerer(
+        {
+          baseURL: config.OPENAI_BASE_URL,
+          // Local OpenAI-compatible servers need no key, but the SDK wants one.
+          apiKey: config.OPENAI_API_KEY ?? 'none',
+          model: config.TRACEPULSE_LLM_MODEL,
+          timeoutMs: config.TRACEPULSE_ANSWER_TIMEOUT_MS,
+          redact: (text, known) => redact(text, known),
+        },
+        (reason) => {
+          metrics.inc('tracepulse_ui_llm_fallbacks_total');
+          logger.debug('chat answer fell back to local data', { reason });
+        },
+      )
+    : null;
+
+  const ui = createChatUi({
+    reports: ctx.reports,
+    queries: ctx.queries,
+    changes: ctx.changes,
+    maps: ctx.maps,
+    users,
+    sessions,
+    chat: createChatStore(db),
+    feedback,
+    intake: createFeedbackIntake({
+      feedback,
+      learning,
+      getReport: (id) => ctx.reports.get(id),
+      graph: () => ctx.maps.current().graph,
+      clock,
+    }),
+    learning,
+    llm,
+    loginLimiter: createRateLimiter({ clock, limit: config.TRACEPULSE_LOGIN_ATTEMPTS_PER_MIN }),
+    clock,
+    logger,
+    metrics,
+    stationId: ctx.stationId,
+    changeLookbackMs: config.TRACEPULSE_CHANGE_LOOKBACK_DAYS * 86_400_000,
+    apiKeys: config.TRACEPULSE_API_KEYS,
+  });
+  logger.info('chat UI ready', {
+    users: users.count(),
+    llm: llmOn ? 'on' : 'off',
+    learning: learning.current().version,
+  });
+  return { ...ui, learning };
+}
