@@ -9,7 +9,10 @@ const arm64 = join(repoRoot, 'dist', 'tracepulse-linux-arm64');
 const qemu = Bun.which('qemu-aarch64-static');
 
 function build(arch: 'x64' | 'arm64') {
-  const r = Bun.spawnSync(['bash', join(repoRoot, 'scripts', 'build'), arch], { stdout: 'pipe', stderr: 'pipe' });
+  const r = Bun.spawnSync(['bash', join(repoRoot, 'scripts', 'build'), arch], {
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
   if (r.exitCode !== 0) throw new Error(`build ${arch} failed: ${r.stderr.toString()}`);
 }
 
@@ -23,7 +26,14 @@ async function startBinary(cmd: string[], env: Record<string, string>) {
   const port = 30000 + Math.floor(Math.random() * 20000);
   const dataDir = tempDir('tracepulse-e2e-');
   const proc = Bun.spawn(cmd, {
-    env: { PATH: process.env.PATH ?? '', TRACEPULSE_PORT: String(port), TRACEPULSE_HOST: '127.0.0.1', TRACEPULSE_DATA_DIR: dataDir, TRACEPULSE_SYSTEM_MAP: exampleMap, ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      TRACEPULSE_PORT: String(port),
+      TRACEPULSE_HOST: '127.0.0.1',
+      TRACEPULSE_DATA_DIR: dataDir,
+      TRACEPULSE_SYSTEM_MAP: exampleMap,
+      ...env,
+    },
     stdout: 'pipe',
     stderr: 'pipe',
   });
@@ -32,13 +42,17 @@ async function startBinary(cmd: string[], env: Record<string, string>) {
     url,
     proc,
     ready: (timeoutMs: number) =>
-      waitFor(async () => {
-        try {
-          return (await fetch(`${url}/healthz`)).status === 200;
-        } catch {
-          return false;
-        }
-      }, timeoutMs, `${cmd[0]} /healthz`),
+      waitFor(
+        async () => {
+          try {
+            return (await fetch(`${url}/healthz`)).status === 200;
+          } catch {
+            return false;
+          }
+        },
+        timeoutMs,
+        `${cmd[0]} /healthz`,
+      ),
     stop: async () => {
       proc.kill('SIGTERM');
       await proc.exited;
@@ -51,12 +65,22 @@ describe('compiled x64 executable', () => {
   const prefix = `tp-e2e-${process.pid}`;
   let svc: Awaited<ReturnType<typeof startBinary>>;
   beforeAll(async () => {
-    svc = await startBinary([x64, 'serve'], { TRACEPULSE_MQTT_URL: 'mqtt://127.0.0.1:1883', TRACEPULSE_MQTT_TOPIC_PREFIX: prefix, TRACEPULSE_MQTT_CLIENT_ID: `${prefix}-rx` });
+    svc = await startBinary([x64, 'serve'], {
+      TRACEPULSE_MQTT_URL: 'mqtt://127.0.0.1:1883',
+      TRACEPULSE_MQTT_TOPIC_PREFIX: prefix,
+      TRACEPULSE_MQTT_CLIENT_ID: `${prefix}-rx`,
+    });
     await svc.ready(10_000);
-    await waitFor(async () => {
-      const h = (await (await fetch(`${svc.url}/healthz`)).json()) as { components: { mqtt: { subscribed?: boolean } } };
-      return h.components.mqtt.subscribed;
-    }, 10_000, 'MQTT subscribed');
+    await waitFor(
+      async () => {
+        const h = (await (await fetch(`${svc.url}/healthz`)).json()) as {
+          components: { mqtt: { subscribed?: boolean } };
+        };
+        return h.components.mqtt.subscribed;
+      },
+      10_000,
+      'MQTT subscribed',
+    );
   }, 30_000);
   afterAll(() => svc.stop());
 
@@ -67,16 +91,34 @@ describe('compiled x64 executable', () => {
   });
 
   test('takes an event over HTTP and one over MQTT, and reads both back', async () => {
-    const res = await fetch(`${svc.url}/webhook/event`, { method: 'POST', body: JSON.stringify(sessionDrop({ correlationId: 'txn-e2e-http' })) });
+    const res = await fetch(`${svc.url}/webhook/event`, {
+      method: 'POST',
+      body: JSON.stringify(sessionDrop({ correlationId: 'txn-e2e-http' })),
+    });
     expect(res.status).toBe(200);
     const mq = await connectAsync('mqtt://127.0.0.1:1883', { protocolVersion: 4 });
-    await mq.publishAsync(`${prefix}/events/ocpp`, JSON.stringify({ eventType: 'OCPP_DISCONNECT', service: 'ocpp', errorCode: 'WebsocketPongTimeout', correlationId: 'txn-e2e-mqtt' }), { qos: 1 });
+    await mq.publishAsync(
+      `${prefix}/events/ocpp`,
+      JSON.stringify({
+        eventType: 'OCPP_DISCONNECT',
+        service: 'ocpp',
+        errorCode: 'WebsocketPongTimeout',
+        correlationId: 'txn-e2e-mqtt',
+      }),
+      { qos: 1 },
+    );
     await mq.endAsync();
     for (const id of ['txn-e2e-http', 'txn-e2e-mqtt']) {
-      const events = await waitFor(async () => {
-        const r = (await (await fetch(`${svc.url}/api/events?correlationId=${id}`)).json()) as { events: unknown[] };
-        return r.events.length ? r.events : null;
-      }, 5000, id);
+      const events = await waitFor(
+        async () => {
+          const r = (await (await fetch(`${svc.url}/api/events?correlationId=${id}`)).json()) as {
+            events: unknown[];
+          };
+          return r.events.length ? r.events : null;
+        },
+        5000,
+        id,
+      );
       expect(events).toHaveLength(1);
     }
   });
@@ -93,7 +135,9 @@ describe('compiled x64 executable', () => {
   });
 
   test('invalid configuration stops start-up naming the variable', () => {
-    const r = Bun.spawnSync([x64, 'serve'], { env: { TRACEPULSE_PORT: 'eighty', PATH: process.env.PATH ?? '' } });
+    const r = Bun.spawnSync([x64, 'serve'], {
+      env: { TRACEPULSE_PORT: 'eighty', PATH: process.env.PATH ?? '' },
+    });
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr.toString()).toContain('TRACEPULSE_PORT');
   });

@@ -6,7 +6,8 @@ import { createSystemMapSource, type SystemMapSource } from '../../src/sources/s
 import { openDatabase } from '../../src/store/db.ts';
 import { tempDir, waitFor } from '../helpers/test-app.ts';
 
-const mapV1 = 'triggers: [SESSION_DROP]\nservices:\n  evse_manager: { depends_on: [powermeter] }\n  powermeter: {}\n';
+const mapV1 =
+  'triggers: [SESSION_DROP]\nservices:\n  evse_manager: { depends_on: [powermeter] }\n  powermeter: {}\n';
 const mapV2 = `${mapV1}  slac: {}\n`;
 
 let dir = '';

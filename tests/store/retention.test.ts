@@ -13,14 +13,23 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 function seed(count: number, ageMs: (i: number) => number) {
   dir = tempDir();
   const db = openDatabase(join(dir, 'tracepulse.db'));
-  const log = db.prepare('INSERT INTO logs (ts, service, level, message, correlation_id, attributes, source) VALUES (?, ?, ?, ?, ?, NULL, ?)');
+  const log = db.prepare(
+    'INSERT INTO logs (ts, service, level, message, correlation_id, attributes, source) VALUES (?, ?, ?, ?, ?, NULL, ?)',
+  );
   const ev = db.prepare(
     "INSERT INTO events (id, event_type, service, error_code, correlation_id, details, priority, ts, received_at, message, source) VALUES (?, 'SESSION_DROP', 'evse_manager_1', 'MREC4OverCurrentFailure', ?, '{}', 'low', ?, ?, NULL, 'http')",
   );
   db.transaction(() => {
     for (let i = 0; i < count; i++) {
       const ts = now - ageMs(i);
-      log.run(ts, 'powermeter_ac', 3, `GenericPowermeter: Modbus read_register 0x5000 failed, CRC mismatch (attempt ${i}) ${'x'.repeat(200)}`, `txn-${i}`, 'mqtt');
+      log.run(
+        ts,
+        'powermeter_ac',
+        3,
+        `GenericPowermeter: Modbus read_register 0x5000 failed, CRC mismatch (attempt ${i}) ${'x'.repeat(200)}`,
+        `txn-${i}`,
+        'mqtt',
+      );
       if (i % 10 === 0) ev.run(`evt-${i}`, `txn-${i}`, ts, ts);
     }
   })();
