@@ -23,6 +23,7 @@ import { openDatabase } from './store/db.ts';
 import { createIngestQueries, type IngestQueries } from './store/ingest-queries.ts';
 import { createIngestWriter, type IngestWriter } from './store/ingest-writer.ts';
 import { applyRetention, storeBytes } from './store/retention.ts';
+import { createChatFeature } from './ui/chat-feature.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 export const version: string = pkg.version;
@@ -170,19 +171,26 @@ export async function startApp(
     analysis,
   };
 
+  // Chat UI (issue 7): sessions, live updates, questions, feedback and learning.
+  const chat = createChatFeature(ctx);
+
   // Features register their routes, trigger handlers and stop hooks here, in dependency order.
   const routes: Hono[] = [
+    // First: role checks for browser sessions on /api and /webhook (API keys are unaffected).
+    chat.guard,
     createHttpIngestRoutes(sink),
     createQueryRoutes({ queries, maps, maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES }),
     changeSources.routes,
     createReportRoutes({ reports, maps }),
     connected.routes,
+    ...chat.routes,
   ];
   const stopHooks: Array<() => Promise<void> | void> = [];
   changeSources.start();
   stopHooks.push(() => changeSources.stop());
   stopHooks.push(() => analysis.stop());
   stopHooks.push(() => connected.stop());
+  stopHooks.push(() => chat.stop());
 
   let mqtt: MqttReceiver | null = null;
   const health = new Hono();
@@ -232,12 +240,14 @@ export async function startApp(
     metrics,
     routes,
     openRoutes: [health],
+    alternativeAuth: chat.alternativeAuth,
   });
 
   const server = Bun.serve({
     port: config.TRACEPULSE_PORT,
     hostname: config.TRACEPULSE_HOST,
     fetch: http.fetch,
+    websocket: chat.websocket,
     // Hono's bodyLimit answers 413 with a JSON body; Bun's own cap only guards against abuse.
     maxRequestBodySize: Math.max(config.TRACEPULSE_MAX_BODY_BYTES * 4, 16 * 1024 * 1024),
   });
