@@ -104,28 +104,54 @@ beforeAll(async () => {
   await start(gateway);
 });
 
+interface Received {
+  topic: string;
+  payload: string;
+  userProperties: Record<string, string | string[]>;
+}
+
 /** A client that records every message it receives, reconnecting on its own like a real one. */
 async function recorder(port: number, clientId: string, topics: string[]) {
-  const seen: Array<{ topic: string; payload: string }> = [];
+  const seen: Received[] = [];
   const client = await connectAsync({
     host: '127.0.0.1',
     port,
     protocol: 'mqtt',
-    protocolVersion: 4,
+    protocolVersion: 5,
     clientId,
     clean: false,
+    // MQTT 5: the session (and the messages queued in it) outlives a disconnect for an hour.
+    properties: { sessionExpiryInterval: 3600 },
     reconnectPeriod: 200,
   });
   clients.push(client);
-  client.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
+  client.on('message', (topic, payload, packet) =>
+    seen.push({
+      topic,
+      payload: payload.toString(),
+      userProperties: packet.properties?.userProperties ?? {},
+    }),
+  );
   await client.subscribeAsync(topics, { qos: 1 });
   return seen;
 }
 
+/** Publishes like TracePulse's MQTT report sink: MQTT 5, QoS 1, JSON, an idempotency key. */
 async function publisher(port: number) {
-  const client = await connectAsync({ host: '127.0.0.1', port, protocol: 'mqtt', protocolVersion: 4 });
+  const client = await connectAsync({ host: '127.0.0.1', port, protocol: 'mqtt', protocolVersion: 5 });
   clients.push(client);
-  return client;
+  return {
+    end: () => client.endAsync(),
+    send: (topic: string, body: string, key?: string) =>
+      client.publishAsync(topic, body, {
+        qos: 1,
+        retain: false,
+        properties: {
+          contentType: 'application/json',
+          ...(key ? { userProperties: { 'idempotency-key': key, kind: 'report' } } : {}),
+        },
+      }),
+  };
 }
 
 const report = (n: number) =>
@@ -147,29 +173,26 @@ describe.skipIf(!hasMosquitto)('Mosquitto fleet bridge', () => {
     const pub = await publisher(gateway.port);
     const topic = 'tracepulse/reports/EV-Station-01';
     // Not a report: must stay on the gateway.
-    await pub.publishAsync(
+    await pub.send(
       'everest/modules/evse_manager_1/impl/evse/var/session_event',
       '{"event":"SessionStarted"}',
-      {
-        qos: 1,
-      },
     );
-    await pub.publishAsync(topic, report(1), { qos: 1 });
+    await pub.send(topic, report(1), 'report:r-0001:1');
     const arrived = (n: number) => atFleet.some((m) => m.topic === topic && m.payload === report(n));
     await waitFor(`report 1 at the fleet broker\n${logTail(gateway)}`, () => arrived(1), 10_000);
 
     // Uplink down: the fleet broker goes away. The gateway accepts reports (PUBACK) and queues them.
     await stop(fleet);
     await waitFor('bridge down notification', () => lastState() === '0', 10_000);
-    await pub.publishAsync(topic, report(2), { qos: 1 });
+    await pub.send(topic, report(2), 'report:r-0002:1');
 
     // The gateway broker restarts while the uplink is still down (reboot, upgrade): the queue
     // is saved on SIGTERM and loaded again.
-    await pub.endAsync();
+    await pub.end();
     await stop(gateway);
     await start(gateway);
     const pub2 = await publisher(gateway.port);
-    await pub2.publishAsync(topic, report(3), { qos: 1 });
+    await pub2.send(topic, report(3), 'report:r-0003:1');
 
     // Uplink back: both queued reports arrive, in order.
     await start(fleet);
@@ -189,5 +212,11 @@ describe.skipIf(!hasMosquitto)('Mosquitto fleet bridge', () => {
     ]);
     // Only reports crossed the bridge (plus nothing else: the state topic is local-only).
     expect(atFleet.every((m) => m.topic.startsWith('tracepulse/reports/'))).toBe(true);
+    // The bridge speaks MQTT 5, so the sink's idempotency key reaches the fleet for de-duplication.
+    expect(atFleet.map((m) => m.userProperties['idempotency-key'])).toEqual([
+      'report:r-0001:1',
+      'report:r-0002:1',
+      'report:r-0003:1',
+    ]);
   }, 55_000);
 });
