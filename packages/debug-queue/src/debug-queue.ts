@@ -179,7 +179,7 @@ export function createDebugQueue(config: DebugQueueConfig = {}): DebugQueue {
         };
         const correlationId = fields.correlationId ?? correlationStorage.getStore();
         if (isName(correlationId)) body.correlationId = clip(correlationId, MAX_NAME);
-        if (fields.attributes) body.attributes = fields.attributes;
+        if (fields.attributes) body.attributes = snapshot(fields.attributes);
         const n = seq++;
         const item = { kind: 'log', key: keyPrefix + n.toString(36), priority: 'low', seq: n, body } as const;
         for (const s of sinks) s.enqueue(item);
@@ -226,6 +226,15 @@ function copyDetails(details: EventFields['details']): Record<string, string> {
     out[key] = clip(typeof v === 'object' ? safeJson(v) : String(v), MAX_DETAIL_VALUE);
   }
   return out;
+}
+
+/** A JSON copy taken at call time, so a later mutation, a cycle or a BigInt cannot poison delivery. */
+function snapshot(attributes: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return JSON.parse(JSON.stringify(attributes)) as Record<string, unknown>;
+  } catch (e) {
+    return { unserializable: e instanceof Error ? e.message : String(e) };
+  }
 }
 
 function safeJson(v: unknown): string {

@@ -21,6 +21,14 @@ export interface HttpTransportOptions {
   fetch?: typeof fetch;
 }
 
+function encode(item: Item): string | undefined {
+  try {
+    return JSON.stringify(item.body);
+  } catch {
+    return undefined; // a BigInt or a cycle: retrying would not help
+  }
+}
+
 interface Reply {
   outcome: Outcome;
   error?: Error;
@@ -62,12 +70,16 @@ export function createHttpTransport({
   }
 
   /** Splits log lines into NDJSON bodies under the size limit; a line alone over it is its own chunk. */
-  function chunkLogs(logs: Array<{ index: number; item: LogItem }>) {
+  function chunkLogs(logs: Array<{ index: number; item: LogItem }>, unencodable: number[]) {
     const chunks: Array<{ indexes: number[]; lines: string[] }> = [];
     let current = { indexes: [] as number[], lines: [] as string[] };
     let bytes = 0;
     for (const { index, item } of logs) {
-      const line = JSON.stringify(item.body);
+      const line = encode(item);
+      if (line === undefined) {
+        unencodable.push(index);
+        continue;
+      }
       const size = encoder.encode(line).length + 1;
       if (current.lines.length > 0 && bytes + size > maxBodyBytes) {
         chunks.push(current);
@@ -105,17 +117,22 @@ export function createHttpTransport({
       const sendEvents = forEachLimit(events.length, concurrency, async (k) => {
         if (away) return; // destination away: do not knock once per queued event
         const index = events[k]!;
-        const reply = await post(
-          '/webhook/event',
-          JSON.stringify(items[index]!.body),
-          'application/json',
-          signal,
-        );
+        const body = encode(items[index]!);
+        if (body === undefined) {
+          record(index, { outcome: 'reject', error: new Error('event is not JSON-encodable') });
+          return;
+        }
+        const reply = await post('/webhook/event', body, 'application/json', signal);
         record(index, reply);
         if (reply.outcome === 'retry') away = true;
       });
+      const unencodable: number[] = [];
+      const chunks = chunkLogs(logs, unencodable);
+      for (const index of unencodable) {
+        record(index, { outcome: 'reject', error: new Error('log line is not JSON-encodable') });
+      }
       const sendLogs = (async () => {
-        for (const chunk of chunkLogs(logs)) {
+        for (const chunk of chunks) {
           const reply = await post(
             '/api/logs',
             `${chunk.lines.join('\n')}\n`,

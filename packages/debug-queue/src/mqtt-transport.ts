@@ -122,22 +122,31 @@ export function createMqttTransport({
     });
   }
 
-  function publish(c: MqttClientLike, item: Item): Promise<Outcome | Error> {
+  function publish(c: MqttClientLike, item: Item, signal: AbortSignal): Promise<Outcome | Error> {
     const kind = item.kind === 'event' ? 'events' : 'logs';
     const topic = `${prefix}/${kind}/${topicSegment(item.body.service)}`;
+    let payload: string;
+    try {
+      payload = JSON.stringify(item.body);
+    } catch {
+      return Promise.resolve('reject'); // cannot be encoded: retrying would not help
+    }
     return new Promise((resolve) => {
+      const finish = (result: Outcome | Error) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      };
+      const onAbort = () => finish(new Error('closed before PUBACK'));
       const timer = setTimeout(
-        () => resolve(new Error(`no PUBACK within ${timeoutMs} ms on ${topic}`)),
+        () => finish(new Error(`no PUBACK within ${timeoutMs} ms on ${topic}`)),
         timeoutMs,
       );
+      signal.addEventListener('abort', onAbort);
       try {
-        c.publish(topic, JSON.stringify(item.body), { qos: 1 }, (error) => {
-          clearTimeout(timer);
-          resolve(error ?? 'ok');
-        });
+        c.publish(topic, payload, { qos: 1 }, (error) => finish(error ?? 'ok'));
       } catch (e) {
-        clearTimeout(timer);
-        resolve(errorOf(e));
+        finish(errorOf(e));
       }
     });
   }
@@ -160,9 +169,9 @@ export function createMqttTransport({
           error: lastError ?? new Error(`MQTT broker ${new URL(url).host} not connected`),
         };
       }
-      const results = await Promise.all(items.map((item) => publish(c, item)));
+      const results = await Promise.all(items.map((item) => publish(c, item, signal)));
       const error = results.find((r): r is Error => r instanceof Error);
-      return { outcomes: results.map((r) => (r === 'ok' ? 'ok' : 'retry')), error };
+      return { outcomes: results.map((r) => (r instanceof Error ? 'retry' : r)), error };
     },
     onReady(listener: () => void) {
       readyListeners.push(listener);

@@ -70,7 +70,7 @@ export class Sink {
   /** Resolves true once everything queued so far is delivered (or refused), false after `timeoutMs`. */
   async flush(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    await Promise.race([this.ready, delay(timeoutMs)]);
+    if (this.o.spool) await Promise.race([this.ready, delay(timeoutMs)]); // recovered items count too
     if (this.isEmpty()) return true;
     this.kick();
     return new Promise((resolve) => {
@@ -121,6 +121,7 @@ export class Sink {
     };
   }
 
+  /** `spool` is false for items recovered from the spool file (already written there). */
   private accept(item: Item, spool: boolean): void {
     if (this.fatal) {
       this.rejected++;
@@ -129,7 +130,8 @@ export class Sink {
     const dropped = this.queue.push(item);
     if (dropped !== item && spool) this.o.spool?.add(item);
     if (!dropped) return;
-    if (dropped !== item) this.o.spool?.done(dropped.key);
+    // A recovered item is already in the spool file, so it needs a done record even when it is the one dropped.
+    if (dropped !== item || !spool) this.o.spool?.done(dropped.key);
     if (dropped.priority === 'high') this.droppedHigh++;
     else this.droppedLow++;
     if (this.o.onDrop) {

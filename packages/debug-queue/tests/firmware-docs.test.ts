@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './helpers/run.ts';
@@ -11,6 +11,9 @@ import {
   waitFor,
 } from './helpers/tracepulse.ts';
 
+// These tests start processes (TracePulse, Mosquitto, node, tsc): give them room on a loaded CI machine.
+setDefaultTimeout(30_000);
+
 // The examples in docs/firmware.md, run as written (only the topic prefix is made unique).
 const doc = readFileSync(join(packageRoot, 'docs/firmware.md'), 'utf8');
 const hasLibmosquitto = existsSync('/usr/include/mosquitto.h') && existsSync('/usr/bin/cc');
@@ -19,7 +22,7 @@ let tp: TracePulse;
 const tmp = tempDir('firmware');
 beforeAll(async () => {
   tp = await startTracePulse({ prefix: uniquePrefix('fw'), waitMqtt: true });
-});
+}, 30_000);
 afterAll(async () => {
   await tp.dispose();
   tmp.cleanup();

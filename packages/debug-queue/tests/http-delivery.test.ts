@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { createDebugQueue, withCorrelationId } from '../src/index.ts';
 import { failure } from './helpers/fixtures.ts';
 import { freePort, startTracePulse, type TracePulse, waitFor } from './helpers/tracepulse.ts';
+
+// These tests start processes (TracePulse, Mosquitto, node, tsc): give them room on a loaded CI machine.
+setDefaultTimeout(30_000);
 
 const fast = { retryInitialMs: 20, retryMaxMs: 200, timeoutMs: 2000, silent: true };
 
@@ -9,7 +12,7 @@ describe('HTTP transport to the real TracePulse', () => {
   let tp: TracePulse;
   beforeAll(async () => {
     tp = await startTracePulse({ apiKeys: ['station-key-01'] });
-  });
+  }, 30_000);
   afterAll(async () => {
     await tp.dispose();
   });
@@ -93,6 +96,36 @@ describe('HTTP transport to the real TracePulse', () => {
     expect(logs.find((l) => l.message === 'Yeti UART timeout! attempt 3')?.level).toBe('warn');
     const events = await tp.events({ correlationId: 'txn-batch-77' });
     expect(events.map((e) => [e.eventType, e.priority])).toEqual([['BSP_RESET_FAILED', 'low']]);
+    await q.close();
+  });
+
+  test('attributes that cannot be JSON-encoded do not poison the queue', async () => {
+    const q = createDebugQueue({ url: tp.url, apiKey: 'station-key-01', ...fast });
+    const cyclic: Record<string, unknown> = { module: 'LemDCBM400600' };
+    cyclic.self = cyclic;
+    q.logLine('error', 'fetch_ocmf_result failed', {
+      service: 'powermeter_dc',
+      correlationId: 'txn-enc',
+      attributes: cyclic,
+    });
+    q.logLine('error', 'energy counter wrapped', {
+      service: 'powermeter_dc',
+      correlationId: 'txn-enc',
+      attributes: { wh: 10n },
+    });
+    q.logLine('warn', 'OCMF signature pending', {
+      service: 'powermeter_dc',
+      correlationId: 'txn-enc',
+      attributes: { tries: 2 },
+    });
+    expect(await q.flush(5000)).toBe(true);
+    const logs = await tp.logs({ correlationId: 'txn-enc' });
+    expect(logs).toHaveLength(3);
+    expect(logs.find((l) => l.message === 'OCMF signature pending')?.attributes).toEqual({ tries: 2 });
+    expect(Object.keys(logs.find((l) => l.message === 'energy counter wrapped')?.attributes ?? {})).toEqual([
+      'unserializable',
+    ]);
+    expect(q.stats().primary?.retries).toBe(0);
     await q.close();
   });
 

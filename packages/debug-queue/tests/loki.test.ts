@@ -1,14 +1,17 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { createDebugQueue } from '../src/index.ts';
 import { fakeLoki } from './helpers/fake-loki.ts';
 import { startTracePulse, type TracePulse, waitFor } from './helpers/tracepulse.ts';
+
+// These tests start processes (TracePulse, Mosquitto, node, tsc): give them room on a loaded CI machine.
+setDefaultTimeout(30_000);
 
 const fast = { retryInitialMs: 20, retryMaxMs: 200, timeoutMs: 2000, silent: true };
 
 let tp: TracePulse;
 beforeAll(async () => {
   tp = await startTracePulse();
-});
+}, 30_000);
 afterAll(async () => {
   await tp.dispose();
 });

@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import mqtt from 'mqtt';
 import { createDebugQueue } from '../src/index.ts';
 import { failure } from './helpers/fixtures.ts';
 import { privateBroker } from './helpers/mosquitto.ts';
 import { startTracePulse, type TracePulse, uniquePrefix, waitFor } from './helpers/tracepulse.ts';
+
+// These tests start processes (TracePulse, Mosquitto, node, tsc): give them room on a loaded CI machine.
+setDefaultTimeout(30_000);
 
 const BROKER = 'mqtt://127.0.0.1:1883';
 const fast = { retryInitialMs: 20, retryMaxMs: 300, timeoutMs: 2000, silent: true };
@@ -12,7 +15,7 @@ describe('MQTT transport through the real Mosquitto to the real TracePulse', () 
   let tp: TracePulse;
   beforeAll(async () => {
     tp = await startTracePulse({ prefix: uniquePrefix('mqtt'), waitMqtt: true });
-  });
+  }, 30_000);
   afterAll(async () => {
     await tp.dispose();
   });

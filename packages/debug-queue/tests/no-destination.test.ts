@@ -1,8 +1,11 @@
-import { expect, test } from 'bun:test';
+import { expect, setDefaultTimeout, test } from 'bun:test';
 import { join } from 'node:path';
 import { configFromEnv, createDebugQueue, DebugQueueError } from '../src/index.ts';
 import { cleanEnv, run } from './helpers/run.ts';
 import { packageRoot } from './helpers/tracepulse.ts';
+
+// These tests start processes (TracePulse, Mosquitto, node, tsc): give them room on a loaded CI machine.
+setDefaultTimeout(30_000);
 
 const app = join(packageRoot, 'tests/fixtures/no-destination-app.ts');
 

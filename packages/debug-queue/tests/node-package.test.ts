@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { copyFileSync, existsSync, mkdirSync, renameSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanEnv, type RunResult, run } from './helpers/run.ts';
@@ -11,6 +11,9 @@ import {
   uniquePrefix,
   waitFor,
 } from './helpers/tracepulse.ts';
+
+// These tests start processes (TracePulse, Mosquitto, node, tsc): give them room on a loaded CI machine.
+setDefaultTimeout(30_000);
 
 // One npm pack (runs prepack = tsc build) shared by the tests below.
 const tmp = tempDir('pack');
@@ -67,7 +70,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await tp?.dispose();
   tmp.cleanup();
-});
+}, 30_000);
 
 test('npm pack ships the built ESM, its declarations, README and firmware docs, and nothing else', () => {
   expect(files).toContain('dist/index.js');

@@ -1,8 +1,11 @@
-import { expect, test } from 'bun:test';
+import { expect, setDefaultTimeout, test } from 'bun:test';
 import { BoundedQueue } from '../src/bounded-queue.ts';
 import { createDebugQueue, type DropInfo } from '../src/index.ts';
 import type { Item } from '../src/types.ts';
 import { freePort, startTracePulse } from './helpers/tracepulse.ts';
+
+// These tests start processes (TracePulse, Mosquitto, node, tsc): give them room on a loaded CI machine.
+setDefaultTimeout(30_000);
 
 test('a full queue drops the oldest low-priority events first, counts every drop, and delivers the rest', async () => {
   const port = await freePort();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,9 @@ import {
   tempDir,
   waitFor,
 } from './helpers/tracepulse.ts';
+
+// These tests start processes (TracePulse, Mosquitto, node, tsc): give them room on a loaded CI machine.
+setDefaultTimeout(30_000);
 
 const fast = { retryInitialMs: 20, retryMaxMs: 200, timeoutMs: 2000, silent: true };
 
@@ -26,7 +29,7 @@ let tp: TracePulse;
 const tmp = tempDir('spool');
 beforeAll(async () => {
   tp = await startTracePulse();
-});
+}, 30_000);
 afterAll(async () => {
   await tp.dispose();
   tmp.cleanup();
@@ -91,6 +94,38 @@ test('a station process killed with SIGKILL loses nothing that reached the spool
   const logs = await tp.logs({ correlationId: 'txn-crash-0' });
   expect(logs.map((l) => l.level)).toEqual(['error']);
   await b.close();
+});
+
+test('spooled items beyond the new bound are dropped for good, not resurrected at the next start', async () => {
+  const spoolFile = join(tmp.dir, 'bound.spool');
+  const down = `http://127.0.0.1:${await freePort()}`;
+  const a = createDebugQueue({ url: down, spoolFile, ...fast });
+  for (let i = 0; i < 20; i++) {
+    a.log(
+      'IMD_FAULT',
+      { service: 'imd', errorCode: 'DeviceFault', correlationId: `txn-bound-${i}` },
+      { priority: 'low' },
+    );
+  }
+  expect(await a.close(100)).toBe(false);
+  expect(spooledAdds(spoolFile)).toHaveLength(20);
+
+  const b = createDebugQueue({ url: tp.url, spoolFile, maxQueue: 5, ...fast });
+  expect(await b.flush(5000)).toBe(true);
+  expect(b.stats().primary).toMatchObject({ delivered: 5, dropped: { low: 15, total: 15 } });
+  await b.close();
+  expect(existsSync(spoolFile)).toBe(false);
+  const c = createDebugQueue({ url: tp.url, spoolFile, ...fast });
+  expect(await c.flush(5000)).toBe(true);
+  expect(c.stats().primary?.spool?.recovered).toBe(0);
+  await c.close();
+  const stored = (await tp.events({ service: 'imd' })).filter((e) =>
+    e.correlationId?.startsWith('txn-bound-'),
+  );
+  // the newest five survive: the oldest low ones went first
+  expect(stored.map((e) => e.correlationId).sort()).toEqual(
+    [15, 16, 17, 18, 19].map((i) => `txn-bound-${i}`),
+  );
 });
 
 test('an event delivered twice (lost ack, replayed spool) is stored once: TracePulse dedups by id', async () => {

@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { join } from 'node:path';
 import { packageRoot, startTracePulse, type TracePulse } from './helpers/tracepulse.ts';
 import { run } from './helpers/run.ts';
+
+// These tests start processes (TracePulse, Mosquitto, node, tsc): give them room on a loaded CI machine.
+setDefaultTimeout(30_000);
 
 const app = join(packageRoot, 'tests/fixtures/console-app.mjs');
 const src = join(packageRoot, 'src/index.ts');
@@ -9,7 +12,7 @@ const src = join(packageRoot, 'src/index.ts');
 let tp: TracePulse;
 beforeAll(async () => {
   tp = await startTracePulse();
-});
+}, 30_000);
 afterAll(async () => {
   await tp.dispose();
 });
