@@ -52,9 +52,10 @@ export function buildChannels(input: {
   for (const r of input.reports) if (r.stationId) stations.add(r.stationId);
   return [
     ch('all', 'all-reports', 'reports'),
-    ...input.incidents.map((i) =>
-      ch(`incident:${i.id}`, `incident-${i.id.slice(0, 8)} ×${i.count}`, 'incidents'),
-    ),
+    // Grouped storms only: every report opens an incident, most stay at one member.
+    ...input.incidents
+      .filter((i) => i.count > 1)
+      .map((i) => ch(`incident:${i.id}`, `${i.service ?? 'storm'} ×${i.count}`, 'incidents')),
     ...[...stations].sort().map((s) => ch(`station:${s}`, s, 'stations')),
     ...[...input.graph.services.keys()].sort().map((s) => ch(`service:${s}`, s, 'services')),
   ];

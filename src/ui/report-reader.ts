@@ -4,6 +4,8 @@ import type { Report } from '../core/report.ts';
 /** An incident: triggers with the same top hypothesis within the storm window, grouped. */
 export interface IncidentSummary {
   id: string;
+  /** The top hypothesis the members share. */
+  service?: string;
   count: number;
   /** The report that opened it. */
   reportId: string;

@@ -94,12 +94,15 @@
       if (empty) empty.hidden = true;
       if (document.visibilityState === 'visible') send({ type: 'seen', channel: current });
     }
-    if (m.kind === 'created') for (const c of m.channels) if (c !== current) badge(c, 1);
+    // An 'incident' notice is a new report too: the 2nd+ member of a storm.
+    if (m.kind !== 'revised') for (const c of m.channels) if (c !== current) badge(c, 1);
     if (m.kind === 'incident') {
       for (const el of document.querySelectorAll(
         `[data-incident="${CSS.escape(m.incidentId)}"] .storm-count`,
-      ))
+      )) {
         el.textContent = String(m.count);
+        el.parentElement.hidden = m.count < 2;
+      }
     }
     if (thread && thread.dataset.report === m.reportId && m.kind === 'revised') refreshThread();
   };

@@ -28,10 +28,12 @@ export function ReportMessage(props: { report: Report; incidentCount?: number; q
         </span>
         {r.stationId ? <span class="stn">{r.stationId}</span> : null}
         {r.incidentId ? (
+          // Kept (hidden) for a lone report, so a storm that grows later can show its count live.
           <a
             class="storm"
             href={`/chat/c/${encodeURIComponent(`incident:${r.incidentId}`)}`}
             data-incident={r.incidentId}
+            hidden={(props.incidentCount ?? 1) < 2}
           >
             storm ×<span class="storm-count">{props.incidentCount ?? 1}</span>
           </a>
