@@ -112,6 +112,17 @@ export function createChangeFactory(rng: Rng, station: Station) {
     });
   };
 
+  /** A formatting/comment edit for functions the catalogue has no harmless edit for. */
+  const housekeeping = (fn: FnSpec, type: string): Edit => {
+    const line = rng.int(0, fn.body.length - 1);
+    const [note, message] = rng.pick([
+      ['// NOLINT(bugprone-narrowing-conversions)', 'clang-tidy: silence narrowing warning'],
+      ['// TODO: move to the module config', 'note a follow-up'],
+      ['// reviewed for the 2025.x API', 'review notes'],
+    ] as const);
+    return { line, to: [`${fn.body[line] ?? ''} ${note}`], message: `${type}: ${message}` };
+  };
+
   /** Any change in a service: a commit with a benign or regression-looking edit, or a config tweak. */
   const anyChange = (
     svc: ServiceInstance,
@@ -119,12 +130,15 @@ export function createChangeFactory(rng: Rng, station: Station) {
     tag: ChangeTag,
     opts: { prefer?: FnSpec; edits?: 'benign' | 'any'; deploy?: boolean; avoid?: Edit } = {},
   ): ScenarioChange => {
-    const editable = fnsOf(svc).filter((f) => f.benign.length + f.regressions.length > 0);
-    const benignOnly = editable.filter((f) => f.benign.length > 0);
-    const fns = opts.edits === 'benign' && benignOnly.length ? benignOnly : editable;
+    const editable = fnsOf(svc).filter((f) => f.body.length > 0);
+    const benignOnly = editable;
+    // An innocent change must look innocent: a harmless edit, or a config tweak when there is none.
+    if (opts.edits === 'benign' && !benignOnly.length) return benignConfig(svc, at, tag);
+    const fns = opts.edits === 'benign' ? benignOnly : editable;
     if (!fns.length) return benignConfig(svc, at, tag);
     const fn = opts.prefer && fns.includes(opts.prefer) ? opts.prefer : rng.pick(fns);
-    const all = opts.edits === 'benign' && fn.benign.length ? fn.benign : [...fn.benign, ...fn.regressions];
+    const benign = fn.benign.length ? fn.benign : [housekeeping(fn, svc.moduleType)];
+    const all = opts.edits === 'benign' ? benign : [...benign, ...fn.regressions];
     const pool = all.filter((e) => e !== opts.avoid).length ? all.filter((e) => e !== opts.avoid) : all;
     const edit = pool.length ? rng.pick(pool) : (fn.benign[0] as Edit);
     return commit(svc, at, tag, fn, edit, { deploy: opts.deploy });

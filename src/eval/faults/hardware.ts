@@ -1,6 +1,17 @@
 import { byClass, type CulpritSpec, type FaultTemplate, vendorCode } from '../chain.ts';
 
 const dc = (f: { current: string | null }) => f.current === 'DC';
+
+/** A firmware flash record with one consistent from -> to version pair. */
+function flash(
+  rng: { pick<T>(items: readonly T[]): T },
+  what: string,
+  pairs: Array<[string, string]>,
+  tail: string,
+): CulpritSpec {
+  const [from, to] = rng.pick(pairs);
+  return { kind: 'firmware', summary: `${what} firmware ${from} -> ${to} ${tail}`, version: to };
+}
 const ac = (f: { current: string | null }) => f.current === 'AC';
 
 /** Power module (CAN) faults: bus-off, lost status frames, a driver regression, a module firmware flash. */
@@ -59,11 +70,16 @@ const psuCan: FaultTemplate = {
         ['warn', `Raising error evse_manager/Inoperative on connector ${ctx.session.connector}`],
       ],
       culprit: byClass<CulpritSpec | undefined>(cls, {
-        'config-firmware': {
-          kind: 'firmware',
-          summary: `${ctx.root.moduleType} module firmware ${rng.pick(['V1.32', 'V2.03', 'V4.11'])} -> ${rng.pick(['V1.40', 'V2.10', 'V4.20'])} flashed on all modules`,
-          version: rng.pick(['1.40', '2.10', '4.20']),
-        },
+        'config-firmware': flash(
+          rng,
+          `${ctx.root.moduleType} module`,
+          [
+            ['V1.32', 'V1.40'],
+            ['V2.03', 'V2.10'],
+            ['V4.11', 'V4.20'],
+          ],
+          'flashed on all modules',
+        ),
         default: { kind: 'code', tags: ['can'] } as const,
       }),
     };
@@ -257,11 +273,15 @@ const imdSelfTest: FaultTemplate = {
       aftermath: [['info', 'Session finished (reason: Other)']],
       culprit: byClass<CulpritSpec | undefined>(cls, {
         'config-firmware': rng.chance(0.5)
-          ? {
-              kind: 'firmware',
-              summary: `${ctx.root.moduleType} firmware ${rng.pick(['D407', '1.2.0'])} -> ${rng.pick(['D410', '1.3.1'])} (service visit)`,
-              version: rng.pick(['D410', '1.3.1']),
-            }
+          ? flash(
+              rng,
+              ctx.root.moduleType,
+              [
+                ['D407', 'D410'],
+                ['1.2.0', '1.3.1'],
+              ],
+              '(service visit)',
+            )
           : {
               kind: 'config',
               file: 'config-station.yaml',
@@ -387,11 +407,15 @@ const weldedContactor: FaultTemplate = {
       },
       aftermath: [['warn', `Raising error evse_manager/Inoperative on connector ${c}`]],
       culprit: byClass<CulpritSpec | undefined>(cls, {
-        'config-firmware': {
-          kind: 'firmware',
-          summary: `${ctx.root.moduleType} MCU firmware ${rng.pick(['2.1.3', '0.9.7'])} -> ${rng.pick(['2.2.0', '1.0.0'])} flashed`,
-          version: rng.pick(['2.2.0', '1.0.0']),
-        },
+        'config-firmware': flash(
+          rng,
+          `${ctx.root.moduleType} MCU`,
+          [
+            ['2.1.3', '2.2.0'],
+            ['0.9.7', '1.0.0'],
+          ],
+          'flashed',
+        ),
         default: { kind: 'code', tags: ['contactor', 'allow_power_on'] } as const,
       }),
     };
@@ -424,11 +448,16 @@ const bspUart: FaultTemplate = {
       },
       aftermath: [['info', 'Stopping transaction (reason: Other)']],
       culprit: byClass<CulpritSpec | undefined>(cls, {
-        'config-firmware': {
-          kind: 'firmware',
-          summary: `${ctx.root.moduleType} MCU firmware update to ${rng.pick(['1.4.2', '2.0.0-rc3', '0.18'])}`,
-          version: rng.pick(['1.4.2', '2.0.0-rc3', '0.18']),
-        },
+        'config-firmware': flash(
+          rng,
+          `${ctx.root.moduleType} MCU`,
+          [
+            ['1.4.1', '1.4.2'],
+            ['1.9.4', '2.0.0-rc3'],
+            ['0.17', '0.18'],
+          ],
+          'update',
+        ),
         default: { kind: 'code', tags: ['uart', 'link'] } as const,
       }),
     };
