@@ -29,8 +29,9 @@ say(`fake Slack at ${slack.url} is DOWN (connection refused)`);
 const dir = mkdtempSync(join(tmpdir(), 'tp-demo-outbox-'));
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
+// Run from the repository so Bun applies its tsconfig (the UI's JSX import source) to the sources.
 const child = Bun.spawn([process.execPath, join(root, 'src/main.ts'), 'serve'], {
-  cwd: dir,
+  cwd: root,
   env: {
     PATH: process.env.PATH ?? '',
     TRACEPULSE_PORT: String(port),

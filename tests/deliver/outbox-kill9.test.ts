@@ -1,6 +1,13 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
-import { createProcessGroup, createTempDirs, repoRoot, startServer, waitFor } from '../deploy/support.ts';
+import {
+  createProcessGroup,
+  createTempDirs,
+  freePort,
+  httpStatus,
+  repoRoot,
+  waitFor,
+} from '../deploy/support.ts';
 import { startFakeSlack } from './support/fake-slack.ts';
 
 // The real service as a child process (`bun src/main.ts serve`), killed with SIGKILL while
@@ -14,7 +21,41 @@ afterAll(async () => {
   dirs.cleanup();
 });
 
-const cmd = [process.execPath, join(repoRoot, 'src/main.ts')];
+/**
+ * `bun src/main.ts serve` with its data in dataDir. Run from the repository (not the data dir) so
+ * Bun applies the repository's tsconfig (the UI's JSX import source) when it loads the sources.
+ */
+async function serve(dataDir: string, env: Record<string, string>) {
+  const port = await freePort();
+  const proc = procs.spawn([process.execPath, join(repoRoot, 'src/main.ts'), 'serve'], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env.PATH,
+      TRACEPULSE_HOST: '127.0.0.1',
+      TRACEPULSE_PORT: String(port),
+      TRACEPULSE_DATA_DIR: dataDir,
+      TRACEPULSE_SYSTEM_MAP: join(repoRoot, 'system-map.yaml'),
+      TRACEPULSE_STATION_ID: 'EV-Station-01',
+      ...env,
+    },
+  });
+  const chunks: string[] = [];
+  void (async () => {
+    const decoder = new TextDecoder();
+    const reader = (proc.stderr as ReadableStream<Uint8Array>).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(decoder.decode(r.value));
+  })();
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    'healthy',
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`tracepulse exited:\n${chunks.join('')}`);
+      return (await httpStatus(`${url}/healthz`, 1000)) === 200;
+    },
+    15_000,
+  );
+  return { proc, url, output: () => chunks.join('') };
+}
 
 describe('outbox across kill -9', () => {
   test('reports pending while Slack is down, and one post in flight at the kill, each arrive exactly once after a restart', async () => {
@@ -30,7 +71,7 @@ describe('outbox across kill -9', () => {
       TRACEPULSE_OUTBOX_MAX_BACKOFF_MS: '200',
       TRACEPULSE_OUTBOX_TIMEOUT_MS: '30000',
     };
-    const first = await startServer(procs, cmd, { dataDir, env });
+    const first = await serve(dataDir, env);
     const n = 5;
     for (let i = 0; i < n; i++) {
       const res = await fetch(`${first.url}/webhook/event`, {
@@ -67,7 +108,7 @@ describe('outbox across kill -9', () => {
     first.proc.kill('SIGKILL');
     await first.proc.exited;
 
-    const second = await startServer(procs, cmd, { dataDir, env });
+    const second = await serve(dataDir, env);
     await waitFor(
       'every message sent',
       async () => (await outbox(second.url)).messages.every((m) => m.status === 'sent'),

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { envelopeOf, sensitiveValues } from '../../src/deliver/connected-mode.ts';
+import { envelopeOf, sensitiveValues } from '../../src/deliver/envelope.ts';
 import { createRedactor, REDACTED } from '../../src/deliver/redact.ts';
 import { ID_TAG, sampleEvent, sampleReport, VIN } from './support/fixtures.ts';
 

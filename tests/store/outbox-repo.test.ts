@@ -122,8 +122,12 @@ describe('outbox repository', () => {
     repo.claim(rows[0]!.id, 2000);
     expect(repo.enqueue(inc(5), 2001, 100, true)).toBe('inserted');
     // Without coalescing (fleet forwarding wants every member report) each update is its own row.
-    expect(repo.enqueue({ ...inc(6), channel: 'mqtt', key: 'mqtt:incident:inc-7:6' }, 2002, 100)).toBe('inserted');
-    expect(repo.enqueue({ ...inc(7), channel: 'mqtt', key: 'mqtt:incident:inc-7:7' }, 2003, 100)).toBe('inserted');
+    expect(repo.enqueue({ ...inc(6), channel: 'mqtt', key: 'mqtt:incident:inc-7:6' }, 2002, 100)).toBe(
+      'inserted',
+    );
+    expect(repo.enqueue({ ...inc(7), channel: 'mqtt', key: 'mqtt:incident:inc-7:7' }, 2003, 100)).toBe(
+      'inserted',
+    );
   });
 
   test('past the per-channel bound new messages are dropped, other channels unaffected', () => {

@@ -1,0 +1,81 @@
+import type { Config } from '../config/config.ts';
+import { createLlmUsageRepo } from '../store/llm-usage-repo.ts';
+import type { ConnectedModeDeps } from './connected-mode.ts';
+import type { Redactor } from './redact.ts';
+import type { OutboxChannel, Sink } from './sink.ts';
+
+export type SinkFactory = (d: ConnectedModeDeps, redact: Redactor) => Promise<Sink | null>;
+
+/** One factory per channel; each returns null when its settings are absent, and imports its SDK only then. */
+export const sinkFactories: Record<OutboxChannel, SinkFactory> = {
+  slack: async ({ config: c, graph, logger }) =>
+    c.SLACK_BOT_TOKEN
+      ? (await import('./slack-sink.ts')).createSlackSink({
+          token: c.SLACK_BOT_TOKEN,
+          apiUrl: c.SLACK_API_URL,
+          defaultChannel: c.SLACK_CHANNEL,
+          publicUrl: publicUrl(c),
+          graph,
+          timeoutMs: c.TRACEPULSE_OUTBOX_TIMEOUT_MS,
+          logger: logger.child('slack'),
+        })
+      : null,
+  email: async ({ config: c, logger }) =>
+    c.SMTP_URL
+      ? (await import('./email-sink.ts')).createEmailSink({
+          smtpUrl: c.SMTP_URL,
+          to: c.TRACEPULSE_EMAIL_TO,
+          from: c.TRACEPULSE_EMAIL_FROM,
+          publicUrl: publicUrl(c),
+          timeoutMs: c.TRACEPULSE_OUTBOX_TIMEOUT_MS,
+          logger: logger.child('email'),
+        })
+      : null,
+  mqtt: async ({ config: c, logger, stationId }) =>
+    c.TRACEPULSE_MQTT_URL
+      ? (await import('./mqtt-report-sink.ts')).createMqttReportSink({
+          url: c.TRACEPULSE_MQTT_URL,
+          prefix: c.TRACEPULSE_MQTT_TOPIC_PREFIX,
+          stationId,
+          clientId: `${c.TRACEPULSE_MQTT_CLIENT_ID ?? `tracepulse-${stationId}`}-reports`.slice(0, 128),
+          timeoutMs: c.TRACEPULSE_OUTBOX_TIMEOUT_MS,
+          logger: logger.child('mqtt-reports'),
+        })
+      : null,
+  llm: async (d, redact) => {
+    const c = d.config;
+    if (!c.OPENAI_API_KEY && !c.OPENAI_BASE_URL) return null;
+    return (await import('./llm-refiner.ts')).createLlmRefiner({
+      apiKey: c.OPENAI_API_KEY ?? null,
+      baseUrl: c.OPENAI_BASE_URL ?? null,
+      model: c.TRACEPULSE_LLM_MODEL,
+      timeoutMs: c.TRACEPULSE_LLM_TIMEOUT_MS,
+      hourlyRequests: c.TRACEPULSE_LLM_HOURLY_BUDGET,
+      hourlyTokens: c.TRACEPULSE_LLM_HOURLY_TOKENS,
+      promptTokens: c.TRACEPULSE_LLM_PROMPT_TOKENS,
+      reports: d.reports,
+      graph: d.graph,
+      changes: d.changes ?? null,
+      usage: createLlmUsageRepo(d.db),
+      redact,
+      clock: d.clock,
+      logger: d.logger.child('llm'),
+      changeLookbackMs: c.TRACEPULSE_CHANGE_LOOKBACK_DAYS * 86_400_000,
+    });
+  },
+};
+
+const publicUrl = (c: Config) =>
+  c.TRACEPULSE_PUBLIC_URL ? c.TRACEPULSE_PUBLIC_URL.replace(/\/+$/, '') : null;
+
+/** Settings that only make sense together; every problem at once, like the schema's. */
+export function checkConnectedConfig(c: Config): string[] {
+  const problems: string[] = [];
+  if (c.SMTP_URL && !c.TRACEPULSE_EMAIL_TO.length)
+    problems.push('TRACEPULSE_EMAIL_TO: required when SMTP_URL is set');
+  if (c.TRACEPULSE_EMAIL_TO.length && !c.SMTP_URL)
+    problems.push('SMTP_URL: required when TRACEPULSE_EMAIL_TO is set');
+  if (c.TRACEPULSE_OUTBOX_MAX_BACKOFF_MS < c.TRACEPULSE_OUTBOX_BACKOFF_MS)
+    problems.push('TRACEPULSE_OUTBOX_MAX_BACKOFF_MS: must be at least TRACEPULSE_OUTBOX_BACKOFF_MS');
+  return problems;
+}
