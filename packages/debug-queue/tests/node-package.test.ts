@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
-import { copyFileSync, existsSync, mkdirSync, renameSync, symlinkSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanEnv, type RunResult, run } from './helpers/run.ts';
 import {
@@ -132,6 +132,31 @@ test('under node, wrapConsole leaves the console output byte-identical', async (
   expect(wrapped.stderr).toBe(plain.stderr);
   const logs = await tp.logs({ correlationId: 'txn-console-9' });
   expect(logs.map((l) => l.level).sort()).toEqual(['error', 'error', 'warn']);
+});
+
+test('without the optional mqtt package, an mqtt:// queue says so once and rejects instead of hoarding', async () => {
+  const bare = join(tmp.dir, 'bare');
+  mkdirSync(join(bare, 'node_modules'), { recursive: true });
+  cpSync(join(app, 'node_modules/debug-queue'), join(bare, 'node_modules/debug-queue'), { recursive: true });
+  writeFileSync(
+    join(bare, 'no-mqtt.mjs'),
+    [
+      "import { createDebugQueue } from 'debug-queue';",
+      "const q = createDebugQueue({ url: 'mqtt://127.0.0.1:1883' });",
+      "for (let i = 0; i < 3; i++) q.log('SESSION_DROP', { service: 'evse_manager_1', errorCode: 'EVCommunicationError' });",
+      'const flushed = await q.flush(5000);',
+      'process.stdout.write(JSON.stringify({ flushed, stats: q.stats().primary }));',
+      'await q.close(1000);',
+    ].join('\n'),
+  );
+  const r = await run('node', ['no-mqtt.mjs'], { cwd: bare, env: cleanEnv() });
+  expect(r.code).toBe(0);
+  const out = JSON.parse(r.stdout) as { flushed: boolean; stats: { rejected: number; queued: number } };
+  expect(out.flushed).toBe(true);
+  expect(out.stats).toMatchObject({ rejected: 3, queued: 0 });
+  const notices = r.stderr.split('\n').filter((l) => l.startsWith('debug-queue:'));
+  expect(notices).toHaveLength(1);
+  expect(notices[0]).toContain('npm install mqtt');
 });
 
 test('the packed declarations type-check in a strict NodeNext TypeScript project', async () => {
