@@ -147,7 +147,8 @@ export function Thread(p: ThreadProps) {
         </ol>
       </section>
 
-      {r.revisions?.length ? (
+      {/* Revision 1 is the report itself; the section shows refinements (LLM) when there are any. */}
+      {(r.revisions?.length ?? 0) > 1 ? (
         <section aria-labelledby="h-rev">
           <h2 id="h-rev">Revisions</h2>
           <ol class="revisions">
