@@ -276,4 +276,11 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX incidents_updated ON incidents (updated_at);
     `,
   },
+  {
+    name: '0004-outbox-open-index',
+    sql: `
+      -- The head of a channel (oldest undelivered row) in O(log n) however many rows wait.
+      CREATE INDEX outbox_open ON outbox (channel, id) WHERE status IN ('pending', 'inflight');
+    `,
+  },
 ];

@@ -135,10 +135,11 @@ export function createOutboxRepo(db: Database): OutboxRepo {
            AND status = 'pending' AND maybe_sent = 0 ORDER BY id DESC LIMIT 1)`,
     ),
     pendingCount: db.prepare<{ n: number }, [string]>(
-      `SELECT COUNT(*) AS n FROM outbox WHERE channel = ? AND status IN ('pending', 'inflight')`,
+      `SELECT COUNT(*) AS n FROM outbox INDEXED BY outbox_open WHERE channel = ? AND status IN ('pending', 'inflight')`,
     ),
+    // Matches the partial index outbox_open term for term, so SQLite walks it in id order.
     head: db.prepare<Raw, [string]>(
-      `SELECT * FROM outbox WHERE channel = ? AND status IN ('pending', 'inflight') ORDER BY id LIMIT 1`,
+      `SELECT * FROM outbox INDEXED BY outbox_open WHERE channel = ? AND status IN ('pending', 'inflight') ORDER BY id LIMIT 1`,
     ),
     claim: db.prepare(
       `UPDATE outbox SET status = 'inflight', attempts = attempts + 1, claimed_at = ? WHERE id = ? AND status = 'pending'`,
@@ -176,15 +177,31 @@ export function createOutboxRepo(db: Database): OutboxRepo {
     ),
   };
 
+  // Undelivered rows per channel for the bound: counted at most once a second and incremented in
+  // between, so a long outage does not make every report pay a count of the whole backlog.
+  // Between counts a rolled-back enqueue can leave it one high: the bound errs on the safe side.
+  const open = new Map<string, { n: number; at: number }>();
+  const openCount = (channel: string, now: number) => {
+    let c = open.get(channel);
+    if (!c || now - c.at >= 1000 || now < c.at) {
+      c = { n: q.pendingCount.get(channel)?.n ?? 0, at: now };
+      open.set(channel, c);
+    }
+    return c;
+  };
+
   return {
     enqueue(m, now, maxPending, coalesce = false) {
       const payload = JSON.stringify(m.payload);
       if (coalesce && m.kind === 'incident' && m.incidentId !== null) {
         if (q.coalesce.run(payload, m.channel, m.incidentId).changes > 0) return 'coalesced';
       }
-      if ((q.pendingCount.get(m.channel)?.n ?? 0) >= maxPending) return 'dropped';
+      const count = openCount(m.channel, now);
+      if (count.n >= maxPending) return 'dropped';
       const r = q.insert.run(m.channel, m.kind, m.reportId, m.incidentId, m.key, payload, now, now);
-      return r.changes > 0 ? 'inserted' : 'duplicate';
+      if (r.changes === 0) return 'duplicate';
+      count.n++;
+      return 'inserted';
     },
     head(channel) {
       const r = q.head.get(channel);
