@@ -15,6 +15,7 @@ export const RATE_JUMP = 10;
 /** What the rules need to know about one change, computed once per trigger. */
 export interface ChangeFact {
   change: Change;
+  base: ChangeBase;
   /** Candidates the change maps to (by its service field and by the map's files). */
   services: string[];
   ageMs: number;
@@ -100,6 +101,64 @@ export function mentionsFunction(text: string, fn: string): boolean {
   return new RegExp(`(^|[^A-Za-z0-9_])${escapeRegex(last)}([^A-Za-z0-9_]|$)`).test(text);
 }
 
+/** What a change says regardless of the trigger: computed once per change and map, then reused. */
+export interface ChangeBase {
+  added: string;
+  removed: string;
+  hunks: string;
+  docsOnly: boolean;
+  words: Set<string>;
+  /** Map services the change belongs to (by its service field and its files). */
+  mapped: string[];
+  touched: Map<string, string[]>;
+  /** Memo of rule condition results for this change, by rule and service (see rules/declarative.ts). */
+  ruleHits: WeakMap<object, Map<string, boolean>>;
+}
+
+const BASE_CACHE_MAX = 10_000;
+const baseCache = new WeakMap<SystemGraph, Map<string, ChangeBase>>();
+
+const changeKey = (c: Change) =>
+  `${c.id}\u0000${c.timestamp}\u0000${c.service}\u0000${c.summary.length}\u0000${c.diff?.length ?? -1}\u0000${c.files.length}`;
+
+/** The trigger-independent facts of a change, memoised per graph (the same changes recur across triggers). */
+export function changeBase(change: Change, graph: SystemGraph): ChangeBase {
+  let cache = baseCache.get(graph);
+  if (!cache) {
+    cache = new Map();
+    baseCache.set(graph, cache);
+  }
+  const key = changeKey(change);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const mapped = new Set<string>();
+  const own = change.service ? graph.resolve(change.service) : null;
+  if (own) mapped.add(own);
+  for (const f of change.files.slice(0, 500)) for (const s of servicesForFile(graph, f)) mapped.add(s);
+  const { added, removed, hunks } = splitDiff(change.diff);
+  const body = change.diff ? `${hunks}\n${added}\n${removed}` : change.summary;
+  const touched = new Map<string, string[]>();
+  for (const s of mapped) {
+    const fns = (graph.services.get(s)?.functions ?? []).filter((fn) => mentionsFunction(body, fn));
+    if (fns.length) touched.set(s, fns);
+  }
+  const base: ChangeBase = {
+    added,
+    removed,
+    hunks,
+    docsOnly: change.files.length
+      ? change.files.every((f) => docsOrTests.test(f))
+      : docsCommit.test(change.summary),
+    words: words(`${change.summary}\n${hunks}\n${added}\n${removed}`),
+    mapped: [...mapped],
+    touched,
+    ruleHits: new WeakMap(),
+  };
+  if (cache.size >= BASE_CACHE_MAX) cache.clear();
+  cache.set(key, base);
+  return base;
+}
+
 /** Keeps the changes inside [event - lookback, event] that touch a candidate, with their facts. */
 export function changeFacts(
   changes: Change[],
@@ -114,20 +173,16 @@ export function changeFacts(
   for (const change of changes) {
     // Evidence is only what existed before the failure, and not older than the look-back.
     if (change.timestamp > eventTs || change.timestamp < eventTs - lookbackMs) continue;
-    const services = new Set<string>();
+    const base = changeBase(change, graph);
+    const services = new Set(base.mapped.filter((s) => candidates.has(s)));
+    // An unknown failing service is matched by its own name (the map cannot resolve it).
     const own = change.service ? resolveName(change.service) : null;
     if (own && candidates.has(own)) services.add(own);
-    for (const f of change.files.slice(0, 500))
-      for (const s of servicesForFile(graph, f)) if (candidates.has(s)) services.add(s);
     if (!services.size) continue;
-    const { added, removed, hunks } = splitDiff(change.diff);
-    const docsOnly = change.files.length
-      ? change.files.every((f) => docsOrTests.test(f))
-      : docsCommit.test(change.summary);
     const ageMs = eventTs - change.timestamp;
     let credibility = 1 / (1 + ageMs / HALF_LIFE_MS);
     const notes = [`${span(ageMs)} before the ${failure.eventType}`];
-    if (docsOnly) {
+    if (base.docsOnly) {
       credibility *= DOCS_ONLY;
       notes.push('touches only tests/docs');
     }
@@ -139,24 +194,19 @@ export function changeFacts(
       );
     } else if (rate.before > 0)
       notes.push(`the ${failure.errorCode} rate jumped after it (${rate.before} before)`);
-    const touched = new Map<string, string[]>();
-    const body = change.diff ? `${hunks}\n${added}\n${removed}` : change.summary;
-    for (const s of services) {
-      const fns = (graph.services.get(s)?.functions ?? []).filter((fn) => mentionsFunction(body, fn));
-      if (fns.length) touched.set(s, fns);
-    }
     out.push({
       change,
+      base,
       services: [...services].sort(),
       ageMs,
-      docsOnly,
+      docsOnly: base.docsOnly,
       credibility,
       notes,
-      added,
-      removed,
-      hunks,
-      touched,
-      words: words(`${change.summary}\n${hunks}\n${added}\n${removed}`),
+      added: base.added,
+      removed: base.removed,
+      hunks: base.hunks,
+      touched: base.touched,
+      words: base.words,
     });
   }
   return out;

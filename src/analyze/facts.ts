@@ -62,6 +62,8 @@ export interface Facts {
   /** First new or spiking error (error, fatal or event) per candidate; the trigger counts for the failing service. */
   onset: Map<string, number>;
   changes: ChangeFact[];
+  /** The changes of each candidate (a change touching several is listed under each). */
+  changesOf: Map<string, ChangeFact[]>;
   /** Earlier occurrences of the same failure (service and error code) within the look-back. */
   failureHistory: FailureHistory;
   /** Words describing the failure: type, code, message and the candidates' new error messages. */
@@ -233,6 +235,18 @@ export function buildFacts(input: {
     return d;
   };
 
+  const changes = changeFacts(
+    evidence.changes,
+    graph,
+    new Set(candidate.keys()),
+    resolveName,
+    T,
+    input.lookbackMs,
+    { eventType: event.eventType, errorCode: event.errorCode, history: evidence.failureHistory },
+  );
+  const changesOf = new Map<string, ChangeFact[]>();
+  for (const cf of changes) for (const s of cf.services) changesOf.set(s, [...(changesOf.get(s) ?? []), cf]);
+
   return {
     event,
     graph,
@@ -246,15 +260,8 @@ export function buildFacts(input: {
     events: eventFacts,
     patterns,
     onset,
-    changes: changeFacts(
-      evidence.changes,
-      graph,
-      new Set(candidate.keys()),
-      resolveName,
-      T,
-      input.lookbackMs,
-      { eventType: event.eventType, errorCode: event.errorCode, history: evidence.failureHistory },
-    ),
+    changes,
+    changesOf,
     failureHistory: evidence.failureHistory,
     failureWords: words(failureText),
     resolveName,

@@ -11,6 +11,7 @@ import type { Report } from '../core/report.ts';
 import { isoTime } from '../core/time.ts';
 import type { Candidate, SystemGraph } from '../map/graph.ts';
 import type { SystemMapSource } from '../sources/system-map-source.ts';
+import { createLogPatterns } from '../store/log-patterns.ts';
 import { createEvidenceGatherer } from './gather.ts';
 import { createLatencyWindow } from './latency-window.ts';
 import type { ReportService } from './reports.ts';
@@ -37,6 +38,9 @@ const REFRESH_DEADLINE_MS = 2000;
 /** During a storm the same candidates' files are refreshed at most this often. */
 const REFRESH_REUSE_MS = 30_000;
 const STOP_BUDGET_MS = 2000;
+/** Log rows read per pattern-indexing step, and how often the background step runs. */
+const PATTERN_SPAN = 20_000;
+const PATTERN_INTERVAL_MS = 1000;
 
 /**
  * The trigger path: gather evidence (SQLite), rank (pure engine), store and announce. Runs after
@@ -61,7 +65,8 @@ export function createAnalysisPipeline(deps: {
 }): AnalysisPipeline {
   const { clock, logger, metrics } = deps;
   const log = logger.child('analysis');
-  const gatherer = createEvidenceGatherer(deps.db);
+  const patterns = createLogPatterns(deps.db);
+  const gatherer = createEvidenceGatherer(deps.db, { patterns });
   const names = createServiceNames(deps.db, { now: () => clock.now() });
   const rules = createRulesSource({ path: deps.rulesFile, logger: log, now: () => clock.now() });
   const latency = createLatencyWindow(512);
@@ -70,7 +75,10 @@ export function createAnalysisPipeline(deps: {
   let adjustmentsFor: (e: DebugEvent) => Adjustments | undefined = () => undefined;
 
   metrics.describe('tracepulse_analysis_dropped_total', 'Triggers not analysed because the queue was full');
-  metrics.describe('tracepulse_analysis_errors_total', 'Triggers whose analysis failed');
+  metrics.describe(
+    'tracepulse_analysis_errors_total',
+    'Triggers whose analysis failed (and pattern indexing failures)',
+  );
   metrics.describe('tracepulse_rule_errors_total', 'Rules that threw during an analysis, by rule id');
   metrics.describe('tracepulse_change_source_errors_total', 'Change source reads or refreshes that failed');
   metrics.gauge('tracepulse_analysis_latency_ms', 'Trigger commit to stored report, recent triggers', () =>
@@ -142,8 +150,24 @@ export function createAnalysisPipeline(deps: {
     return fresh;
   };
 
+  /**
+   * Folds new warn+ log lines into the pattern counts (the new-versus-chronic baseline). Runs in the
+   * background and, bounded, before each analysis so the baseline is current.
+   */
+  const indexPatterns = (maxSpans: number) => {
+    try {
+      for (let i = 0; i < maxSpans && patterns.indexPending(PATTERN_SPAN) > 0; i++);
+    } catch (err) {
+      metrics.inc('tracepulse_analysis_errors_total', { stage: 'patterns' });
+      log.error('pattern indexing failed', { error: String(err) });
+    }
+  };
+  const indexTimer = setInterval(() => indexPatterns(5), PATTERN_INTERVAL_MS);
+  indexTimer.unref();
+
   /** Gathers evidence and ranks; the report is not stored. */
   const rank = (event: DebugEvent, changesFromCache: boolean, adjustments: Adjustments | undefined) => {
+    indexPatterns(3);
     const graph = deps.maps.current().graph;
     const candidates = candidatesOf(graph, event);
     const evidence = gatherer.gather({
@@ -267,6 +291,7 @@ export function createAnalysisPipeline(deps: {
       head >= queue.length && !running ? Promise.resolve() : new Promise((r) => idleWaiters.push(r)),
     async stop() {
       stopping = true;
+      clearInterval(indexTimer);
       rules.stop();
       // Finish what is queued quickly (cache only) so acknowledged triggers still get reports.
       const until = performance.now() + STOP_BUDGET_MS;

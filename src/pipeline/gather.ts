@@ -5,13 +5,14 @@ import type { Change } from '../core/change.ts';
 import type { DebugEvent } from '../core/event.ts';
 import { type LogLevel, logLevels } from '../core/log-line.ts';
 import type { Candidate, SystemGraph } from '../map/graph.ts';
+import type { LogPatterns } from '../store/log-patterns.ts';
 
 export const WINDOW_MS = 5 * 60_000;
 export const BASELINE_MS = 24 * 3_600_000;
 /** Caps that keep the trigger path linear and bounded whatever the store holds. */
 export const LOG_CAP = 500;
 const EVENT_CAP = 200;
-const HISTORY_ROWS = 200;
+const PATTERN_CAP = 300;
 const FAILURE_ROWS = 1000;
 const CHANGE_CAP = 2000;
 const IN_CHUNK = 500;
@@ -44,9 +45,10 @@ const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
 /**
  * Reads a trigger's evidence from SQLite with indexed queries only (see migration 0001):
  * logs by (correlation_id, ts) and by the partial (service, level, ts) index, events by
- * (service, ts) and (service, error_code, ts). Every read is capped.
+ * (service, ts) and (service, error_code, ts), baselines from the log_patterns counts
+ * (store/log-patterns.ts). Every read is capped.
  */
-export function createEvidenceGatherer(db: Database) {
+export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatterns }) {
   const corrLogs = db.prepare<LogRow, [string, number, number, number]>(
     `SELECT ts, service, level, message, correlation_id FROM logs
      WHERE correlation_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?`,
@@ -54,14 +56,6 @@ export function createEvidenceGatherer(db: Database) {
   const corrEvents = db.prepare<EventRow, [string, number, number, number]>(
     `SELECT id, ts, event_type, service, error_code, message, correlation_id FROM events
      WHERE correlation_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?`,
-  );
-  // Literal levels (not parameters), with the index's own `level >= 2` term, let SQLite use the partial
-  // index (service, level, ts) WHERE level >= 2 and seek straight to the time range.
-  const historyByLevel = [2, 3, 4].map((level) =>
-    db.prepare<{ ts: number; message: string }, [string, number, number, number]>(
-      `SELECT ts, message FROM logs WHERE service = ? AND level >= 2 AND level = ${level} AND ts >= ? AND ts < ?
-       ORDER BY ts DESC LIMIT ?`,
-    ),
   );
   const eventHistory = db.prepare<
     { n: number; first: number | null },
@@ -220,41 +214,19 @@ export function createEvidenceGatherer(db: Database) {
       if (event.correlationId) corrEvents.all(event.correlationId, since, T, EVENT_CAP).forEach(toEvent);
       candidateEvents(allNames, since, T).forEach(toEvent);
 
-      // New or chronic: the baseline day before the window, for each service that spoke up in it.
-      const history: PatternHistory[] = [];
-      const base0 = since - BASELINE_MS;
-      const spoke = new Set(
-        logs.filter((l) => l.level !== 'debug' && l.level !== 'info').map((l) => l.service),
-      );
-      for (const name of spoke) {
-        const s = resolve(name);
+      // New or chronic: each window pattern's count in the baseline day before the window.
+      const pairs = new Map<string, { service: string; pattern: string }>();
+      for (const l of logs) {
+        if (l.level === 'debug' || l.level === 'info') continue;
+        const s = resolve(l.service);
         if (!s || !candidateSet.has(s)) continue;
-        const byPattern = new Map<string, { count: number; first: number }>();
-        let sampled = false;
-        let horizon = Number.POSITIVE_INFINITY;
-        for (const q of historyByLevel) {
-          const rows = q.all(name, base0, since, HISTORY_ROWS);
-          if (rows.length >= HISTORY_ROWS) {
-            sampled = true;
-            horizon = Math.min(horizon, rows.at(-1)!.ts);
-          }
-          for (const r of rows) {
-            const p = messagePattern(r.message);
-            const h = byPattern.get(p) ?? { count: 0, first: r.ts };
-            h.count++;
-            h.first = Math.min(h.first, r.ts);
-            byPattern.set(p, h);
-          }
-        }
-        for (const [pattern, h] of byPattern)
-          history.push({
-            service: name,
-            pattern,
-            count: h.count,
-            firstTs: sampled ? Math.max(horizon, base0) : h.first,
-            sampled,
-          });
+        const pattern = messagePattern(l.message);
+        pairs.set(`${l.service}\u0000${pattern}`, { service: l.service, pattern });
       }
+      const base0 = since - BASELINE_MS;
+      const history: PatternHistory[] = deps.patterns
+        .history([...pairs.values()].slice(0, PATTERN_CAP), base0, since)
+        .map((h) => ({ ...h, sampled: false }));
       const eventKeys = new Set(events.map((e) => `${e.service}\u0000${e.eventType}\u0000${e.errorCode}`));
       for (const key of [...eventKeys].slice(0, 20)) {
         const [service, type, code] = key.split('\u0000') as [string, string, string];

@@ -277,6 +277,27 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    name: '0003-log-patterns',
+    sql: `
+      -- Hourly counts of each warn/error/fatal message pattern per service (numbers and ids
+      -- stripped), filled in the background from logs: new-versus-chronic in one lookup per pattern.
+      CREATE TABLE log_patterns (
+        service TEXT NOT NULL,
+        pattern TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        first_ts INTEGER NOT NULL,
+        last_ts INTEGER NOT NULL,
+        PRIMARY KEY (service, pattern, hour)
+      ) WITHOUT ROWID;
+      CREATE INDEX log_patterns_last ON log_patterns (last_ts);
+      CREATE TABLE log_pattern_cursor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_log_id INTEGER NOT NULL
+      );
+    `,
+  },
+  {
     name: '0004-outbox-open-index',
     sql: `
       -- The head of a channel (oldest undelivered row) in O(log n) however many rows wait.

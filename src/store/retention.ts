@@ -21,6 +21,7 @@ export const retentionTables: Array<{ table: string; timeColumn: string; shrinkF
   { table: 'report_revisions', timeColumn: 'created_at' },
   { table: 'reports', timeColumn: 'created_at' },
   { table: 'incidents', timeColumn: 'updated_at' },
+  { table: 'log_patterns', timeColumn: 'last_ts', shrinkFirst: true },
 ];
 
 export const storeBytes = (db: Database): number => {

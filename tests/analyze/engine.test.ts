@@ -247,6 +247,25 @@ services:
     expect(r.hypotheses[0]!.change?.sha).toBe(meterRegression.sha!);
   });
 
+  test('earlier occurrences of the same failure are no evidence, so a storm ranks every trigger alike', () => {
+    const ocpp = trigger({
+      service: 'OCPP',
+      eventType: 'OCPP_DISCONNECT',
+      errorCode: 'WebsocketPongTimeout',
+    });
+    const first = run({ event: ocpp });
+    const repeats = [10, 20, 30].map((s) =>
+      event({
+        secondsBefore: s,
+        service: 'OCPP',
+        eventType: 'OCPP_DISCONNECT',
+        errorCode: 'WebsocketPongTimeout',
+      }),
+    );
+    const later = run({ event: ocpp, events: repeats });
+    expect(ranking(later)).toEqual(ranking(first));
+  });
+
   test('events from a dependency in the window count as its errors', () => {
     const r = run({
       events: [

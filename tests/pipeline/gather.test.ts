@@ -4,6 +4,7 @@ import type { LogLevel, LogLine } from '../../src/core/log-line.ts';
 import { createEvidenceGatherer, LOG_CAP } from '../../src/pipeline/gather.ts';
 import { createServiceNames } from '../../src/pipeline/service-names.ts';
 import { openDatabase } from '../../src/store/db.ts';
+import { createLogPatterns } from '../../src/store/log-patterns.ts';
 import { createIngestWriter } from '../../src/store/ingest-writer.ts';
 import { HOUR, MIN, station, T } from '../analyze/fixtures.ts';
 
@@ -44,8 +45,10 @@ async function setup(lines: LogLine[], events: DebugEvent[] = []) {
   const trigger = ev({ id: 'trigger', timestamp: T });
   await writer.writeEvent(trigger);
   const names = createServiceNames(db, { now: () => T });
+  const patterns = createLogPatterns(db);
+  while (patterns.indexPending() > 0);
   const gather = (extra: Partial<Parameters<ReturnType<typeof createEvidenceGatherer>['gather']>[0]> = {}) =>
-    createEvidenceGatherer(db).gather({
+    createEvidenceGatherer(db, { patterns }).gather({
       event: trigger,
       graph: station,
       candidates: station.candidates('evse_manager_1'),

@@ -18,7 +18,11 @@ export const changeRecency: RuleFamily = {
     for (const cf of facts.changes) {
       const c = cf.change;
       const notes = [...cf.notes];
-      const shared = [...facts.failureWords].filter((w) => cf.words.has(w)).sort();
+      const [small, large] =
+        facts.failureWords.size < cf.words.size
+          ? [facts.failureWords, cf.words]
+          : [cf.words, facts.failureWords];
+      const shared = [...small].filter((w) => large.has(w)).sort();
       const overlap = cf.docsOnly ? 0 : OVERLAP_WEIGHT * Math.min(1, shared.length / 2);
       if (overlap) notes.push(`mentions ${shared.slice(0, 4).join(', ')} like the failure`);
       const weight = (CHANGE_WEIGHT + overlap) * cf.credibility;

@@ -41,9 +41,13 @@ function targetMatches(facts: Facts, rule: Rule, service: string): boolean {
   return hit;
 }
 
-/** Log lines plus window events (as error lines) the rule conditions can see. */
+const linesMemo = new WeakMap<Facts, Line[]>();
+
+/** Log lines plus window events (as error lines) the rule conditions can see; built once per trigger. */
 function lines(facts: Facts): Line[] {
-  return [
+  const hit = linesMemo.get(facts);
+  if (hit) return hit;
+  const out: Line[] = [
     ...facts.logs,
     ...facts.events.map((e) => ({
       ts: e.ts,
@@ -54,6 +58,8 @@ function lines(facts: Facts): Line[] {
       novelty: e.novelty,
     })),
   ];
+  linesMemo.set(facts, out);
+  return out;
 }
 
 /** True when the pattern occurs more often in removed lines than in added ones: a removal, not an edit. */
@@ -61,6 +67,21 @@ function netRemoved(re: RegExp, removed: string, added: string): boolean {
   if (!re.test(removed)) return false;
   const g = new RegExp(re.source, 'gi');
   return (removed.match(g)?.length ?? 0) > (added.match(g)?.length ?? 0);
+}
+
+/** changeMatches, remembered per change, rule and service: the answer never depends on the trigger. */
+function changeMatchesMemo(rule: Rule, cf: ChangeFact, service: string): boolean {
+  let byService = cf.base.ruleHits.get(rule);
+  if (!byService) {
+    byService = new Map();
+    cf.base.ruleHits.set(rule, byService);
+  }
+  let hit = byService.get(service);
+  if (hit === undefined) {
+    hit = changeMatches(rule, cf, service);
+    byService.set(service, hit);
+  }
+  return hit;
 }
 
 function changeMatches(rule: Rule, cf: ChangeFact, service: string): boolean {
@@ -111,7 +132,9 @@ export function runRule(facts: Facts, rule: Rule): Finding[] {
   if (rel === 'failing') pool = [facts.failing];
   else if (rel === 'dependency') pool = pool.filter((s) => s !== facts.failing);
   else if (rel === 'logged') pool = pool.filter((s) => facts.patterns.has(s));
-  else if (rel === 'changed') pool = pool.filter((s) => facts.changes.some((c) => c.services.includes(s)));
+  else if (rel === 'changed') pool = pool.filter((s) => facts.changesOf.has(s));
+  // A change condition can only hold for candidates with changes.
+  if (spec.when.change) pool = pool.filter((s) => facts.changesOf.has(s));
 
   const matchedLine = new Map<string, Line>();
   const logCond = spec.when.log;
@@ -151,8 +174,8 @@ export function runRule(facts: Facts, rule: Rule): Finding[] {
       out.push({ ruleId: rule.id, service, weight: rule.weight, reason, evidence: base });
       continue;
     }
-    for (const cf of facts.changes) {
-      if (!cf.services.includes(service) || !changeMatches(rule, cf, service)) continue;
+    for (const cf of facts.changesOf.get(service) ?? []) {
+      if (!changeMatchesMemo(rule, cf, service)) continue;
       const fn = cf.touched.get(service)?.[0];
       // Evidence about an old, docs-only or pre-dated change counts as little as the change itself.
       const weight = rule.weight * cf.credibility;

@@ -1,0 +1,122 @@
+import type { Database } from 'bun:sqlite';
+import { messagePattern } from '../analyze/text.ts';
+
+const HOUR = 3_600_000;
+
+export interface PatternCount {
+  service: string;
+  pattern: string;
+  count: number;
+  firstTs: number;
+}
+
+/**
+ * Hourly counts of warn/error/fatal message patterns per service, kept up to date from the logs
+ * table by `indexPending` (called in the background and, bounded, before each analysis). Lets the
+ * trigger path ask "was this message seen before the window, and how often?" with one primary-key
+ * range read per pattern, whatever the size of the logs table.
+ */
+export function createLogPatterns(db: Database) {
+  db.query('INSERT OR IGNORE INTO log_pattern_cursor (id, last_log_id) VALUES (1, 0)').run();
+  const cursor = db.prepare<{ last_log_id: number }, []>(
+    'SELECT last_log_id FROM log_pattern_cursor WHERE id = 1',
+  );
+  const setCursor = db.prepare('UPDATE log_pattern_cursor SET last_log_id = ? WHERE id = 1');
+  const pending = db.prepare<{ id: number; ts: number; service: string; message: string }, [number, number]>(
+    'SELECT id, ts, service, message FROM logs WHERE id > ? AND id <= ? AND level >= 2 ORDER BY id',
+  );
+  const lastId = db.prepare<{ id: number | null }, []>('SELECT MAX(id) AS id FROM logs');
+  const upsert = db.prepare(
+    `INSERT INTO log_patterns (service, pattern, hour, count, first_ts, last_ts) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (service, pattern, hour) DO UPDATE SET count = count + excluded.count,
+       first_ts = MIN(first_ts, excluded.first_ts), last_ts = MAX(last_ts, excluded.last_ts)`,
+  );
+  // One read per service: its window patterns, whole hours summed, the hour holding `until` apart.
+  const historyOf = (n: number) =>
+    db.prepare<
+      { pattern: string; n: number; first: number | null; boundary: number | null },
+      (string | number)[]
+    >(
+      `SELECT pattern, SUM(CASE WHEN hour < ?1 THEN count ELSE 0 END) AS n,
+         MIN(CASE WHEN hour < ?1 THEN first_ts END) AS first,
+         MIN(CASE WHEN hour = ?1 AND first_ts < ?2 THEN first_ts END) AS boundary
+       FROM log_patterns WHERE service = ?3 AND hour >= ?4 AND hour <= ?1
+         AND pattern IN (${Array.from({ length: n }, (_, i) => `?${i + 5}`).join(',')})
+       GROUP BY pattern`,
+    );
+  const statements = new Map<number, ReturnType<typeof historyOf>>();
+
+  // Reads at most `span` rows of the logs table per call (a rowid range), so each call is bounded.
+  const index = db.transaction((span: number): number => {
+    const from = cursor.get()?.last_log_id ?? 0;
+    const end = Math.min(lastId.get()?.id ?? from, from + span);
+    if (end <= from) return 0;
+    const rows = pending.all(from, end);
+    const agg = new Map<
+      string,
+      { service: string; pattern: string; hour: number; n: number; first: number; last: number }
+    >();
+    for (const r of rows) {
+      const pattern = messagePattern(r.message);
+      const hour = Math.floor(r.ts / HOUR);
+      const key = `${r.service}\u0000${pattern}\u0000${hour}`;
+      const a = agg.get(key);
+      if (a) {
+        a.n++;
+        a.first = Math.min(a.first, r.ts);
+        a.last = Math.max(a.last, r.ts);
+      } else agg.set(key, { service: r.service, pattern, hour, n: 1, first: r.ts, last: r.ts });
+    }
+    for (const a of agg.values()) upsert.run(a.service, a.pattern, a.hour, a.n, a.first, a.last);
+    setCursor.run(end);
+    return end - from;
+  });
+
+  return {
+    /** Folds the warn+ lines among the next `span` log rows into the counts; returns rows covered. */
+    indexPending(span = 20_000): number {
+      return index(span);
+    },
+    /** Rows of the logs table not indexed yet (an upper bound: info lines count too). */
+    backlog(): number {
+      return Math.max(0, (lastId.get()?.id ?? 0) - (cursor.get()?.last_log_id ?? 0));
+    },
+    /**
+     * How often each (service, pattern) was seen in [since, until). Whole hours inside the range are
+     * summed; the hour containing `until` counts once if its first line came before `until`.
+     */
+    history(
+      pairs: Array<{ service: string; pattern: string }>,
+      since: number,
+      until: number,
+    ): PatternCount[] {
+      const h0 = Math.ceil(since / HOUR);
+      const h1 = Math.floor(until / HOUR);
+      const byService = new Map<string, string[]>();
+      for (const p of pairs) byService.set(p.service, [...(byService.get(p.service) ?? []), p.pattern]);
+      const out: PatternCount[] = [];
+      for (const [service, list] of byService) {
+        for (let i = 0; i < list.length; i += 50) {
+          const part = list.slice(i, i + 50);
+          let stmt = statements.get(part.length);
+          if (!stmt) {
+            stmt = historyOf(part.length);
+            statements.set(part.length, stmt);
+          }
+          for (const r of stmt.all(h1, until, service, h0, ...part)) {
+            const n = (r.n ?? 0) + (r.boundary !== null ? 1 : 0);
+            const first = Math.min(
+              r.first ?? Number.POSITIVE_INFINITY,
+              r.boundary ?? Number.POSITIVE_INFINITY,
+            );
+            if (n > 0 && Number.isFinite(first))
+              out.push({ service, pattern: r.pattern, count: n, firstTs: first });
+          }
+        }
+      }
+      return out;
+    },
+  };
+}
+
+export type LogPatterns = ReturnType<typeof createLogPatterns>;
