@@ -34,3 +34,9 @@ export function intOption(values: Record<string, string>, name: string, fallback
   if (raw === undefined) return fallback;
   return /^\d+$/.test(raw) ? Number(raw) : `--${name} must be a non-negative integer, got '${raw}'`;
 }
+
+/** Where a command writes its text (process.stdout/stderr, or a buffer in tests). */
+export interface TextOut {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}

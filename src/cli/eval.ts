@@ -5,7 +5,7 @@ import { faultClasses } from '../eval/types.ts';
 import { generateScenarios } from '../eval/generator.ts';
 import { scenarioRecords } from '../eval/to-stream.ts';
 import { formatStream } from '../replay/stream.ts';
-import { intOption, parseArgs } from './args.ts';
+import { intOption, parseArgs, type TextOut } from './args.ts';
 
 export const evalUsage = `usage: tracepulse eval [--seed N] [--count N] [--json] [--per-class] [--per-template] [--misses]
                        [--url URL [--api-key KEY]] [--timeout-ms N] [--min-top1 PERCENT] [--dump FILE]
@@ -23,8 +23,8 @@ Against --url, the eval replaces the service's system map: use a scratch instanc
 /** `tracepulse eval`: returns the exit code. */
 export async function evalCommand(
   argv: string[],
-  out = process.stdout,
-  err = process.stderr,
+  out: TextOut = process.stdout,
+  err: TextOut = process.stderr,
 ): Promise<number> {
   const args = parseArgs(argv, {
     values: ['seed', 'count', 'url', 'api-key', 'timeout-ms', 'min-top1', 'dump'],

@@ -4,23 +4,25 @@ import { createFeedClient } from '../replay/client.ts';
 import { replayRecords, type TriggerResult } from '../replay/replayer.ts';
 import { parseStream } from '../replay/stream.ts';
 import { type FeedTarget, remoteTarget, startLocalTarget } from '../replay/target.ts';
-import { intOption, parseArgs } from './args.ts';
+import { intOption, parseArgs, type TextOut } from './args.ts';
 
-export const replayUsage = `usage: tracepulse replay FILE.ndjson [--json] [--url URL [--api-key KEY]] [--timeout-ms N]
+export const replayUsage = `usage: tracepulse replay FILE.ndjson [--json | --brief] [--url URL [--api-key KEY]] [--timeout-ms N]
 
 Feeds a recorded stream (one JSON object per line: {"type":"map"|"change"|"log"|"event"|"label", ...})
 through the real pipeline and prints the report of every trigger. Without --url an in-process service
 runs on a temporary data dir with the TRACEPULSE_* settings of this shell (rules file, look-back, map
 file when the stream has no map); GitHub, Slack, mail, LLM and MQTT settings are ignored so the run
-depends only on the stream. See docs/accuracy.md for the format and for checking a rule change.`;
+depends only on the stream. --brief prints one tab-separated line per trigger (line, event type,
+service, error code, top service, confidence, blamed change) for diffing two runs, e.g. before and
+after setting TRACEPULSE_RULES_FILE. See docs/accuracy.md for the format.`;
 
 /** `tracepulse replay`: returns the exit code (1 when a trigger got no report). */
 export async function replayCommand(
   argv: string[],
-  out = process.stdout,
-  err = process.stderr,
+  out: TextOut = process.stdout,
+  err: TextOut = process.stderr,
 ): Promise<number> {
-  const args = parseArgs(argv, { values: ['url', 'api-key', 'timeout-ms'], flags: ['json'] });
+  const args = parseArgs(argv, { values: ['url', 'api-key', 'timeout-ms'], flags: ['json', 'brief'] });
   if (!args.ok) {
     err.write(`${args.error}\n${replayUsage}\n`);
     return 2;
@@ -51,21 +53,33 @@ export async function replayCommand(
     ? remoteTarget({ url: args.values.url, apiKey: args.values['api-key'] ?? process.env.TRACEPULSE_API_KEY })
     : await startLocalTarget();
   const json = args.flags.has('json');
+  const brief = args.flags.has('brief');
+  if (json && brief) {
+    err.write('--json and --brief exclude each other\n');
+    return 2;
+  }
   let shown = 0;
   let results: TriggerResult[];
   let counts: Awaited<ReturnType<typeof replayRecords>>['counts'];
   try {
     ({ results, counts } = await replayRecords(parsed.records, createFeedClient(target), {
       reportTimeoutMs: timeout,
-      onTrigger: json ? undefined : (r) => out.write(describeTrigger(r, ++shown)),
+      onTrigger: json ? undefined : (r) => out.write(brief ? briefLine(r) : describeTrigger(r, ++shown)),
     }));
   } finally {
     await target.stop();
   }
   const missing = results.filter((r) => !r.report).length;
   if (json) out.write(`${JSON.stringify({ counts, results }, null, 2)}\n`);
-  else out.write(footer(results, counts));
+  else if (!brief) out.write(footer(results, counts));
   return missing ? 1 : 0;
+}
+
+/** One tab-separated line per trigger, stable across runs (no ids, no timings). */
+function briefLine(r: TriggerResult): string {
+  const top = [...(r.report?.hypotheses ?? [])].sort((a, b) => a.rank - b.rank)[0];
+  const change = top?.change ? (top.change.sha ?? top.change.id ?? '') : '';
+  return `${[r.line, r.eventType, r.service, r.errorCode, top?.service ?? '(no report)', top ? top.confidence.toFixed(2) : '', change].join('\t')}\n`;
 }
 
 function describeTrigger(r: TriggerResult, n: number): string {

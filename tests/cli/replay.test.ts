@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { evalCommand } from '../../src/cli/eval.ts';
+import { replayCommand } from '../../src/cli/replay.ts';
 import { createFeedClient } from '../../src/replay/client.ts';
 import { replayRecords } from '../../src/replay/replayer.ts';
 import { parseStream } from '../../src/replay/stream.ts';
@@ -32,6 +35,43 @@ describe('replay', () => {
     expect(top?.service).toBe('network');
     // A runtime fault: the libocpp commit is 12 days old and the config change came after the event.
     expect(top?.change).toBeUndefined();
+  });
+
+  test('the in-process service takes its settings from the given environment (API keys here)', async () => {
+    const guarded = await startLocalTarget({ env: { TRACEPULSE_API_KEYS: 'replay-key-1' }, ownMap: true });
+    try {
+      expect(guarded.apiKey).toBe('replay-key-1');
+      expect((await fetch(`${guarded.url}/api/reports`)).status).toBe(401);
+      const parsed = parseStream(readFileSync(fixture, 'utf8'));
+      if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+      const { results } = await replayRecords(parsed.records, createFeedClient(guarded));
+      expect(results[0]?.report?.hypotheses.length).toBeGreaterThan(0);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  test('eval --dump writes labelled scenarios that replay scores against their labels', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tracepulse-dump-'));
+    try {
+      const file = join(dir, 'scenarios.ndjson');
+      const sink = () => {
+        const chunks: string[] = [];
+        return { write: (t: string) => chunks.push(t), text: () => chunks.join('') };
+      };
+      const dumpErr = sink();
+      expect(await evalCommand(['--seed', '9', '--count', '6', '--dump', file], sink(), dumpErr)).toBe(0);
+      expect(dumpErr.text()).toContain('wrote 6 scenarios');
+      const out = sink();
+      const code = await replayCommand([file], out, sink());
+      expect(code).toBe(0);
+      expect(out.text()).toMatch(
+        /6 maps, \d+ changes, \d+ log lines, 6 events; 6 triggers, 6 reports; top-1 \d\/6 against the stream's labels/,
+      );
+      expect(out.text().match(/\n {3}expected \S+: (top-1 match|MISS)/g)).toHaveLength(6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a bad stream is rejected with every problem and its line number', () => {
@@ -77,6 +117,10 @@ describe('tracepulse replay (the CLI, as a separate process)', () => {
     expect(text.out).toMatch(/\n {3}1\. network \(\d+%\)/);
     expect(text.out).toContain('expected network: top-1 match');
     expect(text.out).toContain('1 triggers, 1 reports; top-1 1/1');
+
+    const brief = await run('--brief');
+    expect(brief.code).toBe(0);
+    expect(brief.out).toMatch(/^49\tOCPP_DISCONNECT\tOCPP\tWebsocketPongTimeout\tnetwork\t0\.\d\d\t\n$/);
 
     const json = await run('--json');
     expect(json.code).toBe(0);
