@@ -87,7 +87,14 @@ export function createChatFeature(
           apiKey: config.OPENAI_API_KEY ?? 'none',
           model: config.TRACEPULSE_LLM_MODEL,
           timeoutMs: config.TRACEPULSE_ANSWER_TIMEOUT_MS,
-          redact: (text, known) => redact(text, known),
+          // As connected mode does: the event's values under redacted keys are blanked wherever quoted.
+          redact: (text, details) =>
+            redact(
+              text,
+              Object.entries(details).flatMap(([k, v]) =>
+                config.TRACEPULSE_REDACT_FIELDS.includes(k) ? [v] : [],
+              ),
+            ),
         },
         (reason) => {
           metrics.inc('tracepulse_ui_llm_fallbacks_total');
@@ -96,6 +103,19 @@ export function createChatFeature(
       )
     : null;
 
+  // Conversations follow the retention of what they talk about; feedback is kept (it is the training set).
+  const chat = createChatStore(db);
+  const pruneChat = () => {
+    try {
+      const n = chat.deleteOlderThan(clock.now() - config.TRACEPULSE_RETENTION_DAYS * 86_400_000);
+      if (n) logger.info('old chat messages deleted', { messages: n });
+    } catch (err) {
+      logger.error('chat retention failed', { error: String(err) });
+    }
+  };
+  const pruneTimer = setInterval(pruneChat, 3_600_000);
+  pruneTimer.unref();
+
   const ui = createChatUi({
     reports: ctx.reports,
     queries: ctx.queries,
@@ -103,7 +123,7 @@ export function createChatFeature(
     maps: ctx.maps,
     users,
     sessions,
-    chat: createChatStore(db),
+    chat,
     feedback,
     intake: createFeedbackIntake({
       feedback,
@@ -127,5 +147,12 @@ export function createChatFeature(
     llm: llmOn ? 'on' : 'off',
     learning: learning.current().version,
   });
-  return { ...ui, learning };
+  return {
+    ...ui,
+    learning,
+    stop: () => {
+      clearInterval(pruneTimer);
+      ui.stop();
+    },
+  };
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { postJson, repoRoot, startTestApp, type TestApp, waitFor } from '../helpers/test-app.ts';
+import { postJson, repoRoot, startTestApp, type TestApp, tempDir, waitFor } from '../helpers/test-app.ts';
 import { addUser, password } from './helpers.ts';
 
 // Debian's chromium with the flags from STACK-NOTES; never a downloaded browser.
@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 /** A pilot fault on the DC connector: the BSP logged CP glitches, the PSU and the meter complained too. */
-async function pilotFault(n: number): Promise<string> {
+async function pilotFault(n: number, gw: TestApp = app): Promise<string> {
   const t = Date.now();
   const iso = (dt: number) => new Date(t + dt).toISOString();
   const corr = `txn-77${n}`;
@@ -74,9 +74,9 @@ async function pilotFault(n: number): Promise<string> {
       correlationId: corr,
     },
   ];
-  expect((await postJson(`${app.url}/api/logs`, logs, auth)).status).toBe(200);
+  expect((await postJson(`${gw.url}/api/logs`, logs, auth)).status).toBe(200);
   const r = await postJson(
-    `${app.url}/webhook/event`,
+    `${gw.url}/webhook/event`,
     {
       eventType: 'SESSION_DROP',
       service: 'EvseManager',
@@ -93,12 +93,8 @@ async function pilotFault(n: number): Promise<string> {
   return ((await r.json()) as { eventId: string }).eventId;
 }
 
-const reportFor = (eventId: string) =>
-  waitFor(
-    () => app.ctx.reports.recent(20).find((r) => r.eventId === eventId),
-    10_000,
-    `report of ${eventId}`,
-  );
+const reportFor = (eventId: string, gw: TestApp = app) =>
+  waitFor(() => gw.ctx.reports.recent(20).find((r) => r.eventId === eventId), 10_000, `report of ${eventId}`);
 
 async function logIn(page: Page, name: string) {
   await page.goto(`${app.url}/chat`);
@@ -233,4 +229,42 @@ describe('chat in a real browser', () => {
     expect(new URL(apage.url()).pathname).toBe('/chat/login');
     await anon.close();
   }, 60_000);
+
+  test('the page reconnects by itself after the gateway restarts, and shows what arrives next', async () => {
+    const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
+    const port = probe.port;
+    probe.stop(true);
+    const dataDir = tempDir();
+    const env = {
+      TRACEPULSE_DATA_DIR: dataDir,
+      TRACEPULSE_PORT: String(port),
+      TRACEPULSE_API_KEYS: apiKey,
+      TRACEPULSE_LEARN: 'off',
+    };
+    let gw = await startTestApp(env);
+    const context = await browser.newContext();
+    try {
+      await addUser(gw, 'erin', 'engineer');
+      const page = await context.newPage();
+      await page.goto(`${gw.url}/chat/login`);
+      await page.fill('input[name=name]', 'erin');
+      await page.fill('input[name=password]', password);
+      await page.press('input[name=password]', 'Enter');
+      await page.waitForSelector('#conn[data-state=live]');
+      await page.evaluate(() => {
+        (window as unknown as { marker: number }).marker = 7;
+      });
+      await gw.stop();
+      await page.waitForSelector('#conn[data-state=offline]');
+      gw = await startTestApp(env);
+      await page.waitForSelector('#conn[data-state=live]', { timeout: 15_000 });
+      const r = await reportFor(await pilotFault(3, gw), gw);
+      await page.locator(`#r-${r.id}`).waitFor({ timeout: 10_000 });
+      expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
+    } finally {
+      await context.close();
+      await gw.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 40_000);
 });

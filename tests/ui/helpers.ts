@@ -39,13 +39,18 @@ export const get = (app: TestApp, path: string, cookie = '') =>
 export const csrfOf = (html: string): string => /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
 
 /** Stores the fixture report (and its event, low priority so no analysis runs) without the pipeline. */
-export async function storeReport(app: TestApp, over: Partial<Report> = {}): Promise<Report> {
+export async function storeReport(
+  app: TestApp,
+  over: Partial<Report> = {},
+  eventOver: Partial<DebugEvent> = {},
+): Promise<Report> {
   const id = over.id ?? `rep-${Bun.randomUUIDv7()}`;
   const event: DebugEvent = {
     ...fixtureEvent,
     id: `evt-${id}`,
     priority: 'low',
     timestamp: app.ctx.clock.now(),
+    ...eventOver,
   };
   await app.ctx.writer.writeEvent(event);
   const { incidentId: _i, latencyMs: _l, revisions: _r, ...rest } = fixtureReport;

@@ -7,7 +7,7 @@ export interface LlmSettings {
   model: string;
   timeoutMs: number;
   /** Removes configured private values (idTags, user ids) before anything leaves the gateway. */
-  redact?: (text: string, knownValues: string[]) => string;
+  redact?: (text: string, eventDetails: Record<string, string>) => string;
 }
 
 export type LlmAnswerer = (question: string, facts: AnswerFacts, local: Answer) => Promise<Answer>;
@@ -55,7 +55,7 @@ export function createLlmAnswerer(
               role: 'user',
               content: (settings.redact ?? ((t: string) => t))(
                 context(question, facts, local, citations),
-                Object.values(facts.event?.details ?? {}),
+                facts.event?.details ?? {},
               ),
             },
           ],
