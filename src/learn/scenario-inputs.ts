@@ -9,6 +9,7 @@ import type { Scenario } from '../eval/types.ts';
 import { parseSystemMap } from '../map/system-map.ts';
 import { createEvidenceGatherer } from '../pipeline/gather.ts';
 import { openDatabase } from '../store/db.ts';
+import { createLogPatterns } from '../store/log-patterns.ts';
 import type { ReplayInput } from './replay.ts';
 
 /** Scenarios sit this far apart in time, beyond the change look-back plus the log baseline. */
@@ -26,7 +27,8 @@ export function scenarioInputs(
 ): ReplayInput[] {
   const lookbackMs = options.lookbackMs ?? 7 * 86_400_000;
   const db = options.db ?? openDatabase(':memory:');
-  const gatherer = createEvidenceGatherer(db);
+  const patterns = createLogPatterns(db);
+  const gatherer = createEvidenceGatherer(db, { patterns });
   const rules = ruleSet();
   const insertEvent = db.prepare(
     `INSERT INTO events (id, event_type, service, error_code, correlation_id, details, priority, ts, received_at, message, source)
@@ -70,6 +72,8 @@ export function scenarioInputs(
         for (const l of sc.logs)
           insertLog.run(T + l.at, l.service, logLevels.indexOf(l.level), l.message, l.correlationId ?? null);
       })();
+      // The pipeline folds new log lines into the pattern baseline before each analysis; so does the replay.
+      while (patterns.indexPending(20_000) > 0);
       const changes: Change[] = sc.changes
         .map((c) => ({
           id: c.id,
