@@ -224,6 +224,34 @@ describe('edge/install.sh', () => {
     }).toEqual(before);
   });
 
+  test.skipIf(!have('busybox'))(
+    'works on a busybox-only userland (sh, cp, cmp, ln of a minimal gateway)',
+    () => {
+      const busybox = Bun.which('busybox')!;
+      const applets = temp.make();
+      const list = Bun.spawnSync([busybox, '--list']).stdout.toString().split('\n').filter(Boolean);
+      for (const applet of list) symlinkSync(busybox, join(applets, applet));
+      const env = { PATH: applets };
+      const run = (rel: string, args: string[]) => {
+        const p = Bun.spawnSync([busybox, 'sh', join(rel, 'edge/install.sh'), ...args], {
+          env,
+          stdout: 'pipe',
+          stderr: 'pipe',
+        });
+        return { code: p.exitCode, err: p.stderr.toString() };
+      };
+      const rel = makeRelease();
+      const root = temp.make();
+      expect(run(rel, ['--root', root])).toEqual({ code: 0, err: '' });
+      expect(read(join(root, 'usr/local/bin/tracepulse'))).toContain('tracepulse-');
+      const first = digest(root);
+      expect(run(rel, ['--root', root])).toEqual({ code: 0, err: '' });
+      expect(digest(root)).toEqual(first);
+      expect(run(rel, ['--root', root, '--uninstall', '--purge'])).toEqual({ code: 0, err: '' });
+      expect(existsSync(join(root, 'etc/tracepulse'))).toBe(false);
+    },
+  );
+
   test.skipIf(!have('shellcheck'))('install.sh and healthcheck.sh are shellcheck-clean', () => {
     const p = Bun.spawnSync(['shellcheck', 'edge/install.sh', 'edge/healthcheck.sh'], {
       cwd: repoRoot,
