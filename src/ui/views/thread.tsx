@@ -152,7 +152,7 @@ export function Thread(p: ThreadProps) {
         <section aria-labelledby="h-rev">
           <h2 id="h-rev">Revisions</h2>
           <ol class="revisions">
-            {r.revisions.map((v) => (
+            {(r.revisions ?? []).map((v) => (
               <li>
                 <b>rev {v.revision}</b> ({v.source}, {dayClock(Date.parse(v.createdAt))}) {v.summary}
                 {v.explanation ? <p>{v.explanation}</p> : null}
