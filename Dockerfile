@@ -12,12 +12,14 @@ FROM --platform=$BUILDPLATFORM debian:bookworm-slim AS prep
 RUN groupadd --system --gid 10001 tracepulse \
   && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/tracepulse --no-create-home \
     --shell /usr/sbin/nologin tracepulse \
-  && mkdir -p /rootfs/var/lib/tracepulse
+  && mkdir -p /rootfs/var/lib/tracepulse \
+  && chown 10001:10001 /rootfs/var/lib/tracepulse && chmod 0750 /rootfs/var/lib/tracepulse
 
 FROM --platform=linux/amd64 debian:bookworm-slim
 # passwd and group are the same in every architecture of this base image, plus our account.
 COPY --from=prep /etc/passwd /etc/group /etc/
-COPY --from=prep --chown=10001:10001 --chmod=0750 /rootfs/var/lib/tracepulse /var/lib/tracepulse
+# Copy the folder's parent, so the data folder itself is a copied item and gets the owner.
+COPY --from=prep --chown=10001:10001 --chmod=0750 /rootfs/var/lib/ /var/lib/
 COPY --chmod=0755 dist/tracepulse-linux-x64 /usr/local/bin/tracepulse
 COPY --chmod=0755 edge/healthcheck.sh /usr/local/bin/tracepulse-healthcheck
 COPY --chmod=0644 system-map.yaml /etc/tracepulse/system-map.yaml
