@@ -144,6 +144,17 @@ describe('chat in a real browser', () => {
     expect(await page.locator('svg.pathsvg g.node').count()).toBeGreaterThan(1);
     expect(await page.locator('ol.timeline li.tl.event').count()).toBe(1);
 
+    // An LLM refinement (a revision) of the open report shows up without a reload.
+    app.ctx.reports.addRevision(first.id, {
+      source: 'rules+llm',
+      summary: 'Refined: the BSP firmware 1.4.2 CP sampling change is the likely cause.',
+      explanation:
+        'CP glitches started after the DMA sampling change; the PSU errors are older and unrelated.',
+      nextSteps: ['Roll back PhyVersoBSP firmware to 1.4.1 on connector 1'],
+      hypotheses: first.hypotheses,
+    });
+    await page.waitForSelector('section[aria-labelledby=h-rev] >> text=Roll back PhyVersoBSP firmware');
+
     // A question, typed with the keyboard ("/" focuses the box), answered offline from local data.
     await page.keyboard.press('/');
     await page.keyboard.type('what changed in bsp?');
