@@ -19,7 +19,10 @@ export interface ChangeFact {
   /** Candidates the change maps to (by its service field and by the map's files). */
   services: string[];
   ageMs: number;
-  /** Every file is a test, doc or example (or, without files, a docs/test/style/ci commit). */
+  /**
+   * Cannot change behaviour: every file is a test, doc or example, the diff only touches comments
+   * or formatting, or (without files) it is a docs/test/style/ci commit.
+   */
   docsOnly: boolean;
   /**
    * How much any evidence about this change counts, 0..1: recency x (docs-only) x (failure predates it).
@@ -89,6 +92,42 @@ export function rateAround(
   return { before, jumped: rateAfter >= RATE_JUMP * rateBefore };
 }
 
+// Line comments by file type: '#' is a comment in YAML, shell, Python and CMake, but not in C/C++.
+const hashComments = /\.(ya?ml|py|sh|cmake|conf|ini|toml|cfg|txt)$|(^|\/)(CMakeLists\.txt|Dockerfile)$/i;
+
+/**
+ * True when a diff changes only comments, blank lines or formatting: the code is the same once
+ * comments and whitespace are removed from both sides (per file).
+ */
+export function cosmeticOnly(diff: string | null): boolean {
+  if (!diff) return false;
+  const before = new Map<string, string[]>();
+  const after = new Map<string, string[]>();
+  let file = '';
+  for (const line of diff.slice(0, DIFF_CAP).split('\n')) {
+    if (line.startsWith('+++ ')) {
+      file = line.slice(4).replace(/^b\//, '');
+      continue;
+    }
+    if (line.startsWith('--- ') || line.startsWith('@@')) continue;
+    const side = line.startsWith('+') ? after : line.startsWith('-') ? before : null;
+    if (!side) continue;
+    side.set(file, [...(side.get(file) ?? []), line.slice(1)]);
+  }
+  if (!before.size && !after.size) return false;
+  const code = (lines: string[] | undefined, f: string) => {
+    let text = (lines ?? [])
+      .join('\n')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\/\/[^\n]*/g, '');
+    if (hashComments.test(f)) text = text.replace(/(^|\s)#[^\n]*/g, '$1');
+    return text.replace(/\s+/g, '');
+  };
+  for (const f of new Set([...before.keys(), ...after.keys()]))
+    if (code(before.get(f), f) !== code(after.get(f), f)) return false;
+  return true;
+}
+
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** True when `fn` ("Charger::run_state_machine") appears in text, by full name or a distinctive last part. */
@@ -146,9 +185,10 @@ export function changeBase(change: Change, graph: SystemGraph): ChangeBase {
     added,
     removed,
     hunks,
-    docsOnly: change.files.length
-      ? change.files.every((f) => docsOrTests.test(f))
-      : docsCommit.test(change.summary),
+    docsOnly:
+      (change.files.length
+        ? change.files.every((f) => docsOrTests.test(f))
+        : docsCommit.test(change.summary)) || cosmeticOnly(change.diff),
     words: words(`${change.summary}\n${hunks}\n${added}\n${removed}`),
     mapped: [...mapped],
     touched,
@@ -184,7 +224,7 @@ export function changeFacts(
     const notes = [`${span(ageMs)} before the ${failure.eventType}`];
     if (base.docsOnly) {
       credibility *= DOCS_ONLY;
-      notes.push('touches only tests/docs');
+      notes.push('touches only tests, docs, comments or formatting');
     }
     const rate = rateAround(failure.history, change.timestamp, eventTs, lookbackMs);
     if (rate.before > 0 && !rate.jumped) {

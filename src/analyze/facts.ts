@@ -10,6 +10,7 @@ import type {
   PatternHistory,
 } from './evidence.ts';
 import { messagePattern, nameKey, words } from './text.ts';
+import { followTrail, type Trail } from './trail.ts';
 
 /** The trigger as the engine needs it (a stored DebugEvent fits). */
 export type TriggerEvent = Pick<
@@ -59,8 +60,10 @@ export interface Facts {
   events: EventFact[];
   /** Window patterns (warn+ logs and events) by candidate. */
   patterns: Map<string, PatternFact[]>;
-  /** First new or spiking error (error, fatal or event) per candidate; the trigger counts for the failing service. */
+  /** First new or spiking warn+ line or event per candidate; the trigger counts for the failing service. */
   onset: Map<string, number>;
+  /** The failure's trail of anomalies back from the failing service (see trail.ts). */
+  trail: Trail;
   changes: ChangeFact[];
   /** The changes of each candidate (a change touching several is listed under each). */
   changesOf: Map<string, ChangeFact[]>;
@@ -75,7 +78,6 @@ export interface Facts {
 
 const SPIKE = 10;
 const WARN = levelRank.warn;
-const ERROR = levelRank.error;
 
 function classify(
   history: Map<string, PatternHistory>,
@@ -210,12 +212,19 @@ export function buildFacts(input: {
   for (const list of patterns.values())
     list.sort((a, b) => a.firstTs - b.firstTs || a.pattern.localeCompare(b.pattern));
 
-  // Onset: when each candidate's first error that is not business as usual appeared.
+  // Onset: when each candidate first logged something that is not business as usual (a new or
+  // spiking warning counts: roots often only warn while their symptoms error).
   const onset = new Map<string, number>([[failing, T]]);
   for (const [service, list] of patterns)
     for (const p of list)
-      if (p.novelty !== 'chronic' && levelRank[p.level] >= ERROR && p.firstTs < (onset.get(service) ?? T + 1))
+      if (p.novelty !== 'chronic' && levelRank[p.level] >= WARN && p.firstTs < (onset.get(service) ?? T + 1))
         onset.set(service, p.firstTs);
+
+  const correlated = new Set<string>();
+  for (const [service, list] of patterns)
+    if (service !== failing && list.some((p) => p.correlated && p.novelty !== 'chronic'))
+      correlated.add(service);
+  const trail = followTrail({ graph, failing, candidates: new Set(candidate.keys()), onset, correlated });
 
   const failureText = [
     event.eventType,
@@ -260,6 +269,7 @@ export function buildFacts(input: {
     events: eventFacts,
     patterns,
     onset,
+    trail,
     changes,
     changesOf,
     failureHistory: evidence.failureHistory,

@@ -3,6 +3,7 @@ import type { BlamedChange, Evidence, Hypothesis } from '../core/report.ts';
 import type { Adjustments } from './evidence.ts';
 import type { Facts } from './facts.ts';
 import type { Finding } from './rules/finding.ts';
+import { explainedBy, SYMPTOM } from './rules/log-errors.ts';
 
 /** Score mass reserved for "none of these": keeps confidences honest when the evidence is thin. */
 export const UNEXPLAINED = 1;
@@ -36,6 +37,29 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
       s.base += adj.weight;
       s.findings.push(adj);
     }
+  }
+  // A candidate whose anomalies follow those of a dependency on the failure's trail is a symptom:
+  // everything that rests on its own anomalies (logs, rules, mentions) counts half. Its prior and
+  // its changes stand on their own.
+  for (const [service, s] of byService) {
+    const cause = explainedBy(facts, service);
+    if (!cause) continue;
+    let cut = 0;
+    s.findings = s.findings.map((f) => {
+      if (f.ruleId === 'graph.prior' || f.weight <= 0) return f;
+      cut += f.weight * (1 - SYMPTOM);
+      return { ...f, weight: f.weight * SYMPTOM };
+    });
+    if (cut === 0) continue;
+    s.base -= cut;
+    const reason = `its anomalies follow those of its dependency ${cause} on the failure's trail, so likely a symptom (its evidence counts half)`;
+    s.findings.push({
+      ruleId: 'logs.symptom',
+      service,
+      weight: 0,
+      reason,
+      evidence: [{ kind: 'graph', text: reason, weight: -cut, explainedBy: cause }],
+    });
   }
   const changeById = new Map(facts.changes.map((c) => [c.change.id, c.change]));
   const out: Scored[] = [];
@@ -81,8 +105,12 @@ export function toHypotheses(facts: Facts, scored: Scored[]): Hypothesis[] {
   const top = scored.filter((s, i) => i === 0 || s.score > 0).slice(0, MAX_HYPOTHESES);
   return top.map((s, i) => {
     const blame = s.change && s.change.total >= BLAME_MIN ? s.change : null;
-    const findings = [...s.findings, ...(s.change?.findings ?? [])].filter((f) => f.weight !== 0);
-    findings.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || a.ruleId.localeCompare(b.ruleId));
+    const findings = [...s.findings, ...(s.change?.findings ?? [])].filter(
+      (f) => f.weight !== 0 || f.ruleId === 'logs.symptom',
+    );
+    // The symptom note weighs what it took away, so it is listed where it matters.
+    const size = (f: Finding) => Math.abs(f.weight || (f.evidence[0]?.weight ?? 0));
+    findings.sort((a, b) => size(b) - size(a) || a.ruleId.localeCompare(b.ruleId));
     const reasons = [...new Set(findings.map((f) => f.reason))].slice(0, MAX_REASONS);
     // Every item names the rule or signal that produced it (the UI groups by it; learning weights by it).
     const evidence: Evidence[] = findings

@@ -196,15 +196,26 @@ services:
     expect(run().hypotheses[0]!.confidence).toBeLessThan(0.4);
   });
 
-  test('an event that names the origin module points at it', () => {
-    const r = run({
+  test('an event whose origin field names a module points at it; a name in its text is only a hint', () => {
+    const origin = run({
       event: trigger({
         eventType: 'CHARGING_FAULT',
         errorCode: 'CommunicationFault',
-        message: 'error raised: origin module_id=powersupply_dc impl=main',
+        details: { origin_module_id: 'powersupply_dc', connector: '1' },
       }),
     });
-    expect(ranking(r)[0]).toBe('powersupply_dc');
+    expect(ranking(origin)[0]).toBe('powersupply_dc');
+    expect(origin.hypotheses[0]!.evidence.some((e) => e.ruleId === 'event.origin')).toBe(true);
+    const hint = run({
+      event: trigger({
+        eventType: 'CHARGING_FAULT',
+        errorCode: 'CommunicationFault',
+        message: 'no data from slac',
+      }),
+    });
+    const slac = hint.hypotheses.find((h) => h.service === 'slac')!;
+    expect(slac.evidence.some((e) => e.ruleId === 'logs.mention')).toBe(true);
+    expect(slac.evidence.some((e) => e.ruleId === 'event.origin')).toBe(false);
   });
 
   test('the failure already occurring before a change at the same rate clears the change', () => {

@@ -12,7 +12,7 @@ export const NOVELTY_WEIGHT: Record<Novelty, number> = { new: 1, spiking: 0.5, c
 export const CORRELATED = 1.5;
 /** No chatty service outweighs everything else by volume alone. */
 export const LOG_CAP = 3;
-/** A candidate whose errors follow errors in one of its own dependencies is likely a symptom. */
+/** A candidate whose anomalies follow those of a dependency on the failure's trail is likely a symptom. */
 export const SYMPTOM = 0.5;
 
 export const patternWeight = (p: PatternFact): number =>
@@ -21,17 +21,19 @@ export const patternWeight = (p: PatternFact): number =>
   (p.correlated ? CORRELATED : 1) *
   (1 + 0.25 * Math.log2(p.count));
 
-/** The earliest-failing dependency of `service` that failed no later than it, if any. */
+/**
+ * The trail service that explains `service`'s anomalies: one of its dependencies on the failure's
+ * trail whose anomaly came first (for the failing service, any service the trail starts from it).
+ */
 export function explainedBy(facts: Facts, service: string): string | null {
-  if (!facts.graph.services.has(service)) return null;
   const own = facts.onset.get(service) ?? Number.POSITIVE_INFINITY;
   let best: string | null = null;
   let bestTs = Number.POSITIVE_INFINITY;
-  for (const c of facts.graph.candidates(service)) {
-    if (c.service === service) continue;
-    const t = facts.onset.get(c.service);
-    if (t !== undefined && t <= own && (t < bestTs || (t === bestTs && c.service < (best ?? '')))) {
-      best = c.service;
+  for (const [dep, parent] of facts.trail.parent) {
+    if (parent !== service) continue;
+    const t = facts.onset.get(dep)!;
+    if (t <= own && (t < bestTs || (t === bestTs && dep < (best ?? '')))) {
+      best = dep;
       bestTs = t;
     }
   }
@@ -61,22 +63,17 @@ export const logErrors: RuleFamily = {
           correlated: p.correlated,
         });
       }
-      let weight = Math.min(LOG_CAP, total);
+      const weight = Math.min(LOG_CAP, total);
       const errors = patterns.filter((p) => levelRank[p.level] >= levelRank.error && p.novelty !== 'chronic');
       const n = errors.reduce((s, p) => s + p.count, 0);
       const first = errors[0] ?? patterns[0]!;
       const allChronic = patterns.every((p) => p.novelty === 'chronic');
-      let reason = n
+      const reason = n
         ? `${n} new error${n > 1 ? 's' : ''} in the ${span(facts.T - first.firstTs)} before the ${facts.event.eventType}, first: "${first.example}"`
         : allChronic
           ? `only chronic messages (seen before the window at the usual rate): "${first.example}"`
           : `${patterns.reduce((s, p) => s + p.count, 0)} warning(s) in the window: "${first.example}"`;
-      const cause = explainedBy(facts, service);
-      if (cause) {
-        weight *= SYMPTOM;
-        reason += `; they follow errors in its dependency ${cause}, so likely a symptom`;
-      }
-      // Evidence weights add up to what the finding contributes after the cap and the discount.
+      // Evidence weights add up to what the finding contributes after the cap.
       const k = total > 0 ? weight / total : 0;
       for (const e of evidence) e.weight *= k;
       evidence.sort((a, b) => b.weight - a.weight || String(a.text).localeCompare(String(b.text)));

@@ -8,6 +8,9 @@ export const ORIGIN_WEIGHT = 1.5;
 /** Another service's new error names this one ("timeout waiting for powermeter_dc"). */
 export const MENTION_WEIGHT = 0.75;
 
+/** Detail keys that carry the module a fault came from. */
+const ORIGIN_KEY = /origin|module|component|source|impl/i;
+
 // Names that are ordinary words in log text; a mention of them says nothing.
 const generic = new Set([
   'manager',
@@ -53,17 +56,33 @@ export const mentions: RuleFamily = {
     if (!index.size) return [];
     const out: Finding[] = [];
     const e = facts.event;
-    const eventText = [e.message ?? '', ...Object.values(e.details)].join(' ');
-    const origin = named(eventText, index);
-    for (const service of [...origin].sort()) {
+    // A structured origin (EVerest error payloads carry origin.module_id) is a statement; a name in
+    // the free text of the event is a hint like any log line.
+    const originText = Object.entries(e.details)
+      .filter(([k]) => ORIGIN_KEY.test(k))
+      .map(([, v]) => v)
+      .join(' ');
+    const origin = named(originText, index);
+    const hinted = named([e.message ?? '', ...Object.values(e.details)].join(' '), index);
+    for (const service of [...new Set([...origin, ...hinted])].sort()) {
       if (service === facts.failing) continue;
-      const reason = `the ${e.eventType} event itself names ${service}`;
+      const structured = origin.has(service);
+      const reason = structured
+        ? `the ${e.eventType} event gives ${service} as its origin`
+        : `the ${e.eventType} event names ${service}`;
+      const weight = structured ? ORIGIN_WEIGHT : MENTION_WEIGHT;
       out.push({
-        ruleId: 'event.origin',
+        ruleId: structured ? 'event.origin' : 'logs.mention',
         service,
-        weight: ORIGIN_WEIGHT,
+        weight,
         reason,
-        evidence: [{ kind: 'log', text: `event: ${eventText.slice(0, 300)}`, weight: ORIGIN_WEIGHT }],
+        evidence: [
+          {
+            kind: 'log',
+            text: `event: ${[e.message ?? '', originText].filter(Boolean).join(' ').slice(0, 300)}`,
+            weight,
+          },
+        ],
       });
     }
     const seen = new Set<string>();
@@ -71,7 +90,7 @@ export const mentions: RuleFamily = {
       if (levelRank[l.level] < levelRank.warn || l.novelty === 'chronic') continue;
       const speaker = l.candidate ?? facts.resolveName(l.service) ?? l.service;
       for (const service of named(l.message, index)) {
-        if (service === speaker || seen.has(service) || origin.has(service)) continue;
+        if (service === speaker || seen.has(service) || origin.has(service) || hinted.has(service)) continue;
         seen.add(service);
         const reason = `${l.service} names it in a new ${l.level}: "${l.message.slice(0, 160)}"`;
         out.push({

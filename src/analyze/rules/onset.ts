@@ -1,31 +1,39 @@
 import { clockTime, span } from '../text.ts';
 import type { RuleFamily } from './finding.ts';
 
-/** Root causes usually log first and symptoms follow: the first candidate to fail gets this much. */
+/** Root causes usually log first and symptoms follow: where the failure's trail starts gets this much. */
 export const ONSET_WEIGHT = 1;
 
 /**
- * logs.onset: among the candidates with a new error in the window (the failing service counts at
- * the trigger's time), the one whose errors started first. Needs at least two to compare.
+ * logs.onset: the earliest anomaly on the failure's trail (trail.ts), i.e. where the visible
+ * propagation through the dependencies began. Without a trail, the failing service gets it when it
+ * logged a new warning or error before any other candidate did.
  */
 export const onset: RuleFamily = {
   id: 'logs.onset',
   run(facts) {
-    if (facts.onset.size < 2) return [];
-    const first = Math.min(...facts.onset.values());
-    const firsts = [...facts.onset].filter(([, t]) => t === first).map(([s]) => s);
-    if (firsts.length === facts.onset.size) return [];
-    return firsts.sort().map((service) => {
-      const reason =
-        first === facts.T
-          ? `failed first: no candidate logged a new error before the ${facts.event.eventType}`
-          : `failed first: its errors started at ${clockTime(first)}, ${span(facts.T - first)} before the ${facts.event.eventType} and before any other candidate's`;
+    const { trail, onset: first, failing, T } = facts;
+    let starts: string[];
+    let at: number;
+    if (trail.parent.size) {
+      at = Math.min(...[...trail.parent.keys()].map((s) => first.get(s)!));
+      starts = [...trail.parent.keys()].filter((s) => first.get(s) === at).sort();
+    } else {
+      at = first.get(failing) ?? T;
+      const others = [...first].filter(([s]) => s !== failing).map(([, t]) => t);
+      if (at >= T || !others.length || Math.min(...others) <= at) return [];
+      starts = [failing];
+    }
+    return starts.map((service) => {
+      const reason = `failed first: its first new warning or error came at ${clockTime(at)}, ${span(T - at)} before the ${facts.event.eventType}${
+        service === failing ? ', before any dependency' : `, and the anomalies lead from it to ${failing}`
+      }`;
       return {
         ruleId: 'logs.onset',
         service,
         weight: ONSET_WEIGHT,
         reason,
-        evidence: [{ kind: 'graph', text: reason, weight: ONSET_WEIGHT, timestamp: first }],
+        evidence: [{ kind: 'graph', text: reason, weight: ONSET_WEIGHT, timestamp: at }],
       };
     });
   },

@@ -1,0 +1,43 @@
+import type { SystemGraph } from '../map/graph.ts';
+
+/**
+ * The trail of a failure: starting at the failing service, follow direct dependencies whose first
+ * anomaly (new warning or error) came no later than that of the service that depends on them.
+ * A failure propagates along dependencies, so its visible trail leads back to where it started;
+ * an anomaly off the trail (a one-off error in a service nothing erroring depends on) is not part of it.
+ * A candidate with an anomaly on the failing session itself (same correlationId) joins the trail
+ * directly: the session links it to the failure even when the services in between stay silent.
+ */
+export interface Trail {
+  /** Each trail service (not the failing one) and the trail service whose anomaly it precedes. */
+  parent: Map<string, string>;
+}
+
+export function followTrail(input: {
+  graph: SystemGraph;
+  failing: string;
+  candidates: ReadonlySet<string>;
+  /** First anomaly per candidate; the failing service's is its first anomaly or the trigger. */
+  onset: ReadonlyMap<string, number>;
+  /** Candidates with a non-chronic warn+ line on the failing session. */
+  correlated: ReadonlySet<string>;
+}): Trail {
+  const { graph, failing, onset } = input;
+  const parent = new Map<string, string>();
+  const queue: string[] = [failing];
+  const visit = (dep: string, from: string) => {
+    if (dep === failing || parent.has(dep) || !input.candidates.has(dep)) return;
+    const t = onset.get(dep);
+    const own = onset.get(from);
+    if (t === undefined || own === undefined || t > own) return;
+    parent.set(dep, from);
+    queue.push(dep);
+  };
+  for (const c of [...input.correlated].sort()) visit(c, failing);
+  // BFS over direct dependencies; the visited map makes it terminate on cycles.
+  for (let i = 0; i < queue.length; i++) {
+    const from = queue[i]!;
+    for (const dep of [...(graph.services.get(from)?.dependsOn ?? [])].sort()) visit(dep, from);
+  }
+  return { parent };
+}
