@@ -4,13 +4,16 @@
  * root cause) on a share of the scenarios of one seed, one report after another, through the real
  * learner and gate; top-1 accuracy is then measured on scenarios of other seeds, before and after.
  *   npx bun scripts/bench-feedback.ts [--train-seed 1] [--share 0.5] [--count 300] [--eval-seeds 2,3,4]
- *                                     [--gate-seed 7] [--gate-count 60]
+ *                                     [--gate-seed 7] [--gate-count 60] [--mislead] [--ungated]
+ * --mislead: the feedback names the runner-up instead of the true cause (feedback built to mislead);
+ * --ungated: every learnt adjustment takes effect without the gate (to see what the gate prevents).
  */
 import { parseArgs } from 'node:util';
 import { generateScenarios } from '../src/eval/generator.ts';
 import { createRng } from '../src/eval/prng.ts';
 import { accuracy, learnOffline } from '../src/learn/offline.ts';
 import { baseModel } from '../src/learn/model.ts';
+import { rankReplay } from '../src/learn/replay.ts';
 import { builtInScenarios, scenarioInputs } from '../src/learn/scenario-inputs.ts';
 
 const { values } = parseArgs({
@@ -21,6 +24,8 @@ const { values } = parseArgs({
     'eval-seeds': { type: 'string', default: '2,3,4' },
     'gate-seed': { type: 'string', default: '7' },
     'gate-count': { type: 'string', default: '60' },
+    mislead: { type: 'boolean', default: false },
+    ungated: { type: 'boolean', default: false },
   },
 });
 const trainSeed = Number(values['train-seed']);
@@ -34,14 +39,21 @@ const train = scenarioInputs(generateScenarios({ seed: trainSeed, count }));
 const rng = createRng(trainSeed * 7919 + 1);
 const given = rng.shuffle(train).slice(0, Math.round(train.length * share));
 const gate = builtInScenarios(Number(values['gate-seed']), Number(values['gate-count']));
+const liar = (c: (typeof given)[number]) => {
+  const ranked = rankReplay(c, undefined);
+  return ranked.find((h) => h.service !== c.expected)?.service ?? c.expected;
+};
 const { model, decisions } = await learnOffline({
-  feedback: given.map((c) => ({ case: c, rootService: c.expected })),
+  feedback: given.map((c) => ({ case: c, rootService: values.mislead ? liar(c) : c.expected })),
   gateScenarios: gate,
+  ungated: values.ungated,
 });
 const accepted = decisions.filter((d) => d.status !== 'refused').length;
 const refused = decisions.filter((d) => d.status === 'refused').length;
 
-console.log(`feedback: ${given.length} of ${train.length} scenarios of seed ${trainSeed} (share ${share})`);
+console.log(
+  `feedback: ${given.length} of ${train.length} scenarios of seed ${trainSeed} (share ${share})${values.mislead ? ', built to mislead' : ''}${values.ungated ? ', NO gate' : ''}`,
+);
 console.log(
   `gate: seed ${values['gate-seed']}, ${gate.length} scenarios; ${accepted} accepted, ${refused} refused; model ${model.version}, ${Object.keys(model.contexts).length} contexts`,
 );

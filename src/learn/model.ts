@@ -1,3 +1,5 @@
+import { fingerprint } from '../analyze/text.ts';
+
 /**
  * Weight multipliers for the ranking, learnt from feedback. Shaped like the engine's `Adjustments`
  * (analyze/evidence.ts): absent entries mean 1.
@@ -57,3 +59,17 @@ export function changedContexts(a: LearntModel['contexts'], b: LearntModel['cont
 
 export const isEmptyAdjustments = (a: RankingAdjustments | undefined): boolean =>
   !a || (!Object.keys(a.rules ?? {}).length && !Object.keys(a.services ?? {}).length);
+
+const sortedPairs = (o: Record<string, number> = {}) =>
+  JSON.stringify(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
+
+/**
+ * The tag a report's modelVersion carries when these adjustments ranked it ("+adj-" and this), as
+ * analyze() computes it; lets the learning page say which reports a learnt context ranked.
+ */
+export const adjustmentsTag = (a: RankingAdjustments): string =>
+  `adj-${fingerprint(`${sortedPairs(a.rules)}|${sortedPairs(a.services)}`)}`;

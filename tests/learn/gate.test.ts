@@ -105,3 +105,24 @@ describe('learning gate', () => {
     expect(r.accepted).toBe(true);
   });
 });
+
+describe('model version tag', () => {
+  test('matches what analyze() writes into report.modelVersion for the same adjustments', async () => {
+    const { analyze } = await import('../../src/analyze/engine.ts');
+    const { ruleSet } = await import('../../src/analyze/rules/pack.ts');
+    const { emptyEvidence } = await import('../../src/analyze/evidence.ts');
+    const { adjustmentsTag } = await import('../../src/learn/model.ts');
+    const { event, exampleGraph, T } = await import('../ui/fixtures.ts');
+    const adjustments = { services: { bsp: 1.6, evse_manager_1: 0.7 }, rules: { 'graph.prior': 0.9 } };
+    const r = analyze({
+      event,
+      graph: exampleGraph(),
+      evidence: emptyEvidence(),
+      rules: ruleSet(),
+      now: T,
+      lookbackMs: 7 * 86_400_000,
+      adjustments,
+    });
+    expect(r.modelVersion.endsWith(`+${adjustmentsTag(adjustments)}`)).toBe(true);
+  });
+});

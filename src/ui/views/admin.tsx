@@ -1,5 +1,6 @@
 import { roles } from '../../auth/roles.ts';
 import type { Session } from '../../auth/session.ts';
+import { adjustmentsTag } from '../../learn/model.ts';
 import type { StoredModel } from '../../store/learn-store.ts';
 import type { User } from '../../store/user-store.ts';
 import { dayClock } from './report-message.tsx';
@@ -140,7 +141,19 @@ export function LearningView(p: {
               <td>
                 {m.figures.changedContexts.map((k) => (
                   <details>
-                    <summary>{k}</summary>
+                    <summary>
+                      {k}
+                      {m.contexts[k] ? (
+                        <>
+                          {' '}
+                          <code title="reports ranked with these carry it in modelVersion">
+                            +{adjustmentsTag(m.contexts[k])}
+                          </code>
+                        </>
+                      ) : (
+                        ' (removed)'
+                      )}
+                    </summary>
                     <pre>{JSON.stringify(m.contexts[k] ?? {}, null, 1)}</pre>
                   </details>
                 ))}
