@@ -99,7 +99,7 @@ const hashComments = /\.(ya?ml|py|sh|cmake|conf|ini|toml|cfg|txt)$|(^|\/)(CMakeL
  * True when a diff changes only comments, blank lines or formatting: the code is the same once
  * comments and whitespace are removed from both sides (per file).
  */
-export function cosmeticOnly(diff: string | null): boolean {
+export function cosmeticOnly(diff: string | null, files: readonly string[] = []): boolean {
   if (!diff) return false;
   const before = new Map<string, string[]>();
   const after = new Map<string, string[]>();
@@ -115,6 +115,9 @@ export function cosmeticOnly(diff: string | null): boolean {
     side.set(file, [...(side.get(file) ?? []), line.slice(1)]);
   }
   if (!before.size && !after.size) return false;
+  // A diff that does not cover every changed file (GitHub truncates large patches) proves nothing.
+  const covered = new Set([...before.keys(), ...after.keys()].map((f) => f.replace(/^(a|b)\//, '')));
+  if (files.some((f) => !covered.has(f.replace(/^\.?\//, '')))) return false;
   const code = (lines: string[] | undefined, f: string) => {
     let text = (lines ?? [])
       .join('\n')
@@ -188,7 +191,7 @@ export function changeBase(change: Change, graph: SystemGraph): ChangeBase {
     docsOnly:
       (change.files.length
         ? change.files.every((f) => docsOrTests.test(f))
-        : docsCommit.test(change.summary)) || cosmeticOnly(change.diff),
+        : docsCommit.test(change.summary)) || cosmeticOnly(change.diff, change.files),
     words: words(`${change.summary}\n${hunks}\n${added}\n${removed}`),
     mapped: [...mapped],
     touched,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { mentionsFunction, rateAround, splitDiff } from '../../src/analyze/changes.ts';
+import { cosmeticOnly, mentionsFunction, rateAround, splitDiff } from '../../src/analyze/changes.ts';
 import { messagePattern, span, words } from '../../src/analyze/text.ts';
 
 describe('text helpers', () => {
@@ -63,5 +63,34 @@ describe('changes', () => {
       before: 0,
       jumped: true,
     });
+  });
+});
+
+describe('cosmetic changes', () => {
+  const diff = (minus: string, plus: string, path = 'modules/EVSE/Auth/lib/AuthHandler.cpp') =>
+    `--- a/${path}\n+++ b/${path}\n@@ -584,4 +584,4 @@ void AuthHandler::handle_session_event() {\n-${minus}\n+${plus}\n`;
+
+  test('a diff that only adds a comment or reformats cannot change behaviour', () => {
+    expect(
+      cosmeticOnly(diff('  plugged_in = true;', '  plugged_in = true; // starts the plug-in timer')),
+    ).toBe(true);
+    expect(cosmeticOnly(diff('  x=a+b;', '  x = a + b;'))).toBe(true);
+    expect(
+      cosmeticOnly(diff('  timeout: 30', '  timeout: 30 # seconds', 'config/config.yaml'), [
+        'config/config.yaml',
+      ]),
+    ).toBe(true);
+  });
+
+  test('code edits, C preprocessor lines and partial diffs are not cosmetic', () => {
+    expect(cosmeticOnly(diff('  plugged_in = true;', '  plugged_in = false; // fix'))).toBe(false);
+    expect(cosmeticOnly(diff('#define TIMEOUT_MS 1000', '#define TIMEOUT_MS 300'))).toBe(false);
+    // The commit also touched Charger.cpp, whose patch is missing: nothing can be concluded.
+    expect(
+      cosmeticOnly(diff('  a = 1;', '  a = 1; // note'), [
+        'modules/EVSE/Auth/lib/AuthHandler.cpp',
+        'modules/EVSE/EvseManager/Charger.cpp',
+      ]),
+    ).toBe(false);
   });
 });
