@@ -35,7 +35,7 @@ export interface DebugQueueConfig {
   /** Called for each dropped item (queue full). Keep it cheap: it runs inside log(). */
   onDrop?: (info: DropInfo) => void;
   /** Called when a destination goes away, refuses an item, or the spool fails; once per outage. */
-  onError?: (error: Error) => void;
+  onError?: (error: DebugQueueError) => void;
   /** Do not write the one-line notices (no destination, mqtt missing) to stderr. */
   silent?: boolean;
   /** Injected fetch (tests, proxies). */

@@ -33,6 +33,28 @@ interface Reply {
   outcome: Outcome;
   error?: Error;
   retryAfterMs?: number;
+  /** Response body of a 2xx, for partial acceptance. */
+  text?: string;
+}
+
+/**
+ * TracePulse keeps the good lines of a partly bad /api/logs batch and answers 200 with
+ * `problems: ["[i] path: message", ...]`; returns the indexes (within the batch) it refused.
+ */
+function refusedLines(text: string | undefined): Map<number, string> {
+  const refused = new Map<number, string>();
+  if (!text?.includes('"problems"')) return refused;
+  try {
+    const body = JSON.parse(text) as { problems?: unknown };
+    if (!Array.isArray(body.problems)) return refused;
+    for (const p of body.problems) {
+      const m = typeof p === 'string' ? /^\[(\d+)\]\s*(.*)$/.exec(p) : null;
+      if (m) refused.set(Number(m[1]), m[2] ?? '');
+    }
+  } catch {
+    // not JSON: nothing to learn
+  }
+  return refused;
 }
 
 /** Sends events one request each to POST /webhook/event and log lines as NDJSON batches to POST /api/logs. */
@@ -58,7 +80,7 @@ export function createHttpTransport({
       });
       const text = await res.text();
       const outcome = outcomeOfStatus(res.status);
-      if (outcome === 'ok') return { outcome };
+      if (outcome === 'ok') return { outcome, text };
       return {
         outcome,
         error: new Error(`POST ${path}: HTTP ${res.status} ${text.slice(0, 300)}`),
@@ -148,7 +170,16 @@ export function createHttpTransport({
               );
             }
           } else {
-            for (const index of chunk.indexes) record(index, reply);
+            const refused = reply.outcome === 'ok' ? refusedLines(reply.text) : new Map<number, string>();
+            chunk.indexes.forEach((index, i) => {
+              const problem = refused.get(i);
+              record(
+                index,
+                problem === undefined
+                  ? reply
+                  : { outcome: 'reject', error: new Error(`POST /api/logs: ${problem}`) },
+              );
+            });
           }
           if (reply.outcome === 'retry') break; // destination away: leave the rest queued
         }

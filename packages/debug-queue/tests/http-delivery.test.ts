@@ -129,6 +129,32 @@ describe('HTTP transport to the real TracePulse', () => {
     await q.close();
   });
 
+  test('a line TracePulse refuses inside a batch counts as rejected; the others are stored', async () => {
+    const errors: string[] = [];
+    const q = createDebugQueue({
+      url: tp.url,
+      apiKey: 'station-key-01',
+      ...fast,
+      onError: (e) => errors.push(e.code),
+    });
+    q.logLine('warn', 'PN532 did not wake', { service: 'rfid', correlationId: 'txn-partial' });
+    // attributes must be an object; plain JavaScript callers can still pass an array
+    const list = ['getFirmwareVersion', 'configureSAM'] as unknown as Record<string, unknown>;
+    q.logLine('error', 'PN532 retries exhausted', {
+      service: 'rfid',
+      correlationId: 'txn-partial',
+      attributes: list,
+    });
+    q.logLine('warn', 'PN532 reader reset', { service: 'rfid', correlationId: 'txn-partial' });
+    expect(await q.flush(5000)).toBe(true);
+    const logs = await tp.logs({ correlationId: 'txn-partial' });
+    expect(logs.map((l) => l.message).sort()).toEqual(['PN532 did not wake', 'PN532 reader reset']);
+    expect(q.stats().primary).toMatchObject({ delivered: 2, rejected: 1, retries: 0 });
+    expect(q.stats().primary?.lastError).toContain('attributes');
+    expect(errors).toContain('REJECTED');
+    await q.close();
+  });
+
   test('a 401 (missing API key) is retried with backoff and keeps the event queued, not dropped', async () => {
     const errors: string[] = [];
     const q = createDebugQueue({ url: tp.url, ...fast, onError: (e) => errors.push(e.message) });
