@@ -9,6 +9,7 @@ const help = `tracepulse ${version}: edge-first debugging agent for EV charging 
 Usage:
   tracepulse [serve]            run the service (configuration from TRACEPULSE_* environment variables)
   tracepulse map check FILE     validate a system map; prints problems and warnings, exit 1 on errors
+  tracepulse rules check FILE   validate a user rule file (TRACEPULSE_RULES_FILE); rules list: the built-in pack
   tracepulse user add NAME --role viewer|engineer|admin [--password-stdin]
                                 add a UI user (also: user list, user remove NAME)
   tracepulse eval [--seed N] [--count N] [--json] [--per-class]
@@ -44,6 +45,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   user: async (args) => (await import('./cli/user.ts')).runUserCommand(args),
   eval: async (args) => (await import('./cli/eval.ts')).evalCommand(args),
   replay: async (args) => (await import('./cli/replay.ts')).replayCommand(args),
+  rules: async (args) => (await import('./cli/rules.ts')).rulesCommand(args),
   map: async (args) => {
     const [sub, file] = args;
     if (sub !== 'check' || !file) {
