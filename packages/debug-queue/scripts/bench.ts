@@ -51,10 +51,11 @@ async function callerCost(name: string, q: DebugQueue, mode: 'flood' | 'paced'):
   const samples = new Float64Array(n);
   for (let i = -warm; i < n; i++) {
     const t0 = now();
+    // low: a high one would start an analysis in TracePulse, whose CPU use would then be measured here
     q.log(
-      'SESSION_DROP',
+      'SESSION_TIMEOUT',
       { service: 'SessionManager', errorCode: 'TIMEOUT', correlationId: `txn-${i}`, details },
-      { priority: i % 4 === 0 ? 'high' : 'low' },
+      { priority: 'low' },
     );
     const t1 = now();
     if (i >= 0) samples[i] = t1 - t0;
@@ -111,16 +112,23 @@ async function main(): Promise<void> {
     }
 
     // 2. Throughput, queue large enough to hold the whole burst.
-    const burst = async (name: string, q: DebugQueue, n: number, kind: 'event' | 'line', service: string) => {
+    // Low-priority events: each high one (or a trigger type such as SESSION_DROP) also starts an
+    // analysis in TracePulse, which is then what gets measured; `trigger` measures that on purpose.
+    const burst = async (
+      name: string,
+      q: DebugQueue,
+      n: number,
+      kind: 'event' | 'trigger' | 'line',
+      service: string,
+    ) => {
       const t0 = performance.now();
       for (let i = 0; i < n; i++) {
-        if (kind === 'event') {
-          q.log('SESSION_DROP', {
-            service,
-            errorCode: 'EVCommunicationError',
-            correlationId: `txn-${service}-${i}`,
-            details,
-          });
+        if (kind !== 'line') {
+          q.log(
+            kind === 'trigger' ? 'SESSION_DROP' : 'METER_VALUE_LATE',
+            { service, errorCode: 'EVCommunicationError', correlationId: `txn-${service}-${i}`, details },
+            kind === 'trigger' ? {} : { priority: 'low' },
+          );
         } else {
           q.logLine('warn', `EvseSlac: Connection lost in matched state (${i})`, {
             service,
@@ -141,6 +149,13 @@ async function main(): Promise<void> {
     const hq = createDebugQueue({ url: tp.url, maxQueue: cap });
     await burst('HTTP POST /webhook/event (8 concurrent)', hq, EVENTS, 'event', 'bench_http');
     await burst('HTTP POST /api/logs (NDJSON batches)', hq, LINES, 'line', 'bench_http_logs');
+    await burst(
+      'HTTP POST /webhook/event, SESSION_DROP (each starts an analysis)',
+      hq,
+      500,
+      'trigger',
+      'bench_trig',
+    );
     await hq.close();
 
     const mq = createDebugQueue({ url: 'mqtt://127.0.0.1:1883', topicPrefix: tp.prefix, maxQueue: cap });
@@ -160,7 +175,7 @@ async function main(): Promise<void> {
     const e2e = createDebugQueue({ url: 'mqtt://127.0.0.1:1883', topicPrefix: tp.prefix, maxQueue: cap });
     const t0 = performance.now();
     for (let i = 0; i < E2E; i++) {
-      e2e.log('SESSION_DROP', {
+      e2e.log('METER_VALUE_LATE', {
         service: 'bench_e2e',
         errorCode: 'EVCommunicationError',
         correlationId: `txn-e2e-${i}`,
