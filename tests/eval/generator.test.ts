@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test';
+import { catalogue } from '../../src/eval/catalogue.ts';
 import { generateScenarios } from '../../src/eval/generator.ts';
 import { scenarioRecords } from '../../src/eval/to-stream.ts';
 import { faultClasses, type Scenario } from '../../src/eval/types.ts';
@@ -199,5 +200,18 @@ describe('scenario generator', () => {
         expect(line).not.toContain('"rootService"');
       }
     }
+  });
+});
+
+describe('module catalogue', () => {
+  test('every regression edit changes code, not only a comment', () => {
+    const strip = (l: string) => l.replace(/\/\/.*$/, '').replace(/\s+/g, '');
+    for (const mods of Object.values(catalogue))
+      for (const m of mods)
+        for (const f of m.functions)
+          for (const e of f.regressions)
+            expect(e.to.map(strip).join(''), `${m.type} ${f.name}: ${e.message}`).not.toBe(
+              strip(f.body[e.line] ?? ''),
+            );
   });
 });

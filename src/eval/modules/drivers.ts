@@ -356,7 +356,10 @@ const imd = (type: string): ModuleSpec => ({
       regressions: [
         {
           line: 1,
-          to: ['    publish_enabled = true; // publish from the first sample, no settle time'],
+          to: [
+            '    publish_enabled = true;',
+            '    settle_samples_after_start = 0; // publish from the first sample',
+          ],
           message: `${type}: publish isolation values immediately after start`,
         },
       ],
