@@ -64,7 +64,7 @@ export function createLearning(options: {
   store: LearnStore;
   rankStored: StoredRanker;
   /** The built-in labelled scenarios (built on first use, then cached). */
-  scenarios: () => ReplayInput[];
+  scenarios: () => ReplayInput[] | Promise<ReplayInput[]>;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
@@ -102,7 +102,7 @@ export function createLearning(options: {
   });
 
   /** Re-learns the contexts a feedback on (eventType, errorCode) touches: its own and its error code's. */
-  const relearn = (eventType: string, errorCode: string): StoredModel | null => {
+  const relearn = async (eventType: string, errorCode: string): Promise<StoredModel | null> => {
     const all = feedback.latestPerReport();
     const exact = contextKey(eventType, errorCode);
     const code = codeKey(errorCode);
@@ -129,7 +129,7 @@ export function createLearning(options: {
     put(code, sameCode);
     const context = `${exact} and ${code}`;
     if (changedContexts(active.contexts, contexts).length === 0) return null;
-    scenarioCases ??= options.ungated ? [] : options.scenarios().map(replayCase);
+    scenarioCases ??= options.ungated ? [] : (await options.scenarios()).map(replayCase);
     const started = performance.now();
     const gated = runGate(options.ungated ? [] : [...all.map(feedbackCase), ...scenarioCases], active, {
       version: 'candidate',
@@ -169,7 +169,7 @@ export function createLearning(options: {
         await Bun.sleep(0); // leave the request that gave the feedback to finish first
         pending.delete(context);
         try {
-          return relearn(f.eventType, f.errorCode);
+          return await relearn(f.eventType, f.errorCode);
         } catch (err) {
           metrics.inc('tracepulse_learn_gate_total', { outcome: 'failed' });
           logger.error('learning run failed', { context, error: String(err) });

@@ -25,6 +25,26 @@ export function scenarioInputs(
   scenarios: Scenario[],
   options: { lookbackMs?: number; db?: Database } = {},
 ): ReplayInput[] {
+  return [...buildInputs(scenarios, options)];
+}
+
+/** As scenarioInputs, yielding to the event loop every few scenarios so ingest is never held up. */
+export async function scenarioInputsAsync(
+  scenarios: Scenario[],
+  options: { lookbackMs?: number; every?: number } = {},
+): Promise<ReplayInput[]> {
+  const out: ReplayInput[] = [];
+  for (const input of buildInputs(scenarios, options)) {
+    out.push(input);
+    if (out.length % (options.every ?? 5) === 0) await Bun.sleep(0);
+  }
+  return out;
+}
+
+function* buildInputs(
+  scenarios: Scenario[],
+  options: { lookbackMs?: number; db?: Database },
+): Generator<ReplayInput> {
   const lookbackMs = options.lookbackMs ?? 7 * 86_400_000;
   const db = options.db ?? openDatabase(':memory:');
   const patterns = createLogPatterns(db);
@@ -37,11 +57,10 @@ export function scenarioInputs(
   const insertLog = db.prepare(
     `INSERT INTO logs (ts, service, level, message, correlation_id, attributes, source) VALUES (?, ?, ?, ?, ?, NULL, 'replay')`,
   );
-  const out: ReplayInput[] = [];
   try {
-    scenarios.forEach((sc, i) => {
+    for (const [i, sc] of scenarios.entries()) {
       const parsed = parseSystemMap(sc.mapYaml);
-      if (!parsed.ok) return; // the generator's maps are valid; a broken one is skipped, not fatal
+      if (!parsed.ok) continue; // the generator's maps are valid; a broken one is skipped, not fatal
       const graph = parsed.graph;
       const T = BASE + i * SPACING_MS;
       const event: DebugEvent = {
@@ -98,14 +117,17 @@ export function scenarioInputs(
       const knownNames = [...new Set([event.service, ...sc.logs.map((l) => l.service)])];
       const evidence = gatherer.gather({ event, graph, candidates, knownNames, changes, lookbackMs });
       const input: AnalyzeInput = { event, graph, evidence, rules, now: T + 1000, lookbackMs };
-      out.push({ id: sc.id, source: 'scenario', expected: sc.label.rootService, input });
-    });
+      yield { id: sc.id, source: 'scenario', expected: sc.label.rootService, input };
+    }
   } finally {
     if (!options.db) db.close();
   }
-  return out;
 }
 
 /** The built-in labelled scenarios the learning gate replays: a fixed seed and a modest count. */
 export const builtInScenarios = (seed: number, count: number): ReplayInput[] =>
   count > 0 ? scenarioInputs(generateScenarios({ seed, count })) : [];
+
+/** builtInScenarios without holding the event loop (the service builds them on the first feedback). */
+export const builtInScenariosAsync = async (seed: number, count: number): Promise<ReplayInput[]> =>
+  count > 0 ? scenarioInputsAsync(generateScenarios({ seed, count })) : [];

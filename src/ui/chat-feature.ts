@@ -5,7 +5,7 @@ import type { AppContext } from '../app.ts';
 import { createRedactor } from '../deliver/redact.ts';
 import { createFeedbackIntake } from '../learn/feedback-intake.ts';
 import { createLearning, type Learning } from '../learn/learning-service.ts';
-import { builtInScenarios } from '../learn/scenario-inputs.ts';
+import { builtInScenariosAsync } from '../learn/scenario-inputs.ts';
 import { createChatStore } from '../store/chat-store.ts';
 import { createFeedbackStore } from '../store/feedback-store.ts';
 import { createLearnStore } from '../store/learn-store.ts';
@@ -59,7 +59,7 @@ export function createChatFeature(
     rankStored: (eventId, adjustments) =>
       ctx.analysis.analyzeStored(eventId, { adjustments })?.hypotheses ?? null,
     scenarios: () =>
-      builtInScenarios(config.TRACEPULSE_LEARN_GATE_SEED, config.TRACEPULSE_LEARN_GATE_SCENARIOS),
+      builtInScenariosAsync(config.TRACEPULSE_LEARN_GATE_SEED, config.TRACEPULSE_LEARN_GATE_SCENARIOS),
     clock,
     logger: ctx.logger.child('learn'),
     metrics,
