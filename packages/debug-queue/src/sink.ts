@@ -161,7 +161,7 @@ export class Sink {
     this.kickPending = true;
     queueMicrotask(() => {
       this.kickPending = false;
-      if (!this.running && !this.stopped) this.loop = this.run();
+      if (!this.running && !this.stopped) this.loop = this.run().catch((e: unknown) => this.crashed(e));
     });
   }
 
@@ -205,6 +205,16 @@ export class Sink {
       if (!this.stopped) this.state = 'idle';
       if (this.isEmpty()) this.notifyEmpty();
     }
+  }
+
+  /**
+   * A bug in the loop must not become an unhandled rejection (Node would end the station service):
+   * record it; the next log() starts the loop again.
+   */
+  private crashed(e: unknown): void {
+    this.running = false;
+    this.lastError = `delivery loop failed: ${errorOf(e).message}`;
+    this.report('DESTINATION_DOWN', errorOf(e));
   }
 
   private async attempt(batch: Item[]): Promise<SendResult> {

@@ -36,7 +36,10 @@ export class Spool {
 
   constructor(private readonly options: SpoolOptions) {
     this.intervalMs = options.intervalMs ?? 100;
-    this.ready = this.recover();
+    this.ready = this.recover().catch((e: unknown) => {
+      this.fail(e);
+      return [];
+    });
     this.chain = this.ready;
     openSpools.add(this);
     ensureExitHook();
@@ -65,7 +68,8 @@ export class Spool {
 
   /** Writes what is pending now. */
   flush(): Promise<void> {
-    this.chain = this.chain.then(() => this.write());
+    // Every step catches, so one failure cannot break the chain for the writes after it.
+    this.chain = this.chain.then(() => this.write()).catch((e: unknown) => this.fail(e));
     return this.chain.then(() => undefined);
   }
 
@@ -73,7 +77,7 @@ export class Spool {
   async close(): Promise<void> {
     if (this.closed) return;
     clearTimeout(this.timer);
-    this.chain = this.chain.then(() => this.compact());
+    this.chain = this.chain.then(() => this.compact()).catch((e: unknown) => this.fail(e));
     await this.chain;
     this.closed = true;
     openSpools.delete(this);
