@@ -9,7 +9,7 @@ import type {
   FailureHistory,
   PatternHistory,
 } from './evidence.ts';
-import { messagePattern, nameKey, words } from './text.ts';
+import { cmp, messagePattern, nameKey, words } from './text.ts';
 import { followTrail, type Trail } from './trail.ts';
 
 /** The trigger as the engine needs it (a stored DebugEvent fits). */
@@ -130,7 +130,7 @@ export function buildFacts(input: {
   const inWindow = (ts: number) => ts >= windowStart && ts <= T;
   const logs = evidence.logs
     .filter((l) => inWindow(l.ts))
-    .sort((a, b) => a.ts - b.ts || a.service.localeCompare(b.service) || a.message.localeCompare(b.message));
+    .sort((a, b) => a.ts - b.ts || cmp(a.service, b.service) || cmp(a.message, b.message));
   const pre = logs.map((l) => ({ l, candidate: asCandidate(l.service), pattern: messagePattern(l.message) }));
   for (const p of pre) {
     if (!p.candidate || levelRank[p.l.level] < WARN) continue;
@@ -182,7 +182,7 @@ export function buildFacts(input: {
     e.eventType === event.eventType && e.errorCode === event.errorCode && resolveName(e.service) === failing;
   const events = evidence.events
     .filter((e) => e.id !== event.id && inWindow(e.ts) && !sameFailure(e))
-    .sort((a, b) => a.ts - b.ts || a.id.localeCompare(b.id));
+    .sort((a, b) => a.ts - b.ts || cmp(a.id, b.id));
   for (const e of events) {
     const s = asCandidate(e.service);
     if (!s) continue;
@@ -210,7 +210,7 @@ export function buildFacts(input: {
     });
   }
   for (const list of patterns.values())
-    list.sort((a, b) => a.firstTs - b.firstTs || a.pattern.localeCompare(b.pattern));
+    list.sort((a, b) => a.firstTs - b.firstTs || cmp(a.pattern, b.pattern));
 
   // Onset: when each candidate first logged something that is not business as usual (a new or
   // spiking warning counts: roots often only warn while their symptoms error).

@@ -1,3 +1,4 @@
+import { cmp } from './text.ts';
 import type { Change } from '../core/change.ts';
 import type { BlamedChange, Evidence, Hypothesis } from '../core/report.ts';
 import type { Adjustments } from './evidence.ts';
@@ -110,12 +111,12 @@ export function toHypotheses(facts: Facts, scored: Scored[]): Hypothesis[] {
     );
     // The symptom note weighs what it took away, so it is listed where it matters.
     const size = (f: Finding) => Math.abs(f.weight || (f.evidence[0]?.weight ?? 0));
-    findings.sort((a, b) => size(b) - size(a) || a.ruleId.localeCompare(b.ruleId));
+    findings.sort((a, b) => size(b) - size(a) || cmp(a.ruleId, b.ruleId));
     const reasons = [...new Set(findings.map((f) => f.reason))].slice(0, MAX_REASONS);
     // Every item names the rule or signal that produced it (the UI groups by it; learning weights by it).
     const evidence: Evidence[] = findings
       .flatMap((f) => f.evidence.map((e) => (e.ruleId ? e : { ...e, ruleId: f.ruleId })))
-      .sort((a, b) => b.weight - a.weight || a.text.localeCompare(b.text))
+      .sort((a, b) => b.weight - a.weight || cmp(a.text, b.text))
       .slice(0, MAX_EVIDENCE)
       .map((e) => ({ ...e, weight: Math.round(e.weight * 1000) / 1000 }));
     const fn = blame?.findings.find((f) => f.function)?.function ?? mentionedFunction(facts, s.service);

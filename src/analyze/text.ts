@@ -57,6 +57,9 @@ export function words(text: string, limit = 20_000): Set<string> {
   return out;
 }
 
+/** Code-unit string order: unlike localeCompare it is the same on every machine and locale. */
+export const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** "09:41:02" (UTC) for evidence lines. */
 export const clockTime = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
 

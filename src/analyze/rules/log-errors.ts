@@ -1,7 +1,7 @@
 import { levelRank } from '../../core/log-line.ts';
 import type { Evidence } from '../../core/report.ts';
 import type { Facts, Novelty, PatternFact } from '../facts.ts';
-import { clockTime, span } from '../text.ts';
+import { clockTime, cmp, span } from '../text.ts';
 import type { Finding, RuleFamily } from './finding.ts';
 
 /** Points per distinct message pattern, by level: a warning is a hint, an error is evidence. */
@@ -76,7 +76,7 @@ export const logErrors: RuleFamily = {
       // Evidence weights add up to what the finding contributes after the cap.
       const k = total > 0 ? weight / total : 0;
       for (const e of evidence) e.weight *= k;
-      evidence.sort((a, b) => b.weight - a.weight || String(a.text).localeCompare(String(b.text)));
+      evidence.sort((a, b) => b.weight - a.weight || cmp(String(a.text), String(b.text)));
       out.push({ ruleId: 'logs.errors', service, weight, reason, evidence: evidence.slice(0, 6) });
     }
     return out;
