@@ -83,7 +83,15 @@ export function rateAround(
   eventTs: number,
   lookbackMs: number,
 ): { before: number; jumped: boolean } {
-  const sampledBefore = h.timestamps.filter((t) => t < changeTs).length;
+  // timestamps are sorted: binary search for the first one at or after the change.
+  let lo = 0;
+  let hi = h.timestamps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (h.timestamps[mid]! < changeTs) lo = mid + 1;
+    else hi = mid;
+  }
+  const sampledBefore = lo;
   const before = h.count - h.timestamps.length + sampledBefore;
   if (before <= 0) return { before: 0, jumped: true };
   const after = h.timestamps.length - sampledBefore + 1;
