@@ -10,6 +10,7 @@ import { learnContext, type Sample } from './learner.ts';
 import {
   adjustmentsFor,
   baseModel,
+  canonical,
   changedContexts,
   codeKey,
   type ContextKey,
@@ -89,17 +90,34 @@ export function createLearning(options: {
       ...(raw ? { rank: (adj: RankingAdjustments | undefined) => rankStored(f.eventId, adj) } : {}),
     };
   };
-  const feedbackCase = (f: Feedback): LabelledCase => ({
-    id: `report:${f.reportId}`,
-    source: 'feedback',
-    eventType: f.eventType,
-    errorCode: f.errorCode,
-    expected: f.rootService,
-    top: (adj) => {
-      const hs = rankStored(f.eventId, adj);
-      return hs ? (hs[0]?.service ?? null) : null;
-    },
-  });
+  const feedbackCase = (f: Feedback): LabelledCase => {
+    const memo = new Map<string, string | null>();
+    return {
+      id: `report:${f.reportId}`,
+      source: 'feedback',
+      eventType: f.eventType,
+      errorCode: f.errorCode,
+      expected: f.rootService,
+      top: (adj) => {
+        const key = canonical(adj);
+        let top = memo.get(key);
+        if (top === undefined) {
+          top = rankStored(f.eventId, adj)?.[0]?.service ?? null;
+          memo.set(key, top);
+        }
+        return top;
+      },
+    };
+  };
+
+  /** Ranks every case under the model in force, a few per event-loop turn (the gate then reuses them). */
+  const prewarm = async (cases: LabelledCase[]) => {
+    for (let i = 0; i < cases.length; i++) {
+      const c = cases[i]!;
+      c.top(adjustmentsFor(active, c.eventType, c.errorCode));
+      if (i % 8 === 7) await Bun.sleep(0);
+    }
+  };
 
   /** Re-learns the contexts a feedback on (eventType, errorCode) touches: its own and its error code's. */
   const relearn = async (eventType: string, errorCode: string): Promise<StoredModel | null> => {
@@ -131,7 +149,9 @@ export function createLearning(options: {
     if (changedContexts(active.contexts, contexts).length === 0) return null;
     scenarioCases ??= options.ungated ? [] : (await options.scenarios()).map(replayCase);
     const started = performance.now();
-    const gated = runGate(options.ungated ? [] : [...all.map(feedbackCase), ...scenarioCases], active, {
+    const cases = options.ungated ? [] : [...all.map(feedbackCase), ...scenarioCases];
+    await prewarm(cases);
+    const gated = runGate(cases, active, {
       version: 'candidate',
       contexts,
     });
@@ -174,6 +194,9 @@ export function createLearning(options: {
           metrics.inc('tracepulse_learn_gate_total', { outcome: 'failed' });
           logger.error('learning run failed', { context, error: String(err) });
           return null;
+        } finally {
+          // Feedback is rare: between runs the scenarios are not kept (tens of MB on a gateway).
+          if (!pending.size) scenarioCases = null;
         }
       });
       queue = run;
