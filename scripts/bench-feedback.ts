@@ -3,7 +3,7 @@
  * Feedback-learning benchmark (figures for docs/ui.md; not a test). Engineers give feedback (the true
  * root cause) on a share of the scenarios of one seed, one report after another, through the real
  * learner and gate; top-1 accuracy is then measured on scenarios of other seeds, before and after.
- *   npx bun scripts/bench-feedback.ts [--train-seed 1] [--share 0.5] [--count 300] [--eval-seeds 2,3,4]
+ *   npx bun scripts/bench-feedback.ts [--train-seed 1] [--share 0.5] [--count 300] [--eval-seeds 2,3,4,5]
  *                                     [--gate-seed 7] [--gate-count 60] [--mislead] [--ungated]
  * --mislead: the feedback names the runner-up instead of the true cause (feedback built to mislead);
  * --ungated: every learnt adjustment takes effect without the gate (to see what the gate prevents).
@@ -21,7 +21,7 @@ const { values } = parseArgs({
     'train-seed': { type: 'string', default: '1' },
     share: { type: 'string', default: '0.5' },
     count: { type: 'string', default: '300' },
-    'eval-seeds': { type: 'string', default: '2,3,4' },
+    'eval-seeds': { type: 'string', default: '2,3,4,5' },
     'gate-seed': { type: 'string', default: '7' },
     'gate-count': { type: 'string', default: '60' },
     mislead: { type: 'boolean', default: false },

@@ -5,7 +5,6 @@ import type { AppContext } from '../app.ts';
 import { createRedactor } from '../deliver/redact.ts';
 import { createFeedbackIntake } from '../learn/feedback-intake.ts';
 import { createLearning, type Learning } from '../learn/learning-service.ts';
-import { builtInScenariosAsync } from '../learn/scenario-inputs.ts';
 import { createChatStore } from '../store/chat-store.ts';
 import { createFeedbackStore } from '../store/feedback-store.ts';
 import { createLearnStore } from '../store/learn-store.ts';
@@ -58,8 +57,12 @@ export function createChatFeature(
     store: createLearnStore(db),
     rankStored: (eventId, adjustments) =>
       ctx.analysis.analyzeStored(eventId, { adjustments })?.hypotheses ?? null,
-    scenarios: () =>
-      builtInScenariosAsync(config.TRACEPULSE_LEARN_GATE_SEED, config.TRACEPULSE_LEARN_GATE_SCENARIOS),
+    // The eval generator is only loaded when the first feedback is gated (start-up stays light).
+    scenarios: async () =>
+      (await import('../learn/scenario-inputs.ts')).builtInScenariosAsync(
+        config.TRACEPULSE_LEARN_GATE_SEED,
+        config.TRACEPULSE_LEARN_GATE_SCENARIOS,
+      ),
     clock,
     logger: ctx.logger.child('learn'),
     metrics,
