@@ -303,8 +303,12 @@ export async function startApp(
         // A service stopped within 5 s of starting must not prune a closed store.
         clearTimeout(firstRetention);
         // Order matters: stop taking input, let in-flight requests and PUBACKs finish, then close the store.
-        await mqtt?.stop();
-        await server.stop(false);
+        await withGrace(mqtt?.stop(), 5_000, () => logger.warn('MQTT did not close in time'));
+        // In-flight requests get a grace period; idle keep-alive clients must not hold shutdown hostage.
+        await withGrace(server.stop(false), 5_000, () =>
+          logger.warn('HTTP connections still open; closing them'),
+        );
+        await server.stop(true);
         for (const h of stopHooks.reverse()) await h();
         writer.flush();
         maps.stop();
@@ -314,6 +318,17 @@ export async function startApp(
       return stopping;
     },
   };
+}
+
+/** Waits for `p`, but at most `ms`; then calls `onTimeout` and goes on. */
+async function withGrace(p: Promise<unknown> | undefined, ms: number, onTimeout: () => void): Promise<void> {
+  if (!p) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+  });
+  if ((await Promise.race([p, late])) === 'late') onTimeout();
+  clearTimeout(timer);
 }
 
 function describeMetrics(m: Metrics) {
