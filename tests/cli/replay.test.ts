@@ -98,7 +98,7 @@ describe('replay', () => {
 describe('tracepulse replay (the CLI, as a separate process)', () => {
   test('prints a readable summary naming the root service, and --json the raw reports', async () => {
     const run = async (...args: string[]) => {
-      const p = Bun.spawn(['bun', join(import.meta.dir, '../../src/main.ts'), 'replay', fixture, ...args], {
+      const p = Bun.spawn([process.execPath, join(import.meta.dir, '../../src/main.ts'), 'replay', fixture, ...args], {
         stdout: 'pipe',
         stderr: 'pipe',
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },

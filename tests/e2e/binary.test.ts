@@ -155,11 +155,11 @@ describe.skipIf(!qemu)('compiled arm64 executable under qemu-user', () => {
   test('answers /healthz', async () => {
     const svc = await startBinary(cmd(['serve']), {});
     try {
-      await svc.ready(45_000);
+      await svc.ready(100_000);
       const h = (await (await fetch(`${svc.url}/healthz`)).json()) as { status: string };
       expect(h.status).toBe('ok');
     } finally {
       await svc.stop();
     }
-  }, 60_000);
+  }, 120_000);
 });
