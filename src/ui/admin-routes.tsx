@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import { type Context, Hono } from 'hono';
 import { isRole } from '../auth/roles.ts';
 import { TracePulseError } from '../core/errors.ts';

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { getConnInfo } from 'hono/bun';
 import { csrf } from 'hono/csrf';

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import { Hono } from 'hono';
 import type { UpgradeWebSocket } from 'hono/ws';
 import type { Session } from '../auth/session.ts';

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { WSContext } from 'hono/ws';
 import type { Session } from '../auth/session.ts';
 import type { Clock } from '../core/clock.ts';

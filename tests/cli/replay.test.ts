@@ -98,11 +98,14 @@ describe('replay', () => {
 describe('tracepulse replay (the CLI, as a separate process)', () => {
   test('prints a readable summary naming the root service, and --json the raw reports', async () => {
     const run = async (...args: string[]) => {
-      const p = Bun.spawn([process.execPath, join(import.meta.dir, '../../src/main.ts'), 'replay', fixture, ...args], {
-        stdout: 'pipe',
-        stderr: 'pipe',
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
-      });
+      const p = Bun.spawn(
+        [process.execPath, join(import.meta.dir, '../../src/main.ts'), 'replay', fixture, ...args],
+        {
+          stdout: 'pipe',
+          stderr: 'pipe',
+          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+        },
+      );
       const [out, err, code] = await Promise.all([
         new Response(p.stdout).text(),
         new Response(p.stderr).text(),

@@ -70,7 +70,11 @@ async function boot(): Promise<{
   // The probe powers the container off; if it hangs, SIGTERM halts the container cleanly.
   const timer = setTimeout(() => nspawn.kill('SIGTERM'), 50_000);
   // Read both pipes to the end, so console output can never fill a pipe and stall the boot.
-  const [, consoleOut, errors] = await Promise.all([nspawn.exited, drain(nspawn.stdout), drain(nspawn.stderr)]);
+  const [, consoleOut, errors] = await Promise.all([
+    nspawn.exited,
+    drain(nspawn.stdout),
+    drain(nspawn.stderr),
+  ]);
   const log = `${consoleOut}${errors}`;
   clearTimeout(timer);
 

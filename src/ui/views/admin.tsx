@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import { roles } from '../../auth/roles.ts';
 import type { Session } from '../../auth/session.ts';
 import { adjustmentsTag } from '../../learn/model.ts';

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { Report } from '../../core/report.ts';
 import { ReportMessage } from './report-message.tsx';
 

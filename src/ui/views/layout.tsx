@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx';
 import type { Session } from '../../auth/session.ts';
 import { type Channel, channelPath } from '../channels.ts';

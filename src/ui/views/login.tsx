@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import { BarePage } from './layout.tsx';
 
 /** The login form; `hint` tells a first user how to create an account. */

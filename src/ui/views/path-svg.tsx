@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { PathGraph } from '../timeline.ts';
 
 const W = 150;

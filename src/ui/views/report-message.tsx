@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { Report } from '../../core/report.ts';
 
 export const pct = (c: number): number => Math.round(Math.max(0, Math.min(1, c)) * 100);

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import { atLeast } from '../../auth/roles.ts';
 import type { Session } from '../../auth/session.ts';
 import type { Report } from '../../core/report.ts';
