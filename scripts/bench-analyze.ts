@@ -23,6 +23,7 @@ import { createChangesRepo } from '../src/store/changes-repo.ts';
 import { openDatabase } from '../src/store/db.ts';
 import { createLogPatterns } from '../src/store/log-patterns.ts';
 import { createIngestWriter } from '../src/store/ingest-writer.ts';
+import { mulberry32 } from '../src/eval/prng.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,17 +38,8 @@ const TRIGGERS = Number(values.triggers);
 const DAY = 86_400_000;
 const END = Date.UTC(2026, 10, 25, 12, 0, 0);
 
-/** Small deterministic PRNG (mulberry32) so runs are comparable. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small deterministic PRNG so runs are comparable. */
+const rng = mulberry32;
 
 const modules = [
   'EvseManager',

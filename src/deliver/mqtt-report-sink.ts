@@ -1,6 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../core/logger.ts';
 import { DeliveryError, permanent, type Sink, transient } from './sink.ts';
+import { mqttEndpoint } from '../core/mqtt-url.ts';
 
 export interface MqttReportSinkOptions {
   url: string;
@@ -24,19 +25,12 @@ const transientReasons = new Set([0x97, 0x89, 0x80]);
  */
 export async function createMqttReportSink(o: MqttReportSinkOptions): Promise<Sink> {
   const { connect } = await import('mqtt');
-  const u = new URL(o.url);
-  const protocol = u.protocol.replace(':', '') as 'mqtt' | 'mqtts' | 'ws' | 'wss' | 'tcp';
   const topic = `${o.prefix}/reports/${o.stationId}`;
   const log = o.logger;
   let lastError: string | null = null;
   // A clean session of our own: the outbox, not the broker session, keeps what is not yet sent.
   const client: MqttClient = connect({
-    host: u.hostname,
-    port: u.port ? Number(u.port) : protocol === 'mqtts' ? 8883 : 1883,
-    protocol,
-    path: protocol === 'ws' || protocol === 'wss' ? u.pathname : undefined,
-    username: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
+    ...mqttEndpoint(o.url),
     clientId: o.clientId,
     clean: true,
     protocolVersion: 5,

@@ -3,6 +3,7 @@ import type { Logger } from '../core/logger.ts';
 import type { LogLevel } from '../core/log-line.ts';
 import type { IngestSink } from './sink.ts';
 import { decodeUtf8, toDebugEvent, toLogLine } from './normalize.ts';
+import { mqttEndpoint } from '../core/mqtt-url.ts';
 
 export interface MqttReceiverOptions {
   url: string;
@@ -26,20 +27,12 @@ export interface MqttReceiver {
 export async function startMqttReceiver(options: MqttReceiverOptions): Promise<MqttReceiver> {
   const { connect } = await import('mqtt');
   const { sink, prefix, logger } = options;
-  const u = new URL(options.url);
-  const protocol = u.protocol.replace(':', '') as 'mqtt' | 'mqtts' | 'ws' | 'wss' | 'tcp';
   const status = { connected: false, subscribed: false, lastError: null as string | null };
   const eventsTopic = `${prefix}/events/#`;
   const logsTopic = `${prefix}/logs/#`;
 
-  // Host/port/protocol rather than a URL string: avoids url.parse() in bundled code (STACK-NOTES).
   const client: MqttClient = connect({
-    host: u.hostname,
-    port: u.port ? Number(u.port) : protocol === 'mqtts' ? 8883 : 1883,
-    protocol,
-    path: protocol === 'ws' || protocol === 'wss' ? u.pathname : undefined,
-    username: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
+    ...mqttEndpoint(options.url),
     clientId: options.clientId,
     clean: false,
     protocolVersion: 4,
