@@ -5,7 +5,7 @@
 // CapabilityBoundingSet=, NoNewPrivileges=, runAsNonRoot, drop ALL), and seccomp-exec.py the
 // unit's own SystemCallFilter= and RestrictAddressFamilies=.
 import { afterAll, describe, expect, test } from 'bun:test';
-import { chmodSync, chownSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   compiledBinary,
@@ -30,11 +30,18 @@ if (!canSandbox) {
   );
 }
 
-const unit = join(repoRoot, 'systemd/tracepulse.service');
-const filter = [systemPython, join(repoRoot, 'tests/deploy/seccomp-exec.py'), unit];
 const serviceUid = '10001';
 
 const temp = createTempDirs('tp-sandbox');
+// The filter script and the unit are copied out of the checkout: a checkout under /tmp would be
+// hidden by the sandbox's private /tmp, and one in root's home is not readable by the service uid.
+const aux = temp.make();
+chmodSync(aux, 0o755);
+const unit = join(aux, 'tracepulse.service');
+const filterScript = join(aux, 'seccomp-exec.py');
+copyFileSync(join(repoRoot, 'systemd/tracepulse.service'), unit);
+copyFileSync(join(repoRoot, 'tests/deploy/seccomp-exec.py'), filterScript);
+const filter = [systemPython, filterScript, unit];
 const procs = createProcessGroup();
 afterAll(async () => {
   await procs.killAll();
@@ -49,6 +56,7 @@ function confined(dataDir: string, program: string[]): string[] {
     ...['--bind', dataDir, dataDir, '--chdir', dataDir],
     // The executable may live in a temp folder, which the private /tmp would hide.
     ...['--ro-bind', dirname(program[0]!), dirname(program[0]!)],
+    ...['--ro-bind', aux, aux],
     ...['--unshare-pid', '--unshare-ipc', '--die-with-parent'],
     'setpriv',
     ...[`--reuid=${serviceUid}`, `--regid=${serviceUid}`, '--clear-groups', '--no-new-privs'],
@@ -95,7 +103,9 @@ describe.skipIf(!canSandbox)('confined like the systemd unit and the Kubernetes 
   });
 
   test('serves, ingests, stays within the memory budget and stops on SIGTERM', async () => {
-    const exe = await compiledBinary('x64');
+    const exe = join(aux, 'tracepulse');
+    copyFileSync(await compiledBinary('x64'), exe);
+    chmodSync(exe, 0o755);
     const dataDir = temp.make();
     chownSync(dataDir, Number(serviceUid), Number(serviceUid));
     chmodSync(dataDir, 0o700);
