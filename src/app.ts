@@ -11,8 +11,8 @@ import type { ChangeRefresher, ChangeSource } from './core/ports.ts';
 import { startConnectedMode } from './deliver/connected-mode.ts';
 import { createQueryRoutes } from './http/query-routes.ts';
 import { createReportRoutes } from './http/report-routes.ts';
-import { createHttpApp } from './http/server.ts';
-import { createHttpIngestRoutes } from './ingest/http.ts';
+import { createHttpApp, createRequestGuard, fastRoute } from './http/server.ts';
+import { createEventReceiver, createHttpIngestRoutes } from './ingest/http.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
 import type { IngestSink } from './ingest/sink.ts';
 import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analysis.ts';
@@ -246,6 +246,19 @@ export async function startApp(
   const server = Bun.serve({
     port: config.TRACEPULSE_PORT,
     hostname: config.TRACEPULSE_HOST,
+    routes: {
+      '/webhook/event': {
+        POST: fastRoute(createEventReceiver(sink), {
+          guard: createRequestGuard({
+            apiKeys: config.TRACEPULSE_API_KEYS,
+            alternativeAuth: chat.alternativeAuth,
+            metrics,
+          }),
+          maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES,
+          fallback: (req) => http.fetch(req),
+        }),
+      },
+    },
     fetch: http.fetch,
     websocket: chat.websocket,
     // Hono's bodyLimit answers 413 with a JSON body; Bun's own cap only guards against abuse.

@@ -30,9 +30,48 @@ export interface HttpAppOptions {
   openRoutes: Hono[];
 }
 
+/** API-key (or session) check for /api and /webhook: a 401 response, or null when admitted. */
+export type RequestGuard = (req: Request) => Promise<Response | null>;
+
+export function createRequestGuard(
+  options: Pick<HttpAppOptions, 'apiKeys' | 'alternativeAuth' | 'metrics'>,
+): RequestGuard {
+  return async (req) => {
+    if (!options.apiKeys.length) return null;
+    const m = /^Bearer\s+(.+)$/i.exec(req.headers.get('authorization') ?? '');
+    if (m && options.apiKeys.includes(m[1]!.trim())) return null;
+    if (options.alternativeAuth && (await options.alternativeAuth(req))) return null;
+    options.metrics.inc('tracepulse_rejected_total', { source: 'http', reason: 'unauthorized' });
+    return Response.json(
+      { error: 'unauthorized', problems: ['missing or unknown API key (Authorization: Bearer KEY)'] },
+      { status: 401 },
+    );
+  };
+}
+
+/**
+ * The ingest hot path as a Bun.serve route, in front of Hono's router: the same guard, and a
+ * declared Content-Length within the limit; anything else (chunked bodies) goes through Hono.
+ */
+export function fastRoute(
+  handler: (req: Request) => Promise<Response>,
+  options: {
+    guard: RequestGuard;
+    maxBodyBytes: number;
+    fallback: (req: Request) => Response | Promise<Response>;
+  },
+): (req: Request) => Promise<Response> {
+  return async (req) => {
+    const length = req.headers.get('content-length');
+    if (length === null || Number(length) > options.maxBodyBytes) return options.fallback(req);
+    return (await options.guard(req)) ?? handler(req);
+  };
+}
+
 /** Builds the Hono app: body limit, API-key auth for /api and /webhook, error mapping. */
 export function createHttpApp(options: HttpAppOptions): Hono {
   const app = new Hono();
+  const check = createRequestGuard(options);
   const limit = bodyLimit({
     maxSize: options.maxBodyBytes,
     onError: (c) => {
@@ -43,18 +82,7 @@ export function createHttpApp(options: HttpAppOptions): Hono {
       );
     },
   });
-  const guard: MiddlewareHandler = async (c, next) => {
-    if (!options.apiKeys.length) return next();
-    const header = c.req.header('authorization') ?? '';
-    const m = /^Bearer\s+(.+)$/i.exec(header);
-    if (m && options.apiKeys.includes(m[1]!.trim())) return next();
-    if (options.alternativeAuth && (await options.alternativeAuth(c.req.raw))) return next();
-    options.metrics.inc('tracepulse_rejected_total', { source: 'http', reason: 'unauthorized' });
-    return c.json(
-      { error: 'unauthorized', problems: ['missing or unknown API key (Authorization: Bearer KEY)'] },
-      401,
-    );
-  };
+  const guard: MiddlewareHandler = async (c, next) => (await check(c.req.raw)) ?? next();
   for (const p of ['/api/*', '/webhook/*']) {
     app.use(p, guard);
     app.use(p, limit);

@@ -3,29 +3,38 @@ import type { IngestSource } from '../core/event.ts';
 import type { IngestSink } from './sink.ts';
 import { decodeUtf8, splitLogBody, toDebugEvent, toLogLine } from './normalize.ts';
 
-/** HTTP receivers: POST /webhook/event and POST /api/logs. They translate and hand over; nothing else. */
-export function createHttpIngestRoutes(sink: IngestSink): Hono {
-  const app = new Hono();
-  const source: IngestSource = 'http';
-
-  app.post('/webhook/event', async (c) => {
-    const body = await readJson(c.req.raw);
-    if (!body.ok) return reject(sink, c, body.problems, 'bad_json');
-    const parsed = toDebugEvent(body.value, sink.context(source));
-    if (!parsed.ok) return reject(sink, c, parsed.problems, 'invalid_event');
+/**
+ * POST /webhook/event as a plain fetch handler. It is the ingest hot path, so app.ts also mounts it
+ * as a Bun.serve route in front of Hono (after the same guard); the Hono route below serves it too.
+ */
+export function createEventReceiver(sink: IngestSink): (req: Request) => Promise<Response> {
+  return async (req) => {
+    const body = await readJson(req);
+    if (!body.ok) return rejectResponse(sink, body.problems, 'bad_json');
+    const parsed = toDebugEvent(body.value, sink.context('http'));
+    if (!parsed.ok) return rejectResponse(sink, parsed.problems, 'invalid_event');
     const result = await sink.event(parsed.value);
-    return c.json({
+    return Response.json({
       status: 'processed',
       eventId: result.event.id,
       duplicate: !result.inserted || undefined,
     });
-  });
+  };
+}
+
+/** HTTP receivers: POST /webhook/event and POST /api/logs. They translate and hand over; nothing else. */
+export function createHttpIngestRoutes(sink: IngestSink): Hono {
+  const app = new Hono();
+  const source: IngestSource = 'http';
+  const receiveEvent = createEventReceiver(sink);
+
+  app.post('/webhook/event', (c) => receiveEvent(c.req.raw));
 
   app.post('/api/logs', async (c) => {
     const text = decodeUtf8(new Uint8Array(await c.req.arrayBuffer()));
-    if (text === null) return reject(sink, c, ['body is not valid UTF-8'], 'bad_encoding');
+    if (text === null) return rejectResponse(sink, ['body is not valid UTF-8'], 'bad_encoding');
     const items = splitLogBody(text);
-    if (!items.ok) return reject(sink, c, items.problems, 'bad_json');
+    if (!items.ok) return rejectResponse(sink, items.problems, 'bad_json');
     const now = sink.context(source).now;
     const good = [];
     const problems: string[] = [];
@@ -34,7 +43,8 @@ export function createHttpIngestRoutes(sink: IngestSink): Hono {
       if (r.ok) good.push(r.value);
       else problems.push(...r.problems.map((p) => `[${i}] ${p}`));
     }
-    if (!good.length) return reject(sink, c, problems.length ? problems : ['no log lines'], 'invalid_log');
+    if (!good.length)
+      return rejectResponse(sink, problems.length ? problems : ['no log lines'], 'invalid_log');
     const accepted = await sink.logs(good);
     if (problems.length) sink.countRejected(source, 'invalid_log', items.value.length - good.length);
     // Partial batches keep their good lines: the answer lists what was rejected so the sender can fix it.
@@ -59,12 +69,7 @@ async function readJson(
   }
 }
 
-function reject(
-  sink: IngestSink,
-  c: { json: (body: unknown, status: 400) => Response },
-  problems: string[],
-  reason: string,
-): Response {
+function rejectResponse(sink: IngestSink, problems: string[], reason: string): Response {
   sink.countRejected('http', reason);
-  return c.json({ error: 'invalid input', problems }, 400);
+  return Response.json({ error: 'invalid input', problems }, { status: 400 });
 }
