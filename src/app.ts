@@ -1,7 +1,7 @@
 import type { Database } from 'bun:sqlite';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import type { Config } from './config/config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import type { DebugEvent, IngestSource } from './core/event.ts';
@@ -11,6 +11,7 @@ import type { ChangeRefresher, ChangeSource } from './core/ports.ts';
 import { startConnectedMode } from './deliver/connected-mode.ts';
 import { createQueryRoutes } from './http/query-routes.ts';
 import { createReportRoutes } from './http/report-routes.ts';
+import { createHealthRoutes } from './http/health-routes.ts';
 import { createHttpApp, createRequestGuard, fastRoute } from './http/server.ts';
 import { createEventReceiver, createHttpIngestRoutes } from './ingest/http.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
@@ -193,39 +194,20 @@ export async function startApp(
   stopHooks.push(() => chat.stop());
 
   let mqtt: MqttReceiver | null = null;
-  const health = new Hono();
-  health.get('/healthz', (c) => {
-    let storeOk = true;
-    try {
-      db.query('SELECT 1').get();
-    } catch {
-      storeOk = false;
-    }
-    const map = maps.current();
-    const body = {
-      status: storeOk ? 'ok' : 'failing',
-      version,
-      stationId,
-      uptimeS: Math.round(process.uptime()),
-      components: {
-        store: { ok: storeOk },
-        systemMap: {
-          ok: map.lastError === null,
-          services: map.graph.services.size,
-          origin: map.origin,
-          lastError: map.lastError?.problems ?? null,
-        },
-        mqtt: config.TRACEPULSE_MQTT_URL ? { enabled: true, ...mqtt?.state() } : { enabled: false },
-        github: changeSources.health(),
-        rules: analysis.rulesStatus(),
-        outbox: connected.worker.channels(),
-      },
-    };
-    return c.json(body, storeOk ? 200 : 503);
+  const health = createHealthRoutes({
+    db,
+    maps,
+    metrics,
+    version,
+    stationId,
+    components: {
+      mqtt: () => (config.TRACEPULSE_MQTT_URL ? { enabled: true, ...mqtt?.state() } : { enabled: false }),
+      github: () => changeSources.health(),
+      rules: () => analysis.rulesStatus(),
+      outbox: () => connected.worker.channels(),
+    },
   });
-  health.get('/metrics', (c) =>
-    c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }),
-  );
+
   metrics.gauge('tracepulse_store_bytes', 'Bytes used by the SQLite store', () => [
     { value: storeBytes(db) },
   ]);
