@@ -1,8 +1,10 @@
 #!/usr/bin/env bun
 import { readFileSync } from 'node:fs';
-import { version } from './app.ts';
+import pkg from '../package.json' with { type: 'json' };
 import { ConfigError, loadConfig } from './config/config.ts';
 import { parseSystemMap } from './map/system-map.ts';
+
+const version: string = pkg.version;
 
 const help = `tracepulse ${version}: edge-first debugging agent for EV charging stations
 
