@@ -9,7 +9,7 @@ import type {
   FailureHistory,
   PatternHistory,
 } from './evidence.ts';
-import { cmp, messagePattern, nameKey, words } from './text.ts';
+import { cmp, isVague, messagePattern, nameKey, words } from './text.ts';
 import { followTrail, type Trail } from './trail.ts';
 
 /** The trigger as the engine needs it (a stored DebugEvent fits). */
@@ -44,6 +44,8 @@ export interface PatternFact {
   novelty: Novelty;
   example: string;
   fromEvent: boolean;
+  /** The message names no component, device or condition ("Command failed: Timeout"). */
+  vague: boolean;
 }
 
 export interface Facts {
@@ -172,6 +174,7 @@ export function buildFacts(input: {
       novelty: novelty(key, lines.length),
       example: first.message,
       fromEvent: false,
+      vague: isVague(first.message),
     });
   }
 
@@ -207,6 +210,7 @@ export function buildFacts(input: {
       novelty: novelty(key, list.length),
       example: `${first.eventType} ${first.errorCode}${first.message ? `: ${first.message}` : ''}`,
       fromEvent: true,
+      vague: false,
     });
   }
   for (const list of patterns.values())

@@ -145,6 +145,76 @@ describe('ranking', () => {
     expect(imd.reasons.join(' ')).toContain('likely a symptom');
   });
 
+  test('a vague error naming nothing counts less than a specific one', () => {
+    // Same level, same moment: bsp's "Command failed: Timeout" says only that something failed;
+    // the IMD's line names the device and the condition.
+    const r = run({
+      event: trigger({ eventType: 'CABLE_CHECK_FAULT', errorCode: 'MREC11CableCheckFault' }),
+      logs: [
+        log('bsp', 'error', 'Command failed: Timeout', 30),
+        log('imd', 'error', 'Bender isoCHA425HV: self test result out of range (820 kOhm)', 30),
+      ],
+    });
+    expect(ranking(r).indexOf('imd')).toBeLessThan(ranking(r).indexOf('bsp'));
+    const w = (s: string) =>
+      r.hypotheses.find((h) => h.service === s)!.evidence.find((e) => e.ruleId === 'logs.errors')!.weight;
+    expect(w('bsp')).toBeCloseTo(0.3 * w('imd'), 3);
+  });
+
+  test('a silent dependency with a firmware flash takes the prior of a failing service that only reports the failure', () => {
+    // The contactor does not open after the BSP's MCU firmware was flashed; only EvseManager logs,
+    // and its line restates the trigger.
+    const flash = change({
+      id: 'fw-phyverso-2.4.1',
+      kind: 'firmware',
+      service: 'bsp',
+      summary: 'PhyVerso MCU firmware 2.4.1 flashed',
+      agoMs: 14 * HOUR,
+    });
+    const r = run({
+      event: trigger({ eventType: 'CONTACTOR_FAULT', errorCode: 'MREC17EVSEContactorFault' }),
+      logs: [
+        log(
+          'SessionManager',
+          'error',
+          'Contactor did not open within 200 ms (MREC17EVSEContactorFault)',
+          1,
+          true,
+        ),
+      ],
+      changes: [flash],
+    });
+    expect(ranking(r)[0]).toBe('bsp');
+    expect(r.hypotheses[0]!.change?.id).toBe('fw-phyverso-2.4.1');
+    const failing = r.hypotheses.find((h) => h.service === 'evse_manager_1')!;
+    expect(failing.evidence.some((e) => e.ruleId === 'graph.prior' && e.weight > 0)).toBe(false);
+  });
+
+  test('the failing service keeps its prior when it has an error of its own', () => {
+    const flash = change({
+      id: 'fw-phyverso-2.4.1',
+      kind: 'firmware',
+      service: 'bsp',
+      summary: 'PhyVerso MCU firmware 2.4.1 flashed',
+      agoMs: 14 * HOUR,
+    });
+    const r = run({
+      event: trigger({ eventType: 'CONTACTOR_FAULT', errorCode: 'MREC17EVSEContactorFault' }),
+      logs: [
+        log(
+          'SessionManager',
+          'error',
+          'Charger::run_state_machine: mutex lock held for 30 s, state machine stalled',
+          20,
+          true,
+        ),
+      ],
+      changes: [flash],
+    });
+    const failing = r.hypotheses.find((h) => h.service === 'evse_manager_1')!;
+    expect(failing.evidence.find((e) => e.ruleId === 'graph.prior')?.weight).toBe(0.5);
+  });
+
   test('an unknown failing service still gets a report naming it as the only candidate', () => {
     const r = run({
       event: trigger({ service: 'VendorDisplayBridge', eventType: 'DISPLAY_FREEZE', errorCode: 'WATCHDOG' }),

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { cosmeticOnly, mentionsFunction, rateAround, splitDiff } from '../../src/analyze/changes.ts';
-import { messagePattern, span, words } from '../../src/analyze/text.ts';
+import { isVague, messagePattern, span, words } from '../../src/analyze/text.ts';
 
 describe('text helpers', () => {
   test('message patterns drop numbers, addresses and ids', () => {
@@ -17,6 +17,24 @@ describe('text helpers', () => {
     expect([...words('cut RetryTimeout to 3s')].sort()).toEqual(['retry', 'timeout']);
     expect(words('HTTP request timed out').has('timeout')).toBe(true);
     expect(words('PowerDelivery FAILED').has('power')).toBe(true);
+  });
+
+  test('a message is vague when it names no component, device or condition', () => {
+    for (const m of [
+      'Command failed: Timeout',
+      'Internal error',
+      'Unexpected response (code -1)',
+      'Operation failed',
+    ])
+      expect(isVague(m)).toBe(true);
+    for (const m of [
+      'Modbus call to unit 3 failed: Timeout',
+      'Firmware update failed',
+      'CableCheck failed',
+      'CAN bus-off',
+      'Error E42',
+    ])
+      expect(isVague(m)).toBe(false);
   });
 
   test('spans read like an engineer says them', () => {

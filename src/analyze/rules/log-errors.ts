@@ -12,6 +12,8 @@ export const NOVELTY_WEIGHT: Record<Novelty, number> = { new: 1, spiking: 0.5, c
 export const CORRELATED = 1.5;
 /** No chatty service outweighs everything else by volume alone. */
 export const LOG_CAP = 3;
+/** A message that names nothing (see isVague) only says something went wrong there: it counts like a warning. */
+export const VAGUE = 0.3;
 /** A candidate whose anomalies follow those of a dependency on the failure's trail is likely a symptom. */
 export const SYMPTOM = 0.5;
 
@@ -19,6 +21,7 @@ export const patternWeight = (p: PatternFact): number =>
   LEVEL_WEIGHT[p.level] *
   NOVELTY_WEIGHT[p.novelty] *
   (p.correlated ? CORRELATED : 1) *
+  (p.vague ? VAGUE : 1) *
   (1 + 0.25 * Math.log2(p.count));
 
 /**
