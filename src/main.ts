@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
-import { readFileSync } from 'node:fs';
 import pkg from '../package.json' with { type: 'json' };
+import { readInputFile } from './cli/args.ts';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { parseSystemMap } from './map/system-map.ts';
 
@@ -54,13 +54,8 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
       process.stderr.write('usage: tracepulse map check FILE\n');
       return 2;
     }
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      process.stderr.write(`cannot read ${file}: ${(err as Error).message}\n`);
-      return 1;
-    }
+    const text = readInputFile(file, process.stderr);
+    if (text === null) return 1;
     const r = parseSystemMap(text);
     if (!r.ok) {
       for (const p of r.problems) process.stdout.write(`error: ${p.message}\n`);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Parses `--name value`, `--name=value` and boolean `--flag` options; the rest are positionals. */
 export function parseArgs(
   argv: string[],
@@ -39,4 +41,14 @@ export function intOption(values: Record<string, string>, name: string, fallback
 export interface TextOut {
   write(text: string): unknown;
   isTTY?: boolean;
+}
+
+/** Reads a command's input file; on failure says so on `err` and returns null (exit code 1). */
+export function readInputFile(file: string, err: TextOut): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    err.write(`cannot read ${file}: ${(e as Error).message}\n`);
+    return null;
+  }
 }

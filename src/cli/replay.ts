@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Report } from '../core/report.ts';
 import { createFeedClient } from '../replay/client.ts';
 import { replayRecords, type TriggerResult } from '../replay/replayer.ts';
 import { parseStream } from '../replay/stream.ts';
 import { type FeedTarget, remoteTarget, startLocalTarget } from '../replay/target.ts';
-import { intOption, parseArgs, type TextOut } from './args.ts';
+import { intOption, parseArgs, readInputFile, type TextOut } from './args.ts';
 
 export const replayUsage = `usage: tracepulse replay FILE.ndjson [--json | --brief] [--url URL [--api-key KEY]] [--timeout-ms N]
 
@@ -37,13 +36,8 @@ export async function replayCommand(
     err.write(`${replayUsage}\n`);
     return 2;
   }
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    err.write(`cannot read ${file}: ${(e as Error).message}\n`);
-    return 1;
-  }
+  const text = readInputFile(file, err);
+  if (text === null) return 1;
   const parsed = parseStream(text);
   if (!parsed.ok) {
     for (const p of parsed.problems) err.write(`${file}: ${p}\n`);

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { builtInRules, ruleSet } from '../analyze/rules/pack.ts';
 import { parseRules } from '../analyze/rules/schema.ts';
+import { readInputFile } from './args.ts';
 
 export const rulesUsage = 'usage: tracepulse rules check FILE | tracepulse rules list';
 
@@ -19,13 +19,8 @@ export async function rulesCommand(
     err.write(`${rulesUsage}\n`);
     return 2;
   }
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    err.write(`cannot read ${file}: ${(e as Error).message}\n`);
-    return 1;
-  }
+  const text = readInputFile(file, err);
+  if (text === null) return 1;
   const r = parseRules(text, file);
   if (!r.ok) {
     for (const p of r.problems) out.write(`error: ${p}\n`);
