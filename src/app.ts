@@ -96,12 +96,23 @@ export async function startApp(
     },
   });
 
+  // Per-event counters on the ingest hot path, their labels formatted once per combination.
+  const eventCounters = new Map<string, (by?: number) => void>();
+  const countEvent = (name: string, labels: Record<string, string>) => {
+    const key = `${name}|${labels.source}|${labels.priority}`;
+    let inc = eventCounters.get(key);
+    if (!inc) {
+      inc = metrics.counter(name, labels);
+      eventCounters.set(key, inc);
+    }
+    inc();
+  };
   const sink: IngestSink = {
     event: async (event) => {
       const r = await writer.writeEvent(event);
       if (r.inserted)
-        metrics.inc('tracepulse_events_total', { source: event.source, priority: event.priority });
-      else metrics.inc('tracepulse_events_duplicate_total', { source: event.source });
+        countEvent('tracepulse_events_total', { source: event.source, priority: event.priority });
+      else countEvent('tracepulse_events_duplicate_total', { source: event.source });
       return r;
     },
     logs: async (lines) => {

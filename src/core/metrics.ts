@@ -1,6 +1,8 @@
 /** A small Prometheus text-format registry: counters with labels, and gauges read at scrape time. */
 export interface Metrics {
   inc(name: string, labels?: Record<string, string>, by?: number): void;
+  /** A counter series with its labels resolved once, for hot paths (inc() formats the labels on every call). */
+  counter(name: string, labels?: Record<string, string>): (by?: number) => void;
   /** Registers a gauge whose samples are computed when /metrics is scraped. */
   gauge(
     name: string,
@@ -30,15 +32,26 @@ export function createMetrics(): Metrics {
     string,
     { help: string; read: () => Array<{ labels?: Record<string, string>; value: number }> }
   >();
+  const seriesOf = (name: string) => {
+    let series = counters.get(name);
+    if (!series) {
+      series = new Map();
+      counters.set(name, series);
+    }
+    return series;
+  };
   return {
     inc(name, labels, by = 1) {
-      let series = counters.get(name);
-      if (!series) {
-        series = new Map();
-        counters.set(name, series);
-      }
+      const series = seriesOf(name);
       const key = labelKey(labels);
       series.set(key, (series.get(key) ?? 0) + by);
+    },
+    counter(name, labels) {
+      const series = seriesOf(name);
+      const key = labelKey(labels);
+      return (by = 1) => {
+        series.set(key, (series.get(key) ?? 0) + by);
+      };
     },
     gauge(name, h, read) {
       gauges.set(name, { help: h, read });

@@ -31,21 +31,25 @@ export interface HttpAppOptions {
 }
 
 /** API-key (or session) check for /api and /webhook: a 401 response, or null when admitted. */
-export type RequestGuard = (req: Request) => Promise<Response | null>;
+export type RequestGuard = (req: Request) => Response | null | Promise<Response | null>;
 
 export function createRequestGuard(
   options: Pick<HttpAppOptions, 'apiKeys' | 'alternativeAuth' | 'metrics'>,
 ): RequestGuard {
-  return async (req) => {
-    if (!options.apiKeys.length) return null;
-    const m = /^Bearer\s+(.+)$/i.exec(req.headers.get('authorization') ?? '');
-    if (m && options.apiKeys.includes(m[1]!.trim())) return null;
-    if (options.alternativeAuth && (await options.alternativeAuth(req))) return null;
+  const deny = () => {
     options.metrics.inc('tracepulse_rejected_total', { source: 'http', reason: 'unauthorized' });
     return Response.json(
       { error: 'unauthorized', problems: ['missing or unknown API key (Authorization: Bearer KEY)'] },
       { status: 401 },
     );
+  };
+  // Synchronous unless a session check has to wait: the ingest hot path pays no promise for an admitted key.
+  return (req) => {
+    if (!options.apiKeys.length) return null;
+    const m = /^Bearer\s+(.+)$/i.exec(req.headers.get('authorization') ?? '');
+    if (m && options.apiKeys.includes(m[1]!.trim())) return null;
+    if (!options.alternativeAuth) return deny();
+    return Promise.resolve(options.alternativeAuth(req)).then((ok) => (ok ? null : deny()));
   };
 }
 
@@ -64,7 +68,9 @@ export function fastRoute(
   return async (req) => {
     const length = req.headers.get('content-length');
     if (length === null || Number(length) > options.maxBodyBytes) return options.fallback(req);
-    return (await options.guard(req)) ?? handler(req);
+    const denied = options.guard(req);
+    if (denied === null) return handler(req);
+    return (await denied) ?? handler(req);
   };
 }
 

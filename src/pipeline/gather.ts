@@ -87,7 +87,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         ...db
           .query<EventRow, (string | number)[]>(
             `SELECT id, ts, event_type, service, error_code, message, correlation_id FROM events
-             INDEXED BY events_service WHERE service IN (${marks(part.length)}) AND ts >= ? AND ts <= ?
+             INDEXED BY events_service_ts WHERE service IN (${marks(part.length)}) AND ts >= ? AND ts <= ?
              ORDER BY ts DESC LIMIT ?`,
           )
           .all(...part, since, until, EVENT_CAP),
@@ -110,13 +110,13 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
       count +=
         db
           .query<{ n: number }, (string | number)[]>(
-            `SELECT COUNT(*) AS n FROM events INDEXED BY events_service_code WHERE ${where}`,
+            `SELECT COUNT(*) AS n FROM events INDEXED BY events_service_ts WHERE ${where}`,
           )
           .get(...params)?.n ?? 0;
       timestamps.push(
         ...db
           .query<{ ts: number }, (string | number)[]>(
-            `SELECT ts FROM events INDEXED BY events_service_code WHERE ${where} ORDER BY ts DESC LIMIT ?`,
+            `SELECT ts FROM events INDEXED BY events_service_ts WHERE ${where} ORDER BY ts DESC LIMIT ?`,
           )
           .all(...params, FAILURE_ROWS)
           .map((r) => r.ts),

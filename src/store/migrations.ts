@@ -304,4 +304,14 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX outbox_open ON outbox (channel, id) WHERE status IN ('pending', 'inflight');
     `,
   },
+  {
+    name: '0008-events-one-service-index',
+    sql: `
+      -- One index serves "a service's events in a window" and "a failure's occurrences in a window"
+      -- (the code is checked inside the index): every ingested event pays one B-tree insert fewer.
+      DROP INDEX events_service;
+      DROP INDEX events_service_code;
+      CREATE INDEX events_service_ts ON events (service, ts, error_code);
+    `,
+  },
 ];
