@@ -20,10 +20,11 @@ import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analys
 import { createReportService, type ReportService } from './pipeline/reports.ts';
 import { createChangeSources } from './sources/change-sources.ts';
 import { createSystemMapSource, type SystemMapSource } from './sources/system-map-source.ts';
-import { openDatabase } from './store/db.ts';
+import { openDatabase, WAL_AUTOCHECKPOINT_PAGES } from './store/db.ts';
 import { createIngestQueries, type IngestQueries } from './store/ingest-queries.ts';
 import { createIngestWriter, type IngestWriter } from './store/ingest-writer.ts';
 import { applyRetention, storeBytes } from './store/retention.ts';
+import { createWalCheckpointer } from './store/wal-checkpointer.ts';
 import { createChatFeature } from './ui/chat-feature.ts';
 import pkg from '../package.json' with { type: 'json' };
 
@@ -74,14 +75,18 @@ export async function startApp(
   describeMetrics(metrics);
   const stationId = config.TRACEPULSE_STATION_ID ?? hostname();
 
-  const db = openDatabase(join(config.TRACEPULSE_DATA_DIR, 'tracepulse.db'), {
-    sync: config.TRACEPULSE_SQLITE_SYNC,
+  const dbPath = join(config.TRACEPULSE_DATA_DIR, 'tracepulse.db');
+  const db = openDatabase(dbPath, { sync: config.TRACEPULSE_SQLITE_SYNC });
+  const checkpointer = createWalCheckpointer(db, dbPath, {
+    autocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
+    logger: logger.child('store'),
   });
   const queries = createIngestQueries(db);
   const maps = createSystemMapSource({ path: config.TRACEPULSE_SYSTEM_MAP, db, logger: logger.child('map') });
 
   const triggerHandlers: Array<(e: DebugEvent) => void> = [];
   const writer = createIngestWriter(db, {
+    onCommitted: (rows) => checkpointer.noteCommitted(rows),
     onEventsCommitted: (results) => {
       for (const r of results) {
         if (!r.inserted || r.event.priority !== 'high') continue;
@@ -317,6 +322,7 @@ export async function startApp(
         await server.stop(true);
         for (const h of stopHooks.reverse()) await h();
         writer.flush();
+        await checkpointer.stop();
         maps.stop();
         db.close();
         logger.info('TracePulse stopped');

@@ -9,6 +9,12 @@ export interface Migration {
   sql: string;
 }
 
+/** Pages of WAL after which the committing connection checkpoints (see wal-checkpointer.ts for the alternative). */
+export const WAL_AUTOCHECKPOINT_PAGES = 4000;
+
+/** How long a statement waits for another connection's lock (the WAL checkpointer's) before failing. */
+export const BUSY_TIMEOUT_MS = 5000;
+
 /** Opens (creating if needed) the SQLite store in WAL mode and applies pending migrations. */
 export function openDatabase(path: string, options: { sync?: 'normal' | 'full' } = {}): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -21,9 +27,9 @@ export function openDatabase(path: string, options: { sync?: 'normal' | 'full' }
   // Checkpoints (the only fsyncs under NORMAL) every 4000 pages instead of 1000: fewer, larger ones
   // cut the cost of a committed row by about a fifth under sustained ingest. The WAL file is cut back to
   // 64 MB after a checkpoint so a burst does not keep its disk space.
-  db.exec('PRAGMA wal_autocheckpoint = 4000');
+  db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   db.exec(`PRAGMA journal_size_limit = ${64 * 1024 * 1024}`);
-  db.exec('PRAGMA busy_timeout = 5000');
+  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.exec('PRAGMA foreign_keys = ON');
   db.exec('PRAGMA temp_store = MEMORY');
   migrate(db, migrations);

@@ -37,7 +37,11 @@ type Op =
  */
 export function createIngestWriter(
   db: Database,
-  options: { onEventsCommitted?: (results: EventWriteResult[]) => void } = {},
+  options: {
+    onEventsCommitted?: (results: EventWriteResult[]) => void;
+    /** Rows (events, log lines, dead letters) in each commit, for the WAL checkpointer's load signal. */
+    onCommitted?: (rows: number) => void;
+  } = {},
 ): IngestWriter {
   const insertEvent = db.prepare(
     `INSERT INTO events (id, event_type, service, error_code, correlation_id, details, priority, ts, received_at, message, source)
@@ -107,14 +111,22 @@ export function createIngestWriter(
       return;
     }
     const committedEvents: EventWriteResult[] = [];
+    let rows = 0;
     ops.forEach((op, i) => {
       const r = results[i];
       if (op.kind === 'event') {
         committedEvents.push(r as EventWriteResult);
         op.resolve(r as EventWriteResult);
-      } else if (op.kind === 'logs') op.resolve(r as number);
-      else op.resolve();
+        rows++;
+      } else if (op.kind === 'logs') {
+        op.resolve(r as number);
+        rows += r as number;
+      } else {
+        op.resolve();
+        rows++;
+      }
     });
+    options.onCommitted?.(rows);
     if (committedEvents.length) options.onEventsCommitted?.(committedEvents);
   };
 
