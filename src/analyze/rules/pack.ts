@@ -1,5 +1,5 @@
-import packText from './ev-pack.yaml' with { type: 'text' };
-import { mergeRules, parseRules, type Rule, type RuleSet } from './schema.ts';
+import { builtInPack } from './pack-data.ts' with { type: 'macro' };
+import { compileRule, mergeRules, type Rule, type RuleSet } from './schema.ts';
 
 /**
  * Version of the structural signals and their weights (src/analyze/rules/*.ts). Bump it whenever a
@@ -7,13 +7,14 @@ import { mergeRules, parseRules, type Rule, type RuleSet } from './schema.ts';
  */
 export const ENGINE_VERSION = 'engine-1';
 
-const text: string = packText;
-const parsed = parseRules(text, 'built-in EV rule pack');
-// The pack ships inside the binary; a broken pack is a build bug, caught by the tests.
-if (!parsed.ok) throw new Error(`built-in rule pack is invalid:\n${parsed.problems.join('\n')}`);
+// Parsed and validated at build time (pack-data.ts is a macro); only the regexes are compiled here.
+const pack = builtInPack();
+const text: string = pack.text;
 
 /** The built-in EV rules. */
-export const builtInRules: readonly Rule[] = parsed.rules;
+export const builtInRules: readonly Rule[] = pack.specs.map((spec) =>
+  compileRule(spec, 'built-in EV rule pack'),
+);
 export const builtInPackText = text;
 
 /** The rule set in force: built-in pack plus an optional user file (already validated). */

@@ -137,6 +137,32 @@ export type RulesResult = { ok: true; rules: Rule[]; text: string } | { ok: fals
 
 const re = (s: string | undefined) => (s === undefined ? undefined : new RegExp(s, 'i'));
 
+/** A validated rule spec made ready to run: its regular expressions compiled. */
+export function compileRule(spec: RuleSpec, origin: string): Rule {
+  return {
+    id: spec.id,
+    origin,
+    weight: spec.weight,
+    reason: spec.reason,
+    spec,
+    re: {
+      eventType: re(spec.when.eventType),
+      errorCode: re(spec.when.errorCode),
+      trigger: re(spec.when.trigger),
+      eventText: re(spec.when.eventText),
+      symptom: re(spec.when.symptom),
+      logText: re(spec.when.log?.text),
+      changeText: re(spec.when.change?.text),
+      diff: re(spec.when.change?.diff),
+      added: re(spec.when.change?.added),
+      removed: re(spec.when.change?.removed),
+      hunk: re(spec.when.change?.hunk),
+      files: re(spec.when.change?.files),
+      target: re(spec.target.match),
+    },
+  };
+}
+
 /** Parses and validates a rule file; every problem is listed, naming the rule id and field. */
 export function parseRules(text: string, origin: string): RulesResult {
   let raw: unknown;
@@ -173,30 +199,7 @@ export function parseRules(text: string, origin: string): RulesResult {
     seen.add(r.id);
   }
   if (problems.length) return { ok: false, problems };
-  const rules = parsed.data.rules.map(
-    (spec): Rule => ({
-      id: spec.id,
-      origin,
-      weight: spec.weight,
-      reason: spec.reason,
-      spec,
-      re: {
-        eventType: re(spec.when.eventType),
-        errorCode: re(spec.when.errorCode),
-        trigger: re(spec.when.trigger),
-        eventText: re(spec.when.eventText),
-        symptom: re(spec.when.symptom),
-        logText: re(spec.when.log?.text),
-        changeText: re(spec.when.change?.text),
-        diff: re(spec.when.change?.diff),
-        added: re(spec.when.change?.added),
-        removed: re(spec.when.change?.removed),
-        hunk: re(spec.when.change?.hunk),
-        files: re(spec.when.change?.files),
-        target: re(spec.target.match),
-      },
-    }),
-  );
+  const rules = parsed.data.rules.map((spec) => compileRule(spec, origin));
   return { ok: true, rules, text };
 }
 
