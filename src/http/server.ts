@@ -116,5 +116,7 @@ export function createHttpApp(options: HttpAppOptions): Hono {
     });
     return c.json({ error: 'internal error' }, 500);
   });
+  // Hono compiles its route table on the first match; do it now, as part of start-up, not in a request.
+  app.router.match('GET', '/');
   return app;
 }
