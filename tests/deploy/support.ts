@@ -156,7 +156,14 @@ async function build(arch: 'x64' | 'arm64'): Promise<string> {
   const out = join(buildDir(), `tracepulse-linux-${arch}`);
   const bun = join(repoRoot, 'node_modules/.bin/bun');
   // The flags of scripts/build, so the tests run what ships.
-  const flags = ['--compile', '--minify', '--bytecode', '--format=esm', `--target=bun-linux-${arch}`];
+  const flags = [
+    '--compile',
+    '--minify',
+    '--bytecode',
+    '--format=esm',
+    '--splitting',
+    `--target=bun-linux-${arch}`,
+  ];
   const noAutoload = ['--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig'];
   const proc = Bun.spawn([bun, 'build', 'src/main.ts', ...flags, ...noAutoload, '--outfile', out], {
     cwd: repoRoot,
