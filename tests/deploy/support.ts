@@ -162,6 +162,7 @@ async function build(arch: 'x64' | 'arm64'): Promise<string> {
     '--bytecode',
     '--format=esm',
     '--splitting',
+    '--compile-jit-policy=100',
     `--target=bun-linux-${arch}`,
   ];
   const noAutoload = ['--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig'];
