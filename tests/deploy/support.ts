@@ -163,6 +163,7 @@ async function build(arch: 'x64' | 'arm64'): Promise<string> {
     '--format=esm',
     '--splitting',
     '--compile-jit-policy=100',
+    '--bytecode-order=scripts/bytecode/serve.order',
     `--target=bun-linux-${arch}`,
   ];
   const noAutoload = ['--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig'];
