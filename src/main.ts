@@ -30,6 +30,9 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
     const app = await startApp(loadConfig());
     // Start-up code runs once; the build raises the JIT's tier-up thresholds for it (scripts/build).
     Bun.unsafe.setJITPolicy(1);
+    // Start-up garbage (the parsed map and config, schemas, migration SQL) is collected once now rather
+    // than whenever the heap next grows: an idle gateway holds 1-2 MB less from its first second.
+    setTimeout(() => Bun.gc(true), 100).unref();
     await new Promise<void>((resolve) => {
       let signalled = false;
       const onSignal = (sig: string) => {
