@@ -16,7 +16,7 @@ export interface LogQuery extends EventQuery {
   services?: string[];
 }
 
-interface EventRow {
+export interface EventRow {
   id: string;
   event_type: string;
   service: string;
