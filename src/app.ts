@@ -17,6 +17,7 @@ import { createEventReceiver, createHttpIngestRoutes } from './ingest/http.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
 import type { IngestSink } from './ingest/sink.ts';
 import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analysis.ts';
+import { recoverUnreportedTriggers } from './pipeline/recovery.ts';
 import { createReportService, type ReportService } from './pipeline/reports.ts';
 import { createChangeSources } from './sources/change-sources.ts';
 import { createSystemMapSource, type SystemMapSource } from './sources/system-map-source.ts';
@@ -292,6 +293,9 @@ export async function startApp(
   retentionTimer.unref();
   const firstRetention = setTimeout(runRetention, 5_000);
   firstRetention.unref();
+
+  // Committed triggers a crash or an overload left without a report (src/pipeline/recovery.ts).
+  recoverUnreportedTriggers({ db, enqueue: analysis.enqueue, logger, metrics, limit: 500 });
 
   const port = server.port ?? config.TRACEPULSE_PORT;
   logger.info('TracePulse ready', {
