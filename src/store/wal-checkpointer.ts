@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite';
 import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
 import { BUSY_TIMEOUT_MS } from './db.ts';
 
 /**
@@ -38,6 +39,7 @@ export interface WalCheckpointerOptions {
   /** The autocheckpoint given back to the main connection when the worker is not running. */
   autocheckpointPages: number;
   logger: Logger;
+  metrics?: Metrics;
 }
 
 // The worker's code, self-contained so it needs no extra entry point in the compiled executable.
@@ -85,6 +87,16 @@ export function createWalCheckpointer(
   const restartPages = options.restartPages ?? options.autocheckpointPages;
   const intervalMs = options.intervalMs ?? 100;
   const log = options.logger;
+  options.metrics?.gauge(
+    'tracepulse_wal_checkpoint_thread',
+    'Whether WAL checkpoints run on their own thread (1) or inline (0)',
+    () => [{ value: worker ? 1 : 0 }],
+  );
+  options.metrics?.describe(
+    'tracepulse_wal_restarts_total',
+    'WAL restarts run between commits after a background pass',
+  );
+  const countRestart = options.metrics?.counter('tracepulse_wal_restarts_total');
 
   let worker: Worker | null = null;
   let windowStart = performance.now();
@@ -140,7 +152,8 @@ export function createWalCheckpointer(
     const wait = logPages >= 4 * restartPages;
     try {
       if (!wait) db.exec('PRAGMA busy_timeout = 0');
-      restartCheckpoint.get();
+      const r = restartCheckpoint.get() as { busy: number } | null;
+      if (r && !r.busy) countRestart?.();
     } catch (err) {
       log.warn('WAL restart checkpoint failed; the next pass retries', { error: String(err) });
     } finally {

@@ -2,6 +2,7 @@ import { afterEach, expect, test } from 'bun:test';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../../src/core/logger.ts';
+import { createMetrics } from '../../src/core/metrics.ts';
 import { openDatabase } from '../../src/store/db.ts';
 import { createIngestWriter } from '../../src/store/ingest-writer.ts';
 import { createWalCheckpointer } from '../../src/store/wal-checkpointer.ts';
@@ -16,6 +17,7 @@ function setup(options: { idleStopMs?: number } = {}) {
   dir = tempDir();
   const path = join(dir, 'tracepulse.db');
   const db = openDatabase(path);
+  const metrics = createMetrics();
   const checkpointer = createWalCheckpointer(db, path, {
     autocheckpointPages: 4000,
     restartPages: 300,
@@ -23,6 +25,7 @@ function setup(options: { idleStopMs?: number } = {}) {
     startRowsPerSecond: 500,
     idleStopMs: options.idleStopMs ?? 60_000,
     logger,
+    metrics,
   });
   const writer = createIngestWriter(db, { onCommitted: (n) => checkpointer.noteCommitted(n) });
   let seq = 0;
@@ -44,7 +47,7 @@ function setup(options: { idleStopMs?: number } = {}) {
   const autocheckpoint = () =>
     (db.query('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }).wal_autocheckpoint;
   const walBytes = () => statSync(`${path}-wal`).size;
-  return { db, checkpointer, burst, autocheckpoint, walBytes, count: () => seq };
+  return { db, metrics, checkpointer, burst, autocheckpoint, walBytes, count: () => seq };
 }
 
 test('sustained commits start the background thread, which keeps the WAL bounded without losing a row', async () => {
@@ -68,10 +71,13 @@ test('sustained commits start the background thread, which keeps the WAL bounded
     peak = Math.max(peak, t.walBytes());
   }
   expect(peak).toBeLessThan(100 * 1024 * 1024);
+  expect(t.metrics.get('tracepulse_wal_restarts_total')).toBeGreaterThan(0);
+  expect(t.metrics.render()).toContain('tracepulse_wal_checkpoint_thread 1\n');
 
   await t.checkpointer.stop();
   expect(t.checkpointer.active).toBe(false);
   expect(t.autocheckpoint()).toBe(4000);
+  expect(t.metrics.render()).toContain('tracepulse_wal_checkpoint_thread 0\n');
   const stored = t.db.query('SELECT COUNT(*) AS n FROM logs').get() as { n: number };
   expect(stored.n).toBe(t.count());
   expect((t.db.query('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check).toBe(
