@@ -121,10 +121,14 @@ export async function startApp(
       else countEvent('tracepulse_events_duplicate_total', { source: event.source });
       return r;
     },
-    logs: async (lines) => {
-      const n = await writer.writeLogs(lines);
-      if (lines[0]) metrics.inc('tracepulse_logs_total', { source: lines[0].source }, n);
-      return n;
+    logs: async (lines, batch) => {
+      const r = batch
+        ? await writer.writeLogs(lines, batch)
+        : { accepted: await writer.writeLogs(lines), duplicate: false };
+      const source = lines[0]?.source;
+      if (source && r.duplicate) metrics.inc('tracepulse_logs_duplicate_batches_total', { source });
+      else if (source) metrics.inc('tracepulse_logs_total', { source }, r.accepted);
+      return r;
     },
     deadLetter: (letter) => writer.writeDeadLetter(letter),
     countRejected: (source: IngestSource, reason: string, n = 1) =>
@@ -351,5 +355,9 @@ function describeMetrics(m: Metrics) {
   m.describe('tracepulse_events_total', 'DebugQueue events stored, by source and priority');
   m.describe('tracepulse_events_duplicate_total', 'Events redelivered with an id already stored');
   m.describe('tracepulse_logs_total', 'Log lines stored, by source');
+  m.describe(
+    'tracepulse_logs_duplicate_batches_total',
+    'Log batches repeated with an Idempotency-Key already stored (not stored again)',
+  );
   m.describe('tracepulse_rejected_total', 'Inputs rejected, by source and reason');
 }

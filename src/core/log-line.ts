@@ -16,6 +16,13 @@ export const logLineInputSchema = z.object({
 });
 export type LogLineInput = z.input<typeof logLineInputSchema>;
 
+/** A sender's key for one batch of log lines (HTTP `Idempotency-Key`): 1 to 200 printable ASCII characters. */
+export const logBatchKeySchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x20-\x7e]*$/, 'must be printable ASCII');
+
 export interface LogLine {
   timestamp: number;
   service: string;

@@ -1,5 +1,8 @@
 import { Hono } from 'hono';
+import { z } from 'zod';
+import { describeIssues } from '../core/errors.ts';
 import type { IngestSource } from '../core/event.ts';
+import { logBatchKeySchema } from '../core/log-line.ts';
 import type { IngestSink } from './sink.ts';
 import { decodeUtf8, splitLogBody, toDebugEvent, toLogLine } from './normalize.ts';
 
@@ -22,6 +25,8 @@ export function createEventReceiver(sink: IngestSink): (req: Request) => Promise
   };
 }
 
+const logBatchHeaders = z.object({ 'Idempotency-Key': logBatchKeySchema.optional() });
+
 /** HTTP receivers: POST /webhook/event and POST /api/logs. They translate and hand over; nothing else. */
 export function createHttpIngestRoutes(sink: IngestSink): Hono {
   const app = new Hono();
@@ -31,6 +36,10 @@ export function createHttpIngestRoutes(sink: IngestSink): Hono {
   app.post('/webhook/event', (c) => receiveEvent(c.req.raw));
 
   app.post('/api/logs', async (c) => {
+    const headers = logBatchHeaders.safeParse({ 'Idempotency-Key': c.req.header('idempotency-key') });
+    if (!headers.success)
+      return rejectResponse(sink, describeIssues(headers.error.issues), 'bad_idempotency_key');
+    const key = headers.data['Idempotency-Key'];
     const text = decodeUtf8(new Uint8Array(await c.req.arrayBuffer()));
     if (text === null) return rejectResponse(sink, ['body is not valid UTF-8'], 'bad_encoding');
     const items = splitLogBody(text);
@@ -45,12 +54,19 @@ export function createHttpIngestRoutes(sink: IngestSink): Hono {
     }
     if (!good.length)
       return rejectResponse(sink, problems.length ? problems : ['no log lines'], 'invalid_log');
-    const accepted = await sink.logs(good);
-    if (problems.length) sink.countRejected(source, 'invalid_log', items.value.length - good.length);
-    // Partial batches keep their good lines: the answer lists what was rejected so the sender can fix it.
-    return c.json(
-      problems.length ? { accepted, rejected: items.value.length - good.length, problems } : { accepted },
+    const { accepted, duplicate } = await sink.logs(
+      good,
+      key === undefined ? undefined : { key, receivedAt: now },
     );
+    const rejected = items.value.length - good.length;
+    // A repeated key was counted the first time; its answer still names the bad lines.
+    if (problems.length && !duplicate) sink.countRejected(source, 'invalid_log', rejected);
+    // Partial batches keep their good lines: the answer lists what was rejected so the sender can fix it.
+    return c.json({
+      accepted,
+      ...(problems.length ? { rejected, problems } : {}),
+      duplicate: duplicate || undefined,
+    });
   });
 
   return app;

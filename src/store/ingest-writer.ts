@@ -17,10 +17,26 @@ export interface EventWriteResult {
   inserted: boolean;
 }
 
+/** A sender's idempotency key for one batch of log lines (HTTP `Idempotency-Key`). */
+export interface LogBatch {
+  key: string;
+  receivedAt: number;
+}
+
+export interface LogBatchResult {
+  /** Lines stored by this batch, or by the first batch with its key when `duplicate`. */
+  accepted: number;
+  /** True when the key was already committed: nothing was stored this time. */
+  duplicate: boolean;
+}
+
 /** Durable writes for the ingest hot path. Every promise resolves only after its rows are committed. */
 export interface IngestWriter {
   writeEvent(event: DebugEvent): Promise<EventWriteResult>;
+  /** Resolves with the number of lines stored. */
   writeLogs(lines: LogLine[]): Promise<number>;
+  /** Stores the lines unless a batch with this key was committed before (then stores nothing). */
+  writeLogs(lines: LogLine[], batch: LogBatch): Promise<LogBatchResult>;
   writeDeadLetter(letter: DeadLetter): Promise<void>;
   /** Commits whatever is queued now (used at shutdown). */
   flush(): void;
@@ -31,7 +47,13 @@ const MAX_ROWS_PER_INSERT = 32;
 
 type Op =
   | { kind: 'event'; event: DebugEvent; resolve: (r: EventWriteResult) => void; reject: (e: unknown) => void }
-  | { kind: 'logs'; lines: LogLine[]; resolve: (n: number) => void; reject: (e: unknown) => void }
+  | {
+      kind: 'logs';
+      lines: LogLine[];
+      batch: LogBatch | undefined;
+      resolve: (r: LogBatchResult) => void;
+      reject: (e: unknown) => void;
+    }
   | { kind: 'dead'; letter: DeadLetter; resolve: () => void; reject: (e: unknown) => void };
 
 /**
@@ -92,6 +114,30 @@ export function createIngestWriter(
   const insertLog = db.prepare(
     'INSERT INTO logs (ts, service, level, message, correlation_id, attributes, source) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
+  // The batch's key goes in before its lines, in the same transaction: a committed key always means
+  // committed lines, and a batch that fails to commit leaves no key behind, so its retry is stored.
+  const insertBatchKey = db.prepare<{ accepted: number }, [string, number, number]>(
+    'INSERT INTO log_batches (key, accepted, received_at) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING RETURNING accepted',
+  );
+  const storedBatch = db.prepare<{ accepted: number }, [string]>(
+    'SELECT accepted FROM log_batches WHERE key = ?',
+  );
+  const writeLogBatch = (lines: LogLine[], batch: LogBatch | undefined): LogBatchResult => {
+    // A key seen before (in an earlier commit or earlier in this one): the first batch wins.
+    if (batch && !insertBatchKey.get(batch.key, lines.length, batch.receivedAt))
+      return { accepted: storedBatch.get(batch.key)?.accepted ?? 0, duplicate: true };
+    for (const l of lines)
+      insertLog.run(
+        l.timestamp,
+        l.service,
+        levelRank[l.level],
+        l.message,
+        l.correlationId,
+        l.attributes ? JSON.stringify(l.attributes) : null,
+        l.source,
+      );
+    return { accepted: lines.length, duplicate: false };
+  };
   const insertDead = db.prepare(
     'INSERT INTO dead_letters (received_at, source, topic, reason, payload) VALUES (?, ?, ?, ?, ?)',
   );
@@ -109,17 +155,7 @@ export function createIngestWriter(
         // delete(): the first of two events with one id in a batch is the inserted one.
         out.push({ event: op.event, inserted: inserted.delete(op.event.id) });
       } else if (op.kind === 'logs') {
-        for (const l of op.lines)
-          insertLog.run(
-            l.timestamp,
-            l.service,
-            levelRank[l.level],
-            l.message,
-            l.correlationId,
-            l.attributes ? JSON.stringify(l.attributes) : null,
-            l.source,
-          );
-        out.push(op.lines.length);
+        out.push(writeLogBatch(op.lines, op.batch));
       } else {
         const d = op.letter;
         insertDead.run(d.receivedAt, d.source, d.topic, d.reason, d.payload);
@@ -151,8 +187,9 @@ export function createIngestWriter(
         op.resolve(r as EventWriteResult);
         rows++;
       } else if (op.kind === 'logs') {
-        op.resolve(r as number);
-        rows += r as number;
+        const batch = r as LogBatchResult;
+        op.resolve(batch);
+        if (!batch.duplicate) rows += batch.accepted;
       } else {
         op.resolve();
         rows++;
@@ -170,13 +207,20 @@ export function createIngestWriter(
     }
   };
 
+  function writeLogs(lines: LogLine[]): Promise<number>;
+  function writeLogs(lines: LogLine[], batch: LogBatch): Promise<LogBatchResult>;
+  function writeLogs(lines: LogLine[], batch?: LogBatch): Promise<number | LogBatchResult> {
+    if (!lines.length) return Promise.resolve(batch ? { accepted: 0, duplicate: false } : 0);
+    const written = new Promise<LogBatchResult>((resolve, reject) =>
+      enqueue({ kind: 'logs', lines, batch, resolve, reject }),
+    );
+    return batch ? written : written.then((r) => r.accepted);
+  }
+
   return {
     writeEvent: (event) =>
       new Promise((resolve, reject) => enqueue({ kind: 'event', event, resolve, reject })),
-    writeLogs: (lines) =>
-      lines.length
-        ? new Promise((resolve, reject) => enqueue({ kind: 'logs', lines, resolve, reject }))
-        : Promise.resolve(0),
+    writeLogs,
     writeDeadLetter: (letter) =>
       new Promise((resolve, reject) => enqueue({ kind: 'dead', letter, resolve, reject })),
     flush,

@@ -314,4 +314,18 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX events_service_ts ON events (service, ts, error_code);
     `,
   },
+  {
+    name: '0009-log-batch-keys',
+    sql: `
+      -- The Idempotency-Key of each committed POST /api/logs batch and how many lines it stored:
+      -- a retry whose first answer was lost is answered from here instead of stored twice. One row
+      -- per batch (not a unique index per line) keeps the log path at one B-tree insert per batch.
+      CREATE TABLE log_batches (
+        key TEXT PRIMARY KEY,
+        accepted INTEGER NOT NULL,
+        received_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX log_batches_received ON log_batches (received_at);
+    `,
+  },
 ];

@@ -11,8 +11,16 @@ export interface RetentionResult {
   bytesAfter: number;
 }
 
-/** Tables pruned by age, oldest first, with their time column. Features append their own. */
-export const retentionTables: Array<{ table: string; timeColumn: string; shrinkFirst?: boolean }> = [
+/**
+ * Tables pruned by age, oldest first, with their time column. Features append their own.
+ * `keyColumns` names the primary key of a WITHOUT ROWID table (it has no rowid to delete by).
+ */
+export const retentionTables: Array<{
+  table: string;
+  timeColumn: string;
+  shrinkFirst?: boolean;
+  keyColumns?: string[];
+}> = [
   { table: 'logs', timeColumn: 'ts', shrinkFirst: true },
   { table: 'dead_letters', timeColumn: 'received_at', shrinkFirst: true },
   { table: 'events', timeColumn: 'ts' },
@@ -21,7 +29,15 @@ export const retentionTables: Array<{ table: string; timeColumn: string; shrinkF
   { table: 'report_revisions', timeColumn: 'created_at' },
   { table: 'reports', timeColumn: 'created_at' },
   { table: 'incidents', timeColumn: 'updated_at' },
-  { table: 'log_patterns', timeColumn: 'last_ts', shrinkFirst: true },
+  {
+    table: 'log_patterns',
+    timeColumn: 'last_ts',
+    shrinkFirst: true,
+    keyColumns: ['service', 'pattern', 'hour'],
+  },
+  // Idempotency keys of /api/logs batches: kept as long as the data (TRACEPULSE_RETENTION_DAYS,
+  // at least a day), far longer than any sender retries one batch.
+  { table: 'log_batches', timeColumn: 'received_at', shrinkFirst: true, keyColumns: ['key'] },
 ];
 
 export const storeBytes = (db: Database): number => {
@@ -52,10 +68,11 @@ export function applyRetention(db: Database, policy: RetentionPolicy, now: numbe
     ...retentionTables.filter((t) => !t.shrinkFirst),
   ];
   for (const t of order) {
+    const key = (t.keyColumns ?? ['rowid']).join(', ');
     for (let guard = 0; guard < 1000 && storeBytes(db) > policy.maxBytes; guard++) {
       const n = db
         .query(
-          `DELETE FROM ${t.table} WHERE rowid IN (SELECT rowid FROM ${t.table} ORDER BY ${t.timeColumn} ASC LIMIT 5000)`,
+          `DELETE FROM ${t.table} WHERE (${key}) IN (SELECT ${key} FROM ${t.table} ORDER BY ${t.timeColumn} ASC LIMIT 5000)`,
         )
         .run().changes;
       deletedBySize += n;

@@ -183,6 +183,90 @@ describe('POST /api/logs', () => {
   });
 });
 
+describe('POST /api/logs with an Idempotency-Key', () => {
+  // Lines of one LTE drop as a station's debug-queue batches them; the key is the sender's per batch.
+  const batch = (correlationId: string) =>
+    [
+      { service: 'network', level: 'error', message: 'wwan0: modem lost registration (creg 0,2)' },
+      { service: 'ocpp', level: 'warn', message: 'WebsocketPongTimeout: no pong within 30 s' },
+      { service: 'ocpp', level: 'info', message: 'Reconnecting to wss://csms.example-cpo.eu/ocpp/HUB07' },
+    ].map((l, i) => ({ ...l, timestamp: 1764057600000 + i * 1000, correlationId }));
+  const stored = async (correlationId: string) =>
+    (
+      (await (await fetch(`${app.url}/api/logs?correlationId=${correlationId}`)).json()) as {
+        logs: unknown[];
+      }
+    ).logs.length;
+  const metric = async (line: string) =>
+    Number(
+      (await (await fetch(`${app.url}/metrics`)).text())
+        .split('\n')
+        .find((l) => l.startsWith(`${line} `))
+        ?.split(' ')[1] ?? 0,
+    );
+
+  test('a batch repeated with its key answers like the first time and is stored once', async () => {
+    const key = { 'Idempotency-Key': '5d0c1f8e-2b7a-4e39-9c61-0a4f7d2e8b13' };
+    const before = await metric('tracepulse_logs_duplicate_batches_total{source="http"}');
+    const first = await postJson(`${app.url}/api/logs`, batch('txn-lte-retry'), key);
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({ accepted: 3 });
+    const retry = await postJson(`${app.url}/api/logs`, batch('txn-lte-retry'), key);
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toEqual({ accepted: 3, duplicate: true });
+    expect(await stored('txn-lte-retry')).toBe(3);
+    expect(await metric('tracepulse_logs_duplicate_batches_total{source="http"}')).toBe(before + 1);
+    // Without a key, or with another one, the same lines are a new batch.
+    await postJson(`${app.url}/api/logs`, batch('txn-lte-retry'));
+    await postJson(`${app.url}/api/logs`, batch('txn-lte-retry'), { 'Idempotency-Key': 'HUB07-0002' });
+    expect(await stored('txn-lte-retry')).toBe(9);
+  });
+
+  test('two requests with one key at the same time: one is stored, the other is the duplicate', async () => {
+    const key = { 'Idempotency-Key': 'HUB07:logs:0193a2f4' };
+    const answers = await Promise.all(
+      [0, 1, 2].map(async () => (await postJson(`${app.url}/api/logs`, batch('txn-lte-race'), key)).json()),
+    );
+    expect(answers.filter((a) => (a as { duplicate?: boolean }).duplicate)).toHaveLength(2);
+    expect(answers.every((a) => (a as { accepted: number }).accepted === 3)).toBe(true);
+    expect(await stored('txn-lte-race')).toBe(3);
+  });
+
+  test('a partly bad batch repeated with its key names the bad line again and stores nothing', async () => {
+    const key = { 'Idempotency-Key': 'HUB07:logs:0193a2f5' };
+    const lines = [...batch('txn-lte-partial'), { service: 'ocpp', level: 'verbose', message: 'x' }];
+    const first = (await (await postJson(`${app.url}/api/logs`, lines, key)).json()) as Record<
+      string,
+      unknown
+    >;
+    const retry = (await (await postJson(`${app.url}/api/logs`, lines, key)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(first).toMatchObject({ accepted: 3, rejected: 1 });
+    expect(first.duplicate).toBeUndefined();
+    expect(retry).toMatchObject({ accepted: 3, rejected: 1, duplicate: true, problems: first.problems });
+    expect(await stored('txn-lte-partial')).toBe(3);
+  });
+
+  test('a bad key is a 400 that lists the problem, and nothing is stored', async () => {
+    for (const bad of ['', 'x'.repeat(201), 'HUB07\tlogs', 'Ladesäule-07']) {
+      const res = await postJson(`${app.url}/api/logs`, batch('txn-lte-badkey'), { 'Idempotency-Key': bad });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: string; problems: string[] };
+      expect(body.error).toBe('invalid input');
+      expect(body.problems).toHaveLength(1);
+      expect(body.problems[0]).toStartWith('Idempotency-Key: ');
+    }
+    expect(await stored('txn-lte-badkey')).toBe(0);
+    expect(await metric('tracepulse_rejected_total{reason="bad_idempotency_key",source="http"}')).toBe(4);
+    const longest = await postJson(`${app.url}/api/logs`, batch('txn-lte-badkey'), {
+      'Idempotency-Key': 'k'.repeat(200),
+    });
+    expect(longest.status).toBe(200);
+  });
+});
+
 describe('system map API', () => {
   test('PUT validates (422 with problems), applies at once, and GET shows it', async () => {
     const bad = await fetch(`${app.url}/api/system-map`, {
