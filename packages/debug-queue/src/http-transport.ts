@@ -70,11 +70,26 @@ export function createHttpTransport({
   const auth: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
   const encoder = new TextEncoder();
 
-  async function post(path: string, body: string, contentType: string, signal: AbortSignal): Promise<Reply> {
+  // The Idempotency-Key each log line was last posted under. A line whose answer was lost goes out
+  // again under that key, with no line the key did not cover, so TracePulse answers the retry from
+  // the stored batch instead of storing it twice (a subset is safe: the key's batch holds all of it).
+  const batchKeys = new WeakMap<Item, string>();
+
+  async function post(
+    path: string,
+    body: string,
+    contentType: string,
+    signal: AbortSignal,
+    idempotencyKey?: string,
+  ): Promise<Reply> {
     try {
       const res = await doFetch(`${base}${path}`, {
         method: 'POST',
-        headers: { 'content-type': contentType, ...auth },
+        headers: {
+          'content-type': contentType,
+          ...auth,
+          ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+        },
         body,
         signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
       });
@@ -91,28 +106,48 @@ export function createHttpTransport({
     }
   }
 
-  /** Splits log lines into NDJSON bodies under the size limit; a line alone over it is its own chunk. */
+  /**
+   * Splits log lines into NDJSON bodies under the size limit, each with its Idempotency-Key: lines
+   * sent before go together under their old key (a part of a body that fitted fits), new lines get
+   * a fresh key per body. A line alone over the limit is its own chunk.
+   */
   function chunkLogs(logs: Array<{ index: number; item: LogItem }>, unencodable: number[]) {
-    const chunks: Array<{ indexes: number[]; lines: string[] }> = [];
-    let current = { indexes: [] as number[], lines: [] as string[] };
+    type Chunk = { key: string; indexes: number[]; lines: string[] };
+    const chunks: Chunk[] = [];
+    const retried = new Map<string, Chunk>();
+    let current: Chunk | undefined;
     let bytes = 0;
+    const chunkFor = (item: LogItem, line: string): Chunk => {
+      const sentAs = batchKeys.get(item);
+      if (sentAs !== undefined) {
+        let chunk = retried.get(sentAs);
+        if (!chunk) {
+          chunk = { key: sentAs, indexes: [], lines: [] };
+          retried.set(sentAs, chunk);
+          chunks.push(chunk);
+        }
+        return chunk;
+      }
+      const size = encoder.encode(line).length + 1;
+      if (!current || (current.lines.length > 0 && bytes + size > maxBodyBytes)) {
+        current = { key: globalThis.crypto.randomUUID(), indexes: [], lines: [] };
+        chunks.push(current);
+        bytes = 0;
+      }
+      bytes += size;
+      return current;
+    };
     for (const { index, item } of logs) {
       const line = encode(item);
       if (line === undefined) {
         unencodable.push(index);
         continue;
       }
-      const size = encoder.encode(line).length + 1;
-      if (current.lines.length > 0 && bytes + size > maxBodyBytes) {
-        chunks.push(current);
-        current = { indexes: [], lines: [] };
-        bytes = 0;
-      }
-      current.indexes.push(index);
-      current.lines.push(line);
-      bytes += size;
+      const chunk = chunkFor(item, line);
+      chunk.indexes.push(index);
+      chunk.lines.push(line);
+      batchKeys.set(item, chunk.key);
     }
-    if (current.lines.length > 0) chunks.push(current);
     return chunks;
   }
 
@@ -160,13 +195,18 @@ export function createHttpTransport({
             `${chunk.lines.join('\n')}\n`,
             'application/x-ndjson',
             signal,
+            chunk.key,
           );
           if (reply.outcome === 'reject' && chunk.lines.length > 1) {
-            // One bad line refuses the whole body: resend one by one so only that line is lost.
+            // One bad line refuses the whole body (nothing stored, key unused): resend one by one,
+            // each line a batch with its own key, so only that line is lost.
             for (let i = 0; i < chunk.lines.length; i++) {
+              const index = chunk.indexes[i]!;
+              const key = globalThis.crypto.randomUUID();
+              batchKeys.set(items[index]!, key);
               record(
-                chunk.indexes[i]!,
-                await post('/api/logs', `${chunk.lines[i]}\n`, 'application/x-ndjson', signal),
+                index,
+                await post('/api/logs', `${chunk.lines[i]}\n`, 'application/x-ndjson', signal, key),
               );
             }
           } else {

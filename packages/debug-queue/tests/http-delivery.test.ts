@@ -8,6 +8,42 @@ setDefaultTimeout(30_000);
 
 const fast = { retryInitialMs: 20, retryMaxMs: 200, timeoutMs: 2000, silent: true };
 
+/**
+ * A proxy in front of the real TracePulse that forwards every request, but for the first
+ * POST /api/logs waits for TracePulse's answer (the batch is committed) and never passes it on:
+ * the station sees a timeout for a batch that was stored.
+ */
+function lossyProxy(target: string) {
+  const logPosts: Array<string | null> = [];
+  let firstCommitted!: () => void;
+  const committed = new Promise<void>((r) => {
+    firstCommitted = r;
+  });
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(req) {
+      const url = new URL(req.url);
+      const body = req.method === 'POST' ? await req.arrayBuffer() : undefined;
+      const isLogPost = req.method === 'POST' && url.pathname === '/api/logs';
+      if (isLogPost) logPosts.push(req.headers.get('idempotency-key'));
+      const res = await fetch(`${target}${url.pathname}${url.search}`, {
+        method: req.method,
+        headers: req.headers,
+        body,
+      });
+      if (isLogPost && logPosts.length === 1) {
+        await res.arrayBuffer();
+        firstCommitted();
+        // The answer is lost: hold the connection until the sender gives up on it.
+        await new Promise((r) => req.signal.addEventListener('abort', r));
+      }
+      return res;
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}`, logPosts, committed, stop: () => server.stop(true) };
+}
+
 describe('HTTP transport to the real TracePulse', () => {
   let tp: TracePulse;
   beforeAll(async () => {
@@ -153,6 +189,43 @@ describe('HTTP transport to the real TracePulse', () => {
     expect(q.stats().primary?.lastError).toContain('attributes');
     expect(errors).toContain('REJECTED');
     await q.close();
+  });
+
+  test('a batch whose answer was lost is retried under its key and stored once; lines queued since are stored too', async () => {
+    const proxy = lossyProxy(tp.url);
+    const q = createDebugQueue({ url: proxy.url, apiKey: 'station-key-01', ...fast, timeoutMs: 500 });
+    try {
+      withCorrelationId('txn-lte-9931', () => {
+        for (let i = 0; i < 30; i++)
+          q.logLine(i % 3 ? 'warn' : 'error', `WebsocketPongTimeout: no pong within 30 s (attempt ${i})`, {
+            service: 'ocpp',
+          });
+      });
+      await proxy.committed;
+      // Queued while the first batch is in flight: the retry carries these too, under a new key.
+      withCorrelationId('txn-lte-9931', () => {
+        for (let i = 0; i < 20; i++)
+          q.logLine('error', `wwan0: modem lost registration, reconnect ${i}`, { service: 'network' });
+      });
+      expect(await q.flush(10_000)).toBe(true);
+
+      const logs = await tp.logs({ correlationId: 'txn-lte-9931' });
+      expect(logs).toHaveLength(50);
+      expect(new Set(logs.map((l) => l.message)).size).toBe(50);
+      const s = q.stats().primary!;
+      expect(s).toMatchObject({ delivered: 50, rejected: 0 });
+      expect(s.retries).toBeGreaterThanOrEqual(30);
+
+      // First post, its retry under the same key, and the new lines under a fresh one.
+      const [first, ...later] = proxy.logPosts;
+      expect(first).toMatch(/^[0-9a-f-]{36}$/);
+      expect(later.filter((k) => k === first)).toHaveLength(1);
+      expect(later.filter((k) => k !== first).every((k) => k && /^[0-9a-f-]{36}$/.test(k))).toBe(true);
+      expect(new Set(proxy.logPosts).size).toBe(proxy.logPosts.length - 1);
+      await q.close();
+    } finally {
+      proxy.stop();
+    }
   });
 
   test('a 401 (missing API key) is retried with backoff and keeps the event queued, not dropped', async () => {
