@@ -81,6 +81,7 @@ export async function startApp(
   const checkpointer = createWalCheckpointer(db, dbPath, {
     autocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
     logger: logger.child('store'),
+    metrics,
   });
   const queries = createIngestQueries(db);
   const maps = createSystemMapSource({ path: config.TRACEPULSE_SYSTEM_MAP, db, logger: logger.child('map') });
