@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import type { Config } from './config/config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
-import type { DebugEvent, IngestSource } from './core/event.ts';
+import type { DebugEvent } from './core/event.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { ChangeRefresher, ChangeSource } from './core/ports.ts';
@@ -15,7 +15,7 @@ import { createHealthRoutes } from './http/health-routes.ts';
 import { createHttpApp, createRequestGuard, fastRoute } from './http/server.ts';
 import { createEventReceiver, createHttpIngestRoutes } from './ingest/http.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
-import type { IngestSink } from './ingest/sink.ts';
+import { createIngestSink } from './ingest/sink.ts';
 import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analysis.ts';
 import { recoverUnreportedTriggers } from './pipeline/recovery.ts';
 import { createReportService, type ReportService } from './pipeline/reports.ts';
@@ -24,7 +24,7 @@ import { createSystemMapSource, type SystemMapSource } from './sources/system-ma
 import { openDatabase, WAL_AUTOCHECKPOINT_PAGES } from './store/db.ts';
 import { createIngestQueries, type IngestQueries } from './store/ingest-queries.ts';
 import { createIngestWriter, type IngestWriter } from './store/ingest-writer.ts';
-import { applyRetention, storeBytes } from './store/retention.ts';
+import { scheduleRetention, storeBytes } from './store/retention.ts';
 import { createWalCheckpointer } from './store/wal-checkpointer.ts';
 import { createChatFeature } from './ui/chat-feature.ts';
 import pkg from '../package.json' with { type: 'json' };
@@ -73,7 +73,6 @@ export async function startApp(
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.TRACEPULSE_LOG_LEVEL });
   const metrics = createMetrics();
-  describeMetrics(metrics);
   const stationId = config.TRACEPULSE_STATION_ID ?? hostname();
 
   const dbPath = join(config.TRACEPULSE_DATA_DIR, 'tracepulse.db');
@@ -103,44 +102,7 @@ export async function startApp(
     },
   });
 
-  // Per-event counters on the ingest hot path, their labels formatted once per combination.
-  const eventCounters = new Map<string, (by?: number) => void>();
-  const countEvent = (name: string, labels: Record<string, string>) => {
-    const key = `${name}|${labels.source}|${labels.priority}`;
-    let inc = eventCounters.get(key);
-    if (!inc) {
-      inc = metrics.counter(name, labels);
-      eventCounters.set(key, inc);
-    }
-    inc();
-  };
-  const sink: IngestSink = {
-    event: async (event) => {
-      const r = await writer.writeEvent(event);
-      if (r.inserted)
-        countEvent('tracepulse_events_total', { source: event.source, priority: event.priority });
-      else countEvent('tracepulse_events_duplicate_total', { source: event.source });
-      return r;
-    },
-    logs: async (lines, batch) => {
-      const r = batch
-        ? await writer.writeLogs(lines, batch)
-        : { accepted: await writer.writeLogs(lines), duplicate: false };
-      const source = lines[0]?.source;
-      if (source && r.duplicate) metrics.inc('tracepulse_logs_duplicate_batches_total', { source });
-      else if (source) metrics.inc('tracepulse_logs_total', { source }, r.accepted);
-      return r;
-    },
-    deadLetter: (letter) => writer.writeDeadLetter(letter),
-    countRejected: (source: IngestSource, reason: string, n = 1) =>
-      metrics.inc('tracepulse_rejected_total', { source, reason }, n),
-    context: (source) => ({
-      now: clock.now(),
-      source,
-      triggers: maps.current().graph.triggers,
-      newId: () => Bun.randomUUIDv7(),
-    }),
-  };
+  const sink = createIngestSink({ writer, metrics, clock, triggers: () => maps.current().graph.triggers });
 
   const changeSources = await createChangeSources({ config, db, clock, logger, metrics, maps, version });
 
@@ -279,25 +241,14 @@ export async function startApp(
     });
   }
 
-  const runRetention = () => {
-    try {
-      const r = applyRetention(
-        db,
-        {
-          maxAgeMs: config.TRACEPULSE_RETENTION_DAYS * 86_400_000,
-          maxBytes: config.TRACEPULSE_MAX_DB_MB * 1024 * 1024,
-        },
-        clock.now(),
-      );
-      if (r.deletedByAge || r.deletedBySize) logger.info('retention applied', { ...r });
-    } catch (err) {
-      logger.error('retention failed', { error: String(err) });
-    }
-  };
-  const retentionTimer = setInterval(runRetention, 15 * 60_000);
-  retentionTimer.unref();
-  const firstRetention = setTimeout(runRetention, 5_000);
-  firstRetention.unref();
+  const retention = scheduleRetention(db, {
+    policy: {
+      maxAgeMs: config.TRACEPULSE_RETENTION_DAYS * 86_400_000,
+      maxBytes: config.TRACEPULSE_MAX_DB_MB * 1024 * 1024,
+    },
+    clock,
+    logger,
+  });
 
   // Committed triggers a crash or an overload left without a report (src/pipeline/recovery.ts).
   recoverUnreportedTriggers({ db, enqueue: analysis.enqueue, logger, metrics, limit: 500 });
@@ -319,9 +270,7 @@ export async function startApp(
     mqtt,
     stop: () => {
       stopping ??= (async () => {
-        clearInterval(retentionTimer);
-        // A service stopped within 5 s of starting must not prune a closed store.
-        clearTimeout(firstRetention);
+        retention.stop();
         // Order matters: stop taking input, let in-flight requests and PUBACKs finish, then close the store.
         await withGrace(mqtt?.stop(), 5_000, () => logger.warn('MQTT did not close in time'));
         // In-flight requests get a grace period; idle keep-alive clients must not hold shutdown hostage.
@@ -350,15 +299,4 @@ async function withGrace(p: Promise<unknown> | undefined, ms: number, onTimeout:
   });
   if ((await Promise.race([p, late])) === 'late') onTimeout();
   clearTimeout(timer);
-}
-
-function describeMetrics(m: Metrics) {
-  m.describe('tracepulse_events_total', 'DebugQueue events stored, by source and priority');
-  m.describe('tracepulse_events_duplicate_total', 'Events redelivered with an id already stored');
-  m.describe('tracepulse_logs_total', 'Log lines stored, by source');
-  m.describe(
-    'tracepulse_logs_duplicate_batches_total',
-    'Log batches repeated with an Idempotency-Key already stored (not stored again)',
-  );
-  m.describe('tracepulse_rejected_total', 'Inputs rejected, by source and reason');
 }

@@ -1,4 +1,6 @@
 import type { Database } from 'bun:sqlite';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
 
 export interface RetentionPolicy {
   maxAgeMs: number;
@@ -84,4 +86,33 @@ export function applyRetention(db: Database, policy: RetentionPolicy, now: numbe
     db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   }
   return { deletedByAge, deletedBySize, bytesAfter: storeBytes(db) };
+}
+
+/**
+ * Applies the policy 5 s after start (not during start-up) and every 15 minutes; a failure is logged
+ * and the next run tries again.
+ */
+export function scheduleRetention(
+  db: Database,
+  deps: { policy: RetentionPolicy; clock: Clock; logger: Logger },
+): { stop(): void } {
+  const run = () => {
+    try {
+      const r = applyRetention(db, deps.policy, deps.clock.now());
+      if (r.deletedByAge || r.deletedBySize) deps.logger.info('retention applied', { ...r });
+    } catch (err) {
+      deps.logger.error('retention failed', { error: String(err) });
+    }
+  };
+  const every = setInterval(run, 15 * 60_000);
+  every.unref();
+  const first = setTimeout(run, 5_000);
+  first.unref();
+  return {
+    stop() {
+      clearInterval(every);
+      // A service stopped within 5 s of starting must not prune a closed store.
+      clearTimeout(first);
+    },
+  };
 }
