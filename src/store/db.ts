@@ -46,14 +46,16 @@ export function migrate(db: Database, list: readonly Migration[]): string[] {
       .all()
       .map((r) => r.name),
   );
-  const applied: string[] = [];
-  for (const m of list) {
-    if (done.has(m.name)) continue;
-    db.transaction(() => {
+  const pending = list.filter((m) => !done.has(m.name));
+  if (!pending.length) return [];
+  // All pending migrations in one transaction: a new store is created in one commit (faster first
+  // start), and a failing migration leaves the store exactly at the version it had.
+  const record = db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)');
+  db.transaction(() => {
+    for (const m of pending) {
       db.exec(m.sql);
-      db.query('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(m.name, Date.now());
-    })();
-    applied.push(m.name);
-  }
-  return applied;
+      record.run(m.name, Date.now());
+    }
+  })();
+  return pending.map((m) => m.name);
 }
