@@ -86,8 +86,12 @@ export async function startApp(
   const maps = createSystemMapSource({ path: config.TRACEPULSE_SYSTEM_MAP, db, logger: logger.child('map') });
 
   const triggerHandlers: Array<(e: DebugEvent) => void> = [];
+  const commitHandlers: Array<() => void> = [];
   const writer = createIngestWriter(db, {
-    onCommitted: (rows) => checkpointer.noteCommitted(rows),
+    onCommitted: (rows) => {
+      checkpointer.noteCommitted(rows);
+      for (const h of commitHandlers) h();
+    },
     onEventsCommitted: (results) => {
       for (const r of results) {
         if (!r.inserted || r.event.priority !== 'high') continue;
@@ -136,6 +140,7 @@ export async function startApp(
     stormWindowS: config.TRACEPULSE_STORM_WINDOW_S,
   });
   triggerHandlers.push((e) => analysis.enqueue(e));
+  commitHandlers.push(analysis.noteCommitted);
 
   const ctx: AppContext = {
     config,

@@ -29,6 +29,8 @@ export interface AnalysisPipeline {
   /** Supplies learnt weight multipliers for each new trigger (none by default). */
   useAdjustments(provider: (event: DebugEvent) => Adjustments | undefined): void;
   rulesStatus(): RulesStatus;
+  /** Called after ingest commits: folds new log lines into the pattern baseline within a second. */
+  noteCommitted(): void;
   /** Resolves when the queue is empty (tests, benchmarks). */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -162,8 +164,20 @@ export function createAnalysisPipeline(deps: {
       log.error('pattern indexing failed', { error: String(err) });
     }
   };
-  const indexTimer = setInterval(() => indexPatterns(5), PATTERN_INTERVAL_MS);
-  indexTimer.unref();
+  // Runs only after ingest commits, at most once a second: an idle gateway runs no JavaScript at all
+  // (a fixed 1 s timer woke it forever and, a minute in, its code reached the optimising JIT, whose
+  // compiler pages stayed resident: +2 MB idle RSS).
+  let indexTimer: ReturnType<typeof setTimeout> | null = null;
+  const indexSoon = () => {
+    if (indexTimer) return;
+    indexTimer = setTimeout(() => {
+      indexTimer = null;
+      indexPatterns(5);
+      // A backlog larger than five spans keeps the next run coming.
+      if (patterns.backlog() > 0) indexSoon();
+    }, PATTERN_INTERVAL_MS);
+    indexTimer.unref();
+  };
 
   /** Gathers evidence and ranks; the report is not stored. */
   const rank = (event: DebugEvent, changesFromCache: boolean, adjustments: Adjustments | undefined) => {
@@ -287,11 +301,12 @@ export function createAnalysisPipeline(deps: {
       adjustmentsFor = provider;
     },
     rulesStatus: () => rules.status(),
+    noteCommitted: indexSoon,
     idle: () =>
       head >= queue.length && !running ? Promise.resolve() : new Promise((r) => idleWaiters.push(r)),
     async stop() {
       stopping = true;
-      clearInterval(indexTimer);
+      if (indexTimer) clearTimeout(indexTimer);
       rules.stop();
       // Finish what is queued quickly (cache only) so acknowledged triggers still get reports.
       const until = performance.now() + STOP_BUDGET_MS;

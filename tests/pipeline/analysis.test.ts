@@ -285,3 +285,25 @@ describe('user rule file', () => {
     }
   });
 });
+
+test('warn lines are folded into the pattern baseline within seconds of their commit, with no trigger', async () => {
+  const at = Date.now() - 5_000;
+  const lines = Array.from({ length: 30 }, (_, i) => ({
+    timestamp: at + i,
+    service: 'powermeter_ac',
+    level: 'warn',
+    message: `GenericPowermeter: Modbus read_register 0x5000 failed, CRC mismatch (attempt ${i + 1})`,
+  }));
+  expect((await postJson(`${app.url}/api/logs`, lines)).status).toBe(200);
+  const folded = await waitFor(
+    () =>
+      app.ctx.db
+        .query<{ n: number | null }, []>(
+          "SELECT SUM(count) AS n FROM log_patterns WHERE service = 'powermeter_ac' AND pattern LIKE '%crc mismatch%'",
+        )
+        .get()?.n ?? undefined,
+    5_000,
+    'pattern indexing',
+  );
+  expect(folded).toBe(30);
+});
