@@ -13,16 +13,8 @@ export interface RetentionResult {
   bytesAfter: number;
 }
 
-/**
- * Tables pruned by age, oldest first, with their time column. Features append their own.
- * `keyColumns` names the primary key of a WITHOUT ROWID table (it has no rowid to delete by).
- */
-export const retentionTables: Array<{
-  table: string;
-  timeColumn: string;
-  shrinkFirst?: boolean;
-  keyColumns?: string[];
-}> = [
+/** Tables pruned by age, oldest first, with their time column. Features append their own. */
+export const retentionTables: Array<{ table: string; timeColumn: string; shrinkFirst?: boolean }> = [
   { table: 'logs', timeColumn: 'ts', shrinkFirst: true },
   { table: 'dead_letters', timeColumn: 'received_at', shrinkFirst: true },
   { table: 'events', timeColumn: 'ts' },
@@ -31,15 +23,10 @@ export const retentionTables: Array<{
   { table: 'report_revisions', timeColumn: 'created_at' },
   { table: 'reports', timeColumn: 'created_at' },
   { table: 'incidents', timeColumn: 'updated_at' },
-  {
-    table: 'log_patterns',
-    timeColumn: 'last_ts',
-    shrinkFirst: true,
-    keyColumns: ['service', 'pattern', 'hour'],
-  },
+  { table: 'log_patterns', timeColumn: 'last_ts', shrinkFirst: true },
   // Idempotency keys of /api/logs batches: kept as long as the data (TRACEPULSE_RETENTION_DAYS,
   // at least a day), far longer than any sender retries one batch.
-  { table: 'log_batches', timeColumn: 'received_at', shrinkFirst: true, keyColumns: ['key'] },
+  { table: 'log_batches', timeColumn: 'received_at', shrinkFirst: true },
 ];
 
 export const storeBytes = (db: Database): number => {
@@ -70,7 +57,7 @@ export function applyRetention(db: Database, policy: RetentionPolicy, now: numbe
     ...retentionTables.filter((t) => !t.shrinkFirst),
   ];
   for (const t of order) {
-    const key = (t.keyColumns ?? ['rowid']).join(', ');
+    const key = rowKey(db, t.table);
     for (let guard = 0; guard < 1000 && storeBytes(db) > policy.maxBytes; guard++) {
       const n = db
         .query(
@@ -86,6 +73,22 @@ export function applyRetention(db: Database, policy: RetentionPolicy, now: numbe
     db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   }
   return { deletedByAge, deletedBySize, bytesAfter: storeBytes(db) };
+}
+
+/**
+ * The columns that name one row, to delete by: the rowid, or for a WITHOUT ROWID table (which has
+ * none) its primary key, read from the schema so a feature's new table cannot get it wrong.
+ */
+function rowKey(db: Database, table: string): string {
+  const info = db
+    .query<{ wr: number }, [string]>('SELECT wr FROM pragma_table_list WHERE name = ?')
+    .get(table);
+  if (!info?.wr) return 'rowid';
+  return db
+    .query<{ name: string }, [string]>('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk')
+    .all(table)
+    .map((c) => c.name)
+    .join(', ');
 }
 
 /**
