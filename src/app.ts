@@ -86,11 +86,11 @@ export async function startApp(
   const maps = createSystemMapSource({ path: config.TRACEPULSE_SYSTEM_MAP, db, logger: logger.child('map') });
 
   const triggerHandlers: Array<(e: DebugEvent) => void> = [];
-  const commitHandlers: Array<() => void> = [];
+  // Told the rows of each ingest commit: the WAL checkpointer (load) and pattern indexing.
+  const commitHandlers: Array<(rows: number) => void> = [checkpointer.noteCommitted];
   const writer = createIngestWriter(db, {
     onCommitted: (rows) => {
-      checkpointer.noteCommitted(rows);
-      for (const h of commitHandlers) h();
+      for (const h of commitHandlers) h(rows);
     },
     onEventsCommitted: (results) => {
       for (const r of results) {

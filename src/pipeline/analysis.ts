@@ -156,13 +156,16 @@ export function createAnalysisPipeline(deps: {
    * Folds new warn+ log lines into the pattern counts (the new-versus-chronic baseline). Runs in the
    * background and, bounded, before each analysis so the baseline is current.
    */
-  const indexPatterns = (maxSpans: number) => {
+  /** Returns true when it stopped at `maxSpans` with rows possibly still pending. */
+  const indexPatterns = (maxSpans: number): boolean => {
+    let spans = 0;
     try {
-      for (let i = 0; i < maxSpans && patterns.indexPending(PATTERN_SPAN) > 0; i++);
+      while (spans < maxSpans && patterns.indexPending(PATTERN_SPAN) > 0) spans++;
     } catch (err) {
       metrics.inc('tracepulse_analysis_errors_total', { stage: 'patterns' });
       log.error('pattern indexing failed', { error: String(err) });
     }
+    return spans === maxSpans;
   };
   // Runs only after ingest commits, at most once a second: an idle gateway runs no JavaScript at all
   // (a fixed 1 s timer woke it forever and, a minute in, its code reached the optimising JIT, whose
@@ -172,9 +175,8 @@ export function createAnalysisPipeline(deps: {
     if (indexTimer) return;
     indexTimer = setTimeout(() => {
       indexTimer = null;
-      indexPatterns(5);
       // A backlog larger than five spans keeps the next run coming.
-      if (patterns.backlog() > 0) indexSoon();
+      if (indexPatterns(5)) indexSoon();
     }, PATTERN_INTERVAL_MS);
     indexTimer.unref();
   };
