@@ -52,6 +52,15 @@ export interface RefreshSummary {
   errors: string[];
 }
 
+const emptySummary = (): RefreshSummary => ({
+  paths: 0,
+  notModified: 0,
+  newCommits: 0,
+  details: 0,
+  compares: 0,
+  errors: [],
+});
+
 export interface GitHubChanges extends ChangeRefresher {
   /** Starts the periodic refresh of every mapped service's files over the look-back window. */
   start(): void;
@@ -192,14 +201,7 @@ export function createGitHubChanges(options: GitHubChangesOptions): GitHubChange
   let stopped = false;
 
   const refreshAll = async (signal?: AbortSignal): Promise<RefreshSummary> => {
-    const summary: RefreshSummary = {
-      paths: 0,
-      notModified: 0,
-      newCommits: 0,
-      details: 0,
-      compares: 0,
-      errors: [],
-    };
+    const summary = emptySummary();
     const graph = maps.current().graph;
     const now = clock.now();
     const since = now - options.lookbackDays * day;
@@ -272,14 +274,7 @@ export function createGitHubChanges(options: GitHubChangesOptions): GitHubChange
         if (path && f.repo) targets.set(`${f.repo}\u0000${path}`, { repo: f.repo, path });
       }
       const abort = new AbortController();
-      const summary: RefreshSummary = {
-        paths: 0,
-        notModified: 0,
-        newCommits: 0,
-        details: 0,
-        compares: 0,
-        errors: [],
-      };
+      const summary = emptySummary();
       const note = (err: unknown) => summary.errors.push(errorText(err));
       const window = listWindow(input.since, input.until, clock.now());
       const work = (async () => {
