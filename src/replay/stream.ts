@@ -21,6 +21,8 @@ export const labelSchema = z.object({
   scenario: z.string().optional(),
   template: z.string().optional(),
   title: z.string().optional(),
+  /** Where a recorded case comes from: public issue URLs or repo@commit:path, separated by spaces. */
+  source: z.string().optional(),
 });
 export type Label = z.infer<typeof labelSchema>;
 
