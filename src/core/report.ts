@@ -50,6 +50,13 @@ export interface Report {
   /** True when GitHub could not be reached and cached commits were used. */
   changesFromCache: boolean;
   hypotheses: Hypothesis[];
+  /**
+   * Edges the system map may be missing: evidence pointed outside the failing service's declared
+   * dependencies. An engineer can apply one from the UI (it becomes a PUT of the map).
+   */
+  mapSuggestions?: MapSuggestion[];
+  /** Earlier reports this one cites as evidence (a cascade of triggers minutes apart). */
+  relatedReports?: RelatedReport[];
   /** Earlier and later revisions of this report (LLM refinements), oldest first. */
   revisions?: ReportRevision[];
 }
@@ -62,4 +69,21 @@ export interface ReportRevision {
   hypotheses: Hypothesis[];
   explanation?: string;
   nextSteps?: string[];
+}
+
+/** "The map may be missing: `service` depends_on `dependsOn`", and why. */
+export interface MapSuggestion {
+  service: string;
+  dependsOn: string;
+  reason: string;
+}
+
+/** An earlier diagnosis that this report cites. */
+export interface RelatedReport {
+  reportId: string;
+  eventType: string;
+  service: string;
+  /** The earlier report's top hypothesis. */
+  rootService: string;
+  createdAt: string;
 }
