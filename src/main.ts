@@ -14,8 +14,8 @@ Usage:
   tracepulse rules check FILE   validate a user rule file (TRACEPULSE_RULES_FILE); rules list: the built-in pack
   tracepulse user add NAME --role viewer|engineer|admin [--password-stdin]
                                 add a UI user (also: user list, user remove NAME)
-  tracepulse eval [--seed N] [--count N] [--json] [--per-class]
-                                accuracy benchmark: labelled synthetic scenarios through the real pipeline
+  tracepulse eval PATH... [--json] [--cases] [--min-top1 P]
+                                score recorded, labelled cases (files or folders) through the real pipeline
   tracepulse replay FILE.ndjson [--json] [--url URL]
                                 feed a recorded stream of maps, changes, logs and events; print the reports
   tracepulse --version          print the version

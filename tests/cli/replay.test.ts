@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evalCommand } from '../../src/cli/eval.ts';
-import { replayCommand } from '../../src/cli/replay.ts';
 import { createFeedClient } from '../../src/replay/client.ts';
 import { replayRecords } from '../../src/replay/replayer.ts';
 import { parseStream } from '../../src/replay/stream.ts';
@@ -51,24 +50,31 @@ describe('replay', () => {
     }
   });
 
-  test('eval --dump writes labelled scenarios that replay scores against their labels', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tracepulse-dump-'));
+  test('eval scores a folder of recorded cases against their labels, per fault class, with a gate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tracepulse-cases-'));
     try {
-      const file = join(dir, 'scenarios.ndjson');
+      const text = readFileSync(fixture, 'utf8');
+      writeFileSync(join(dir, 'right.ndjson'), text);
+      // The same recording labelled with a service the evidence does not point at: a miss.
+      writeFileSync(
+        join(dir, 'wrong.ndjson'),
+        text.replace(/"rootService": ?"network"/, '"rootService": "display"'),
+      );
       const sink = () => {
         const chunks: string[] = [];
         return { write: (t: string) => chunks.push(t), text: () => chunks.join('') };
       };
-      const dumpErr = sink();
-      expect(await evalCommand(['--seed', '9', '--count', '6', '--dump', file], sink(), dumpErr)).toBe(0);
-      expect(dumpErr.text()).toContain('wrote 6 scenarios');
       const out = sink();
-      const code = await replayCommand([file], out, sink());
-      expect(code).toBe(0);
-      expect(out.text()).toMatch(
-        /6 maps, \d+ changes, \d+ log lines, 6 events; 6 triggers, 6 reports; top-1 \d\/6 against the stream's labels/,
-      );
-      expect(out.text().match(/\n {3}expected \S+: (top-1 match|MISS)/g)).toHaveLength(6);
+      expect(await evalCommand([dir, '--json'], out, sink())).toBe(0);
+      const result = JSON.parse(out.text());
+      expect(result.files).toBe(2);
+      expect(result.summary.overall.n).toBe(2);
+      expect(result.summary.overall.top1).toBe(1);
+      expect(result.outcomes.map((o: { top1: boolean }) => o.top1).sort()).toEqual([false, true]);
+      expect(result.summary.overall.brier).toBeGreaterThan(0);
+      const gate = sink();
+      expect(await evalCommand([dir, '--min-top1', '60'], sink(), gate)).toBe(1);
+      expect(gate.text()).toContain('top-1 accuracy 50.0% is below the gate of 60%');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
