@@ -1,8 +1,9 @@
-import type { Hypothesis } from '../core/report.ts';
+import type { Hypothesis, MapSuggestion, RelatedReport } from '../core/report.ts';
 import type { SystemGraph } from '../map/graph.ts';
 import type { Adjustments, EvidenceBundle } from './evidence.ts';
 import { buildFacts, type TriggerEvent } from './facts.ts';
 import { score, toHypotheses } from './rank.ts';
+import { cascade } from './rules/cascade.ts';
 import { changeRecency } from './rules/change-recency.ts';
 import { runRule } from './rules/declarative.ts';
 import type { Finding, RuleFamily } from './rules/finding.ts';
@@ -33,10 +34,21 @@ export interface AnalyzeResult {
   ruleErrors: Array<{ ruleId: string; error: string }>;
   /** Things about the input worth logging (e.g. a station clock far ahead of the gateway's). */
   notes: string[];
+  /** Edges the map may be missing, for hypotheses outside the failing service's closure. */
+  mapSuggestions: MapSuggestion[];
+  /** Earlier diagnoses this failure's evidence links to (a cascade). */
+  relatedReports: RelatedReport[];
 }
 
 /** The structural signals, each a rule family with its own id. */
-export const families: readonly RuleFamily[] = [graphPrior, logErrors, onset, mentions, changeRecency];
+export const families: readonly RuleFamily[] = [
+  graphPrior,
+  logErrors,
+  onset,
+  mentions,
+  changeRecency,
+  cascade,
+];
 
 const hasAdjustments = (a?: Adjustments) =>
   !!a && (Object.keys(a.rules ?? {}).length > 0 || Object.keys(a.services ?? {}).length > 0);
@@ -78,5 +90,42 @@ export function analyze(input: AnalyzeInput): AnalyzeResult {
     input.event.timestamp > input.now + 60_000
       ? ['event timestamp is more than 60 s ahead of the gateway clock: its windows reach into the future']
       : [];
-  return { hypotheses, summary, modelVersion, ruleErrors, notes };
+  return {
+    hypotheses,
+    summary,
+    modelVersion,
+    ruleErrors,
+    notes,
+    mapSuggestions: suggestions(facts, hypotheses),
+    relatedReports: facts.linked.map((d) => ({
+      reportId: d.reportId,
+      eventType: d.eventType,
+      service: d.service,
+      rootService: d.root,
+      createdAt: d.createdAt,
+    })),
+  };
+}
+
+/** Confidence an outside hypothesis needs before its missing edge is proposed. */
+const SUGGEST_MIN = 0.15;
+
+/** For each well-supported hypothesis outside the declared closure, the edge that would have put it there. */
+function suggestions(facts: ReturnType<typeof buildFacts>, hypotheses: Hypothesis[]): MapSuggestion[] {
+  const out: MapSuggestion[] = [];
+  const seen = new Set<string>();
+  for (const h of hypotheses.slice(0, 3)) {
+    const o = facts.outside.get(h.service);
+    if (!o || h.confidence < SUGGEST_MIN) continue;
+    const key = `${o.suggest.service}->${o.suggest.dependsOn}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({
+      ...o.suggest,
+      reason: `${h.service} (${Math.round(h.confidence * 100)}%) is outside the map's dependencies of ${facts.failing}: ${o.why}${
+        o.mapped ? '' : ` (${o.suggest.dependsOn} is not in the map yet)`
+      }`,
+    });
+  }
+  return out;
 }

@@ -57,6 +57,24 @@ export interface EvidenceBundle {
   changes: Change[];
   /** True when the log cap was reached (the oldest lines in the window were left out). */
   logsTruncated: boolean;
+  /** Diagnoses of earlier triggers shortly before this one (cascades), newest first. */
+  recentReports: RecentDiagnosis[];
+}
+
+/** An earlier report, as a later trigger may cite it. */
+export interface RecentDiagnosis {
+  reportId: string;
+  /** The earlier trigger's own time (event time, like every window). */
+  ts: number;
+  eventType: string;
+  /** The earlier trigger's service, as sent. */
+  service: string;
+  correlationId: string | null;
+  /** Its top hypothesis, confidence and blamed change (id or sha). */
+  rootService: string;
+  confidence: number;
+  changeId: string | null;
+  createdAt: string;
 }
 
 /** Weight multipliers learnt from feedback; absent entries mean 1. */
@@ -76,4 +94,5 @@ export const emptyEvidence = (): EvidenceBundle => ({
   failureHistory: { count: 0, firstTs: null, lastTs: null, timestamps: [] },
   changes: [],
   logsTruncated: false,
+  recentReports: [],
 });

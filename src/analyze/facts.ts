@@ -9,7 +9,9 @@ import type {
   FailureHistory,
   PatternHistory,
 } from './evidence.ts';
-import { cmp, isVague, messagePattern, nameKey, words } from './text.ts';
+import { cmp, messagePattern, nameKey, words } from './text.ts';
+import { isVague } from './vocabulary.ts';
+import { type LinkedDiagnosis, lookOutside, type OutsideCandidate } from './outside.ts';
 import { followTrail, type Trail } from './trail.ts';
 
 /** The trigger as the engine needs it (a stored DebugEvent fits). */
@@ -58,6 +60,10 @@ export interface Facts {
   failingKnown: boolean;
   candidates: Candidate[];
   candidate: Map<string, Candidate>;
+  /** Candidates outside the map's closure of the failing service that the evidence points at. */
+  outside: Map<string, OutsideCandidate>;
+  /** Earlier diagnoses this failure's evidence links to (cascades). */
+  linked: LinkedDiagnosis[];
   logs: LogFact[];
   events: EventFact[];
   /** Window patterns (warn+ logs and events) by candidate. */
@@ -78,7 +84,17 @@ export interface Facts {
   descriptor(service: string): string;
 }
 
-const SPIKE = 10;
+/**
+ * A seen-before pattern is spiking when its count in the window would happen by chance less than
+ * once in a thousand windows at its own baseline rate (a Poisson rate test, not a fixed multiple:
+ * 3 lines where 0.01 were expected is a spike, 30 where 20 were expected is not).
+ */
+export const SPIKE_P = 1e-3;
+/**
+ * Sources stamp lines with their own clocks (or with arrival time, for plain-text MQTT): an
+ * anomaly up to this much after a dependent's still counts as possibly first.
+ */
+export const CLOCK_SKEW_MS = 2_000;
 const WARN = levelRank.warn;
 
 function classify(
@@ -93,9 +109,24 @@ function classify(
   if (!h || h.count === 0) return 'new';
   // A sampled history covers only the span back to its oldest row read.
   const spanMs = Math.max(windowMs, windowStart - (h.sampled ? h.firstTs : windowStart - baselineMs));
-  const baseRate = h.count / spanMs;
-  const rate = countInWindow / windowMs;
-  return countInWindow >= 3 && rate >= SPIKE * baseRate ? 'spiking' : 'chronic';
+  const expected = (h.count / spanMs) * windowMs;
+  return countInWindow >= 3 && poissonTail(countInWindow, expected) < SPIKE_P ? 'spiking' : 'chronic';
+}
+
+/**
+ * P(X >= n) for X ~ Poisson(mean): how surprising n occurrences in the window are at the
+ * pattern's own baseline rate. Summed in log space so large counts do not overflow.
+ */
+export function poissonTail(n: number, mean: number): number {
+  if (n <= 0) return 1;
+  if (mean <= 0) return 0;
+  let logTerm = -mean; // log P(X = 0)
+  let below = Math.exp(logTerm);
+  for (let k = 1; k < n; k++) {
+    logTerm += Math.log(mean) - Math.log(k);
+    below += Math.exp(logTerm);
+  }
+  return Math.max(0, 1 - below);
 }
 
 /** Resolves names, classifies patterns and maps changes: everything the signals share. */
@@ -111,10 +142,27 @@ export function buildFacts(input: {
   const known = graph.resolve(event.service);
   const failing = known ?? event.service;
   const failingKey = nameKey(event.service);
+  const declared = known ? graph.candidates(known) : [{ service: failing, distance: 0, path: [failing] }];
+  const { outside, linked } = lookOutside({
+    event,
+    graph,
+    evidence,
+    failing,
+    closure: new Set(declared.map((c) => c.service)),
+    windowStart,
+  });
+  // Names the map does not know (a service missing from it) resolve to themselves once considered.
+  const unmapped = new Map(
+    [...outside.values()].filter((o) => !o.mapped).map((o) => [nameKey(o.service), o.service]),
+  );
   const resolveName = (name: string) =>
-    graph.resolve(name) ?? (!known && nameKey(name) === failingKey ? failing : null);
+    graph.resolve(name) ??
+    (!known && nameKey(name) === failingKey ? failing : (unmapped.get(nameKey(name)) ?? null));
 
-  const candidates = known ? graph.candidates(known) : [{ service: failing, distance: 0, path: [failing] }];
+  const candidates: Candidate[] = [
+    ...declared,
+    ...[...outside.values()].map((o) => ({ service: o.service, distance: 1, path: [failing, o.service] })),
+  ];
   const candidate = new Map(candidates.map((c) => [c.service, c]));
   const asCandidate = (name: string) => {
     const r = resolveName(name);
@@ -174,7 +222,7 @@ export function buildFacts(input: {
       novelty: novelty(key, lines.length),
       example: first.message,
       fromEvent: false,
-      vague: isVague(first.message),
+      vague: isVague(first.message, graph),
     });
   }
 
@@ -228,7 +276,27 @@ export function buildFacts(input: {
   for (const [service, list] of patterns)
     if (service !== failing && list.some((p) => p.correlated && p.novelty !== 'chronic'))
       correlated.add(service);
-  const trail = followTrail({ graph, failing, candidates: new Set(candidate.keys()), onset, correlated });
+  // Outside candidates join the trail from the failing service, as if the missing edge were there.
+  // (from the service whose evidence names them, or from the failing service).
+  const extraEdges = new Map<string, string[]>();
+  for (const o of outside.values()) {
+    if (o.viaPath) continue;
+    if (o.suggest.service === failing) correlated.add(o.service);
+    else {
+      // It joins behind the service that names it, so that service reads as its symptom.
+      if (candidate.has(o.suggest.service) && onset.has(o.suggest.service)) correlated.delete(o.service);
+      extraEdges.set(o.suggest.service, [...(extraEdges.get(o.suggest.service) ?? []), o.service]);
+    }
+  }
+  const trail = followTrail({
+    graph,
+    failing,
+    candidates: new Set(candidate.keys()),
+    onset,
+    correlated,
+    extraEdges,
+    skewMs: CLOCK_SKEW_MS,
+  });
 
   const failureText = [
     event.eventType,
@@ -269,6 +337,8 @@ export function buildFacts(input: {
     failingKnown: known !== null,
     candidates,
     candidate,
+    outside,
+    linked,
     logs: logFacts,
     events: eventFacts,
     patterns,

@@ -83,9 +83,14 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
     const raw = s.base + Math.max(0, best?.total ?? 0);
     out.push({ service, score: Math.max(0, raw * k), findings: s.findings, change: best });
   }
-  // Deterministic: score, then name.
+  // Deterministic: score, then the nearer candidate (the summary says when scores tie), then name
+  // only to make the order stable; tied candidates get the same confidence.
+  const distance = (s: string) => facts.candidate.get(s)?.distance ?? Number.POSITIVE_INFINITY;
   return out.sort(
-    (a, b) => b.score - a.score || (a.service < b.service ? -1 : a.service > b.service ? 1 : 0),
+    (a, b) =>
+      b.score - a.score ||
+      distance(a.service) - distance(b.service) ||
+      (a.service < b.service ? -1 : a.service > b.service ? 1 : 0),
   );
 }
 

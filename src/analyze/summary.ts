@@ -54,6 +54,15 @@ export function summarize(facts: Facts, hypotheses: Hypothesis[], scored: Scored
     );
   const next = hypotheses[1];
   let text = `${parts.join('; ')}.`;
-  if (next) text += ` Next: ${next.service} (${pct(next.confidence)}).`;
+  const tied = hypotheses.filter((x) => x.confidence === top.confidence);
+  if (tied.length > 1)
+    text += ` The evidence cannot separate ${tied.map((x) => x.service).join(' and ')} (${pct(top.confidence)} each): a warning or error from one of them in the window, a change record, or an error naming one would.`;
+  else if (next) text += ` Next: ${next.service} (${pct(next.confidence)}).`;
+  const o = facts.outside.get(top.service);
+  if (o)
+    text += ` ${top.service} is not among ${facts.failing}'s dependencies in the map; the map may be missing: ${o.suggest.service} depends_on ${o.suggest.dependsOn}.`;
+  const cited = facts.linked.find((d) => d.root === top.service);
+  if (cited)
+    text += ` Same incident as the ${cited.eventType} on ${cited.service} ${span(facts.T - cited.ts)} earlier.`;
   return text;
 }

@@ -57,26 +57,6 @@ export function words(text: string, limit = 20_000): Set<string> {
   return out;
 }
 
-// Words that say only that something went wrong, in any software: they name no component, device,
-// quantity or condition of their own.
-// (Stemmed like the words they are compared with.)
-const genericWords = words(
-  'unknown internal unexpected unexpectedly exception caught request response reply command operation call result process handler task action timeout timed previous see details something went wrong aborted occurred unhandled runtime general generic rejected invalid problem issue retry attempt could cannot unable please check above again later success successful unsuccessful',
-);
-
-/**
- * A message is vague when none of its distinctive words is more than a generic failure word:
- * "Command failed: Timeout", "Internal error", "Unexpected response (code -1)". It says that
- * something failed, not what, so it points at no cause.
- */
-export function isVague(message: string): boolean {
-  const m = message.slice(0, 512);
-  // Acronyms and codes are too short for words() but name things: "CAN bus-off", "CRC", "MREC1", "RS485".
-  if (/\b[A-Z]{2,3}\b/.test(m) || /\b(?=\w*[A-Za-z])(?=\w*\d)\w{2,}\b/.test(m)) return false;
-  for (const w of words(m)) if (!genericWords.has(w)) return false;
-  return true;
-}
-
 /** Code-unit string order: unlike localeCompare it is the same on every machine and locale. */
 export const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 

@@ -21,6 +21,10 @@ export function followTrail(input: {
   onset: ReadonlyMap<string, number>;
   /** Candidates with a non-chronic warn+ line on the failing session. */
   correlated: ReadonlySet<string>;
+  /** Edges the map lacks but the evidence suggests (from -> to), followed like depends_on. */
+  extraEdges?: ReadonlyMap<string, readonly string[]>;
+  /** Clock skew tolerated between sources: an anomaly this much later still counts as first. */
+  skewMs?: number;
 }): Trail {
   const { graph, failing, onset } = input;
   const parent = new Map<string, string>();
@@ -29,7 +33,7 @@ export function followTrail(input: {
     if (dep === failing || parent.has(dep) || !input.candidates.has(dep)) return;
     const t = onset.get(dep);
     const own = onset.get(from);
-    if (t === undefined || own === undefined || t > own) return;
+    if (t === undefined || own === undefined || t > own + (input.skewMs ?? 0)) return;
     parent.set(dep, from);
     queue.push(dep);
   };
@@ -37,7 +41,11 @@ export function followTrail(input: {
   // BFS over direct dependencies; the visited map makes it terminate on cycles.
   for (let i = 0; i < queue.length; i++) {
     const from = queue[i]!;
-    for (const dep of [...(graph.services.get(from)?.dependsOn ?? [])].sort()) visit(dep, from);
+    for (const dep of [
+      ...(graph.services.get(from)?.dependsOn ?? []),
+      ...(input.extraEdges?.get(from) ?? []),
+    ].sort())
+      visit(dep, from);
   }
   return { parent };
 }

@@ -223,6 +223,8 @@ export function createAnalysisPipeline(deps: {
       modelVersion: result.modelVersion,
       changesFromCache,
       hypotheses: result.hypotheses,
+      ...(result.mapSuggestions.length ? { mapSuggestions: result.mapSuggestions } : {}),
+      ...(result.relatedReports.length ? { relatedReports: result.relatedReports } : {}),
     };
     return { report, resolved: graph.resolve(event.service) ?? event.service };
   };

@@ -1,8 +1,16 @@
 import type { Database } from 'bun:sqlite';
-import type { EvidenceBundle, EvidenceEvent, EvidenceLog, PatternHistory } from '../analyze/evidence.ts';
+import type {
+  EvidenceBundle,
+  EvidenceEvent,
+  EvidenceLog,
+  PatternHistory,
+  RecentDiagnosis,
+} from '../analyze/evidence.ts';
 import { messagePattern, nameKey } from '../analyze/text.ts';
 import type { Change } from '../core/change.ts';
 import type { DebugEvent } from '../core/event.ts';
+import type { Hypothesis } from '../core/report.ts';
+import { isoTime } from '../core/time.ts';
 import { type LogLevel, logLevels } from '../core/log-line.ts';
 import type { Candidate, SystemGraph } from '../map/graph.ts';
 import type { LogPatterns } from '../store/log-patterns.ts';
@@ -11,6 +19,9 @@ export const WINDOW_MS = 5 * 60_000;
 export const BASELINE_MS = 24 * 3_600_000;
 /** Caps that keep the trigger path linear and bounded whatever the store holds. */
 export const LOG_CAP = 500;
+/** Triggers this long before another can be the start of its cascade. */
+export const CASCADE_MS = 10 * 60_000;
+const RECENT_REPORT_CAP = 20;
 const EVENT_CAP = 200;
 const PATTERN_CAP = 300;
 const FAILURE_ROWS = 1000;
@@ -63,6 +74,25 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
   >(
     `SELECT COUNT(*) AS n, MIN(ts) AS first FROM events
      WHERE service = ? AND error_code = ? AND event_type = ? AND ts >= ? AND ts < ?`,
+  );
+
+  // Earlier triggers' diagnoses, by event time: a later trigger of a cascade cites them.
+  const recentReports = db.prepare<
+    {
+      id: string;
+      event_ts: number;
+      event_type: string;
+      service: string;
+      correlation_id: string | null;
+      top_service: string | null;
+      hypotheses: string;
+      created_at: number;
+    },
+    [number, number, string, number]
+  >(
+    `SELECT id, event_ts, event_type, service, correlation_id, top_service, hypotheses, created_at FROM reports
+     INDEXED BY reports_event_ts WHERE event_ts >= ? AND event_ts <= ? AND event_id != ?
+     ORDER BY event_ts DESC LIMIT ?`,
   );
 
   const candidateLogs = (names: string[], since: number, until: number): LogRow[] => {
@@ -167,6 +197,32 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         const s = resolve(n);
         if (s && candidateSet.has(s)) add(s, n);
       }
+      const recent: RecentDiagnosis[] = recentReports
+        .all(T - CASCADE_MS, T, event.id, RECENT_REPORT_CAP)
+        .flatMap((r) => {
+          const top = (JSON.parse(r.hypotheses) as Hypothesis[])[0];
+          if (!top || !r.top_service) return [];
+          return [
+            {
+              reportId: r.id,
+              ts: r.event_ts,
+              eventType: r.event_type,
+              service: r.service,
+              correlationId: r.correlation_id,
+              rootService: r.top_service,
+              confidence: top.confidence,
+              changeId: top.change?.id ?? top.change?.sha ?? null,
+              createdAt: isoTime(r.created_at),
+            },
+          ];
+        });
+      // The services of those diagnoses are read too: the engine decides whether they are linked.
+      for (const d of recent)
+        for (const name of [d.rootService, d.service]) {
+          const s = resolve(name) ?? name;
+          add(s, name);
+          for (const a of graph.services.get(s)?.aliases ?? []) add(s, a);
+        }
       const allNames = [...new Set([...raw.values()].flatMap((s) => [...s]))];
 
       const toLog = (r: LogRow): EvidenceLog => ({
@@ -218,8 +274,10 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
       const pairs = new Map<string, { service: string; pattern: string }>();
       for (const l of logs) {
         if (l.level === 'debug' || l.level === 'info') continue;
-        const s = resolve(l.service);
-        if (!s || !candidateSet.has(s)) continue;
+        // Candidates, services of recent diagnoses, and anything on the failing session (the map
+        // may be missing it): each needs its baseline.
+        const s = resolve(l.service) ?? l.service;
+        if (!candidateSet.has(s) && !raw.has(s) && !l.correlated) continue;
         const pattern = messagePattern(l.message);
         pairs.set(`${l.service}\u0000${pattern}`, { service: l.service, pattern });
       }
@@ -251,6 +309,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         failureHistory: failureOccurrences(failingNames, event.errorCode, T - input.lookbackMs, T, event.id),
         changes: input.changes.slice(-CHANGE_CAP),
         logsTruncated: truncated,
+        recentReports: recent,
       };
     },
   };

@@ -328,4 +328,13 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX log_batches_received ON log_batches (received_at);
     `,
   },
+  {
+    name: '0010-report-links',
+    sql: `
+      -- Edges the map may be missing and earlier diagnoses a report cites (JSON, usually NULL), and
+      -- "reports of triggers in the minutes before T" for cascades, by event time.
+      ALTER TABLE reports ADD COLUMN links TEXT;
+      CREATE INDEX reports_event_ts ON reports (event_ts);
+    `,
+  },
 ];

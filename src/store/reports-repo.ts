@@ -52,6 +52,7 @@ interface ReportRow {
   incident_id: string | null;
   changes_from_cache: number;
   hypotheses: string;
+  links: string | null;
 }
 
 interface RevisionRow {
@@ -93,6 +94,7 @@ const toReport = (r: ReportRow): Report => ({
   incidentId: r.incident_id,
   changesFromCache: r.changes_from_cache === 1,
   hypotheses: JSON.parse(r.hypotheses),
+  ...(r.links ? (JSON.parse(r.links) as Pick<Report, 'mapSuggestions' | 'relatedReports'>) : {}),
 });
 
 const toRevision = (r: RevisionRow): ReportRevision => ({
@@ -132,8 +134,8 @@ export function createReportsRepo(db: Database, options: { inTransaction: (n: Re
   const insertReport = db.prepare(
     `INSERT INTO reports (id, event_id, correlation_id, event_type, service, resolved_service, top_service, error_code,
        station_id, event_ts, created_at, latency_ms, summary, source, revision, model_version, incident_id,
-       changes_from_cache, hypotheses)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       changes_from_cache, hypotheses, links)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertRevision = db.prepare(
     `INSERT INTO report_revisions (report_id, revision, source, created_at, summary, hypotheses, explanation, next_steps)
@@ -224,6 +226,12 @@ export function createReportsRepo(db: Database, options: { inTransaction: (n: Re
           incidentId,
           report.changesFromCache ? 1 : 0,
           hyp,
+          report.mapSuggestions?.length || report.relatedReports?.length
+            ? JSON.stringify({
+                ...(report.mapSuggestions?.length ? { mapSuggestions: report.mapSuggestions } : {}),
+                ...(report.relatedReports?.length ? { relatedReports: report.relatedReports } : {}),
+              })
+            : null,
         );
         insertRevision.run(report.id, 1, report.source, createdAt, report.summary, hyp, null, null);
         const full: Report = {

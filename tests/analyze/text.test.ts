@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'bun:test';
 import { cosmeticOnly, mentionsFunction, rateAround, splitDiff } from '../../src/analyze/changes.ts';
-import { isVague, messagePattern, span, words } from '../../src/analyze/text.ts';
+import { messagePattern, span, words } from '../../src/analyze/text.ts';
+import { isVague } from '../../src/analyze/vocabulary.ts';
+import { parseSystemMap } from '../../src/map/system-map.ts';
 
 describe('text helpers', () => {
   test('message patterns drop numbers, addresses and ids', () => {
@@ -19,14 +21,25 @@ describe('text helpers', () => {
     expect(words('PowerDelivery FAILED').has('power')).toBe(true);
   });
 
-  test('a message is vague when it names no component, device or condition', () => {
+  test('a message is vague when it names no component, device or condition of the map or the domain', () => {
+    const parsed = parseSystemMap(
+      'services:\n  cabinet_fans:\n    module: FanController\n  evse_manager:\n    depends_on: [cabinet_fans]\n',
+    );
+    if (!parsed.ok) throw new Error('bad map');
+    const graph = parsed.graph;
+    const vague = (m: string) => isVague(m, graph);
     for (const m of [
       'Command failed: Timeout',
       'Internal error',
       'Unexpected response (code -1)',
       'Operation failed',
+      'ERROR: request was not answered',
     ])
-      expect(isVague(m)).toBe(true);
+      expect(vague(m)).toBe(true);
+    // The map's own words name things: a fan controller is specific at this station.
+    expect(vague('fan controller stalled')).toBe(false);
+    expect(vague('Isolation resistance below limit')).toBe(false);
+    expect(vague('Connection refused')).toBe(false);
     for (const m of [
       'Modbus call to unit 3 failed: Timeout',
       'Firmware update failed',
@@ -34,7 +47,7 @@ describe('text helpers', () => {
       'CAN bus-off',
       'Error E42',
     ])
-      expect(isVague(m)).toBe(false);
+      expect(vague(m)).toBe(false);
   });
 
   test('spans read like an engineer says them', () => {

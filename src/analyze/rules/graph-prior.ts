@@ -37,7 +37,10 @@ export function priorYieldsTo(facts: Facts): string[] {
   if (ownError) return [];
   return facts.candidates
     .filter(
-      (c) => c.distance > 0 && (facts.changesOf.get(c.service) ?? []).some((cf) => alters(cf, c.service)),
+      (c) =>
+        c.distance > 0 &&
+        !facts.outside.has(c.service) &&
+        (facts.changesOf.get(c.service) ?? []).some((cf) => alters(cf, c.service)),
     )
     .map((c) => c.service);
 }
@@ -52,32 +55,53 @@ export const graphPrior: RuleFamily = {
   id: 'graph.prior',
   run(facts) {
     let mass = 0;
-    for (const c of facts.candidates) if (c.distance > 0) mass += 0.5 ** (c.distance - 1);
+    const declared = facts.candidates.filter((c) => !facts.outside.has(c.service));
+    for (const c of declared) if (c.distance > 0) mass += 0.5 ** (c.distance - 1);
     const heirs = priorYieldsTo(facts);
     const share = heirs.length ? PRIOR_FAILING / heirs.length : 0;
-    return facts.candidates.map((c) => {
-      const inherits = heirs.includes(c.service);
-      const weight =
-        c.distance === 0
-          ? heirs.length
-            ? 0
-            : PRIOR_FAILING
-          : (PRIOR_DEPENDENCIES * 0.5 ** (c.distance - 1)) / mass + (inherits ? share : 0);
-      const reason =
-        c.distance === 0
-          ? `reported the ${facts.event.eventType}${facts.failingKnown ? '' : ' (not in the system map)'}${
-              heirs.length ? ', but has no credible change and no error of its own beyond the failure' : ''
-            }`
-          : `${facts.failing} depends on it (${c.distance} hop${c.distance > 1 ? 's' : ''}: ${c.path.join(' -> ')})${
-              inherits ? `; changed while ${facts.failing} shows nothing of its own` : ''
-            }`;
-      return {
-        ruleId: 'graph.prior',
-        service: c.service,
-        weight,
-        reason,
-        evidence: [{ kind: 'graph', text: reason, weight, distance: c.distance, path: c.path }],
-      };
+    const outside = facts.candidates.flatMap((c) => {
+      const o = facts.outside.get(c.service);
+      if (!o) return [];
+      const reason = `outside the map's dependencies of ${facts.failing}, considered because ${o.why}`;
+      return [
+        {
+          ruleId: 'graph.prior',
+          service: c.service,
+          weight: 0,
+          reason,
+          evidence: [{ kind: 'graph' as const, text: reason, weight: 0 }],
+        },
+      ];
     });
+    return [
+      ...declared.map((c) => {
+        const inherits = heirs.includes(c.service);
+        // "It reported it" outweighs "it is under it": no single dependency starts level with the
+        // failing service, however few dependencies it has.
+        const weight =
+          c.distance === 0
+            ? heirs.length
+              ? 0
+              : PRIOR_FAILING
+            : Math.min(PRIOR_FAILING / 2, (PRIOR_DEPENDENCIES * 0.5 ** (c.distance - 1)) / mass) +
+              (inherits ? share : 0);
+        const reason =
+          c.distance === 0
+            ? `reported the ${facts.event.eventType}${facts.failingKnown ? '' : ' (not in the system map)'}${
+                heirs.length ? ', but has no credible change and no error of its own beyond the failure' : ''
+              }`
+            : `${facts.failing} depends on it (${c.distance} hop${c.distance > 1 ? 's' : ''}: ${c.path.join(' -> ')})${
+                inherits ? `; changed while ${facts.failing} shows nothing of its own` : ''
+              }`;
+        return {
+          ruleId: 'graph.prior',
+          service: c.service,
+          weight,
+          reason,
+          evidence: [{ kind: 'graph' as const, text: reason, weight, distance: c.distance, path: c.path }],
+        };
+      }),
+      ...outside,
+    ];
   },
 };

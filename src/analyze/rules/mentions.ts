@@ -1,5 +1,6 @@
 import { levelRank } from '../../core/log-line.ts';
 import type { Facts } from '../facts.ts';
+import { commonNames, namesIn } from '../outside.ts';
 import { clockTime, nameKey } from '../text.ts';
 import type { Finding, RuleFamily } from './finding.ts';
 
@@ -11,41 +12,16 @@ export const MENTION_WEIGHT = 0.75;
 /** Detail keys that carry the module a fault came from. */
 const ORIGIN_KEY = /origin|module|component|source|impl/i;
 
-// Names that are ordinary words in log text; a mention of them says nothing.
-const generic = new Set([
-  'manager',
-  'system',
-  'display',
-  'setup',
-  'store',
-  'api',
-  'error',
-  'service',
-  'module',
-]);
-
 function nameIndex(facts: Facts): Map<string, string> {
   const index = new Map<string, string>();
   for (const c of facts.candidates) {
     const node = facts.graph.services.get(c.service);
     for (const n of [c.service, ...(node?.aliases ?? [])]) {
       const k = nameKey(n);
-      if (k.length >= 3 && !generic.has(k) && !index.has(k)) index.set(k, c.service);
+      if (k.length >= 3 && !index.has(k)) index.set(k, c.service);
     }
   }
   return index;
-}
-
-/** Candidates named in `text` (single tokens and adjacent pairs, "Power Meter" -> powermeter). */
-function named(text: string, index: Map<string, string>): Set<string> {
-  const out = new Set<string>();
-  const tokens = text.slice(0, 4096).match(/[A-Za-z0-9_-]+/g) ?? [];
-  for (let i = 0; i < tokens.length; i++) {
-    const a = nameKey(tokens[i]!);
-    const hit = index.get(a) ?? (i + 1 < tokens.length ? index.get(a + nameKey(tokens[i + 1]!)) : undefined);
-    if (hit) out.add(hit);
-  }
-  return out;
 }
 
 /** event.origin and logs.mention: the failure's own words point at a service. */
@@ -54,6 +30,8 @@ export const mentions: RuleFamily = {
   run(facts) {
     const index = nameIndex(facts);
     if (!index.size) return [];
+    const common = commonNames(facts.logs, index);
+    const named = (text: string) => new Set(namesIn(text, index, common));
     const out: Finding[] = [];
     const e = facts.event;
     // A structured origin (EVerest error payloads carry origin.module_id) is a statement; a name in
@@ -62,8 +40,8 @@ export const mentions: RuleFamily = {
       .filter(([k]) => ORIGIN_KEY.test(k))
       .map(([, v]) => v)
       .join(' ');
-    const origin = named(originText, index);
-    const hinted = named([e.message ?? '', ...Object.values(e.details)].join(' '), index);
+    const origin = named(originText);
+    const hinted = named([e.message ?? '', ...Object.values(e.details)].join(' '));
     for (const service of [...new Set([...origin, ...hinted])].sort()) {
       if (service === facts.failing) continue;
       const structured = origin.has(service);
@@ -89,7 +67,7 @@ export const mentions: RuleFamily = {
     for (const l of facts.logs) {
       if (levelRank[l.level] < levelRank.warn || l.novelty === 'chronic') continue;
       const speaker = l.candidate ?? facts.resolveName(l.service) ?? l.service;
-      for (const service of named(l.message, index)) {
+      for (const service of named(l.message)) {
         if (service === speaker || seen.has(service) || origin.has(service) || hinted.has(service)) continue;
         seen.add(service);
         const reason = `${l.service} names it in a new ${l.level}: "${l.message.slice(0, 160)}"`;

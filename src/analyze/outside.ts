@@ -1,0 +1,192 @@
+import { levelRank } from '../core/log-line.ts';
+import type { SystemGraph } from '../map/graph.ts';
+import type { EvidenceBundle, EvidenceLog, RecentDiagnosis } from './evidence.ts';
+import { nameKey } from './text.ts';
+
+/**
+ * Real maps miss edges. A service outside the failing service's declared closure is still a
+ * candidate when the evidence itself points at it: the trigger or the failing service's own
+ * warnings name it, it logged a warning on the failing session, or an earlier trigger minutes ago
+ * was diagnosed on it and this failure's evidence reaches that incident (a cascade).
+ */
+export interface OutsideCandidate {
+  service: string;
+  /** Why it is considered, for the report. */
+  why: string;
+  /** The edge that would have put it in the closure: `service` depends_on `dependsOn`. */
+  suggest: { service: string; dependsOn: string };
+  /** Reached through another outside candidate on the map's own edges, not joined directly. */
+  viaPath: boolean;
+  /** False for a name the map does not know at all (the suggestion then needs a new service). */
+  mapped: boolean;
+}
+
+export interface LinkedDiagnosis extends RecentDiagnosis {
+  /** The map's name of the earlier root, or its own name. */
+  root: string;
+  why: string;
+}
+
+/** A name said by this many different services in the window is an ordinary word at this station. */
+const COMMON_NAME_SPEAKERS = 3;
+const MIN_NAME_KEY = 3;
+
+/** Every map service by its name and aliases (keys of at least 3 characters). */
+function nameIndex(graph: SystemGraph): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const [name, node] of graph.services)
+    for (const n of [name, ...node.aliases]) {
+      const k = nameKey(n);
+      if (k.length >= MIN_NAME_KEY && !index.has(k)) index.set(k, name);
+    }
+  return index;
+}
+
+/**
+ * Names this station's services all say in passing ("system", "manager", "display" in ordinary
+ * sentences): said by COMMON_NAME_SPEAKERS or more different services in the window. The station's
+ * own logs decide which names are ordinary words, not a list.
+ */
+export function commonNames(logs: readonly EvidenceLog[], index: ReadonlyMap<string, string>): Set<string> {
+  const speakers = new Map<string, Set<string>>();
+  for (const l of logs)
+    for (const t of tokens(l.message).keys()) {
+      if (!index.has(t)) continue;
+      const set = speakers.get(t) ?? new Set();
+      set.add(nameKey(l.service));
+      speakers.set(t, set);
+    }
+  return new Set([...speakers].filter(([, set]) => set.size >= COMMON_NAME_SPEAKERS).map(([k]) => k));
+}
+
+/** An identifier-like token (CSMS, powermeter_dc, EvseManagerDC, MREC14) names a thing wherever it is said. */
+const identifier = (t: string) => /^[A-Z0-9]{3,}$|[_0-9]|[a-z][A-Z]/.test(t);
+
+/** Name keys of a text's tokens (and adjacent pairs: "Power Meter" names powermeter), each with whether it was written as an identifier. */
+export function tokens(text: string): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  const raw = text.slice(0, 4096).match(/[A-Za-z0-9_-]+/g) ?? [];
+  const put = (k: string, id: boolean) => out.set(k, (out.get(k) ?? false) || id);
+  for (let i = 0; i < raw.length; i++) {
+    put(nameKey(raw[i]!), identifier(raw[i]!));
+    if (i + 1 < raw.length) put(nameKey(raw[i]! + raw[i + 1]!), false);
+  }
+  return out;
+}
+
+/** The services a text names: by a name said as an identifier, or by one that is not an ordinary word here. */
+export function namesIn(
+  text: string,
+  index: ReadonlyMap<string, string>,
+  common: ReadonlySet<string>,
+): string[] {
+  return [...tokens(text)].flatMap(([t, id]) =>
+    index.has(t) && (id || !common.has(t)) ? [index.get(t)!] : [],
+  );
+}
+
+export function lookOutside(input: {
+  event: {
+    service: string;
+    correlationId: string | null;
+    message: string | null;
+    details: Record<string, string>;
+    timestamp: number;
+    id: string;
+  };
+  graph: SystemGraph;
+  evidence: EvidenceBundle;
+  failing: string;
+  closure: ReadonlySet<string>;
+  windowStart: number;
+}): { outside: Map<string, OutsideCandidate>; linked: LinkedDiagnosis[] } {
+  const { event, graph, evidence, failing, closure } = input;
+  const outside = new Map<string, OutsideCandidate>();
+  const consider = (c: OutsideCandidate) => {
+    if (c.service === failing || closure.has(c.service) || outside.has(c.service)) return;
+    outside.set(c.service, c);
+  };
+  const index = nameIndex(graph);
+  const common = commonNames(evidence.logs, index);
+  const namedIn = (text: string) => namesIn(text, index, common);
+  const T = event.timestamp;
+  const inWindow = (ts: number) => ts >= input.windowStart && ts <= T;
+  // A service the map does not know, seen on the failing session, can be named like a mapped one.
+  for (const l of evidence.logs)
+    if (l.correlated && inWindow(l.ts) && !graph.resolve(l.service)) {
+      const k = nameKey(l.service);
+      if (k.length >= MIN_NAME_KEY && !index.has(k)) index.set(k, l.service);
+    }
+
+  // The trigger's own words speak for the failing service.
+  for (const s of namedIn([event.message ?? '', ...Object.values(event.details)].join(' ')))
+    consider({
+      service: s,
+      why: `the ${failing} event names it`,
+      suggest: { service: failing, dependsOn: s },
+      viaPath: false,
+      mapped: true,
+    });
+  for (const l of evidence.logs) {
+    if (!inWindow(l.ts) || levelRank[l.level] < levelRank.warn) continue;
+    const speaker = graph.resolve(l.service) ?? l.service;
+    if (speaker === failing || closure.has(speaker)) {
+      for (const s of namedIn(l.message))
+        if (s !== speaker)
+          consider({
+            service: s,
+            why: `${l.service} names it: "${l.message.slice(0, 120)}"`,
+            suggest: { service: speaker, dependsOn: s },
+            viaPath: false,
+            mapped: graph.services.has(s),
+          });
+    }
+  }
+  for (const l of evidence.logs) {
+    if (!inWindow(l.ts) || !l.correlated || levelRank[l.level] < levelRank.warn) continue;
+    const speaker = graph.resolve(l.service) ?? l.service;
+    consider({
+      service: speaker,
+      why: `it logged a ${l.level} on the failing session (${event.correlationId})`,
+      suggest: { service: failing, dependsOn: speaker },
+      viaPath: false,
+      mapped: graph.services.has(speaker),
+    });
+  }
+
+  // Cascades: an earlier diagnosis is linked when it shares the session, or when this failure's
+  // candidates (declared or pointed at) meet the earlier failure's closure.
+  const linked: LinkedDiagnosis[] = [];
+  for (const d of evidence.recentReports) {
+    if (d.ts > T || d.ts < T - 10 * 60_000) continue;
+    const earlier = graph.resolve(d.service) ?? d.service;
+    const root = graph.resolve(d.rootService) ?? d.rootService;
+    const reach = new Set(
+      graph.services.has(earlier) ? graph.candidates(earlier).map((c) => c.service) : [earlier],
+    );
+    const near = (s: string) => s === failing || closure.has(s) || outside.has(s);
+    const sameSession = !!event.correlationId && d.correlationId === event.correlationId;
+    const meets = near(earlier) || near(root) || [...outside.keys()].some((s) => reach.has(s));
+    if (!sameSession && !meets) continue;
+    const why = sameSession
+      ? `the same session's ${d.eventType} on ${d.service}`
+      : `the ${d.eventType} on ${d.service}, whose dependencies this failure's evidence reaches`;
+    linked.push({ ...d, root, why });
+    if (!near(earlier))
+      consider({
+        service: earlier,
+        why: `${why} was diagnosed minutes earlier`,
+        suggest: { service: failing, dependsOn: earlier },
+        viaPath: false,
+        mapped: graph.services.has(earlier),
+      });
+    consider({
+      service: root,
+      why: `${why} was diagnosed minutes earlier as caused by it`,
+      suggest: { service: failing, dependsOn: earlier === root ? root : earlier },
+      viaPath: earlier !== root && reach.has(root),
+      mapped: graph.services.has(root),
+    });
+  }
+  return { outside, linked };
+}

@@ -1,0 +1,126 @@
+import { describe, expect, test } from 'bun:test';
+import { poissonTail } from '../../src/analyze/facts.ts';
+import { graphOf, log, run, T, trigger } from './fixtures.ts';
+
+/** Two independent meters under one EvseManager; nothing else. */
+const twoMeters = graphOf(`
+services:
+  evse_manager:
+    module: EvseManager
+    depends_on: [meter_grid, meter_car]
+  meter_grid:
+    module: CarloGavazzi_EM580
+  meter_car:
+    module: LemDCBM400600
+`);
+
+describe('engine v2', () => {
+  test('equal evidence gets equal confidence, and the summary says the engine cannot separate them', () => {
+    const r = run({
+      graph: twoMeters,
+      event: trigger({
+        service: 'evse_manager',
+        eventType: 'SESSION_DROP',
+        errorCode: 'Other',
+        message: null,
+      }),
+    });
+    const [a, b] = r.hypotheses;
+    expect(a?.service).toBe('evse_manager');
+    const deps = r.hypotheses.filter((h) => h.service !== 'evse_manager');
+    expect(deps).toHaveLength(2);
+    expect(deps[0]!.confidence).toBe(deps[1]!.confidence);
+    expect(b && a!.confidence).toBeGreaterThan(b!.confidence);
+  });
+
+  test('a failing service with one dependency and nothing else is not tied with it', () => {
+    const single = graphOf('services:\n  powermeter_dc:\n    depends_on: [mqtt_broker]\n  mqtt_broker: {}\n');
+    const r = run({
+      graph: single,
+      event: trigger({
+        service: 'powermeter_dc',
+        eventType: 'CHARGING_FAULT',
+        errorCode: 'PowerMeterFailure',
+        message: null,
+      }),
+    });
+    expect(r.hypotheses[0]?.service).toBe('powermeter_dc');
+    expect(r.hypotheses[0]!.confidence).toBeGreaterThan(r.hypotheses[1]!.confidence);
+    expect(r.summary).not.toContain('cannot separate');
+  });
+
+  test('identical evidence on two candidates is reported as a tie with what would separate them', () => {
+    const r = run({
+      graph: twoMeters,
+      event: trigger({
+        service: 'evse_manager',
+        eventType: 'SESSION_DROP',
+        errorCode: 'Other',
+        message: null,
+      }),
+      logs: [
+        log('evse_manager', 'error', 'Charging stopped: energy meter values missing', 10),
+        log('meter_grid', 'error', 'Modbus read of register 0x5000 failed: no response', 20),
+        log('meter_car', 'error', 'Modbus read of register 0x5000 failed: no response', 20),
+      ],
+    });
+    const [a, b] = r.hypotheses;
+    expect(new Set([a?.service, b?.service])).toEqual(new Set(['meter_grid', 'meter_car']));
+    expect(a!.confidence).toBe(b!.confidence);
+    expect(r.summary).toContain('cannot separate');
+  });
+
+  test('a service outside the declared closure that logged first on the failing session is considered, with the missing edge proposed', () => {
+    const r = run({
+      graph: twoMeters,
+      event: trigger({
+        service: 'evse_manager',
+        eventType: 'SESSION_DROP',
+        errorCode: 'Other',
+        correlationId: 'tx-1',
+      }),
+      logs: [
+        log('grid_gateway', 'error', 'Modbus TCP connection to 192.168.10.20:502 refused', 40, true),
+        log('evse_manager', 'error', 'Power budget expired, falling back to 0 A', 5, true),
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('grid_gateway');
+    expect(r.mapSuggestions).toContainEqual(
+      expect.objectContaining({ service: 'evse_manager', dependsOn: 'grid_gateway' }),
+    );
+  });
+
+  test('an earlier diagnosis on a linked service is cited (cascade) and its root ranked', () => {
+    const r = run({
+      graph: twoMeters,
+      event: trigger({
+        service: 'evse_manager',
+        eventType: 'SESSION_DROP',
+        errorCode: 'Other',
+        correlationId: 'tx-2',
+      }),
+      recentReports: [
+        {
+          reportId: 'rep-1',
+          ts: T - 90_000,
+          eventType: 'METER_FAULT',
+          service: 'meter_car',
+          correlationId: null,
+          rootService: 'meter_car',
+          confidence: 0.7,
+          changeId: null,
+          createdAt: new Date(T - 89_000).toISOString(),
+        },
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('meter_car');
+    expect(r.relatedReports.map((x) => x.reportId)).toEqual(['rep-1']);
+    expect(r.hypotheses[0]?.reasons.join(' ')).toContain('was diagnosed as meter_car');
+  });
+
+  test('novelty is a rate test: 3 where 0.01 were expected is surprising, 30 where 20 were expected is not', () => {
+    expect(poissonTail(3, 0.01)).toBeLessThan(1e-3);
+    expect(poissonTail(30, 20)).toBeGreaterThan(1e-3);
+    expect(poissonTail(0, 5)).toBe(1);
+  });
+});
