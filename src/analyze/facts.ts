@@ -48,6 +48,11 @@ export interface PatternFact {
   fromEvent: boolean;
   /** The message names no component, device or condition ("Command failed: Timeout"). */
   vague: boolean;
+  /**
+   * A line of the failing service that says again what the trigger says (most of its words are the
+   * trigger's): the report of the failure, not evidence about its cause.
+   */
+  restates: boolean;
 }
 
 export interface Facts {
@@ -175,6 +180,14 @@ export function buildFacts(input: {
     if (s) history.set(`${s}\u0000${h.pattern}`, h);
   }
 
+  const triggerWords = words(
+    `${event.eventType} ${event.errorCode} ${event.message ?? ''} ${Object.values(event.details).join(' ')}`,
+  );
+  const restatesTrigger = (message: string) => {
+    const w = [...words(message)];
+    return w.length > 0 && w.filter((x) => triggerWords.has(x)).length * 2 >= w.length;
+  };
+
   // Window patterns first (counts decide spiking versus chronic), then per-line facts.
   const raw = new Map<string, { service: string; lines: EvidenceLog[] }>();
   const inWindow = (ts: number) => ts >= windowStart && ts <= T;
@@ -223,6 +236,7 @@ export function buildFacts(input: {
       example: first.message,
       fromEvent: false,
       vague: isVague(first.message, graph),
+      restates: service === failing && restatesTrigger(first.message),
     });
   }
 
@@ -259,6 +273,7 @@ export function buildFacts(input: {
       example: `${first.eventType} ${first.errorCode}${first.message ? `: ${first.message}` : ''}`,
       fromEvent: true,
       vague: false,
+      restates: false,
     });
   }
   for (const list of patterns.values())

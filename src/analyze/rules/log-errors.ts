@@ -14,6 +14,8 @@ export const CORRELATED = 1.5;
 export const LOG_CAP = 3;
 /** A message that names nothing (see isVague) only says something went wrong there: it counts like a warning. */
 export const VAGUE = 0.3;
+/** The failing service repeating the trigger's own words reports the failure; it says little about its cause. */
+export const RESTATED = 0.25;
 /** A candidate whose anomalies follow those of a dependency on the failure's trail is likely a symptom. */
 export const SYMPTOM = 0.5;
 
@@ -22,6 +24,7 @@ export const patternWeight = (p: PatternFact): number =>
   NOVELTY_WEIGHT[p.novelty] *
   (p.correlated ? CORRELATED : 1) *
   (p.vague ? VAGUE : 1) *
+  (p.restates ? RESTATED : 1) *
   (1 + 0.25 * Math.log2(p.count));
 
 /**
