@@ -2,15 +2,7 @@ import type { Change } from '../core/change.ts';
 import type { FailureHistory } from './evidence.ts';
 import type { SystemGraph } from '../map/graph.ts';
 import { span, words } from './text.ts';
-
-/** Hyperbolic decay: a change is worth half after a day, an eighth after a week (latent bugs surface late). */
-export const HALF_LIFE_MS = 86_400_000;
-/** Tests, docs and examples do not run on a charger. */
-export const DOCS_ONLY = 0.05;
-/** The same failure (service and error code) already happened before the change at a similar rate. */
-export const PREDATES = 0.1;
-/** A failure rate this many times higher after a change than before it means the change may have made it worse. */
-export const RATE_JUMP = 10;
+import { DOCS_ONLY, HALF_LIFE_MS, PREDATES, RATE_JUMP } from './weights.ts';
 
 /** What the rules need to know about one change, computed once per trigger. */
 export interface ChangeFact {

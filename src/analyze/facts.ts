@@ -13,6 +13,7 @@ import { cmp, messagePattern, nameKey, words } from './text.ts';
 import { isVague } from './vocabulary.ts';
 import { type LinkedDiagnosis, lookOutside, type OutsideCandidate } from './outside.ts';
 import { followTrail, type Trail } from './trail.ts';
+import { CLOCK_SKEW_MS, SPIKE_P } from './weights.ts';
 
 /** The trigger as the engine needs it (a stored DebugEvent fits). */
 export type TriggerEvent = Pick<
@@ -89,17 +90,6 @@ export interface Facts {
   descriptor(service: string): string;
 }
 
-/**
- * A seen-before pattern is spiking when its count in the window would happen by chance less than
- * once in a thousand windows at its own baseline rate (a Poisson rate test, not a fixed multiple:
- * 3 lines where 0.01 were expected is a spike, 30 where 20 were expected is not).
- */
-export const SPIKE_P = 1e-3;
-/**
- * Sources stamp lines with their own clocks (or with arrival time, for plain-text MQTT): an
- * anomaly up to this much after a dependent's still counts as possibly first.
- */
-export const CLOCK_SKEW_MS = 2_000;
 const WARN = levelRank.warn;
 
 function classify(

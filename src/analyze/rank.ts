@@ -4,19 +4,11 @@ import type { BlamedChange, Evidence, Hypothesis } from '../core/report.ts';
 import type { Adjustments } from './evidence.ts';
 import type { Facts } from './facts.ts';
 import type { Finding } from './rules/finding.ts';
-import { explainedBy, SYMPTOM } from './rules/log-errors.ts';
+import { explainedBy } from './rules/log-errors.ts';
+import { BLAME_MIN, CONFIDENCE_POWER, SYMPTOM, UNEXPLAINED } from './weights.ts';
 
-/** Score mass reserved for "none of these": keeps confidences honest when the evidence is thin. */
-export const UNEXPLAINED = 1;
-/**
- * Scores become confidences as score^2 / (sum of score^2 + UNEXPLAINED^2): additive evidence points
- * grow slower than the odds they stand for. Fitted on the development half of the incident
- * benchmark (multi-class Brier 0.49 -> 0.42 with power 2, against 0.43-0.45 for 1.5 and 3; see
- * docs/accuracy.md); ranks do not change.
- */
-export const CONFIDENCE_POWER = 2;
-/** A change is blamed only when its own evidence reaches this; weaker ones stay as evidence. */
-export const BLAME_MIN = 0.3;
+export { UNEXPLAINED };
+
 export const MAX_HYPOTHESES = 5;
 const MAX_EVIDENCE = 12;
 const MAX_REASONS = 6;

@@ -1,12 +1,6 @@
 import { span } from '../text.ts';
 import type { Finding, RuleFamily } from './finding.ts';
-
-/**
- * A diagnosis made minutes earlier is evidence like any other: a careful engineer who just found
- * the cause of the OCPP_DISCONNECT asks first whether the SESSION_DROP is the same incident.
- * Scaled by the earlier report's own confidence, so a doubtful diagnosis counts little.
- */
-export const CASCADE_WEIGHT = 1.5;
+import { CASCADE_WEIGHT } from '../weights.ts';
 
 /** cascade.cited: an earlier, linked trigger was diagnosed as caused by this candidate. */
 export const cascade: RuleFamily = {

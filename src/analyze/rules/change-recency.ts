@@ -1,11 +1,7 @@
 import type { Evidence } from '../../core/report.ts';
 import type { ChangeFact } from '../changes.ts';
 import type { Finding, RuleFamily } from './finding.ts';
-
-/** A change to a candidate made just before the failure (scaled by the change's credibility). */
-export const CHANGE_WEIGHT = 1.5;
-/** Words shared by the change and the failure ("timeout" in both): up to this much, from two words. */
-export const OVERLAP_WEIGHT = 0.5;
+import { CHANGE_WEIGHT, OVERLAP_WEIGHT } from '../weights.ts';
 
 export const changeLabel = (c: ChangeFact['change']): string =>
   c.sha ? `commit ${c.sha.slice(0, 7)}` : `${c.kind} ${c.id}`;

@@ -3,13 +3,7 @@ import type { ChangeFact } from '../changes.ts';
 import type { Facts } from '../facts.ts';
 import { words } from '../text.ts';
 import type { RuleFamily } from './finding.ts';
-
-/** Prior of the failing service itself. */
-export const PRIOR_FAILING = 0.5;
-/** Prior shared by all its dependencies; each hop away halves a dependency's share. */
-export const PRIOR_DEPENDENCIES = 0.5;
-/** A change this credible can be blamed on its own (change.recent 1.5 x 0.2 reaches the blame threshold 0.3). */
-export const CREDIBLE = 0.2;
+import { CREDIBLE, PRIOR_DEPENDENCIES, PRIOR_FAILING } from '../weights.ts';
 
 /** A change that could have altered the service: credible, and it edits a mapped function or is a firmware/config push. */
 const alters = (cf: ChangeFact, service: string) =>

@@ -1,23 +1,9 @@
 import { levelRank } from '../../core/log-line.ts';
 import type { Evidence } from '../../core/report.ts';
-import type { Facts, Novelty, PatternFact } from '../facts.ts';
+import type { Facts, PatternFact } from '../facts.ts';
 import { clockTime, cmp, span } from '../text.ts';
 import type { Finding, RuleFamily } from './finding.ts';
-
-/** Points per distinct message pattern, by level: a warning is a hint, an error is evidence. */
-export const LEVEL_WEIGHT = { debug: 0, info: 0, warn: 0.3, error: 1, fatal: 1.5 } as const;
-/** What is business as usual is noise: chronic patterns count a tenth. */
-export const NOVELTY_WEIGHT: Record<Novelty, number> = { new: 1, spiking: 0.5, chronic: 0.1 };
-/** Lines that carry the trigger's correlationId are on the failing session's own path. */
-export const CORRELATED = 1.5;
-/** No chatty service outweighs everything else by volume alone. */
-export const LOG_CAP = 3;
-/** A message that names nothing (see isVague) only says something went wrong there: it counts like a warning. */
-export const VAGUE = 0.3;
-/** The failing service repeating the trigger's own words reports the failure; it says little about its cause. */
-export const RESTATED = 0.25;
-/** A candidate whose anomalies follow those of a dependency on the failure's trail is likely a symptom. */
-export const SYMPTOM = 0.5;
+import { CORRELATED, LEVEL_WEIGHT, LOG_CAP, NOVELTY_WEIGHT, RESTATED, VAGUE } from '../weights.ts';
 
 export const patternWeight = (p: PatternFact): number =>
   LEVEL_WEIGHT[p.level] *

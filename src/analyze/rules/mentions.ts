@@ -3,11 +3,7 @@ import type { Facts } from '../facts.ts';
 import { commonNames, namesIn } from '../outside.ts';
 import { clockTime, nameKey } from '../text.ts';
 import type { Finding, RuleFamily } from './finding.ts';
-
-/** The event itself names a dependency (e.g. EVerest's error origin module_id): close to a direct statement. */
-export const ORIGIN_WEIGHT = 1.5;
-/** Another service's new error names this one ("timeout waiting for powermeter_dc"). */
-export const MENTION_WEIGHT = 0.75;
+import { MENTION_WEIGHT, ORIGIN_WEIGHT } from '../weights.ts';
 
 /** Detail keys that carry the module a fault came from. */
 const ORIGIN_KEY = /origin|module|component|source|impl/i;

@@ -1,8 +1,6 @@
 import { clockTime, span } from '../text.ts';
 import type { RuleFamily } from './finding.ts';
-
-/** Root causes usually log first and symptoms follow: where the failure's trail starts gets this much. */
-export const ONSET_WEIGHT = 1;
+import { ONSET_WEIGHT } from '../weights.ts';
 
 /**
  * logs.onset: the earliest anomaly on the failure's trail (trail.ts), i.e. where the visible

@@ -1,0 +1,77 @@
+/**
+ * Every number the engine weighs evidence with, in one place, each with its reason. Scores are
+ * additive points on one scale (about 1 = "typical domain knowledge points here"); confidences are
+ * score^CONFIDENCE_POWER shares. Contributions per signal on each benchmark: docs/accuracy.md.
+ */
+import type { Novelty } from './facts.ts';
+
+// --- Prior: who reported it and what it depends on (rules/graph-prior.ts) ------------------------
+/** Without other evidence the service that reported the failure is the best guess. */
+export const PRIOR_FAILING = 0.5;
+/** Shared by all its dependencies, halving per hop, so map size does not decide; no single dependency gets more than half of PRIOR_FAILING. */
+export const PRIOR_DEPENDENCIES = 0.5;
+/** A change this credible can be blamed on its own (CHANGE_WEIGHT x 0.2 reaches BLAME_MIN). */
+export const CREDIBLE = 0.2;
+
+// --- Log and event anomalies (rules/log-errors.ts) -----------------------------------------------
+/** Per distinct message pattern, by level: a warning is a hint, an error is evidence. */
+export const LEVEL_WEIGHT = { debug: 0, info: 0, warn: 0.3, error: 1, fatal: 1.5 } as const;
+/** What is business as usual is noise: chronic patterns count a tenth, spiking ones half. */
+export const NOVELTY_WEIGHT: Record<Novelty, number> = { new: 1, spiking: 0.5, chronic: 0.1 };
+/** Lines that carry the trigger's correlationId are on the failing session's own path. */
+export const CORRELATED = 1.5;
+/** No chatty service outweighs everything else by volume alone. */
+export const LOG_CAP = 3;
+/** A message that names nothing (vocabulary.ts) only says something went wrong there: it counts like a warning. */
+export const VAGUE = 0.3;
+/** The failing service repeating the trigger's own words reports the failure; it says little about its cause. */
+export const RESTATED = 0.25;
+/** A candidate whose anomalies follow those of a dependency on the failure's trail is likely a symptom. */
+export const SYMPTOM = 0.5;
+
+// --- Where the trail starts, who names whom (rules/onset.ts, rules/mentions.ts) -----------------
+/** Root causes usually log first and symptoms follow: where the failure's trail starts gets this much. */
+export const ONSET_WEIGHT = 1;
+/** The event itself names a module as its origin (EVerest error payloads carry origin.module_id): close to a statement. */
+export const ORIGIN_WEIGHT = 1.5;
+/** Another service's new warning or error names this one ("no reply from powermeter_dc"). */
+export const MENTION_WEIGHT = 0.75;
+
+// --- Changes (changes.ts, rules/change-recency.ts) ------------------------------------------------
+/** A change to a candidate just before the failure is the classic cause (scaled by credibility). */
+export const CHANGE_WEIGHT = 1.5;
+/** Words shared by the change and the failure ("timeout" in both): up to this much, from two words. */
+export const OVERLAP_WEIGHT = 0.5;
+/** Hyperbolic decay: a change is worth half after a day, an eighth after a week (latent bugs surface late). */
+export const HALF_LIFE_MS = 86_400_000;
+/** Tests, docs and examples do not run on a charger. */
+export const DOCS_ONLY = 0.05;
+/** The same failure (service and error code) already happened before the change at a similar rate. */
+export const PREDATES = 0.1;
+/** A failure rate this many times higher after a change than before it means the change may have made it worse. */
+export const RATE_JUMP = 10;
+
+// --- Cascades (rules/cascade.ts) -------------------------------------------------------------------
+/** An earlier linked trigger diagnosed as caused by this candidate, times that diagnosis's confidence. */
+export const CASCADE_WEIGHT = 1.5;
+
+// --- Time and novelty (facts.ts) ----------------------------------------------------------------
+/**
+ * A seen-before pattern is spiking when its count in the window would happen by chance less than
+ * once in a thousand windows at its own baseline rate (a Poisson rate test, not a fixed multiple).
+ */
+export const SPIKE_P = 1e-3;
+/** Sources stamp lines with their own clocks: an anomaly up to this much after a dependent's still counts as possibly first. */
+export const CLOCK_SKEW_MS = 2_000;
+
+// --- From scores to confidences (rank.ts) ---------------------------------------------------------
+/** Score mass reserved for "none of these": keeps confidences honest when the evidence is thin. */
+export const UNEXPLAINED = 1;
+/**
+ * Scores become confidences as score^2 / (sum of score^2 + UNEXPLAINED^2): additive points grow
+ * slower than the odds they stand for. Fitted on the development half of the incident benchmark
+ * (multi-class Brier 0.49 -> 0.42 with power 2, 0.43-0.45 with 1.5 or 3); ranks do not change.
+ */
+export const CONFIDENCE_POWER = 2;
+/** A change is blamed only when its own evidence reaches this; weaker ones stay as evidence. */
+export const BLAME_MIN = 0.3;
