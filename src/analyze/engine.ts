@@ -11,7 +11,7 @@ import { graphPrior } from './rules/graph-prior.ts';
 import { logErrors } from './rules/log-errors.ts';
 import { mentions } from './rules/mentions.ts';
 import { onset } from './rules/onset.ts';
-import type { RuleSet } from './rules/schema.ts';
+import type { Rule, RuleSet } from './rules/schema.ts';
 import { summarize } from './summary.ts';
 import { fingerprint } from './text.ts';
 
@@ -62,7 +62,9 @@ const sortedJson = (o: Record<string, number> = {}) =>
 
 /** Ranks root-cause hypotheses for one trigger. Pure: same input, same output. */
 export function analyze(input: AnalyzeInput): AnalyzeResult {
-  const facts = buildFacts(input);
+  let facts = buildFacts(input);
+  const pointedAt = probeOutside(facts, input.rules.rules);
+  if (pointedAt.size) facts = buildFacts({ ...input, pointedAt });
   const findings: Finding[] = [];
   const ruleErrors: AnalyzeResult['ruleErrors'] = [];
   for (const family of families) {
@@ -105,6 +107,32 @@ export function analyze(input: AnalyzeInput): AnalyzeResult {
       createdAt: d.createdAt,
     })),
   };
+}
+
+/**
+ * A domain rule that names a subsystem ("certificate is not yet valid" -> the clock) when no
+ * candidate in the closure is that subsystem, but a service elsewhere in the map is: the map may be
+ * missing the edge, so that service is considered too. Only rules that judge the trigger or the
+ * failing service's own lines can speak for a service whose logs were not read.
+ */
+function probeOutside(facts: ReturnType<typeof buildFacts>, rules: readonly Rule[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const elsewhere = [...facts.graph.services.keys()].filter((s) => !facts.candidate.has(s));
+  if (!elsewhere.length) return out;
+  for (const rule of rules) {
+    const { when, target } = rule.spec;
+    if (when.change || when.log?.from === 'target' || !['any', 'dependency'].includes(target.relation))
+      continue;
+    if (rule.weight <= 0) continue;
+    try {
+      if (runRule(facts, rule).some((f) => f.weight > 0)) continue;
+      for (const f of runRule(facts, rule, elsewhere))
+        if (f.weight > 0 && !out.has(f.service)) out.set(f.service, `rule ${rule.id}: ${f.reason}`);
+    } catch {
+      // A failing rule is recorded by the main pass.
+    }
+  }
+  return out;
 }
 
 /** Confidence an outside hypothesis needs before its missing edge is proposed. */

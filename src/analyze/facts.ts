@@ -130,6 +130,8 @@ export function buildFacts(input: {
   graph: SystemGraph;
   evidence: EvidenceBundle;
   lookbackMs: number;
+  /** Map services outside the closure that a domain rule points at, and why. */
+  pointedAt?: ReadonlyMap<string, string>;
 }): Facts {
   const { event, graph, evidence } = input;
   const T = event.timestamp;
@@ -145,6 +147,7 @@ export function buildFacts(input: {
     failing,
     closure: new Set(declared.map((c) => c.service)),
     windowStart,
+    pointedAt: input.pointedAt,
   });
   // Names the map does not know (a service missing from it) resolve to themselves once considered.
   const unmapped = new Map(

@@ -99,6 +99,7 @@ export function lookOutside(input: {
   failing: string;
   closure: ReadonlySet<string>;
   windowStart: number;
+  pointedAt?: ReadonlyMap<string, string>;
 }): { outside: Map<string, OutsideCandidate>; linked: LinkedDiagnosis[] } {
   const { event, graph, evidence, failing, closure } = input;
   const outside = new Map<string, OutsideCandidate>();
@@ -153,6 +154,9 @@ export function lookOutside(input: {
       mapped: graph.services.has(speaker),
     });
   }
+
+  for (const [s, why] of input.pointedAt ?? [])
+    consider({ service: s, why, suggest: { service: failing, dependsOn: s }, viaPath: false, mapped: true });
 
   // Cascades: an earlier diagnosis is linked when it shares the session, or when this failure's
   // candidates (declared or pointed at) meet the earlier failure's closure.

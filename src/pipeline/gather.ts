@@ -19,6 +19,9 @@ export const WINDOW_MS = 5 * 60_000;
 export const BASELINE_MS = 24 * 3_600_000;
 /** Caps that keep the trigger path linear and bounded whatever the store holds. */
 export const LOG_CAP = 500;
+/** The longest the window stretches back to the failing session's first warning, and the lead kept before it. */
+export const MAX_WINDOW_MS = 60 * 60_000;
+const LEAD_MS = 2 * 60_000;
 /** Triggers this long before another can be the start of its cascade. */
 export const CASCADE_MS = 10 * 60_000;
 const RECENT_REPORT_CAP = 20;
@@ -63,6 +66,9 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
   const corrLogs = db.prepare<LogRow, [string, number, number, number]>(
     `SELECT ts, service, level, message, correlation_id FROM logs
      WHERE correlation_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?`,
+  );
+  const firstSessionWarning = db.prepare<{ ts: number | null }, [string, number, number]>(
+    `SELECT MIN(ts) AS ts FROM logs WHERE correlation_id = ? AND ts >= ? AND ts <= ? AND level >= 2`,
   );
   const corrEvents = db.prepare<EventRow, [string, number, number, number]>(
     `SELECT id, ts, event_type, service, error_code, message, correlation_id FROM events
@@ -171,7 +177,14 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
     }): EvidenceBundle {
       const { event, graph, candidates } = input;
       const T = event.timestamp;
-      const since = T - WINDOW_MS;
+      // The window opens 5 minutes before the trigger, or a little before the failing session's
+      // first warning when the session has been failing for longer (up to an hour): a failure that
+      // began at boot is explained by what happened at boot.
+      let since = T - WINDOW_MS;
+      if (event.correlationId) {
+        const first = firstSessionWarning.get(event.correlationId, T - MAX_WINDOW_MS, T)?.ts;
+        if (first != null && first - LEAD_MS < since) since = Math.max(T - MAX_WINDOW_MS, first - LEAD_MS);
+      }
       const failing = graph.resolve(event.service);
       const candidateSet = new Set(candidates.map((c) => c.service));
       const failingKey = nameKey(event.service);
@@ -301,7 +314,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
 
       const failingNames = [...(raw.get(failing ?? event.service) ?? [event.service])];
       return {
-        windowMs: WINDOW_MS,
+        windowMs: T - since,
         baselineMs: BASELINE_MS,
         logs,
         events,

@@ -109,7 +109,7 @@ const fill = (text: string, facts: Facts, service: string) =>
     .replaceAll('{errorCode}', facts.event.errorCode);
 
 /** Evaluates one YAML rule against the trigger's facts: one finding per matching candidate (and change). */
-export function runRule(facts: Facts, rule: Rule): Finding[] {
+export function runRule(facts: Facts, rule: Rule, outsidePool?: readonly string[]): Finding[] {
   const { spec, re } = rule;
   const e = facts.event;
   if (re.eventType && !re.eventType.test(e.eventType)) return [];
@@ -128,7 +128,7 @@ export function runRule(facts: Facts, rule: Rule): Finding[] {
   }
 
   const rel = spec.target.relation;
-  let pool = facts.candidates.map((c) => c.service);
+  let pool = outsidePool ? [...outsidePool] : facts.candidates.map((c) => c.service);
   if (rel === 'failing') pool = [facts.failing];
   else if (rel === 'dependency') pool = pool.filter((s) => s !== facts.failing);
   else if (rel === 'logged') pool = pool.filter((s) => facts.patterns.has(s));
