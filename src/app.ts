@@ -20,6 +20,8 @@ import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analys
 import { recoverUnreportedTriggers } from './pipeline/recovery.ts';
 import { createReportService, type ReportService } from './pipeline/reports.ts';
 import { createChangeSources } from './sources/change-sources.ts';
+import { llmAdapterFromConfig } from './llm/from-config.ts';
+import type { LlmAdapter } from './llm/openai-adapter.ts';
 import { createSystemMapSource, type SystemMapSource } from './sources/system-map-source.ts';
 import { openDatabase, WAL_AUTOCHECKPOINT_PAGES } from './store/db.ts';
 import { createIngestQueries, type IngestQueries } from './store/ingest-queries.ts';
@@ -52,6 +54,8 @@ export interface AppContext {
   reports: ReportService;
   /** Root-cause analysis of triggers; analyzeStored() re-ranks a stored event without storing. */
   analysis: AnalysisPipeline;
+  /** The one OpenAI-compatible adapter (chat answers, refinement); null when no OPENAI_* setting is given. */
+  llm: LlmAdapter | null;
 }
 
 export interface RunningApp {
@@ -110,6 +114,8 @@ export async function startApp(
 
   const changeSources = await createChangeSources({ config, db, clock, logger, metrics, maps, version });
 
+  // One adapter for both LLM features; the SDK itself is imported on the first call.
+  const llm = llmAdapterFromConfig(config);
   const reports = createReportService({ db, clock, logger: logger.child('reports'), metrics });
   // Connected mode (issue 4): registers its outbox hook on the reports before any report can be made.
   const connected = await startConnectedMode({
@@ -123,6 +129,7 @@ export async function startApp(
     reports,
     changes: changeSources.changes,
     events: queries,
+    llm,
   });
   const analysis = createAnalysisPipeline({
     db,
@@ -159,6 +166,7 @@ export async function startApp(
     },
     reports,
     analysis,
+    llm,
   };
 
   // Chat UI (issue 7): sessions, live updates, questions, feedback and learning.

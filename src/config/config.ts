@@ -98,6 +98,10 @@ export const configSchema = z
     /** OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 for Ollama; LLM refinement is on when this or the key is set. */
     OPENAI_BASE_URL: url(['http:', 'https:']).optional(),
     TRACEPULSE_LLM_MODEL: z.string().trim().min(1).default('gpt-4o-mini'),
+    /** How JSON answers are asked for: auto (json_schema for models known to support it, else JSON mode), json_schema, json_object. */
+    TRACEPULSE_LLM_STRUCTURED_OUTPUTS: z.enum(['auto', 'json_schema', 'json_object']).default('auto'),
+    /** Confirmed or corrected reports of this station shown to the LLM as examples (few-shot); 0 = none. */
+    TRACEPULSE_LLM_EXAMPLES: int(0, 10).default(3),
     /** Longest wait for one LLM answer. */
     TRACEPULSE_LLM_TIMEOUT_MS: int(1000, 600_000).default(60_000),
     /** LLM requests per hour (0 = no limit); past it refinements wait, they are not dropped. */

@@ -7,6 +7,7 @@ import type { Metrics } from '../core/metrics.ts';
 import type { ChangeSource, ReportHooks } from '../core/ports.ts';
 import { createOutboxRoutes } from '../http/outbox-routes.ts';
 import type { SystemGraph } from '../map/graph.ts';
+import type { LlmAdapter } from '../llm/openai-adapter.ts';
 import type { IngestQueries } from '../store/ingest-queries.ts';
 import { createOutboxRepo, type OutboxRepo } from '../store/outbox-repo.ts';
 import { envelopeOf, messageKey, sensitiveValues } from './envelope.ts';
@@ -29,6 +30,8 @@ export interface ConnectedModeDeps {
   changes?: ChangeSource | null;
   /** Stored events: the details of a report's session feed the redactor (values to blank in any text). */
   events?: Pick<IngestQueries, 'event' | 'events'> | null;
+  /** The shared OpenAI-compatible adapter; LLM refinement is on when it is given. */
+  llm?: LlmAdapter | null;
   /** Replaces the sinks built from config (tests). */
   sinks?: Sink[];
   /** Worker tuning (tests). */

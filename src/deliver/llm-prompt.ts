@@ -59,6 +59,8 @@ export const systemPrompt = [
   'the evidence and the code changes given. Only name services from the candidate list. Confidence',
   'is a probability between 0 and 1. Keep the summary to one sentence; next steps are concrete checks',
   'a field technician or firmware engineer can do. Answer with JSON only, matching the schema.',
+  'Earlier failures of this station may come first, each followed by the root cause an engineer',
+  'established afterwards; use them as examples of this station, not as answers to this failure.',
 ].join(' ');
 
 /** Characters per token for budgeting (a rough, model-independent estimate). */
@@ -110,21 +112,10 @@ export function buildUserPrompt(input: PromptInput): string {
     .filter((l, i, a) => l !== '' || a[i - 1] !== '')
     .join('\n');
 
-  const hyp = (h: Hypothesis, evidenceLines: number) => {
-    const where = [h.file, h.function].filter(Boolean).join(' ');
-    const lines = [
-      `#${h.rank} ${h.service}${where ? ` (${where})` : ''} confidence ${h.confidence.toFixed(2)}`,
-      ...h.reasons.slice(0, 3).map((x) => `  reason: ${clip(x, 300)}`),
-    ];
-    if (h.change) lines.push(`  change: ${h.change.sha ?? h.change.id ?? ''} ${clip(h.change.message, 200)}`);
-    for (const e of [...h.evidence].sort((a, b) => b.weight - a.weight).slice(0, evidenceLines))
-      lines.push(`  evidence [${e.kind}]: ${clip(e.text, 300)}`);
-    return lines.join('\n');
-  };
   const hypotheses = (evidenceTop: number, evidenceRest: number) =>
     [
       'Ranked hypotheses:',
-      ...r.hypotheses.slice(0, 8).map((h, i) => hyp(h, i === 0 ? evidenceTop : evidenceRest)),
+      ...r.hypotheses.slice(0, 8).map((h, i) => hypothesisText(h, i === 0 ? evidenceTop : evidenceRest)),
     ].join('\n');
 
   let body = hypotheses(6, 3);
@@ -138,6 +129,37 @@ export function buildUserPrompt(input: PromptInput): string {
     text += `\n\nRelevant diff hunks:\n${parts.join('\n\n')}`;
   }
   return clip(text, budget);
+}
+
+/** One ranked hypothesis with its reasons, blamed change and heaviest evidence. */
+function hypothesisText(h: Hypothesis, evidenceLines: number): string {
+  const where = [h.file, h.function].filter(Boolean).join(' ');
+  const lines = [
+    `#${h.rank} ${h.service}${where ? ` (${where})` : ''} confidence ${h.confidence.toFixed(2)}`,
+    ...h.reasons.slice(0, 3).map((x) => `  reason: ${clip(x, 300)}`),
+  ];
+  if (h.change) lines.push(`  change: ${h.change.sha ?? h.change.id ?? ''} ${clip(h.change.message, 200)}`);
+  for (const e of [...h.evidence].sort((a, b) => b.weight - a.weight).slice(0, evidenceLines))
+    lines.push(`  evidence [${e.kind}]: ${clip(e.text, 300)}`);
+  return lines.join('\n');
+}
+
+/** An earlier report of this station as a few-shot example: what the rules saw, in `maxChars` at most. */
+export function buildExamplePrompt(r: Report, maxChars: number): string {
+  const head = [
+    `Failure: ${r.eventType} ${r.errorCode} reported by service "${r.service}" at station ${r.stationId ?? 'unknown'}.`,
+    `Rule summary: ${clip(r.summary, 300)}`,
+    'Ranked hypotheses:',
+  ].join('\n');
+  let text = '';
+  for (const evidence of [2, 1, 0]) {
+    text = `${head}\n${r.hypotheses
+      .slice(0, 4)
+      .map((h) => hypothesisText(h, evidence))
+      .join('\n')}`;
+    if (text.length <= maxChars) break;
+  }
+  return clip(text, maxChars);
 }
 
 /** Why an answer was refused; the message names the problem for the dead-letter row. */

@@ -1,10 +1,12 @@
-import type OpenAI from 'openai';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ChangeSource } from '../core/ports.ts';
 import type { Hypothesis, Report } from '../core/report.ts';
 import type { SystemGraph } from '../map/graph.ts';
+import type { ChatMessage, LlmAdapter } from '../llm/openai-adapter.ts';
+import { LlmCallError } from '../llm/openai-adapter.ts';
 import type { LlmUsageRepo } from '../store/llm-usage-repo.ts';
+import { type ExampleSources, fewShotExamples } from './llm-examples.ts';
 import {
   answerJsonSchema,
   applyRefinement,
@@ -41,9 +43,8 @@ export interface RefinableReports {
 }
 
 export interface LlmRefinerOptions {
-  apiKey: string | null;
-  baseUrl: string | null;
-  model: string;
+  /** The shared OpenAI-compatible adapter (app.ts builds it). */
+  llm: LlmAdapter;
   timeoutMs: number;
   /** Requests per hour; 0 = no limit. */
   hourlyRequests: number;
@@ -60,6 +61,10 @@ export interface LlmRefinerOptions {
   logger: Logger;
   /** Look-back for the changes whose diffs go into the prompt. */
   changeLookbackMs: number;
+  /** The station's labelled reports, for few-shot examples; none when null. */
+  examples: Pick<ExampleSources, 'labels' | 'redact'> | null;
+  /** How many examples at most. */
+  exampleCount: number;
 }
 
 const refinedSource = 'rules+llm';
@@ -72,33 +77,24 @@ const refinedSource = 'rules+llm';
  * permanent failure, dead-lettered with its reason, and the report keeps its rules revision.
  */
 export async function createLlmRefiner(o: LlmRefinerOptions): Promise<Sink> {
-  const { default: Client, APIError, APIConnectionError, APIUserAbortError } = await import('openai');
-  const client: OpenAI = new Client({
-    // Local servers (Ollama, llama.cpp, vLLM) take any key; the SDK insists on one.
-    apiKey: o.apiKey ?? 'none',
-    baseURL: o.baseUrl ?? undefined,
-    timeout: o.timeoutMs,
-    maxRetries: 0,
-  });
-
   const fail = (err: unknown): DeliveryError => {
-    if (err instanceof APIUserAbortError || err instanceof APIConnectionError)
+    if (!(err instanceof LlmCallError))
+      return networkFailure(err, 'LLM') ?? permanent(`LLM: ${String(err)}`, err);
+    if (err.kind === 'aborted' || err.kind === 'connection')
       return (
-        networkFailure(err, 'LLM') ??
+        networkFailure(err.cause, 'LLM') ??
         new DeliveryError('unreachable', 'LLM: no answer', { cause: err, maybeSent: true })
       );
-    if (err instanceof APIError && typeof err.status === 'number') {
-      const status = err.status;
-      if (status === 429)
-        return new DeliveryError('rate_limited', 'LLM: HTTP 429', {
-          cause: err,
-          retryAfterMs: parseRetryAfter(err.headers?.get('retry-after'), o.clock.now()) ?? 30_000,
-        });
-      return isTransientStatus(status)
-        ? transient(`LLM: HTTP ${status}`, { cause: err })
-        : permanent(`LLM: HTTP ${status} ${err.code ?? ''}`.trim(), err);
-    }
-    return networkFailure(err, 'LLM') ?? permanent(`LLM: ${String(err)}`, err);
+    if (err.status === 429)
+      return new DeliveryError('rate_limited', 'LLM: HTTP 429', {
+        cause: err,
+        retryAfterMs: parseRetryAfter(err.retryAfter, o.clock.now()) ?? 30_000,
+      });
+    if (err.status !== null)
+      return isTransientStatus(err.status)
+        ? transient(err.message, { cause: err })
+        : permanent(err.message, err);
+    return networkFailure(err.cause, 'LLM') ?? permanent(err.message, err);
   };
 
   function diffsFor(report: Report): Array<{ label: string; diff: string }> {
@@ -148,34 +144,45 @@ export async function createLlmRefiner(o: LlmRefinerOptions): Promise<Sink> {
       const candidates = graph.candidates(failing).filter((c) => graph.services.has(c.service));
       if (!candidates.length) throw permanent(`service ${local.service} is not in the system map`);
       const names = candidates.map((c) => c.service);
+      // Examples take at most a third of the prompt budget; the failure itself gets the rest.
+      const budgetChars = o.promptTokens * charsPerToken;
+      const examples: ChatMessage[] = o.examples
+        ? await fewShotExamples(
+            { ...o.examples, report: (id) => o.reports.get(id) },
+            local,
+            o.exampleCount,
+            Math.floor(budgetChars / 3 / Math.max(1, o.exampleCount)),
+          )
+        : [];
+      const exampleChars = examples.reduce((n, m) => n + m.content.length, 0);
       const user = buildUserPrompt({
         envelope: message.payload,
         candidates,
         diffs: diffsFor(message.payload.report),
-        maxTokens: o.promptTokens,
+        maxTokens: Math.max(256, Math.floor((budgetChars - exampleChars) / charsPerToken)),
       });
-      const usageId = o.usage.record(now, Math.ceil((systemPrompt.length + user.length) / charsPerToken));
+      const messages: ChatMessage[] = [
+        { role: 'system', content: systemPrompt },
+        ...examples,
+        { role: 'user', content: user },
+      ];
+      const usageId = o.usage.record(
+        now,
+        Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / charsPerToken),
+      );
 
       let content: string | null | undefined;
       let tokens = 0;
+      let mode: string;
       try {
-        const r = await client.chat.completions.create(
-          {
-            model: o.model,
-            temperature: 0.2,
-            messages: [
-              { role: 'system', content: systemPrompt },
-              { role: 'user', content: user },
-            ],
-            response_format: {
-              type: 'json_schema',
-              json_schema: { name: 'tracepulse_refinement', strict: true, schema: answerJsonSchema(names) },
-            },
-          },
-          { signal: ctx.signal },
+        const r = await o.llm.json(
+          messages,
+          { name: 'tracepulse_refinement', schema: answerJsonSchema(names) },
+          { signal: ctx.signal, temperature: 0.2, timeoutMs: o.timeoutMs },
         );
-        content = r.choices[0]?.message?.content;
-        tokens = r.usage?.total_tokens ?? 0;
+        content = r.content;
+        tokens = r.tokens;
+        mode = r.mode;
       } catch (err) {
         throw fail(err);
       }
@@ -198,7 +205,13 @@ export async function createLlmRefiner(o: LlmRefinerOptions): Promise<Sink> {
         nextSteps: answer.nextSteps,
         source: refinedSource,
       });
-      return { model: o.model, tokens, top: answer.ranking[0]?.service ?? null };
+      return {
+        model: o.llm.model,
+        mode,
+        examples: examples.length / 2,
+        tokens,
+        top: answer.ranking[0]?.service ?? null,
+      };
     },
   };
 }

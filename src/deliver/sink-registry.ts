@@ -1,5 +1,7 @@
 import type { Config } from '../config/config.ts';
+import { createFeedbackStore } from '../store/feedback-store.ts';
 import { createLlmUsageRepo } from '../store/llm-usage-repo.ts';
+import { sensitiveValues } from './envelope.ts';
 import type { ConnectedModeDeps } from './connected-mode.ts';
 import type { Redactor } from './redact.ts';
 import type { OutboxChannel, Sink } from './sink.ts';
@@ -44,11 +46,10 @@ export const sinkFactories: Record<OutboxChannel, SinkFactory> = {
       : null,
   llm: async (d, redact) => {
     const c = d.config;
-    if (!c.OPENAI_API_KEY && !c.OPENAI_BASE_URL) return null;
+    if (!d.llm) return null;
+    const labels = createFeedbackStore(d.db);
     return (await import('./llm-refiner.ts')).createLlmRefiner({
-      apiKey: c.OPENAI_API_KEY ?? null,
-      baseUrl: c.OPENAI_BASE_URL ?? null,
-      model: c.TRACEPULSE_LLM_MODEL,
+      llm: d.llm,
       timeoutMs: c.TRACEPULSE_LLM_TIMEOUT_MS,
       hourlyRequests: c.TRACEPULSE_LLM_HOURLY_BUDGET,
       hourlyTokens: c.TRACEPULSE_LLM_HOURLY_TOKENS,
@@ -61,6 +62,13 @@ export const sinkFactories: Record<OutboxChannel, SinkFactory> = {
       clock: d.clock,
       logger: d.logger.child('llm'),
       changeLookbackMs: c.TRACEPULSE_CHANGE_LOOKBACK_DAYS * 86_400_000,
+      examples: {
+        labels: (n) => labels.recentLabels(n),
+        // Redacted as a notice of that report would be: its fields and its session's values.
+        redact: (text, report) =>
+          redact(text, sensitiveValues({ kind: 'revised', report }, c.TRACEPULSE_REDACT_FIELDS, d.events)),
+      },
+      exampleCount: c.TRACEPULSE_LLM_EXAMPLES,
     });
   },
 };

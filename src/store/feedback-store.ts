@@ -101,6 +101,15 @@ export function createFeedbackStore(db: Database) {
         .all()
         .map(toFeedback);
     },
+    /** The latest feedback of the `limit` most recently labelled reports, newest first. */
+    recentLabels(limit: number): Feedback[] {
+      return db
+        .query<Row, [number]>(
+          'SELECT * FROM feedback WHERE id IN (SELECT MAX(id) FROM feedback GROUP BY report_id) ORDER BY id DESC LIMIT ?',
+        )
+        .all(limit)
+        .map(toFeedback);
+    },
     count(): number {
       return db.query<{ n: number }, []>('SELECT COUNT(*) AS n FROM feedback').get()?.n ?? 0;
     },

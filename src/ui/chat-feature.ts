@@ -34,6 +34,7 @@ export function createChatFeature(
     | 'reports'
     | 'analysis'
     | 'stationId'
+    | 'llm'
   >,
 ): ChatFeature {
   const { config, db, clock, metrics } = ctx;
@@ -80,15 +81,12 @@ export function createChatFeature(
   );
   metrics.describe('tracepulse_ui_logins_total', 'UI login attempts by outcome');
 
-  const llmOn = !!(config.OPENAI_BASE_URL || config.OPENAI_API_KEY);
   const redact = createRedactor(config.TRACEPULSE_REDACT_FIELDS);
-  const llm = llmOn
+  const llmOn = !!ctx.llm;
+  const llm = ctx.llm
     ? createLlmAnswerer(
+        ctx.llm,
         {
-          baseURL: config.OPENAI_BASE_URL,
-          // Local OpenAI-compatible servers need no key, but the SDK wants one.
-          apiKey: config.OPENAI_API_KEY ?? 'none',
-          model: config.TRACEPULSE_LLM_MODEL,
           timeoutMs: config.TRACEPULSE_ANSWER_TIMEOUT_MS,
           // As connected mode does: the event's values under redacted keys are blanked wherever quoted.
           redact: (text, details) =>

@@ -84,9 +84,12 @@ describe('LLM refinement', () => {
 
     const req = llm.requests[0]!;
     expect(req.model).toBe('qwen2.5:7b-instruct');
-    expect(req.response_format?.type).toBe('json_schema');
-    const schema = JSON.stringify(req.response_format?.json_schema?.schema);
-    expect(schema).toContain('"enum":["evse_manager_2","bsp","powermeter_ac","mqtt_broker","comm_hub"]');
+    // A local model the capability rule does not know: JSON mode, the schema spelled out, no examples yet.
+    expect(req.response_format).toEqual({ type: 'json_object' });
+    expect(req.messages.map((m) => m.role)).toEqual(['system', 'user', 'system']);
+    expect(req.messages[2]!.content).toContain(
+      '"enum":["evse_manager_2","bsp","powermeter_ac","mqtt_broker","comm_hub"]',
+    );
     const prompt = req.messages.map((m) => m.content).join('\n');
     expect(prompt).toContain('evse_manager_2 -> powermeter_ac -> comm_hub');
     expect(prompt).toContain('Modbus read_register timeout');

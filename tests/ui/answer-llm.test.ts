@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { answerLocally } from '../../src/ui/answer/answer-question.ts';
+import { createLlmAdapter } from '../../src/llm/openai-adapter.ts';
 import { createLlmAnswerer } from '../../src/ui/answer/llm-answer.ts';
 import { facts } from './fixtures.ts';
 
@@ -49,12 +50,14 @@ const settings = (model: string, timeoutMs = 2000) => ({
   model,
   timeoutMs,
 });
+const answerer = (s: ReturnType<typeof settings>, onFallback?: (reason: string) => void) =>
+  createLlmAnswerer(createLlmAdapter(s), { timeoutMs: s.timeoutMs }, onFallback);
 
 describe('answers with an LLM (connected)', () => {
   test('sends the report, the evidence and the local answer, and keeps the citations', async () => {
     const f = facts();
     const local = answerLocally('what changed in bsp?', f);
-    const a = await createLlmAnswerer(settings('gpt-test'))('what changed in bsp?', f, local);
+    const a = await answerer(settings('gpt-test'))('what changed in bsp?', f, local);
     expect(a.answeredBy).toBe('llm');
     expect(a.text).toContain('BSP debounce commit');
     expect(a.citations[0]).toEqual(local.citations[0]!);
@@ -71,7 +74,7 @@ describe('answers with an LLM (connected)', () => {
     const local = answerLocally('logs of bsp', f);
     const reasons: string[] = [];
     const t0 = performance.now();
-    const a = await createLlmAnswerer(settings('slow', 300), (r) => reasons.push(r))('logs of bsp', f, local);
+    const a = await answerer(settings('slow', 300), (r) => reasons.push(r))('logs of bsp', f, local);
     expect(performance.now() - t0).toBeLessThan(1500);
     expect(a).toBe(local);
     expect(reasons).toEqual(['timeout']);
@@ -81,7 +84,7 @@ describe('answers with an LLM (connected)', () => {
     const f = facts();
     const local = answerLocally('logs of bsp', f);
     const reasons: string[] = [];
-    const a = await createLlmAnswerer(settings('broken'), (r) => reasons.push(r))('logs of bsp', f, local);
+    const a = await answerer(settings('broken'), (r) => reasons.push(r))('logs of bsp', f, local);
     expect(a.answeredBy).toBe('local');
     expect(reasons.length).toBe(1);
   });
@@ -89,11 +92,7 @@ describe('answers with an LLM (connected)', () => {
   test('falls back when nothing listens at the base URL', async () => {
     const f = facts();
     const local = answerLocally('logs of bsp', f);
-    const a = await createLlmAnswerer({ ...settings('x'), baseURL: 'http://127.0.0.1:9/v1' })(
-      'logs of bsp',
-      f,
-      local,
-    );
+    const a = await answerer({ ...settings('x'), baseURL: 'http://127.0.0.1:9/v1' })('logs of bsp', f, local);
     expect(a).toBe(local);
   });
 });

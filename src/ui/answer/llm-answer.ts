@@ -1,10 +1,9 @@
+import type { LlmAdapter } from '../../llm/openai-adapter.ts';
 import type { Answer, AnswerFacts, Citation } from './types.ts';
 import { evidenceCitation } from './why-answer.ts';
 
-export interface LlmSettings {
-  baseURL?: string;
-  apiKey: string;
-  model: string;
+export interface LlmAnswerOptions {
+  /** How long an answer may wait before the local one is given. */
   timeoutMs: number;
   /** Removes configured private values (idTags, user ids) before anything leaves the gateway. */
   redact?: (text: string, eventDetails: Record<string, string>) => string;
@@ -18,51 +17,31 @@ Use only the report and the numbered evidence given; cite evidence by its number
 If the evidence does not answer the question, say so and say what to check next.`;
 
 /**
- * Answers with an OpenAI-compatible model, the report and the local answer as context. The SDK is
- * imported on first use (start-up cost); any failure or the time-out yields the local answer.
+ * Answers with the shared OpenAI adapter, the report and the local answer as context; any
+ * failure or the time-out yields the local answer.
  */
 export function createLlmAnswerer(
-  settings: LlmSettings,
+  llm: LlmAdapter,
+  options: LlmAnswerOptions,
   onFallback: (reason: string) => void = () => {},
 ): LlmAnswerer {
-  let client: Promise<import('openai').OpenAI> | null = null;
-  const getClient = () => {
-    client ??= import('openai').then(
-      ({ OpenAI }) =>
-        new OpenAI({
-          apiKey: settings.apiKey,
-          baseURL: settings.baseURL,
-          maxRetries: 0,
-          timeout: settings.timeoutMs,
-        }),
-    );
-    return client;
-  };
+  const redact = options.redact ?? ((t: string) => t);
   return async (question, facts, local) => {
     const citations = withTopEvidence(local.citations, facts);
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), settings.timeoutMs);
+    const timer = setTimeout(() => controller.abort(), options.timeoutMs);
     try {
-      const openai = await getClient();
-      const res = await openai.chat.completions.create(
-        {
-          model: settings.model,
-          temperature: 0.1,
-          max_tokens: 500,
-          messages: [
-            { role: 'system', content: system },
-            {
-              role: 'user',
-              content: (settings.redact ?? ((t: string) => t))(
-                context(question, facts, local, citations),
-                facts.event?.details ?? {},
-              ),
-            },
-          ],
-        },
-        { signal: controller.signal },
+      const res = await llm.text(
+        [
+          { role: 'system', content: system },
+          {
+            role: 'user',
+            content: redact(context(question, facts, local, citations), facts.event?.details ?? {}),
+          },
+        ],
+        { temperature: 0.1, maxTokens: 500, signal: controller.signal, timeoutMs: options.timeoutMs },
       );
-      const text = res.choices[0]?.message?.content?.trim();
+      const text = res.content?.trim();
       if (!text) {
         onFallback('empty completion');
         return local;

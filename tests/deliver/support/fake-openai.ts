@@ -13,7 +13,18 @@ export type FakeAnswer =
   | { content: string; delayMs?: number; totalTokens?: number }
   | { status: number; error: string; headers?: Record<string, string> };
 
-export async function startFakeOpenAI(answer: (req: ChatRequest, n: number) => FakeAnswer) {
+export interface FakeOpenAIOptions {
+  /** Models that answer a json_schema request as OpenAI does for gpt-4-turbo and gpt-4: HTTP 400. */
+  noJsonSchema?: string[];
+}
+
+const badRequest = (message: string, param: string | null) =>
+  Response.json({ error: { message, type: 'invalid_request_error', param, code: null } }, { status: 400 });
+
+export async function startFakeOpenAI(
+  answer: (req: ChatRequest, n: number) => FakeAnswer,
+  options: FakeOpenAIOptions = {},
+) {
   const requests: ChatRequest[] = [];
   const server = Bun.serve({
     port: 0,
@@ -27,6 +38,17 @@ export async function startFakeOpenAI(answer: (req: ChatRequest, n: number) => F
         );
       const body = (await req.json()) as ChatRequest;
       requests.push(body);
+      // What api.openai.com answers (bodies as seen from it, param and code null included).
+      if (body.response_format?.type === 'json_schema' && options.noJsonSchema?.includes(body.model))
+        return badRequest(
+          "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model. Learn more about supported models at the Structured Outputs guide: https://platform.openai.com/docs/guides/structured-outputs",
+          null,
+        );
+      if (body.response_format?.type === 'json_object' && !body.messages.some((m) => /json/i.test(m.content)))
+        return badRequest(
+          "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+          'messages',
+        );
       const a = answer(body, requests.length);
       if ('status' in a)
         return Response.json(

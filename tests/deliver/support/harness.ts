@@ -10,6 +10,7 @@ import { createMetrics } from '../../../src/core/metrics.ts';
 import type { ChangeSource } from '../../../src/core/ports.ts';
 import { startConnectedMode } from '../../../src/deliver/connected-mode.ts';
 import type { Sink } from '../../../src/deliver/sink.ts';
+import { llmAdapterFromConfig } from '../../../src/llm/from-config.ts';
 import { openDatabase } from '../../../src/store/db.ts';
 import { createIngestQueries } from '../../../src/store/ingest-queries.ts';
 import { createFakeReports } from './fake-reports.ts';
@@ -46,6 +47,7 @@ export async function startHarness(
     events: createIngestQueries(db),
     sinks: opts.sinks,
     idlePollMs: 100,
+    llm: llmAdapterFromConfig(config),
   });
   let stopped = false;
   return {

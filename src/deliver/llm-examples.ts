@@ -1,0 +1,73 @@
+import type { Report } from '../core/report.ts';
+import type { ChatMessage } from '../llm/openai-adapter.ts';
+import type { Feedback } from '../store/feedback-store.ts';
+import { buildExamplePrompt, type Refinement } from './llm-prompt.ts';
+
+export interface ExampleSources {
+  /** Latest feedback of recently labelled reports, newest first (FeedbackStore.recentLabels). */
+  labels(limit: number): Feedback[];
+  report(id: string): Report | null | undefined | Promise<Report | null | undefined>;
+  /** Redacts one example (the text and the values of its session's redacted fields). */
+  redact(text: string, report: Report): string;
+}
+
+/** How many labelled reports are looked at to pick the closest examples. */
+const pool = 200;
+
+/** Closer first: same error code and event type, then same failing service, then the more recent. */
+function likeness(f: Feedback, target: Report): number {
+  return (
+    (f.errorCode === target.errorCode ? 4 : 0) +
+    (f.eventType === target.eventType ? 2 : 0) +
+    (f.rootService === target.hypotheses[0]?.service ? 1 : 0)
+  );
+}
+
+/**
+ * Few-shot examples from the station's own labelled incidents: reports an engineer confirmed or
+ * corrected, as user/assistant pairs (the report as the rules saw it, then the answer the engineer
+ * established), redacted like everything else that leaves the device. Each example is cut to
+ * `maxChars`; none when the station has no labels yet.
+ */
+export async function fewShotExamples(
+  src: ExampleSources,
+  target: Report,
+  limit: number,
+  maxChars: number,
+): Promise<ChatMessage[]> {
+  if (limit <= 0) return [];
+  const picked = src
+    .labels(pool)
+    .filter((f) => f.reportId !== target.id)
+    .map((f, i) => ({ f, score: likeness(f, target), i }))
+    .sort((a, b) => b.score - a.score || a.i - b.i)
+    .slice(0, limit);
+  const out: ChatMessage[] = [];
+  for (const { f } of picked) {
+    const r = await src.report(f.reportId);
+    if (!r) continue;
+    const answer: Refinement = {
+      ranking: [
+        {
+          service: f.rootService,
+          // The rules' own figure for the service, so the examples do not teach certainty.
+          confidence: r.hypotheses.find((h) => h.service === f.rootService)?.confidence ?? 0.5,
+          reason:
+            f.verdict === 'confirmed'
+              ? `Confirmed by an engineer${f.note ? `: ${f.note}` : ''}`
+              : `Corrected by an engineer (the rules ranked ${r.hypotheses[0]?.service ?? 'nothing'} first)${f.note ? `: ${f.note}` : ''}`,
+        },
+      ],
+      summary: `${f.rootService} was the root cause${f.changeId ? ` (change ${f.changeId})` : ''}.`,
+      explanation:
+        f.note ?? `An engineer ${f.verdict === 'confirmed' ? 'confirmed' : 'corrected'} this diagnosis.`,
+      nextSteps: [],
+    };
+    const user = buildExamplePrompt(r, maxChars);
+    out.push(
+      { role: 'user', content: src.redact(user, r) },
+      { role: 'assistant', content: src.redact(JSON.stringify(answer), r) },
+    );
+  }
+  return out;
+}

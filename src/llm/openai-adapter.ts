@@ -1,0 +1,161 @@
+import type { StructuredMode, StructuredSetting } from './model-capabilities.ts';
+import { structuredModeFor } from './model-capabilities.ts';
+
+/** How to reach an OpenAI-compatible Chat Completions server (OpenAI, Azure-style proxies, Ollama, llama.cpp, vLLM). */
+export interface LlmSettings {
+  /** e.g. http://127.0.0.1:11434/v1 for Ollama; default the SDK's (api.openai.com). */
+  baseURL?: string | null;
+  /** Local servers need none. */
+  apiKey?: string | null;
+  model: string;
+  /** Default time-out of one call. */
+  timeoutMs: number;
+  /** `auto`: the model-name rule in model-capabilities.ts. */
+  structuredOutputs?: StructuredSetting;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  temperature?: number;
+  maxTokens?: number;
+  /** This call's time-out; default the adapter's. */
+  timeoutMs?: number;
+}
+
+export interface Completion {
+  content: string | null;
+  /** Total tokens as the server reported them (0 when it did not). */
+  tokens: number;
+}
+
+/** A failed call, with what the caller needs to decide retry or fallback (not the SDK's classes). */
+export class LlmCallError extends Error {
+  override readonly name = 'LlmCallError';
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly kind: 'aborted' | 'connection' | 'http' | 'other',
+    readonly retryAfter: string | null,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface LlmAdapter {
+  readonly model: string;
+  /** The mode the next structured call starts with (json_schema is dropped for good after a 400). */
+  structuredMode(): StructuredMode;
+  /** A plain text completion. */
+  text(messages: ChatMessage[], options?: CallOptions): Promise<Completion>;
+  /**
+   * A JSON answer: strict json_schema where the model supports it, otherwise JSON mode with the
+   * schema spelled out in a system message. A 400 to a json_schema request (OpenAI answers
+   * "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model"
+   * with param and code null, so the status is all there is to go on) is retried once in JSON
+   * mode. The caller checks the content (zod) in both modes.
+   */
+  json(
+    messages: ChatMessage[],
+    schema: { name: string; schema: Record<string, unknown> },
+    options?: CallOptions,
+  ): Promise<Completion & { mode: StructuredMode }>;
+}
+
+type Sdk = typeof import('openai');
+
+/** The one OpenAI adapter (chat answers and report refinement). The SDK is imported on first use. */
+export function createLlmAdapter(settings: LlmSettings): LlmAdapter {
+  let sdk: Promise<{ mod: Sdk; client: import('openai').OpenAI }> | null = null;
+  const load = () => {
+    sdk ??= import('openai').then((mod) => ({
+      mod,
+      client: new mod.OpenAI({
+        // Local servers (Ollama, llama.cpp, vLLM) take any key; the SDK insists on one.
+        apiKey: settings.apiKey ?? 'none',
+        baseURL: settings.baseURL ?? undefined,
+        timeout: settings.timeoutMs,
+        maxRetries: 0,
+      }),
+    }));
+    return sdk;
+  };
+  let mode = structuredModeFor(settings.model, settings.structuredOutputs);
+
+  const call = async (
+    messages: ChatMessage[],
+    options: CallOptions,
+    responseFormat?: Record<string, unknown>,
+  ): Promise<Completion> => {
+    const { mod, client } = await load();
+    try {
+      const body = {
+        model: settings.model,
+        messages,
+        ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+        ...(options.maxTokens !== undefined ? { max_tokens: options.maxTokens } : {}),
+        ...(responseFormat ? { response_format: responseFormat } : {}),
+      } as import('openai').OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+      const r = await client.chat.completions.create(body, {
+        signal: options.signal,
+        timeout: options.timeoutMs ?? settings.timeoutMs,
+      });
+      return { content: r.choices[0]?.message?.content ?? null, tokens: r.usage?.total_tokens ?? 0 };
+    } catch (err) {
+      throw normalize(mod, err);
+    }
+  };
+
+  return {
+    model: settings.model,
+    structuredMode: () => mode,
+    text: (messages, options = {}) => call(messages, options),
+    async json(messages, schema, options = {}) {
+      if (mode === 'json_schema') {
+        try {
+          const r = await call(messages, options, {
+            type: 'json_schema',
+            json_schema: { name: schema.name, strict: true, schema: schema.schema },
+          });
+          return { ...r, mode: 'json_schema' as const };
+        } catch (err) {
+          if (
+            !(err instanceof LlmCallError) ||
+            err.status !== 400 ||
+            settings.structuredOutputs === 'json_schema'
+          )
+            throw err;
+          mode = 'json_object';
+        }
+      }
+      // JSON mode constrains the syntax only (and OpenAI requires the word "JSON" in the messages).
+      const spelled: ChatMessage = {
+        role: 'system',
+        content: `Answer with one JSON object, no other text, matching this JSON Schema: ${JSON.stringify(schema.schema)}`,
+      };
+      const r = await call([...messages, spelled], options, { type: 'json_object' });
+      return { ...r, mode: 'json_object' as const };
+    },
+  };
+}
+
+function normalize(mod: Sdk, err: unknown): LlmCallError {
+  if (err instanceof mod.APIUserAbortError)
+    return new LlmCallError('LLM: aborted', null, 'aborted', null, { cause: err });
+  if (err instanceof mod.APIConnectionError)
+    return new LlmCallError(`LLM: ${err.message}`, null, 'connection', null, { cause: err });
+  if (err instanceof mod.APIError && typeof err.status === 'number')
+    return new LlmCallError(
+      `LLM: HTTP ${err.status}${err.code ? ` ${err.code}` : ''}`,
+      err.status,
+      'http',
+      err.headers?.get('retry-after') ?? null,
+      { cause: err },
+    );
+  return new LlmCallError(`LLM: ${String(err)}`, null, 'other', null, { cause: err });
+}
