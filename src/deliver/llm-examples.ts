@@ -44,8 +44,11 @@ export async function fewShotExamples(
     .slice(0, limit);
   const out: ChatMessage[] = [];
   for (const { f } of picked) {
-    const r = await src.report(f.reportId);
-    if (!r) continue;
+    const stored = await src.report(f.reportId);
+    if (!stored) continue;
+    // What the rules saw (revision 1), not an LLM revision of it: the label judges that ranking.
+    const rules = stored.revisions?.find((x) => x.source === 'rules');
+    const r = rules ? { ...stored, hypotheses: rules.hypotheses, summary: rules.summary } : stored;
     const answer: Refinement = {
       ranking: [
         {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from 'bun:test';
 import type { Change } from '../../src/core/change.ts';
 import type { ChangeSource } from '../../src/core/ports.ts';
 import { buildUserPrompt } from '../../src/deliver/llm-prompt.ts';
+import { createFeedbackStore } from '../../src/store/feedback-store.ts';
 import { startFakeOpenAI } from './support/fake-openai.ts';
 import { startFakeSlack } from './support/fake-slack.ts';
 import { ID_TAG, sampleEvent, sampleReport, testGraph, VIN } from './support/fixtures.ts';
@@ -46,8 +47,12 @@ const changes: ChangeSource = {
   ],
 };
 
-async function setup(answer: Parameters<typeof startFakeOpenAI>[0], env: Record<string, string> = {}) {
-  const llm = await startFakeOpenAI(answer);
+async function setup(
+  answer: Parameters<typeof startFakeOpenAI>[0],
+  env: Record<string, string> = {},
+  server: Parameters<typeof startFakeOpenAI>[1] = {},
+) {
+  const llm = await startFakeOpenAI(answer, server);
   cleanups.push(() => llm.stop());
   const h = await startHarness({
     env: { OPENAI_BASE_URL: llm.url, TRACEPULSE_LLM_MODEL: 'qwen2.5:7b-instruct', ...env },
@@ -182,5 +187,174 @@ describe('LLM refinement', () => {
     expect(text.length).toBeLessThanOrEqual(600 * 4);
     expect(text).toContain('evse_manager_2 -> powermeter_ac -> comm_hub');
     expect(text).toContain('#1 powermeter_ac');
+  });
+});
+
+describe('LLM refinement: structured outputs by model', () => {
+  test('a model with Structured Outputs (gpt-4o-mini) gets strict json_schema, the services an enum of the candidates', async () => {
+    const { llm, h } = await setup(() => ({ content: goodAnswer }), { TRACEPULSE_LLM_MODEL: 'gpt-4o-mini' });
+    const report = sampleReport();
+    h.reports.create(report, sampleEvent());
+    await waitFor('revision 2', () => h.reports.get(report.id)?.revision === 2);
+    const req = llm.requests[0]!;
+    expect(req.response_format?.type).toBe('json_schema');
+    expect(req.response_format?.json_schema?.strict).toBe(true);
+    expect(JSON.stringify(req.response_format?.json_schema?.schema)).toContain(
+      '"enum":["evse_manager_2","bsp","powermeter_ac","mqtt_broker","comm_hub"]',
+    );
+    expect(req.messages.map((m) => m.role)).toEqual(['system', 'user']);
+    expect(h.cm.repo.list({ channel: 'llm' })[0]!.status).toBe('sent');
+  });
+
+  test('gpt-4-turbo gets JSON mode; its answer is checked with zod and one off the schema is dead-lettered', async () => {
+    const { llm, h } = await setup(
+      (_req, n) =>
+        n === 1
+          ? { content: goodAnswer }
+          : {
+              content: JSON.stringify({
+                ...JSON.parse(goodAnswer),
+                ranking: [{ service: 'comm_hub', confidence: 1.4, reason: 'x' }],
+              }),
+            },
+      { TRACEPULSE_LLM_MODEL: 'gpt-4-turbo' },
+      { noJsonSchema: ['gpt-4-turbo'] },
+    );
+    const a = sampleReport();
+    h.reports.create(a, sampleEvent());
+    await waitFor('revision 2', () => h.reports.get(a.id)?.revision === 2);
+    expect(h.reports.get(a.id)!.hypotheses[0]!.service).toBe('comm_hub');
+    const b = sampleReport();
+    h.reports.create(b, sampleEvent());
+    await waitFor('dead', () => h.cm.repo.list({ status: 'dead', channel: 'llm' }).length === 1);
+    expect(h.cm.repo.list({ status: 'dead', channel: 'llm' })[0]!.lastError).toContain(
+      'does not match the schema: ranking.0.confidence',
+    );
+    expect(h.reports.get(b.id)?.revision).toBe(1);
+    // Never a json_schema request for it: no 400 round trip.
+    expect(llm.requests.map((r) => r.response_format?.type)).toEqual(['json_object', 'json_object']);
+  });
+
+  test('a model that rejects json_schema with HTTP 400 is asked again in JSON mode, and in JSON mode from then on', async () => {
+    // An older gpt-4o deployment behind a proxy: the name says json_schema, the server says no.
+    const { llm, h } = await setup(
+      () => ({ content: goodAnswer }),
+      { TRACEPULSE_LLM_MODEL: 'gpt-4o' },
+      {
+        noJsonSchema: ['gpt-4o'],
+      },
+    );
+    const a = sampleReport();
+    h.reports.create(a, sampleEvent());
+    await waitFor('revision 2', () => h.reports.get(a.id)?.revision === 2);
+    const b = sampleReport();
+    h.reports.create(b, sampleEvent());
+    await waitFor('second revision 2', () => h.reports.get(b.id)?.revision === 2);
+    expect(llm.requests.map((r) => r.response_format?.type)).toEqual([
+      'json_schema',
+      'json_object',
+      'json_object',
+    ]);
+    const rows = h.cm.repo.list({ channel: 'llm' });
+    expect(rows.map((r) => [r.status, r.failures])).toEqual([
+      ['sent', 0],
+      ['sent', 0],
+    ]);
+  });
+
+  test('json_schema forced by the setting on a model that rejects it: dead-lettered with the 400, revision 1 kept', async () => {
+    const { llm, h } = await setup(
+      () => ({ content: goodAnswer }),
+      { TRACEPULSE_LLM_MODEL: 'gpt-4-turbo', TRACEPULSE_LLM_STRUCTURED_OUTPUTS: 'json_schema' },
+      { noJsonSchema: ['gpt-4-turbo'] },
+    );
+    const report = sampleReport();
+    h.reports.create(report, sampleEvent());
+    await waitFor('dead', () => h.cm.repo.list({ status: 'dead', channel: 'llm' }).length === 1);
+    expect(h.cm.repo.list({ status: 'dead', channel: 'llm' })[0]!.lastError).toContain('LLM: HTTP 400');
+    expect(llm.requests).toHaveLength(1);
+    expect(h.reports.get(report.id)?.revision).toBe(1);
+  });
+
+  test('json_object forced by the setting on a model the rule knows: JSON mode', async () => {
+    const { llm, h } = await setup(() => ({ content: goodAnswer }), {
+      TRACEPULSE_LLM_MODEL: 'gpt-4.1-mini',
+      TRACEPULSE_LLM_STRUCTURED_OUTPUTS: 'json_object',
+    });
+    const report = sampleReport();
+    h.reports.create(report, sampleEvent());
+    await waitFor('revision 2', () => h.reports.get(report.id)?.revision === 2);
+    expect(llm.requests[0]!.response_format).toEqual({ type: 'json_object' });
+  });
+});
+
+describe('LLM refinement: few-shot examples from the station', () => {
+  test("the station's corrected and confirmed reports come first as user/assistant pairs, redacted, closest first", async () => {
+    const { llm, h } = await setup(() => ({ content: goodAnswer }), { TRACEPULSE_LLM_MODEL: 'gpt-4o-mini' });
+    const feedback = createFeedbackStore(h.db);
+    const label = (
+      r: ReturnType<typeof sampleReport>,
+      verdict: 'confirmed' | 'rejected',
+      root: string,
+      note: string,
+    ) =>
+      feedback.add({
+        reportId: r.id,
+        eventId: r.eventId,
+        eventType: r.eventType,
+        errorCode: r.errorCode,
+        verdict,
+        rootService: root,
+        changeId: null,
+        note,
+        ranked: [],
+        modelVersion: 'rules-1',
+        author: 'erin',
+        createdAt: Date.UTC(2026, 10, 20),
+      });
+    const other = sampleReport({ errorCode: 'CableCheckFault', summary: 'isolation monitor tripped' });
+    const corrected = sampleReport();
+    const confirmed = sampleReport();
+    h.reports.create(other, sampleEvent());
+    h.reports.create(corrected, sampleEvent());
+    h.reports.create(confirmed, sampleEvent());
+    // They were refined too: the examples must show what the rules saw (revision 1), not the LLM's revision.
+    await waitFor('three refined', () =>
+      [other, corrected, confirmed].every((r) => h.reports.get(r.id)?.revision === 2),
+    );
+    label(other, 'confirmed', 'powermeter_ac', 'IMD self-test failed');
+    label(corrected, 'rejected', 'comm_hub', 'RS485 termination resistor missing after the cabinet swap');
+    label(confirmed, 'confirmed', 'powermeter_ac', `meter swapped; idTag ${ID_TAG} was charging`);
+
+    const target = sampleReport();
+    h.reports.create(target, sampleEvent());
+    await waitFor('fourth request', () => llm.requests.length === 4);
+    await waitFor('target refined', () => h.reports.get(target.id)?.revision === 2);
+    const req = llm.requests[3]!;
+    expect(req.messages.map((m) => m.role)).toEqual([
+      'system',
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+      'user',
+    ]);
+    // Same error code first (newest first among equals), the other error code last.
+    const answers = [2, 4, 6].map((i) => JSON.parse(req.messages[i]!.content));
+    expect(answers.map((a) => a.ranking[0].service)).toEqual(['powermeter_ac', 'comm_hub', 'powermeter_ac']);
+    expect(answers[1].ranking[0].reason).toContain(
+      'Corrected by an engineer (the rules ranked powermeter_ac first)',
+    );
+    expect(answers[1].ranking[0].confidence).toBe(0.19);
+    expect(req.messages[3]!.content).toContain('Failure: CHARGING_FAULT MREC4OverCurrentFailure');
+    expect(req.messages[5]!.content).toContain('CableCheckFault');
+    const all = req.messages.map((m) => m.content).join('\n');
+    expect(all).not.toContain(ID_TAG);
+    expect(all).not.toContain(VIN);
+    expect(all).toContain('idTag [redacted]');
+    // The report being refined is never its own example.
+    expect(req.messages.at(-1)!.content).toContain('Ranked hypotheses:');
   });
 });
