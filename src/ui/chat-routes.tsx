@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { UpgradeWebSocket } from 'hono/ws';
 import type { Session } from '../auth/session.ts';
 import type { Report } from '../core/report.ts';
+import { addDependency } from '../map/map-edit.ts';
 import { answerLocally } from './answer/answer-question.ts';
 import { assets } from './assets/assets.ts';
 import { requireRole } from './auth-routes.tsx';
@@ -87,11 +88,12 @@ export function createChatRoutes(
   const renderThread = (
     session: Session,
     report: Report,
-    status: 200 | 400 | 403,
+    status: 200 | 400 | 403 | 422,
     notice?: ThreadProps['notice'],
   ) => {
     const { channels } = shell(session, null, deps.reports.recent(recentLimit));
     const data = threadData(deps, report);
+    const g = graph();
     return [
       <Layout
         title={`${report.eventType} on ${report.service}`}
@@ -106,6 +108,11 @@ export function createChatRoutes(
           {...data}
           messages={deps.chat.forReport(report.id)}
           feedback={deps.feedback.forReport(report.id)}
+          mapSuggestions={(report.mapSuggestions ?? []).map((m) => ({
+            ...m,
+            inMap:
+              g.services.get(g.resolve(m.service) ?? m.service)?.dependsOn.includes(m.dependsOn) ?? false,
+          }))}
           backTo={{ href: '/chat/c/all', label: 'all-reports' }}
           notice={notice}
         />
@@ -124,10 +131,13 @@ export function createChatRoutes(
     const report = deps.reports.get(c.req.param('id'));
     if (!report) return c.html(notFound(), 404);
     const fb = c.req.query('fb');
+    const added = c.req.query('map');
     const notice: ThreadProps['notice'] =
       fb === 'ok'
         ? { kind: 'ok', text: 'Feedback stored. Learning will replay it through the gate.' }
-        : undefined;
+        : added
+          ? { kind: 'ok', text: `Added to the system map: ${added.slice(0, 200)}.` }
+          : undefined;
     const [page, status] = renderThread(c.get('session'), report, 200, notice);
     return c.html(page, status);
   });
@@ -187,6 +197,50 @@ export function createChatRoutes(
       return c.html(page, 400);
     }
     return c.redirect(`/chat/r/${encodeURIComponent(reportId)}?fb=ok#h-fb`, 303);
+  });
+
+  // "Add to map": applies one of the report's map suggestions through the PUT /api/system-map path.
+  app.post('/chat/r/:id/map-suggestion', requireRole('engineer'), async (c) => {
+    const session = c.get('session');
+    const report = deps.reports.get(c.req.param('id'));
+    if (!report) return c.html(notFound(), 404);
+    const form = await c.req.parseBody();
+    const service = typeof form.service === 'string' ? form.service : '';
+    const dependsOn = typeof form.dependsOn === 'string' ? form.dependsOn : '';
+    const fail = (status: 400 | 422, problems: string[]) => {
+      const [page] = renderThread(session, report, status, {
+        kind: 'error',
+        text: `Not added to the map: ${problems.join('; ')}`,
+      });
+      return c.html(page, status);
+    };
+    // Only what the report suggests: this is a one-click fix, not a general map editor (that is PUT, for admins).
+    if (!report.mapSuggestions?.some((m) => m.service === service && m.dependsOn === dependsOn))
+      return fail(400, [`the report does not suggest ${service || '?'} depends_on ${dependsOn || '?'}`]);
+    const g = graph();
+    const edit = addDependency(
+      deps.maps.current().yaml,
+      g.resolve(service) ?? service,
+      g.resolve(dependsOn) ?? dependsOn,
+    );
+    if (!edit.ok) return fail(422, edit.problems);
+    if (edit.changed) {
+      const put = deps.maps.put(edit.yaml);
+      if (!put.ok)
+        return fail(
+          422,
+          put.problems.map((x) => x.message),
+        );
+      deps.logger.info('system map edge added from a report', {
+        reportId: report.id,
+        service,
+        dependsOn,
+        by: session.name,
+        rewritten: edit.rewritten,
+      });
+    }
+    const label = `${service} depends_on ${dependsOn}${edit.changed ? '' : ' (it was already there)'}`;
+    return c.redirect(`/chat/r/${encodeURIComponent(report.id)}?map=${encodeURIComponent(label)}#h-map`, 303);
   });
 
   app.get('/chat/learning', (c) => {

@@ -20,7 +20,8 @@ export interface UiDeps {
   reports: ReportReader;
   queries: Pick<IngestQueries, 'event' | 'logs'>;
   changes: ChangeSource | null;
-  maps: Pick<SystemMapSource, 'current'>;
+  /** The map in force; `put` is the PUT /api/system-map path (validation, stored), used by "Add to map". */
+  maps: Pick<SystemMapSource, 'current' | 'put'>;
   users: UserStore;
   sessions: Sessions;
   chat: ChatStore;

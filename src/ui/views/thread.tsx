@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import { atLeast } from '../../auth/roles.ts';
 import type { Session } from '../../auth/session.ts';
-import type { Report } from '../../core/report.ts';
+import type { MapSuggestion, Report } from '../../core/report.ts';
 import type { ChatMessage } from '../../store/chat-store.ts';
 import type { Feedback } from '../../store/feedback-store.ts';
 import type { PathGraph, TimelineItem } from '../timeline.ts';
@@ -16,6 +16,8 @@ export interface ThreadProps {
   path: PathGraph;
   messages: ChatMessage[];
   feedback: Feedback[];
+  /** The report's suggested map edges, each with whether the map in force has it already. */
+  mapSuggestions: Array<MapSuggestion & { inMap: boolean }>;
   /** Services a correction may name: the report's candidates first, then the rest of the map. */
   rootOptions: string[];
   changeOptions: Array<{ id: string; label: string }>;
@@ -80,6 +82,54 @@ export function Thread(p: ThreadProps) {
           ))}
         </ol>
       </section>
+
+      {r.relatedReports?.length ? (
+        <section aria-labelledby="h-rel">
+          <h2 id="h-rel">Related reports</h2>
+          <p class="muted">Earlier diagnoses this report cites as evidence (a cascade).</p>
+          <ul class="related">
+            {r.relatedReports.map((x) => (
+              <li>
+                <a href={`/chat/r/${encodeURIComponent(x.reportId)}`}>
+                  {x.eventType} on {x.service}
+                </a>{' '}
+                → root <b>{x.rootService}</b>{' '}
+                <time datetime={x.createdAt}>{dayClock(Date.parse(x.createdAt))}</time>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+
+      {p.mapSuggestions.length ? (
+        <section aria-labelledby="h-map">
+          <h2 id="h-map">The map may be missing</h2>
+          <ul class="map-suggestions">
+            {p.mapSuggestions.map((m) => (
+              <li>
+                <code>
+                  {m.service} depends_on {m.dependsOn}
+                </code>{' '}
+                <span class="reason">{m.reason}</span>{' '}
+                {m.inMap ? (
+                  <span class="muted">(in the map)</span>
+                ) : canAct ? (
+                  <form
+                    method="post"
+                    action={`/chat/r/${encodeURIComponent(r.id)}/map-suggestion`}
+                    class="inline"
+                  >
+                    <input type="hidden" name="_csrf" value={p.session.csrf} />
+                    <input type="hidden" name="service" value={m.service} />
+                    <input type="hidden" name="dependsOn" value={m.dependsOn} />
+                    <button type="submit">Add to map</button>
+                  </form>
+                ) : null}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
 
       <section aria-labelledby="h-path">
         <h2 id="h-path">Path through the map</h2>
