@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { postJson, repoRoot, startTestApp, type TestApp, tempDir, waitFor } from '../helpers/test-app.ts';
-import { addUser, password } from './helpers.ts';
+import { addUser, password, storeReport } from './helpers.ts';
 
 // Debian's chromium with the flags from STACK-NOTES; never a downloaded browser.
 const chromiumPath = '/usr/bin/chromium';
@@ -278,4 +278,50 @@ describe('chat in a real browser', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 40_000);
+
+  test('engineer: "Add to map" applies the suggested edge in one click; the related report is a link', async () => {
+    const earlier = await storeReport(app, { eventType: 'OCPP_DISCONNECT', service: 'ocpp' });
+    const r = await storeReport(app, {
+      eventType: 'SESSION_DROP',
+      mapSuggestions: [
+        { service: 'evse_manager_1', dependsOn: 'ocpp', reason: 'OCPP_DISCONNECT diagnosed 100 s earlier' },
+      ],
+      relatedReports: [
+        {
+          reportId: earlier.id,
+          eventType: 'OCPP_DISCONNECT',
+          service: 'ocpp',
+          rootService: 'network',
+          createdAt: earlier.createdAt,
+        },
+      ],
+    });
+    const mapDeps = async () =>
+      (
+        (await (await fetch(`${app.url}/api/system-map`, { headers: auth })).json()) as {
+          services: Array<{ name: string; dependsOn: string[] }>;
+        }
+      ).services.find((s) => s.name === 'evse_manager_1')!.dependsOn;
+    expect(await mapDeps()).not.toContain('ocpp');
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    await logIn(page, 'erin');
+    await page.goto(`${app.url}/chat/r/${r.id}`);
+    const section = page.locator('section[aria-labelledby=h-map]');
+    expect(await section.locator('li').first().textContent()).toContain('evse_manager_1 depends_on ocpp');
+    await section.locator('button', { hasText: 'Add to map' }).click();
+    await page.waitForSelector('.notice.ok');
+    expect(await page.locator('.notice.ok').textContent()).toContain(
+      'Added to the system map: evse_manager_1 depends_on ocpp',
+    );
+    expect(await section.locator('text=(in the map)').count()).toBe(1);
+    expect(await section.locator('button').count()).toBe(0);
+    expect(await mapDeps()).toContain('ocpp');
+
+    await page.locator('section[aria-labelledby=h-rel] a').click();
+    await page.waitForURL(new RegExp(`/chat/r/${earlier.id}$`));
+    expect(await page.locator('h1').textContent()).toContain('OCPP_DISCONNECT on ocpp');
+    await context.close();
+  }, 30_000);
 });
