@@ -73,6 +73,7 @@ type Sdk = typeof import('openai');
 export function createLlmAdapter(settings: LlmSettings): LlmAdapter {
   let sdk: Promise<{ mod: Sdk; client: import('openai').OpenAI }> | null = null;
   const load = () => {
+    // A failed import is not kept: the next call tries again.
     sdk ??= import('openai').then((mod) => ({
       mod,
       client: new mod.OpenAI({
@@ -83,6 +84,9 @@ export function createLlmAdapter(settings: LlmSettings): LlmAdapter {
         maxRetries: 0,
       }),
     }));
+    sdk.catch(() => {
+      sdk = null;
+    });
     return sdk;
   };
   let mode = structuredModeFor(settings.model, settings.structuredOutputs);
@@ -134,11 +138,15 @@ export function createLlmAdapter(settings: LlmSettings): LlmAdapter {
         }
       }
       // JSON mode constrains the syntax only (and OpenAI requires the word "JSON" in the messages).
-      const spelled: ChatMessage = {
-        role: 'system',
-        content: `Answer with one JSON object, no other text, matching this JSON Schema: ${JSON.stringify(schema.schema)}`,
-      };
-      const r = await call([...messages, spelled], options, { type: 'json_object' });
+      // The schema joins the first system message: some local chat templates refuse a system
+      // message anywhere but first.
+      const spelled = `Answer with one JSON object, no other text, matching this JSON Schema: ${JSON.stringify(schema.schema)}`;
+      const first = messages[0];
+      const withSchema: ChatMessage[] =
+        first?.role === 'system'
+          ? [{ role: 'system', content: `${first.content}\n\n${spelled}` }, ...messages.slice(1)]
+          : [{ role: 'system', content: spelled }, ...messages];
+      const r = await call(withSchema, options, { type: 'json_object' });
       return { ...r, mode: 'json_object' as const };
     },
   };

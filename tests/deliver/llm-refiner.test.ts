@@ -91,8 +91,9 @@ describe('LLM refinement', () => {
     expect(req.model).toBe('qwen2.5:7b-instruct');
     // A local model the capability rule does not know: JSON mode, the schema spelled out, no examples yet.
     expect(req.response_format).toEqual({ type: 'json_object' });
-    expect(req.messages.map((m) => m.role)).toEqual(['system', 'user', 'system']);
-    expect(req.messages[2]!.content).toContain(
+    expect(req.messages.map((m) => m.role)).toEqual(['system', 'user']);
+    expect(req.messages[0]!.content).toContain('matching this JSON Schema');
+    expect(req.messages[0]!.content).toContain(
       '"enum":["evse_manager_2","bsp","powermeter_ac","mqtt_broker","comm_hub"]',
     );
     const prompt = req.messages.map((m) => m.content).join('\n');
