@@ -6,6 +6,7 @@ import type { ChatMessage } from '../../store/chat-store.ts';
 import type { Feedback } from '../../store/feedback-store.ts';
 import type { PathGraph, TimelineItem } from '../timeline.ts';
 import { PathSvg } from './path-svg.tsx';
+import { MapSuggestions, RelatedReports } from './report-links.tsx';
 import { Bar, clock, dayClock, pct } from './report-message.tsx';
 
 export interface ThreadProps {
@@ -83,53 +84,8 @@ export function Thread(p: ThreadProps) {
         </ol>
       </section>
 
-      {r.relatedReports?.length ? (
-        <section aria-labelledby="h-rel">
-          <h2 id="h-rel">Related reports</h2>
-          <p class="muted">Earlier diagnoses this report cites as evidence (a cascade).</p>
-          <ul class="related">
-            {r.relatedReports.map((x) => (
-              <li>
-                <a href={`/chat/r/${encodeURIComponent(x.reportId)}`}>
-                  {x.eventType} on {x.service}
-                </a>{' '}
-                → root <b>{x.rootService}</b>{' '}
-                <time datetime={x.createdAt}>{dayClock(Date.parse(x.createdAt))}</time>
-              </li>
-            ))}
-          </ul>
-        </section>
-      ) : null}
-
-      {p.mapSuggestions.length ? (
-        <section aria-labelledby="h-map">
-          <h2 id="h-map">The map may be missing</h2>
-          <ul class="map-suggestions">
-            {p.mapSuggestions.map((m) => (
-              <li>
-                <code>
-                  {m.service} depends_on {m.dependsOn}
-                </code>{' '}
-                <span class="reason">{m.reason}</span>{' '}
-                {m.inMap ? (
-                  <span class="muted">(in the map)</span>
-                ) : canAct ? (
-                  <form
-                    method="post"
-                    action={`/chat/r/${encodeURIComponent(r.id)}/map-suggestion`}
-                    class="inline"
-                  >
-                    <input type="hidden" name="_csrf" value={p.session.csrf} />
-                    <input type="hidden" name="service" value={m.service} />
-                    <input type="hidden" name="dependsOn" value={m.dependsOn} />
-                    <button type="submit">Add to map</button>
-                  </form>
-                ) : null}
-              </li>
-            ))}
-          </ul>
-        </section>
-      ) : null}
+      <RelatedReports related={r.relatedReports ?? []} />
+      <MapSuggestions reportId={r.id} suggestions={p.mapSuggestions} canAct={canAct} csrf={p.session.csrf} />
 
       <section aria-labelledby="h-path">
         <h2 id="h-path">Path through the map</h2>
