@@ -77,6 +77,11 @@ const refinedSource = 'rules+llm';
  * permanent failure, dead-lettered with its reason, and the report keeps its rules revision.
  */
 export async function createLlmRefiner(o: LlmRefinerOptions): Promise<Sink> {
+  o.logger.info('LLM refinement ready', {
+    model: o.llm.model,
+    structuredOutputs: o.llm.structuredMode(),
+    examples: o.examples ? o.exampleCount : 0,
+  });
   const fail = (err: unknown): DeliveryError => {
     if (!(err instanceof LlmCallError))
       return networkFailure(err, 'LLM') ?? permanent(`LLM: ${String(err)}`, err);
