@@ -11,6 +11,10 @@ export interface ExampleSources {
   redact(text: string, report: Report): string;
 }
 
+/** An engineer's note goes into the example answer up to this many characters. */
+const noteChars = 300;
+const clipNote = (s: string) => (s.length > noteChars ? `${s.slice(0, noteChars - 1)}…` : s);
+
 /** How many labelled reports are looked at to pick the closest examples. */
 const pool = 200;
 
@@ -26,8 +30,8 @@ function likeness(f: Feedback, target: Report): number {
 /**
  * Few-shot examples from the station's own labelled incidents: reports an engineer confirmed or
  * corrected, as user/assistant pairs (the report as the rules saw it, then the answer the engineer
- * established), redacted like everything else that leaves the device. Each example is cut to
- * `maxChars`; none when the station has no labels yet.
+ * established), redacted like everything else that leaves the device. Each example's report text
+ * is cut to `maxChars` and the note to 300 characters; none when the station has no labels yet.
  */
 export async function fewShotExamples(
   src: ExampleSources,
@@ -57,13 +61,14 @@ export async function fewShotExamples(
           confidence: r.hypotheses.find((h) => h.service === f.rootService)?.confidence ?? 0.5,
           reason:
             f.verdict === 'confirmed'
-              ? `Confirmed by an engineer${f.note ? `: ${f.note}` : ''}`
-              : `Corrected by an engineer (the rules ranked ${r.hypotheses[0]?.service ?? 'nothing'} first)${f.note ? `: ${f.note}` : ''}`,
+              ? 'Confirmed by an engineer'
+              : `Corrected by an engineer (the rules ranked ${r.hypotheses[0]?.service ?? 'nothing'} first)`,
         },
       ],
       summary: `${f.rootService} was the root cause${f.changeId ? ` (change ${f.changeId})` : ''}.`,
       explanation:
-        f.note ?? `An engineer ${f.verdict === 'confirmed' ? 'confirmed' : 'corrected'} this diagnosis.`,
+        (f.note ? clipNote(f.note) : null) ??
+        `An engineer ${f.verdict === 'confirmed' ? 'confirmed' : 'corrected'} this diagnosis.`,
       nextSteps: [],
     };
     const user = buildExamplePrompt(r, maxChars);

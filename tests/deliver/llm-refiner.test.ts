@@ -289,30 +289,63 @@ describe('LLM refinement: structured outputs by model', () => {
   });
 });
 
+/** Stores an engineer's verdict on a report, as the feedback intake does. */
+function labelIn(db: Parameters<typeof createFeedbackStore>[0]) {
+  const feedback = createFeedbackStore(db);
+  return (
+    r: ReturnType<typeof sampleReport>,
+    verdict: 'confirmed' | 'rejected',
+    root: string,
+    note: string,
+  ) =>
+    feedback.add({
+      reportId: r.id,
+      eventId: r.eventId,
+      eventType: r.eventType,
+      errorCode: r.errorCode,
+      verdict,
+      rootService: root,
+      changeId: null,
+      note,
+      ranked: [],
+      modelVersion: 'rules-1',
+      author: 'erin',
+      createdAt: Date.UTC(2026, 10, 20),
+    });
+}
+
 describe('LLM refinement: few-shot examples from the station', () => {
+  test('TRACEPULSE_LLM_EXAMPLES=0 sends none; a small prompt budget clips each example to its share', async () => {
+    for (const [env, expectExamples] of [
+      [{ TRACEPULSE_LLM_EXAMPLES: '0' }, 0],
+      [{ TRACEPULSE_LLM_EXAMPLES: '2', TRACEPULSE_LLM_PROMPT_TOKENS: '600' }, 1],
+    ] as const) {
+      const { llm, h } = await setup(() => ({ content: goodAnswer }), {
+        TRACEPULSE_LLM_MODEL: 'gpt-4o-mini',
+        ...env,
+      });
+      const labelled = sampleReport();
+      h.reports.create(labelled, sampleEvent());
+      await waitFor('refined', () => h.reports.get(labelled.id)?.revision === 2);
+      labelIn(h.db)(labelled, 'confirmed', 'powermeter_ac', 'x'.repeat(3000));
+      const target = sampleReport();
+      h.reports.create(target, sampleEvent());
+      await waitFor('second request', () => llm.requests.length === 2);
+      const req = llm.requests[1]!;
+      expect(req.messages.length).toBe(2 + 2 * expectExamples);
+      if (expectExamples) {
+        // 600 tokens * 4 chars / 3 for examples / 2 examples = 400 characters for the example's report.
+        expect(req.messages[1]!.content.length).toBeLessThanOrEqual(400);
+        expect(req.messages[1]!.content).toContain('Failure: CHARGING_FAULT');
+        const answer = JSON.parse(req.messages[2]!.content);
+        expect(answer.explanation.length).toBe(300);
+      }
+    }
+  });
+
   test("the station's corrected and confirmed reports come first as user/assistant pairs, redacted, closest first", async () => {
     const { llm, h } = await setup(() => ({ content: goodAnswer }), { TRACEPULSE_LLM_MODEL: 'gpt-4o-mini' });
-    const feedback = createFeedbackStore(h.db);
-    const label = (
-      r: ReturnType<typeof sampleReport>,
-      verdict: 'confirmed' | 'rejected',
-      root: string,
-      note: string,
-    ) =>
-      feedback.add({
-        reportId: r.id,
-        eventId: r.eventId,
-        eventType: r.eventType,
-        errorCode: r.errorCode,
-        verdict,
-        rootService: root,
-        changeId: null,
-        note,
-        ranked: [],
-        modelVersion: 'rules-1',
-        author: 'erin',
-        createdAt: Date.UTC(2026, 10, 20),
-      });
+    const label = labelIn(h.db);
     const other = sampleReport({ errorCode: 'CableCheckFault', summary: 'isolation monitor tripped' });
     const corrected = sampleReport();
     const confirmed = sampleReport();
