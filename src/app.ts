@@ -21,7 +21,7 @@ import { recoverUnreportedTriggers } from './pipeline/recovery.ts';
 import { createReportService, type ReportService } from './pipeline/reports.ts';
 import { createChangeSources } from './sources/change-sources.ts';
 import { llmAdapterFromConfig } from './llm/from-config.ts';
-import type { LlmAdapter } from './llm/openai-adapter.ts';
+import type { LlmAdapter } from './core/llm.ts';
 import { createSystemMapSource, type SystemMapSource } from './sources/system-map-source.ts';
 import { openDatabase, WAL_AUTOCHECKPOINT_PAGES } from './store/db.ts';
 import { createIngestQueries, type IngestQueries } from './store/ingest-queries.ts';

@@ -7,7 +7,7 @@ import type { Metrics } from '../core/metrics.ts';
 import type { ChangeSource, ReportHooks } from '../core/ports.ts';
 import { createOutboxRoutes } from '../http/outbox-routes.ts';
 import type { SystemGraph } from '../map/graph.ts';
-import type { LlmAdapter } from '../llm/openai-adapter.ts';
+import type { LlmAdapter } from '../core/llm.ts';
 import type { IngestQueries } from '../store/ingest-queries.ts';
 import { createOutboxRepo, type OutboxRepo } from '../store/outbox-repo.ts';
 import { envelopeOf, messageKey, sensitiveValues } from './envelope.ts';

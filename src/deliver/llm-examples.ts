@@ -1,5 +1,5 @@
 import type { Report } from '../core/report.ts';
-import type { ChatMessage } from '../llm/openai-adapter.ts';
+import type { ChatMessage } from '../core/llm.ts';
 import type { Feedback } from '../store/feedback-store.ts';
 import { buildExamplePrompt, type Refinement } from './llm-prompt.ts';
 

@@ -3,8 +3,7 @@ import type { Logger } from '../core/logger.ts';
 import type { ChangeSource } from '../core/ports.ts';
 import type { Hypothesis, Report } from '../core/report.ts';
 import type { SystemGraph } from '../map/graph.ts';
-import type { ChatMessage, LlmAdapter } from '../llm/openai-adapter.ts';
-import { LlmCallError } from '../llm/openai-adapter.ts';
+import { type ChatMessage, type LlmAdapter, LlmCallError } from '../core/llm.ts';
 import type { LlmUsageRepo } from '../store/llm-usage-repo.ts';
 import { type ExampleSources, fewShotExamples } from './llm-examples.ts';
 import {

@@ -1,5 +1,4 @@
-/** How an answer that must be JSON is asked for. */
-export type StructuredMode = 'json_schema' | 'json_object';
+import type { StructuredMode } from '../core/llm.ts';
 
 /** The setting: `auto` applies the rule below; the other two force a mode for every model. */
 export type StructuredSetting = 'auto' | StructuredMode;

@@ -1,4 +1,4 @@
-import type { LlmAdapter } from '../../llm/openai-adapter.ts';
+import type { LlmAdapter } from '../../core/llm.ts';
 import type { Answer, AnswerFacts, Citation } from './types.ts';
 import { evidenceCitation } from './why-answer.ts';
 
