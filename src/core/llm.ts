@@ -33,6 +33,8 @@ export class LlmCallError extends Error {
     readonly status: number | null,
     readonly kind: 'aborted' | 'connection' | 'http' | 'other',
     readonly retryAfter: string | null,
+    /** The request parameter the server named in its error body (e.g. "temperature"). */
+    readonly param: string | null,
     options: { cause: unknown },
   ) {
     super(message, options);

@@ -24,9 +24,11 @@ const jsonSchemaModels: RegExp[] = [
   /^o[34](-|$)/,
 ];
 
+const baseName = (model: string) => model.trim().toLowerCase().split('/').at(-1) ?? '';
+
 /** Whether a model name is known to support strict json_schema structured outputs. */
 export function supportsJsonSchema(model: string): boolean {
-  const name = model.trim().toLowerCase().split('/').at(-1) ?? '';
+  const name = baseName(model);
   return jsonSchemaModels.some((re) => re.test(name));
 }
 
@@ -34,4 +36,25 @@ export function supportsJsonSchema(model: string): boolean {
 export function structuredModeFor(model: string, setting: StructuredSetting = 'auto'): StructuredMode {
   if (setting !== 'auto') return setting;
   return supportsJsonSchema(model) ? 'json_schema' : 'json_object';
+}
+
+/** The sampling parameters a model takes on Chat Completions. */
+export interface Sampling {
+  /** false: only the default temperature (the server refuses any other value). */
+  temperature: boolean;
+  tokens: 'max_tokens' | 'max_completion_tokens';
+}
+
+/**
+ * OpenAI's reasoning models (o1, o3, o4-mini, the gpt-5 family) refuse `max_tokens` ("Use
+ * 'max_completion_tokens' instead", param max_tokens) and any temperature but the default
+ * (param temperature). Local servers and older models get the classic fields. A model this rule
+ * misjudges is corrected by the adapter after the server's first 400 naming the parameter.
+ */
+export function samplingFor(model: string): Sampling {
+  const name = baseName(model);
+  const reasoning = /^o\d/.test(name) || (/^gpt-5/.test(name) && !/^gpt-5(\.\d+)?-chat/.test(name));
+  return reasoning
+    ? { temperature: false, tokens: 'max_completion_tokens' }
+    : { temperature: true, tokens: 'max_tokens' };
 }

@@ -6,7 +6,10 @@ import {
   LlmCallError,
 } from '../core/llm.ts';
 import type { StructuredSetting } from './model-capabilities.ts';
-import { structuredModeFor } from './model-capabilities.ts';
+import { samplingFor, structuredModeFor } from './model-capabilities.ts';
+
+/** Extra completion tokens for a reasoning model's hidden reasoning (they count against max_completion_tokens). */
+const reasoningAllowance = 4000;
 
 /** How to reach an OpenAI-compatible Chat Completions server (OpenAI, Azure-style proxies, Ollama, llama.cpp, vLLM). */
 export interface LlmSettings {
@@ -45,27 +48,50 @@ export function createLlmAdapter(settings: LlmSettings): LlmAdapter {
   };
   let mode = structuredModeFor(settings.model, settings.structuredOutputs);
 
+  // What this model takes; started from the name rule, corrected by the server's 400s (by param).
+  const sampling = samplingFor(settings.model);
+  const adjust = (e: LlmCallError): boolean => {
+    if (e.status !== 400) return false;
+    if (e.param === 'temperature' && sampling.temperature) sampling.temperature = false;
+    else if (e.param === 'max_tokens' && sampling.tokens === 'max_tokens')
+      sampling.tokens = 'max_completion_tokens';
+    else return false;
+    return true;
+  };
+
   const call = async (
     messages: ChatMessage[],
     options: CallOptions,
     responseFormat?: Record<string, unknown>,
   ): Promise<Completion> => {
     const { mod, client } = await load();
-    try {
+    // At most one retry per parameter the server refuses (temperature, max_tokens).
+    for (let attempt = 0; ; attempt++) {
       const body = {
         model: settings.model,
         messages,
-        ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
-        ...(options.maxTokens !== undefined ? { max_tokens: options.maxTokens } : {}),
+        ...(options.temperature !== undefined && sampling.temperature
+          ? { temperature: options.temperature }
+          : {}),
+        ...(options.maxTokens === undefined
+          ? {}
+          : sampling.tokens === 'max_tokens'
+            ? { max_tokens: options.maxTokens }
+            : // Reasoning models spend hidden reasoning tokens from the same allowance.
+              { max_completion_tokens: options.maxTokens + reasoningAllowance }),
         ...(responseFormat ? { response_format: responseFormat } : {}),
       } as import('openai').OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
-      const r = await client.chat.completions.create(body, {
-        signal: options.signal,
-        timeout: options.timeoutMs ?? settings.timeoutMs,
-      });
-      return { content: r.choices[0]?.message?.content ?? null, tokens: r.usage?.total_tokens ?? 0 };
-    } catch (err) {
-      throw normalize(mod, err);
+      try {
+        const r = await client.chat.completions.create(body, {
+          signal: options.signal,
+          timeout: options.timeoutMs ?? settings.timeoutMs,
+        });
+        return { content: r.choices[0]?.message?.content ?? null, tokens: r.usage?.total_tokens ?? 0 };
+      } catch (err) {
+        const e = normalize(mod, err);
+        if (attempt < 2 && adjust(e)) continue;
+        throw e;
+      }
     }
   };
 
@@ -82,9 +108,11 @@ export function createLlmAdapter(settings: LlmSettings): LlmAdapter {
           });
           return { ...r, mode: 'json_schema' as const };
         } catch (err) {
+          // OpenAI's refusal of json_schema names no param (or response_format); other 400s stand.
           if (
             !(err instanceof LlmCallError) ||
             err.status !== 400 ||
+            (err.param !== null && err.param !== 'response_format') ||
             settings.structuredOutputs === 'json_schema'
           )
             throw err;
@@ -108,16 +136,17 @@ export function createLlmAdapter(settings: LlmSettings): LlmAdapter {
 
 function normalize(mod: Sdk, err: unknown): LlmCallError {
   if (err instanceof mod.APIUserAbortError)
-    return new LlmCallError('LLM: aborted', null, 'aborted', null, { cause: err });
+    return new LlmCallError('LLM: aborted', null, 'aborted', null, null, { cause: err });
   if (err instanceof mod.APIConnectionError)
-    return new LlmCallError(`LLM: ${err.message}`, null, 'connection', null, { cause: err });
+    return new LlmCallError(`LLM: ${err.message}`, null, 'connection', null, null, { cause: err });
   if (err instanceof mod.APIError && typeof err.status === 'number')
     return new LlmCallError(
-      `LLM: HTTP ${err.status}${err.code ? ` ${err.code}` : ''}`,
+      `LLM: HTTP ${err.status}${err.code ? ` ${err.code}` : ''}${err.param ? ` (${err.param})` : ''}`,
       err.status,
       'http',
       err.headers?.get('retry-after') ?? null,
+      typeof err.param === 'string' ? err.param : null,
       { cause: err },
     );
-  return new LlmCallError(`LLM: ${String(err)}`, null, 'other', null, { cause: err });
+  return new LlmCallError(`LLM: ${String(err)}`, null, 'other', null, null, { cause: err });
 }

@@ -289,6 +289,68 @@ describe('LLM refinement: structured outputs by model', () => {
   });
 });
 
+describe('LLM refinement: reasoning models (o-series, gpt-5)', () => {
+  test('gpt-5-mini is sent no temperature (it takes only the default) and strict json_schema', async () => {
+    const { llm, h } = await setup(
+      () => ({ content: goodAnswer }),
+      { TRACEPULSE_LLM_MODEL: 'gpt-5-mini' },
+      {
+        reasoning: ['gpt-5-mini'],
+      },
+    );
+    const report = sampleReport();
+    h.reports.create(report, sampleEvent());
+    await waitFor('revision 2', () => h.reports.get(report.id)?.revision === 2);
+    expect(llm.requests).toHaveLength(1);
+    expect(llm.requests[0]!.temperature).toBeUndefined();
+    expect(llm.requests[0]!.response_format?.type).toBe('json_schema');
+  });
+
+  test('a deployment name the rule does not know, refusing temperature with a 400 naming it, is asked again without, and from then on', async () => {
+    const { llm, h } = await setup(
+      () => ({ content: goodAnswer }),
+      { TRACEPULSE_LLM_MODEL: 'site-reasoner' },
+      {
+        reasoning: ['site-reasoner'],
+      },
+    );
+    const a = sampleReport();
+    h.reports.create(a, sampleEvent());
+    await waitFor('revision 2', () => h.reports.get(a.id)?.revision === 2);
+    const b = sampleReport();
+    h.reports.create(b, sampleEvent());
+    await waitFor('second revision 2', () => h.reports.get(b.id)?.revision === 2);
+    expect(llm.requests.map((r) => r.temperature)).toEqual([0.2, undefined, undefined]);
+    // JSON mode throughout: the temperature 400 names its param, so it is not taken for a json_schema refusal.
+    expect(llm.requests.map((r) => r.response_format?.type)).toEqual([
+      'json_object',
+      'json_object',
+      'json_object',
+    ]);
+    expect(h.cm.repo.list({ channel: 'llm' }).every((r) => r.status === 'sent' && r.failures === 0)).toBe(
+      true,
+    );
+  });
+
+  test('a 400 naming another parameter is permanent (dead-lettered with it), not retried', async () => {
+    const { llm, h } = await setup(
+      () => ({
+        status: 400,
+        error: "Invalid 'messages[1].content': string too long.",
+        param: 'messages[1].content',
+      }),
+      {
+        TRACEPULSE_LLM_MODEL: 'gpt-4o-mini',
+      },
+    );
+    const report = sampleReport();
+    h.reports.create(report, sampleEvent());
+    await waitFor('dead', () => h.cm.repo.list({ status: 'dead', channel: 'llm' }).length === 1);
+    expect(llm.requests).toHaveLength(1);
+    expect(h.reports.get(report.id)?.revision).toBe(1);
+  });
+});
+
 /** Stores an engineer's verdict on a report, as the feedback intake does. */
 function labelIn(db: Parameters<typeof createFeedbackStore>[0]) {
   const feedback = createFeedbackStore(db);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { structuredModeFor, supportsJsonSchema } from '../../src/llm/model-capabilities.ts';
+import { samplingFor, structuredModeFor, supportsJsonSchema } from '../../src/llm/model-capabilities.ts';
 
 describe('structured outputs capability rule (by model name)', () => {
   test('models with Structured Outputs on Chat Completions', () => {
@@ -43,5 +43,12 @@ describe('structured outputs capability rule (by model name)', () => {
     expect(structuredModeFor('gpt-4o-mini')).toBe('json_schema');
     expect(structuredModeFor('qwen2.5:7b-instruct', 'json_schema')).toBe('json_schema');
     expect(structuredModeFor('gpt-4o-mini', 'json_object')).toBe('json_object');
+  });
+
+  test('reasoning models take max_completion_tokens and only the default temperature', () => {
+    for (const m of ['o1', 'o3-mini', 'o4-mini', 'gpt-5', 'gpt-5-mini', 'gpt-5.1'])
+      expect([m, samplingFor(m)]).toEqual([m, { temperature: false, tokens: 'max_completion_tokens' }]);
+    for (const m of ['gpt-4-turbo', 'gpt-4o-mini', 'gpt-4.1', 'gpt-5-chat-latest', 'qwen2.5:7b-instruct'])
+      expect([m, samplingFor(m)]).toEqual([m, { temperature: true, tokens: 'max_tokens' }]);
   });
 });

@@ -9,6 +9,9 @@ let server: ReturnType<typeof Bun.serve>;
 const seen: Array<{
   model: string;
   messages: Array<{ role: string; content: string }>;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  temperature?: number;
   auth: string | null;
 }> = [];
 
@@ -20,8 +23,25 @@ beforeAll(() => {
       const body = (await req.json()) as {
         model: string;
         messages: Array<{ role: string; content: string }>;
+        max_tokens?: number;
+        max_completion_tokens?: number;
+        temperature?: number;
       };
       seen.push({ ...body, auth: req.headers.get('authorization') });
+      // OpenAI's reasoning models refuse the classic sampling fields.
+      if (body.model.startsWith('o3') && (body.max_tokens !== undefined || body.temperature !== undefined))
+        return Response.json(
+          {
+            error: {
+              message:
+                "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+              type: 'invalid_request_error',
+              param: body.max_tokens !== undefined ? 'max_tokens' : 'temperature',
+              code: 'unsupported_parameter',
+            },
+          },
+          { status: 400 },
+        );
       if (body.model === 'slow') await Bun.sleep(3000);
       if (body.model === 'broken')
         return Response.json({ error: { message: 'overloaded' } }, { status: 500 });
@@ -67,6 +87,30 @@ describe('answers with an LLM (connected)', () => {
     expect(user).toContain('Question: what changed in bsp?');
     expect(user).toContain('[1] (change)');
     expect(user).toContain('"service":"bsp"');
+  });
+
+  test('a reasoning model (o3-mini) gets max_completion_tokens with room to reason and no temperature', async () => {
+    const f = facts();
+    const local = answerLocally('what changed in bsp?', f);
+    const before = seen.length;
+    const a = await answerer(settings('o3-mini'))('what changed in bsp?', f, local);
+    expect(a.answeredBy).toBe('llm');
+    expect(seen.length - before).toBe(1);
+    const req = seen.at(-1)!;
+    expect(req.max_tokens).toBeUndefined();
+    expect(req.temperature).toBeUndefined();
+    expect(req.max_completion_tokens).toBe(4500);
+  });
+
+  test('classic models get max_tokens and the temperature', async () => {
+    const f = facts();
+    await answerer(settings('gpt-4-turbo'))(
+      'what changed in bsp?',
+      f,
+      answerLocally('what changed in bsp?', f),
+    );
+    expect(seen.at(-1)!.max_tokens).toBe(500);
+    expect(seen.at(-1)!.temperature).toBe(0.1);
   });
 
   test('falls back to the local answer within the time-out', async () => {
