@@ -30,8 +30,8 @@ type Sdk = typeof import('openai');
 export function createLlmAdapter(settings: LlmSettings): LlmAdapter {
   let sdk: Promise<{ mod: Sdk; client: import('openai').OpenAI }> | null = null;
   const load = () => {
-    // A failed import is not kept: the next call tries again.
-    sdk ??= import('openai').then((mod) => ({
+    if (sdk) return sdk;
+    sdk = import('openai').then((mod) => ({
       mod,
       client: new mod.OpenAI({
         // Local servers (Ollama, llama.cpp, vLLM) take any key; the SDK insists on one.
@@ -41,6 +41,7 @@ export function createLlmAdapter(settings: LlmSettings): LlmAdapter {
         maxRetries: 0,
       }),
     }));
+    // A failed import is not kept: the next call tries again.
     sdk.catch(() => {
       sdk = null;
     });
