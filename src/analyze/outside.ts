@@ -63,16 +63,25 @@ export function commonNames(logs: readonly EvidenceLog[], index: ReadonlyMap<str
 const identifier = (t: string) => /^[A-Z0-9]{3,}$|[_0-9]|[a-z][A-Z]/.test(t);
 
 /** Name keys of a text's tokens (and adjacent pairs: "Power Meter" names powermeter), each with whether it was written as an identifier. */
-export function tokens(text: string): Map<string, boolean> {
+export function tokens(message: string): Map<string, boolean> {
+  const text = message.slice(0, 512);
+  const hit = tokenCache.get(text);
+  if (hit) return hit;
   const out = new Map<string, boolean>();
-  const raw = text.slice(0, 4096).match(/[A-Za-z0-9_-]+/g) ?? [];
+  const raw = text.match(/[A-Za-z0-9_-]+/g) ?? [];
   const put = (k: string, id: boolean) => out.set(k, (out.get(k) ?? false) || id);
   for (let i = 0; i < raw.length; i++) {
     put(nameKey(raw[i]!), identifier(raw[i]!));
     if (i + 1 < raw.length) put(nameKey(raw[i]! + raw[i + 1]!), false);
   }
+  // Log messages repeat (that is what patterns are): each is tokenised once per process, boundedly.
+  if (tokenCache.size >= TOKEN_CACHE_MAX) tokenCache.clear();
+  tokenCache.set(text, out);
   return out;
 }
+
+const TOKEN_CACHE_MAX = 5_000;
+const tokenCache = new Map<string, Map<string, boolean>>();
 
 /** The services a text names: by a name said as an identifier, or by one that is not an ordinary word here. */
 export function namesIn(
