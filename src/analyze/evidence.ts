@@ -69,6 +69,7 @@ export interface RecentDiagnosis {
   eventType: string;
   /** The earlier trigger's service, as sent. */
   service: string;
+  errorCode: string;
   correlationId: string | null;
   /** Its top hypothesis, confidence and blamed change (id or sha). */
   rootService: string;

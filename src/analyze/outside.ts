@@ -97,6 +97,8 @@ export function namesIn(
 export function lookOutside(input: {
   event: {
     service: string;
+    eventType: string;
+    errorCode: string;
     correlationId: string | null;
     message: string | null;
     details: Record<string, string>;
@@ -173,6 +175,8 @@ export function lookOutside(input: {
   for (const d of evidence.recentReports) {
     if (d.ts > T || d.ts < T - 10 * 60_000) continue;
     const earlier = graph.resolve(d.service) ?? d.service;
+    // A repeat of this very failure is a storm, not a cascade: it says nothing about the cause.
+    if (earlier === failing && d.eventType === event.eventType && d.errorCode === event.errorCode) continue;
     const root = graph.resolve(d.rootService) ?? d.rootService;
     const reach = new Set(
       graph.services.has(earlier) ? graph.candidates(earlier).map((c) => c.service) : [earlier],

@@ -89,6 +89,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
       event_ts: number;
       event_type: string;
       service: string;
+      error_code: string;
       correlation_id: string | null;
       top_service: string | null;
       hypotheses: string;
@@ -96,9 +97,13 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
     },
     [number, number, string, number]
   >(
-    `SELECT id, event_ts, event_type, service, correlation_id, top_service, hypotheses, created_at FROM reports
+    `SELECT id, event_ts, event_type, service, error_code, correlation_id, top_service, hypotheses, created_at FROM reports
      INDEXED BY reports_event_ts WHERE event_ts >= ? AND event_ts <= ? AND event_id != ?
      ORDER BY event_ts DESC LIMIT ?`,
+  );
+
+  const latestFeedback = db.prepare<{ root_service: string; change_id: string | null }, [string]>(
+    `SELECT root_service, change_id FROM feedback WHERE report_id = ? ORDER BY id DESC LIMIT 1`,
   );
 
   const candidateLogs = (names: string[], since: number, until: number): LogRow[] => {
@@ -215,12 +220,31 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         .flatMap((r) => {
           const top = (JSON.parse(r.hypotheses) as Hypothesis[])[0];
           if (!top || !r.top_service) return [];
+          // What an engineer said about it outranks what the engine said: a confirmed or corrected
+          // diagnosis is cited with its true root, as certain.
+          const said = latestFeedback.get(r.id);
+          if (said)
+            return [
+              {
+                reportId: r.id,
+                ts: r.event_ts,
+                eventType: r.event_type,
+                service: r.service,
+                errorCode: r.error_code,
+                correlationId: r.correlation_id,
+                rootService: said.root_service,
+                confidence: 1,
+                changeId: said.change_id,
+                createdAt: isoTime(r.created_at),
+              },
+            ];
           return [
             {
               reportId: r.id,
               ts: r.event_ts,
               eventType: r.event_type,
               service: r.service,
+              errorCode: r.error_code,
               correlationId: r.correlation_id,
               rootService: r.top_service,
               confidence: top.confidence,

@@ -105,6 +105,7 @@ describe('engine v2', () => {
           ts: T - 90_000,
           eventType: 'METER_FAULT',
           service: 'meter_car',
+          errorCode: 'CommunicationFault',
           correlationId: null,
           rootService: 'meter_car',
           confidence: 0.7,
