@@ -23,7 +23,7 @@ import { createChangesRepo } from '../src/store/changes-repo.ts';
 import { openDatabase } from '../src/store/db.ts';
 import { createLogPatterns } from '../src/store/log-patterns.ts';
 import { createIngestWriter } from '../src/store/ingest-writer.ts';
-import { mulberry32 } from '../src/eval/prng.ts';
+import { mulberry32 } from '../packages/scenarios/src/prng.ts';
 
 const { values } = parseArgs({
   options: {

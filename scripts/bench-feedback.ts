@@ -4,17 +4,18 @@
  * root cause) on a share of the scenarios of one seed, one report after another, through the real
  * learner and gate; top-1 accuracy is then measured on scenarios of other seeds, before and after.
  *   npx bun scripts/bench-feedback.ts [--train-seed 1] [--share 0.5] [--count 300] [--eval-seeds 2,3,4,5]
- *                                     [--gate-seed 7] [--gate-count 60] [--mislead] [--ungated]
+ *                                     [--mislead] [--ungated]
+ * The gate judges each feedback on the feedback given before it (the "station's" labelled reports).
  * --mislead: the feedback names the runner-up instead of the true cause (feedback built to mislead);
  * --ungated: every learnt adjustment takes effect without the gate (to see what the gate prevents).
  */
 import { parseArgs } from 'node:util';
-import { generateScenarios } from '../src/eval/generator.ts';
-import { createRng } from '../src/eval/prng.ts';
-import { accuracy, learnOffline } from '../src/learn/offline.ts';
+import { generateScenarios } from '../packages/scenarios/src/generator.ts';
+import { scenarioInputs } from '../packages/scenarios/src/learn-inputs.ts';
+import { accuracy, learnOffline } from '../packages/scenarios/src/learn-offline.ts';
+import { rankReplay } from '../packages/scenarios/src/learn-replay.ts';
+import { createRng } from '../packages/scenarios/src/prng.ts';
 import { baseModel } from '../src/learn/model.ts';
-import { rankReplay } from '../src/learn/replay.ts';
-import { builtInScenarios, scenarioInputs } from '../src/learn/scenario-inputs.ts';
 
 const { values } = parseArgs({
   options: {
@@ -22,8 +23,6 @@ const { values } = parseArgs({
     share: { type: 'string', default: '0.5' },
     count: { type: 'string', default: '300' },
     'eval-seeds': { type: 'string', default: '2,3,4,5' },
-    'gate-seed': { type: 'string', default: '7' },
-    'gate-count': { type: 'string', default: '60' },
     mislead: { type: 'boolean', default: false },
     ungated: { type: 'boolean', default: false },
   },
@@ -38,14 +37,12 @@ const t0 = performance.now();
 const train = scenarioInputs(generateScenarios({ seed: trainSeed, count }));
 const rng = createRng(trainSeed * 7919 + 1);
 const given = rng.shuffle(train).slice(0, Math.round(train.length * share));
-const gate = builtInScenarios(Number(values['gate-seed']), Number(values['gate-count']));
 const liar = (c: (typeof given)[number]) => {
   const ranked = rankReplay(c, undefined);
   return ranked.find((h) => h.service !== c.expected)?.service ?? c.expected;
 };
 const { model, decisions } = await learnOffline({
   feedback: given.map((c) => ({ case: c, rootService: values.mislead ? liar(c) : c.expected })),
-  gateScenarios: gate,
   ungated: values.ungated,
 });
 const accepted = decisions.filter((d) => d.status !== 'refused').length;
@@ -55,7 +52,7 @@ console.log(
   `feedback: ${given.length} of ${train.length} scenarios of seed ${trainSeed} (share ${share})${values.mislead ? ', built to mislead' : ''}${values.ungated ? ', NO gate' : ''}`,
 );
 console.log(
-  `gate: seed ${values['gate-seed']}, ${gate.length} scenarios; ${accepted} accepted, ${refused} refused; model ${model.version}, ${Object.keys(model.contexts).length} contexts`,
+  `gate: the feedback given so far, leave-one-out; ${accepted} accepted, ${refused} refused; model ${model.version}, ${Object.keys(model.contexts).length} contexts`,
 );
 console.log(
   `training seed ${trainSeed} (all ${train.length}): ${pct(accuracy(baseModel, train))} -> ${pct(accuracy(model, train))}`,

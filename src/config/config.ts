@@ -73,11 +73,8 @@ export const configSchema = z
     TRACEPULSE_LOGIN_ATTEMPTS_PER_MIN: int(1, 1000).default(5),
     /** How long a chat answer may wait for the LLM before the local answer is given. */
     TRACEPULSE_ANSWER_TIMEOUT_MS: int(200, 120_000).default(8000),
-    /** Learn ranking adjustments from feedback (each one gated by a replay before it takes effect). */
+    /** Learn ranking adjustments from feedback (each one judged on the station's labelled reports first). */
     TRACEPULSE_LEARN: bool.default(true),
-    /** Built-in labelled scenarios the learning gate replays (fixed seed, modest count for speed). */
-    TRACEPULSE_LEARN_GATE_SCENARIOS: int(0, 5000).default(60),
-    TRACEPULSE_LEARN_GATE_SEED: int(0, 2 ** 31 - 1).default(7),
     // --- Connected mode (issue 4): everything that leaves the device goes through the outbox.
     /** Slack bot token (xoxb-…); Slack delivery is on when set. */
     SLACK_BOT_TOKEN: z.string().trim().min(1).optional(),

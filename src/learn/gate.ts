@@ -7,14 +7,17 @@ import {
   sameAdjustments,
 } from './model.ts';
 
-/** A trigger with a known root cause that can be ranked again under any adjustments. */
-export interface LabelledCase {
+/**
+ * One of the station's own labelled reports (a confirmed or corrected report): its stored trigger,
+ * ranked again with the evidence in the store (analyzeStored) under any adjustments.
+ */
+export interface LabelledReport {
   id: string;
-  source: 'feedback' | 'scenario';
   eventType: string;
   errorCode: string;
+  /** The root cause the engineer gave (the confirmed top hypothesis or the correction). */
   expected: string;
-  /** The top-ranked service under `adjustments`; null when the case cannot be ranked (event gone). */
+  /** The top-ranked service under `adjustments`; null when the trigger cannot be ranked (event gone). */
   top(adjustments: RankingAdjustments | undefined): string | null;
 }
 
@@ -25,17 +28,11 @@ export interface Tally {
 }
 
 export interface GateFigures {
-  feedback: Tally;
-  scenarios: Tally;
+  /** The station's labelled reports the candidate can change: in force vs. candidate learnt without each. */
+  reports: Tally;
   changedContexts: ContextKey[];
-  /** Cases whose result differs, for the record (at most 20). */
-  flips: Array<{
-    id: string;
-    source: LabelledCase['source'];
-    expected: string;
-    before: string | null;
-    after: string | null;
-  }>;
+  /** Reports whose result differs, for the record (at most 20). */
+  flips: Array<{ id: string; expected: string; before: string | null; after: string | null }>;
 }
 
 export interface GateResult {
@@ -45,36 +42,43 @@ export interface GateResult {
 }
 
 /**
- * Replays the labelled cases under the model in force and under the candidate and accepts the candidate
- * only when top-1 accuracy falls neither on the built-in scenarios nor on the reports with feedback.
- * Only cases whose adjustments the candidate changes can differ, so only those are ranked twice.
+ * Judges a candidate on the station's own labelled reports, leave-one-out: each report the candidate
+ * can change is ranked under the model in force ("before") and under the candidate learnt from all
+ * the other feedback, without that report ("after", `heldOut(report)`). The candidate is accepted only
+ * if top-1 accuracy does not fall, so feedback counts only in so far as it predicts reports it has not
+ * seen: a lie that contradicts what the station's other reports say is refused, and feedback is never
+ * judged on anything but the station's own history. Reports whose adjustments the candidate does not
+ * change cannot differ and are not ranked.
  */
-export function runGate(cases: LabelledCase[], current: LearntModel, candidate: LearntModel): GateResult {
+export function runGate(
+  reports: LabelledReport[],
+  current: LearntModel,
+  candidate: LearntModel,
+  heldOut: (report: LabelledReport) => LearntModel = () => candidate,
+): GateResult {
   const changed = changedContexts(current.contexts, candidate.contexts);
-  const feedback: Tally = { total: 0, before: 0, after: 0 };
-  const scenarios: Tally = { total: 0, before: 0, after: 0 };
+  const tally: Tally = { total: 0, before: 0, after: 0 };
   const flips: GateFigures['flips'] = [];
-  for (const c of cases) {
-    const was = adjustmentsFor(current, c.eventType, c.errorCode);
-    const will = adjustmentsFor(candidate, c.eventType, c.errorCode);
-    const before = c.top(was);
+  for (const r of reports) {
+    const was = adjustmentsFor(current, r.eventType, r.errorCode);
+    if (sameAdjustments(was, adjustmentsFor(candidate, r.eventType, r.errorCode))) continue;
+    const before = r.top(was);
     if (before === null) continue;
-    const after = sameAdjustments(was, will) ? before : c.top(will);
-    const t = c.source === 'feedback' ? feedback : scenarios;
-    t.total++;
-    if (before === c.expected) t.before++;
-    if (after === c.expected) t.after++;
-    if (before !== after && flips.length < 20)
-      flips.push({ id: c.id, source: c.source, expected: c.expected, before, after });
+    const will = adjustmentsFor(heldOut(r), r.eventType, r.errorCode);
+    const after = sameAdjustments(was, will) ? before : r.top(will);
+    tally.total++;
+    if (before === r.expected) tally.before++;
+    if (after === r.expected) tally.after++;
+    if (before !== after && flips.length < 20) flips.push({ id: r.id, expected: r.expected, before, after });
   }
-  const figures: GateFigures = { feedback, scenarios, changedContexts: changed, flips };
+  const figures: GateFigures = { reports: tally, changedContexts: changed, flips };
   const pct = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(1)}%` : 'n/a');
-  const line = (name: string, t: Tally) =>
-    `${name} ${pct(t.before, t.total)} -> ${pct(t.after, t.total)} (n=${t.total})`;
-  const summary = `${line('scenarios', scenarios)}, ${line('feedback', feedback)}`;
-  if (scenarios.after < scenarios.before)
-    return { accepted: false, reason: `lowers accuracy on the built-in scenarios: ${summary}`, figures };
-  if (feedback.after < feedback.before)
-    return { accepted: false, reason: `lowers accuracy on reports with feedback: ${summary}`, figures };
+  const summary = `labelled reports (leave-one-out) ${pct(tally.before, tally.total)} -> ${pct(tally.after, tally.total)} (n=${tally.total})`;
+  if (tally.after < tally.before)
+    return {
+      accepted: false,
+      reason: `lowers accuracy on the station's labelled reports: ${summary}`,
+      figures,
+    };
   return { accepted: true, reason: summary, figures };
 }

@@ -5,7 +5,7 @@ import type { Hypothesis } from '../core/report.ts';
 import type { Feedback, FeedbackStore, RankedSnapshot } from '../store/feedback-store.ts';
 import type { LearnStore, StoredModel } from '../store/learn-store.ts';
 import { signals } from '../ui/answer/why-answer.ts';
-import { type LabelledCase, runGate } from './gate.ts';
+import { type LabelledReport, runGate } from './gate.ts';
 import { learnContext, type Sample } from './learner.ts';
 import {
   adjustmentsFor,
@@ -19,7 +19,6 @@ import {
   type LearntModel,
   type RankingAdjustments,
 } from './model.ts';
-import { type ReplayInput, replayCase } from './replay.ts';
 
 /** Ranks a stored trigger again under given adjustments without storing (ctx.analysis.analyzeStored); null when gone. */
 export type StoredRanker = (
@@ -55,27 +54,28 @@ export const snapshotOf = (
     ),
   }));
 
+/** At most this many of the newest labelled reports of an error code are judged per run (two learner runs each). */
+const GATE_MAX_REPORTS = 40;
+
 /**
  * Learning from feedback: each new word on a report re-learns the multipliers of its context
- * (event type/error code) from all feedback in that context, then the gate replays the reports with
- * feedback and the built-in labelled scenarios; only a candidate that lowers neither accuracy takes effect.
+ * (event type/error code) from all feedback in that context, then the gate judges the candidate on the
+ * station's own labelled reports, leave-one-out (gate.ts); only a candidate that does not lower their
+ * accuracy takes effect.
  */
 export function createLearning(options: {
   feedback: FeedbackStore;
   store: LearnStore;
   rankStored: StoredRanker;
-  /** The built-in labelled scenarios (built on first use, then cached). */
-  scenarios: () => ReplayInput[] | Promise<ReplayInput[]>;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
   enabled?: boolean;
-  /** Accept every candidate without replaying (benchmarks and tests only: shows what the gate prevents). */
+  /** Accept every candidate without judging it (benchmarks and tests only: shows what the gate prevents). */
   ungated?: boolean;
 }): Learning {
   const { feedback, store, rankStored, clock, logger, metrics } = options;
   let active: LearntModel = store.active() ?? baseModel;
-  let scenarioCases: LabelledCase[] | null = null;
   let queue: Promise<unknown> = Promise.resolve();
   const pending = new Set<ContextKey>();
 
@@ -90,11 +90,10 @@ export function createLearning(options: {
       ...(raw ? { rank: (adj: RankingAdjustments | undefined) => rankStored(f.eventId, adj) } : {}),
     };
   };
-  const feedbackCase = (f: Feedback): LabelledCase => {
+  const labelled = (f: Feedback): LabelledReport => {
     const memo = new Map<string, string | null>();
     return {
       id: `report:${f.reportId}`,
-      source: 'feedback',
       eventType: f.eventType,
       errorCode: f.errorCode,
       expected: f.rootService,
@@ -110,21 +109,11 @@ export function createLearning(options: {
     };
   };
 
-  /** Ranks every case under the model in force, a few per event-loop turn (the gate then reuses them). */
-  const prewarm = async (cases: LabelledCase[]) => {
-    for (let i = 0; i < cases.length; i++) {
-      const c = cases[i]!;
-      c.top(adjustmentsFor(active, c.eventType, c.errorCode));
-      if (i % 8 === 7) await Bun.sleep(0);
-    }
-  };
-
   /** Re-learns the contexts a feedback on (eventType, errorCode) touches: its own and its error code's. */
   const relearn = async (eventType: string, errorCode: string): Promise<StoredModel | null> => {
     const all = feedback.latestPerReport();
     const exact = contextKey(eventType, errorCode);
     const code = codeKey(errorCode);
-    const contexts = { ...active.contexts };
     const samples = new Map<number, Sample>();
     const sample = (f: Feedback) => {
       let s = samples.get(f.id);
@@ -134,26 +123,39 @@ export function createLearning(options: {
       }
       return s;
     };
-    const put = (key: ContextKey, list: Feedback[]) => {
-      const learnt = learnContext(list.map(sample));
-      if (isEmptyAdjustments(learnt)) delete contexts[key];
-      else contexts[key] = learnt;
-    };
     const sameCode = all.filter((f) => f.errorCode === errorCode);
-    put(
-      exact,
-      sameCode.filter((f) => f.eventType === eventType),
-    );
-    put(code, sameCode);
+    /** The model in force with the two contexts learnt from `list`. */
+    const learnt = (list: Feedback[]): LearntModel['contexts'] => {
+      const contexts = { ...active.contexts };
+      const put = (key: ContextKey, from: Feedback[]) => {
+        const a = learnContext(from.map(sample));
+        if (isEmptyAdjustments(a)) delete contexts[key];
+        else contexts[key] = a;
+      };
+      put(
+        exact,
+        list.filter((f) => f.eventType === eventType),
+      );
+      put(code, list);
+      return contexts;
+    };
+    const contexts = learnt(sameCode);
     const context = `${exact} and ${code}`;
     if (changedContexts(active.contexts, contexts).length === 0) return null;
-    scenarioCases ??= options.ungated ? [] : (await options.scenarios()).map(replayCase);
     const started = performance.now();
-    const cases = options.ungated ? [] : [...all.map(feedbackCase), ...scenarioCases];
-    await prewarm(cases);
-    const gated = runGate(cases, active, {
-      version: 'candidate',
-      contexts,
+    const judged = [...sameCode].sort((a, b) => b.createdAt - a.createdAt).slice(0, GATE_MAX_REPORTS);
+    const byCase = new Map<LabelledReport, Feedback>();
+    const reports = options.ungated
+      ? []
+      : judged.map((f) => {
+          const r = labelled(f);
+          byCase.set(r, f);
+          return r;
+        });
+    const candidate = { version: 'candidate', contexts };
+    const gated = runGate(reports, active, candidate, (r) => {
+      const f = byCase.get(r);
+      return { version: 'held-out', contexts: learnt(sameCode.filter((x) => x !== f)) };
     });
     const result = options.ungated ? { ...gated, accepted: true, reason: 'ungated' } : gated;
     const stored = store.record({
@@ -194,9 +196,6 @@ export function createLearning(options: {
           metrics.inc('tracepulse_learn_gate_total', { outcome: 'failed' });
           logger.error('learning run failed', { context, error: String(err) });
           return null;
-        } finally {
-          // Feedback is rare: between runs the scenarios are not kept (tens of MB on a gateway).
-          if (!pending.size) scenarioCases = null;
         }
       });
       queue = run;

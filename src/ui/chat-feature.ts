@@ -58,12 +58,6 @@ export function createChatFeature(
     store: createLearnStore(db),
     rankStored: (eventId, adjustments) =>
       ctx.analysis.analyzeStored(eventId, { adjustments })?.hypotheses ?? null,
-    // The eval generator is only loaded when the first feedback is gated (start-up stays light).
-    scenarios: async () =>
-      (await import('../learn/scenario-inputs.ts')).builtInScenariosAsync(
-        config.TRACEPULSE_LEARN_GATE_SEED,
-        config.TRACEPULSE_LEARN_GATE_SCENARIOS,
-      ),
     clock,
     logger: ctx.logger.child('learn'),
     metrics,

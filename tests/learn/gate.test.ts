@@ -1,17 +1,15 @@
 import { describe, expect, test } from 'bun:test';
-import { type LabelledCase, runGate } from '../../src/learn/gate.ts';
+import { type LabelledReport, runGate } from '../../src/learn/gate.ts';
 import { baseModel, type LearntModel, type RankingAdjustments } from '../../src/learn/model.ts';
 
-/** A case whose top service is bsp unless the adjustments push `flipTo` up. */
-const kase = (
+/** A labelled report whose top service is bsp unless the adjustments push evse_manager_1 up. */
+const report = (
   id: string,
-  source: LabelledCase['source'],
   expected: string,
-  over: Partial<LabelledCase> = {},
+  over: Partial<LabelledReport> = {},
   calls: string[] = [],
-): LabelledCase => ({
+): LabelledReport => ({
   id,
-  source,
   eventType: 'SESSION_DROP',
   errorCode: 'MREC14PilotFault',
   expected,
@@ -22,86 +20,89 @@ const kase = (
   ...over,
 });
 
-const candidate = (contexts: LearntModel['contexts']): LearntModel => ({ version: 'candidate', contexts });
+const model = (contexts: LearntModel['contexts']): LearntModel => ({ version: 'candidate', contexts });
 const boostEvse = { 'SESSION_DROP/MREC14PilotFault': { services: { evse_manager_1: 2 } } };
 
-describe('learning gate', () => {
-  test('accepts an adjustment that raises accuracy, with before/after figures', () => {
+describe("learning gate (the station's labelled reports, leave-one-out)", () => {
+  test('accepts an adjustment that raises held-out accuracy, with before/after figures', () => {
     const r = runGate(
-      [kase('s1', 'scenario', 'evse_manager_1'), kase('f1', 'feedback', 'evse_manager_1')],
+      [report('f1', 'evse_manager_1'), report('f2', 'evse_manager_1')],
       baseModel,
-      candidate(boostEvse),
+      model(boostEvse),
+      () => model(boostEvse),
     );
     expect(r.accepted).toBe(true);
-    expect(r.figures.scenarios).toEqual({ total: 1, before: 0, after: 1 });
-    expect(r.figures.feedback).toEqual({ total: 1, before: 0, after: 1 });
+    expect(r.figures.reports).toEqual({ total: 2, before: 0, after: 2 });
     expect(r.figures.changedContexts).toEqual(['SESSION_DROP/MREC14PilotFault']);
     expect(r.figures.flips).toHaveLength(2);
+    expect(r.reason).toMatch(/leave-one-out\) 0.0% -> 100.0% \(n=2\)/);
   });
 
-  test('refuses an adjustment that lowers accuracy on the built-in scenarios, even if feedback agrees', () => {
-    const r = runGate(
-      [
-        kase('s1', 'scenario', 'bsp'),
-        kase('s2', 'scenario', 'bsp'),
-        kase('f1', 'feedback', 'evse_manager_1'),
-        kase('f2', 'feedback', 'evse_manager_1'),
-      ],
-      baseModel,
-      candidate(boostEvse),
-    );
+  test('judges each report under the candidate learnt without it, not under the candidate that saw it', () => {
+    // Under the full candidate every report is right (it was fitted to them); learnt without a report,
+    // the candidate gets the bsp reports wrong: feedback that only fits itself is refused.
+    const reports = [report('f1', 'bsp'), report('f2', 'bsp'), report('f3', 'evse_manager_1')];
+    const fitted: LabelledReport[] = reports.map((x) => ({
+      ...x,
+      top: (adj) => (adj?.services?.fitted ? x.expected : x.top(adj)),
+    }));
+    const full = model({ 'SESSION_DROP/MREC14PilotFault': { services: { fitted: 2 } } });
+    expect(runGate(fitted, baseModel, full, () => full).accepted).toBe(true);
+    const r = runGate(fitted, baseModel, full, (held) => (held.expected === 'bsp' ? model(boostEvse) : full));
     expect(r.accepted).toBe(false);
-    expect(r.reason).toMatch(/lowers accuracy on the built-in scenarios: scenarios 100.0% -> 0.0%/);
-    expect(r.figures.feedback).toEqual({ total: 2, before: 0, after: 2 });
+    expect(r.reason).toMatch(/^lowers accuracy on the station's labelled reports/);
+    expect(r.figures.reports).toEqual({ total: 3, before: 2, after: 1 });
   });
 
-  test('refuses an adjustment that lowers accuracy on the reports with feedback', () => {
-    const r = runGate(
-      [
-        kase('f1', 'feedback', 'bsp'),
-        kase('f2', 'feedback', 'bsp'),
-        kase('f3', 'feedback', 'evse_manager_1'),
-      ],
-      baseModel,
-      candidate(boostEvse),
-    );
-    expect(r.accepted).toBe(false);
-    expect(r.reason).toMatch(/reports with feedback/);
+  test('the held-out model of each report is asked for that report', () => {
+    const asked: string[] = [];
+    runGate([report('f1', 'bsp'), report('f2', 'bsp')], baseModel, model(boostEvse), (held) => {
+      asked.push(held.id);
+      return baseModel;
+    });
+    expect(asked).toEqual(['f1', 'f2']);
   });
 
-  test('ranks only the cases whose adjustments change; the others count as unchanged', () => {
+  test('ranks only the reports whose adjustments change; the others are not judged', () => {
     const calls: string[] = [];
-    const other = kase(
-      's-other',
-      'scenario',
+    const other = report(
+      'f-other',
       'bsp',
       { eventType: 'OCPP_DISCONNECT', errorCode: 'ConnectionLost' },
       calls,
     );
-    const same = kase('s-same', 'scenario', 'evse_manager_1', {}, calls);
-    const r = runGate([other, same], baseModel, candidate(boostEvse));
-    expect(calls.filter((c) => c === 's-other')).toHaveLength(1);
-    expect(calls.filter((c) => c === 's-same')).toHaveLength(2);
-    expect(r.figures.scenarios).toEqual({ total: 2, before: 1, after: 2 });
+    const same = report('f-same', 'evse_manager_1', {}, calls);
+    const r = runGate([other, same], baseModel, model(boostEvse), () => model(boostEvse));
+    expect(calls.filter((c) => c === 'f-other')).toHaveLength(0);
+    expect(calls.filter((c) => c === 'f-same')).toHaveLength(2);
+    expect(r.figures.reports).toEqual({ total: 1, before: 0, after: 1 });
   });
 
   test('an error-code context applies to every event type with that code, an exact one takes precedence', () => {
     const seen: Array<RankingAdjustments | undefined> = [];
-    const c = kase('s', 'scenario', 'evse_manager_1', {
+    const codeOnly = model({ '*/MREC14PilotFault': { services: { evse_manager_1: 2 } } });
+    const c = report('f', 'evse_manager_1', {
       eventType: 'session.dropped',
       top: (a) => {
         seen.push(a);
         return 'bsp';
       },
     });
-    runGate([c], baseModel, candidate({ '*/MREC14PilotFault': { services: { evse_manager_1: 2 } } }));
+    runGate([c], baseModel, codeOnly, () => codeOnly);
     expect(seen).toEqual([undefined, { services: { evse_manager_1: 2 } }]);
+    const exact = model({
+      ...codeOnly.contexts,
+      'session.dropped/MREC14PilotFault': { services: { bsp: 0.5 } },
+    });
+    seen.length = 0;
+    runGate([c], baseModel, exact, () => exact);
+    expect(seen).toEqual([undefined, { services: { bsp: 0.5 } }]);
   });
 
-  test('cases that can no longer be ranked (event gone) are left out of the figures', () => {
-    const gone = kase('f-gone', 'feedback', 'bsp', { top: () => null });
-    const r = runGate([gone], baseModel, candidate(boostEvse));
-    expect(r.figures.feedback.total).toBe(0);
+  test('reports that can no longer be ranked (event gone) are left out of the figures', () => {
+    const gone = report('f-gone', 'bsp', { top: () => null });
+    const r = runGate([gone], baseModel, model(boostEvse), () => model(boostEvse));
+    expect(r.figures.reports.total).toBe(0);
     expect(r.accepted).toBe(true);
   });
 });

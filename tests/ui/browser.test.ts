@@ -29,7 +29,6 @@ beforeAll(async () => {
   app = await startTestApp({
     TRACEPULSE_API_KEYS: apiKey,
     TRACEPULSE_STATION_ID: 'EV-Station-01',
-    TRACEPULSE_LEARN_GATE_SCENARIOS: '20',
   });
   await addUser(app, 'erin', 'engineer');
   await addUser(app, 'vic', 'viewer');

@@ -101,6 +101,12 @@ export function LearningView(p: {
   enabled: boolean;
 }) {
   const pc = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(1)}%` : 'n/a');
+  // Decisions stored before the gate judged labelled reports leave-one-out kept a "feedback" tally.
+  type Tally = { total: number; before: number; after: number };
+  const tally = (f: { reports?: Tally; feedback?: Tally }) => {
+    const t = f.reports ?? f.feedback;
+    return t ? `${pc(t.before, t.total)} → ${pc(t.after, t.total)} (n=${t.total})` : 'n/a';
+  };
   return (
     <section class="learning" aria-labelledby="h-learn">
       <h1 id="h-learn">Learning from feedback</h1>
@@ -109,17 +115,16 @@ export function LearningView(p: {
         {p.enabled ? 'on' : 'off'}
       </p>
       <p class="muted">
-        Each correction or confirmation re-learns the multipliers of its event type/error code; the gate
-        replays the reports with feedback and the built-in labelled scenarios and refuses anything that lowers
-        accuracy.
+        Each correction or confirmation re-learns the multipliers of its event type/error code; the gate ranks
+        the station's confirmed and corrected reports again, each under the candidate learnt without it
+        (leave-one-out), and refuses anything that lowers their accuracy.
       </p>
       <table>
         <thead>
           <tr>
             <th>Version</th>
             <th>Status</th>
-            <th>Scenarios before → after</th>
-            <th>Feedback before → after</th>
+            <th>Labelled reports before → after</th>
             <th>Contexts</th>
             <th>When</th>
           </tr>
@@ -131,14 +136,7 @@ export function LearningView(p: {
                 <code>{m.version}</code>
               </td>
               <td>{m.status}</td>
-              <td>
-                {pc(m.figures.scenarios.before, m.figures.scenarios.total)} →{' '}
-                {pc(m.figures.scenarios.after, m.figures.scenarios.total)} (n={m.figures.scenarios.total})
-              </td>
-              <td>
-                {pc(m.figures.feedback.before, m.figures.feedback.total)} →{' '}
-                {pc(m.figures.feedback.after, m.figures.feedback.total)} (n={m.figures.feedback.total})
-              </td>
+              <td>{tally(m.figures)}</td>
               <td>
                 {m.figures.changedContexts.map((k) => (
                   <details>

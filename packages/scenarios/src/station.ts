@@ -1,4 +1,4 @@
-import { parseSystemMap } from '../map/system-map.ts';
+import { parseSystemMap } from '../../../src/map/system-map.ts';
 import { catalogue, type ModuleSpec } from './catalogue.ts';
 import type { Rng } from './prng.ts';
 import type { Role, ServiceInstance, Station } from './types.ts';

@@ -1,4 +1,4 @@
-import type { SystemGraph } from '../map/graph.ts';
+import type { SystemGraph } from '../../../src/map/graph.ts';
 
 /** The four fault classes of the benchmark (issue 3): a, b, c, d. */
 export const faultClasses = [

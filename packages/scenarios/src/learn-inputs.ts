@@ -1,16 +1,16 @@
 import type { Database } from 'bun:sqlite';
-import type { AnalyzeInput } from '../analyze/engine.ts';
-import { ruleSet } from '../analyze/rules/pack.ts';
-import type { Change } from '../core/change.ts';
-import type { DebugEvent } from '../core/event.ts';
-import { logLevels } from '../core/log-line.ts';
-import { generateScenarios } from '../eval/generator.ts';
-import type { Scenario } from '../eval/types.ts';
-import { parseSystemMap } from '../map/system-map.ts';
-import { createEvidenceGatherer } from '../pipeline/gather.ts';
-import { openDatabase } from '../store/db.ts';
-import { createLogPatterns } from '../store/log-patterns.ts';
-import type { ReplayInput } from './replay.ts';
+import type { AnalyzeInput } from '../../../src/analyze/engine.ts';
+import { ruleSet } from '../../../src/analyze/rules/pack.ts';
+import type { Change } from '../../../src/core/change.ts';
+import type { DebugEvent } from '../../../src/core/event.ts';
+import { logLevels } from '../../../src/core/log-line.ts';
+import { generateScenarios } from './generator.ts';
+import type { Scenario } from './types.ts';
+import { parseSystemMap } from '../../../src/map/system-map.ts';
+import { createEvidenceGatherer } from '../../../src/pipeline/gather.ts';
+import { openDatabase } from '../../../src/store/db.ts';
+import { createLogPatterns } from '../../../src/store/log-patterns.ts';
+import type { ReplayInput } from './learn-replay.ts';
 
 /** Scenarios sit this far apart in time, beyond the change look-back plus the log baseline. */
 const SPACING_MS = 40 * 86_400_000;
@@ -117,7 +117,7 @@ function* buildInputs(
       const knownNames = [...new Set([event.service, ...sc.logs.map((l) => l.service)])];
       const evidence = gatherer.gather({ event, graph, candidates, knownNames, changes, lookbackMs });
       const input: AnalyzeInput = { event, graph, evidence, rules, now: T + 1000, lookbackMs };
-      yield { id: sc.id, source: 'scenario', expected: sc.label.rootService, input };
+      yield { id: sc.id, expected: sc.label.rootService, input };
     }
   } finally {
     if (!options.db) db.close();

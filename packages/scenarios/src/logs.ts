@@ -64,18 +64,21 @@ export function chronicMessage(rng: Rng, svc: ServiceInstance): string {
   return rng.pick(pool[svc.role] ?? ['Periodic self check slow']);
 }
 
+/** The generator's vague error lines, which name nothing useful (its decoys). */
+export const vaguePhrases = [
+  'Operation failed',
+  'Unexpected response (code -1)',
+  'Error: timeout',
+  'Unknown error',
+  'Request failed, see previous messages',
+  'Exception caught: std::exception',
+  'Command failed: Timeout',
+  'Internal error',
+] as const;
+
 /** A vague error line that names nothing useful. */
 export function vagueMessage(rng: Rng): string {
-  return rng.pick([
-    'Operation failed',
-    'Unexpected response (code -1)',
-    'Error: timeout',
-    'Unknown error',
-    'Request failed, see previous messages',
-    'Exception caught: std::exception',
-    'Command failed: Timeout',
-    'Internal error',
-  ]);
+  return rng.pick(vaguePhrases);
 }
 
 /** Ordinary info/debug traffic of a service. */

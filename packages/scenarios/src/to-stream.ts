@@ -1,4 +1,4 @@
-import type { StreamRecord } from '../replay/stream.ts';
+import type { StreamRecord } from '../../../src/replay/stream.ts';
 import type { Scenario } from './types.ts';
 
 /**

@@ -1,11 +1,10 @@
-import { type AnalyzeInput, analyze } from '../analyze/engine.ts';
-import type { LabelledCase } from './gate.ts';
-import { canonical, type RankingAdjustments } from './model.ts';
+import { type AnalyzeInput, analyze } from '../../../src/analyze/engine.ts';
+import type { LabelledReport } from '../../../src/learn/gate.ts';
+import { canonical, type RankingAdjustments } from '../../../src/learn/model.ts';
 
 /** A trigger with its full analysis input and the service that really was the root cause. */
 export interface ReplayInput {
   id: string;
-  source: LabelledCase['source'];
   expected: string;
   input: AnalyzeInput;
 }
@@ -18,11 +17,10 @@ export const rankReplay = (r: ReplayInput, adjustments: RankingAdjustments | und
  * Turns a replay input into a gate case that ranks with the real engine under any adjustments. Results
  * are remembered per adjustments, so a gate run ranks each case at most once per model it sees.
  */
-export function replayCase(r: ReplayInput): LabelledCase {
+export function replayCase(r: ReplayInput): LabelledReport {
   const memo = new Map<string, string | null>();
   return {
     id: r.id,
-    source: r.source,
     eventType: r.input.event.eventType,
     errorCode: r.input.event.errorCode,
     expected: r.expected,

@@ -1,12 +1,12 @@
-import { createMetrics } from '../core/metrics.ts';
-import { createLogger } from '../core/logger.ts';
-import type { Clock } from '../core/clock.ts';
-import { openDatabase } from '../store/db.ts';
-import { createFeedbackStore, type Verdict } from '../store/feedback-store.ts';
-import { createLearnStore, type StoredModel } from '../store/learn-store.ts';
-import { createLearning, snapshotOf } from './learning-service.ts';
-import { adjustmentsFor, type LearntModel } from './model.ts';
-import { rankReplay, type ReplayInput } from './replay.ts';
+import { createMetrics } from '../../../src/core/metrics.ts';
+import { createLogger } from '../../../src/core/logger.ts';
+import type { Clock } from '../../../src/core/clock.ts';
+import { openDatabase } from '../../../src/store/db.ts';
+import { createFeedbackStore, type Verdict } from '../../../src/store/feedback-store.ts';
+import { createLearnStore, type StoredModel } from '../../../src/store/learn-store.ts';
+import { createLearning, snapshotOf } from '../../../src/learn/learning-service.ts';
+import { adjustmentsFor, type LearntModel } from '../../../src/learn/model.ts';
+import { rankReplay, type ReplayInput } from './learn-replay.ts';
 
 export interface OfflineFeedback {
   case: ReplayInput;
@@ -16,11 +16,11 @@ export interface OfflineFeedback {
 
 /**
  * Runs the real learning service (stores, learner, gate) on replayed triggers instead of stored
- * ones: each feedback goes in the way the UI sends it, one after another. For the benchmark and tests.
+ * ones: each feedback goes in the way the UI sends it, one after another, and the gate judges it on
+ * the feedback given so far (the "station's" labelled reports). For the benchmark and tests.
  */
 export async function learnOffline(options: {
   feedback: OfflineFeedback[];
-  gateScenarios: ReplayInput[];
   clock?: Clock;
   /** Skip the gate (to show what it prevents). */
   ungated?: boolean;
@@ -39,7 +39,6 @@ export async function learnOffline(options: {
         const c = byEvent.get(eventId);
         return c ? rankReplay(c, adj) : null;
       },
-      scenarios: () => options.gateScenarios,
       clock,
       logger: createLogger({ level: 'error' }),
       metrics: createMetrics(),

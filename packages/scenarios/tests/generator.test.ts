@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'bun:test';
-import { catalogue } from '../../src/eval/catalogue.ts';
-import { generateScenarios } from '../../src/eval/generator.ts';
-import { scenarioRecords } from '../../src/eval/to-stream.ts';
-import { faultClasses, type Scenario } from '../../src/eval/types.ts';
-import type { SystemGraph } from '../../src/map/graph.ts';
-import { parseSystemMap } from '../../src/map/system-map.ts';
-import { formatStream, parseStream } from '../../src/replay/stream.ts';
+import { catalogue } from '../src/catalogue.ts';
+import { generateScenarios } from '../src/generator.ts';
+import { scenarioRecords } from '../src/to-stream.ts';
+import { faultClasses, type Scenario } from '../src/types.ts';
+import type { SystemGraph } from '../../../src/map/graph.ts';
+import { parseSystemMap } from '../../../src/map/system-map.ts';
+import { formatStream, parseStream } from '../../../src/replay/stream.ts';
 
 const day = 86_400_000;
 const windowMs = 5 * 60_000;
