@@ -163,3 +163,13 @@ describe.skipIf(!qemu)('compiled arm64 executable under qemu-user', () => {
     }
   }, 120_000);
 });
+
+test("the executable contains only the product: none of the scenario generator's template ids", async () => {
+  const { faultTemplates } = await import('../../packages/scenarios/src/generator.ts');
+  const bytes = await Bun.file(x64).bytes();
+  const found = (s: string) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).indexOf(s) !== -1;
+  expect(faultTemplates.length).toBeGreaterThan(20);
+  // The bundle does contain the product's own strings (so the search would find a template id).
+  expect(found('tracepulse_learn_gate_total')).toBe(true);
+  expect(faultTemplates.map((t) => t.id).filter(found)).toEqual([]);
+});
