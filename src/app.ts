@@ -9,6 +9,8 @@ import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { ChangeRefresher, ChangeSource } from './core/ports.ts';
 import { startConnectedMode } from './deliver/connected-mode.ts';
+import { createChangeRoutes } from './http/change-routes.ts';
+import { createOutboxRoutes } from './http/outbox-routes.ts';
 import { createQueryRoutes } from './http/query-routes.ts';
 import { createReportRoutes } from './http/report-routes.ts';
 import { createHealthRoutes } from './http/health-routes.ts';
@@ -178,9 +180,9 @@ export async function startApp(
     chat.guard,
     createHttpIngestRoutes(sink),
     createQueryRoutes({ queries, maps, maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES }),
-    changeSources.routes,
+    createChangeRoutes({ changes: changeSources.repo, clock, metrics }),
     createReportRoutes({ reports, maps }),
-    connected.routes,
+    createOutboxRoutes({ repo: connected.repo, worker: connected.worker, clock }),
     ...chat.routes,
   ];
   const stopHooks: Array<() => Promise<void> | void> = [];

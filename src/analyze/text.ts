@@ -1,20 +1,7 @@
 /** Text helpers shared by evidence gathering and the rules: message patterns, word sets, times. */
 
-/**
- * A log message with its variable parts (ids, numbers, addresses) replaced, so that
- * "Modbus timeout reading 0x3000 after 500ms" and "... 0x3002 after 510ms" are one pattern.
- */
-export function messagePattern(message: string): string {
-  return message
-    .slice(0, 512)
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<id>')
-    .replace(/\b0x[0-9a-f]+\b/gi, '<n>')
-    .replace(/\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b/gi, '<id>')
-    .replace(/\d+(?:[.:]\d+)*/g, '<n>')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 200);
-}
+// Shared with the store's pattern index, which may import only core.
+export { messagePattern } from '../core/message-pattern.ts';
 
 /** Lower-case key used to compare names: "Evse-Manager_1" and "evsemanager1" are the same. */
 export const nameKey = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]/g, '');

@@ -4,7 +4,8 @@ import { createFeedClient } from '../replay/client.ts';
 import { replayRecords } from '../replay/replayer.ts';
 import { type Figures, type Outcome, type ReliabilityBin, scoreTrigger, summarise } from '../replay/score.ts';
 import { parseStream } from '../replay/stream.ts';
-import { type FeedTarget, remoteTarget, startLocalTarget } from '../replay/target.ts';
+import { type FeedTarget, remoteTarget } from '../replay/target.ts';
+import { startLocalTarget } from './local-target.ts';
 import { intOption, parseArgs, readInputFile, type TextOut } from './args.ts';
 
 export const evalUsage = `usage: tracepulse eval PATH... [--json] [--misses] [--cases] [--min-top1 PERCENT]

@@ -2,7 +2,8 @@ import type { Report } from '../core/report.ts';
 import { createFeedClient } from '../replay/client.ts';
 import { replayRecords, type TriggerResult } from '../replay/replayer.ts';
 import { parseStream } from '../replay/stream.ts';
-import { type FeedTarget, remoteTarget, startLocalTarget } from '../replay/target.ts';
+import { type FeedTarget, remoteTarget } from '../replay/target.ts';
+import { startLocalTarget } from './local-target.ts';
 import { intOption, parseArgs, readInputFile, type TextOut } from './args.ts';
 
 export const replayUsage = `usage: tracepulse replay FILE.ndjson [--json | --brief] [--url URL [--api-key KEY]] [--timeout-ms N]

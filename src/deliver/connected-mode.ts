@@ -1,11 +1,9 @@
 import type { Database } from 'bun:sqlite';
-import type { Hono } from 'hono';
 import { type Config, ConfigError } from '../config/config.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { ChangeSource, ReportHooks } from '../core/ports.ts';
-import { createOutboxRoutes } from '../http/outbox-routes.ts';
 import type { SystemGraph } from '../map/graph.ts';
 import type { LlmAdapter } from '../core/llm.ts';
 import type { IngestQueries } from '../store/ingest-queries.ts';
@@ -42,7 +40,6 @@ export interface ConnectedModeDeps {
 export interface ConnectedMode {
   repo: OutboxRepo;
   worker: OutboxWorker;
-  routes: Hono;
   sinks: Sink[];
   stop(): Promise<void>;
 }
@@ -152,7 +149,6 @@ export async function startConnectedMode(d: ConnectedModeDeps): Promise<Connecte
     repo,
     worker,
     sinks,
-    routes: createOutboxRoutes({ repo, worker, clock: d.clock }),
     stop: async () => {
       clearInterval(pruneTimer);
       await worker.stop();

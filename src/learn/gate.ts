@@ -1,3 +1,4 @@
+import type { GateFigures, Tally } from '../core/learnt-model.ts';
 import {
   adjustmentsFor,
   type ContextKey,
@@ -6,6 +7,8 @@ import {
   type RankingAdjustments,
   sameAdjustments,
 } from './model.ts';
+
+export type { GateFigures, Tally } from '../core/learnt-model.ts';
 
 /**
  * One of the station's own labelled reports (a confirmed or corrected report): its stored trigger,
@@ -19,20 +22,6 @@ export interface LabelledReport {
   expected: string;
   /** The top-ranked service under `adjustments`; null when the trigger cannot be ranked (event gone). */
   top(adjustments: RankingAdjustments | undefined): string | null;
-}
-
-export interface Tally {
-  total: number;
-  before: number;
-  after: number;
-}
-
-export interface GateFigures {
-  /** The station's labelled reports the candidate can change: in force vs. candidate learnt without each. */
-  reports: Tally;
-  changedContexts: ContextKey[];
-  /** Reports whose result differs, for the record (at most 20). */
-  flips: Array<{ id: string; expected: string; before: string | null; after: string | null }>;
 }
 
 export interface GateResult {

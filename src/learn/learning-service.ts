@@ -4,7 +4,7 @@ import type { Metrics } from '../core/metrics.ts';
 import type { Hypothesis } from '../core/report.ts';
 import type { Feedback, FeedbackStore, RankedSnapshot } from '../store/feedback-store.ts';
 import type { LearnStore, StoredModel } from '../store/learn-store.ts';
-import { signals } from '../ui/answer/why-answer.ts';
+import { signals } from '../core/signals.ts';
 import { type LabelledReport, runGate } from './gate.ts';
 import { learnContext, type Sample } from './learner.ts';
 import {

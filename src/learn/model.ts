@@ -1,30 +1,15 @@
 import { fingerprint } from '../analyze/text.ts';
+import type { ContextKey, LearntModel, RankingAdjustments } from '../core/learnt-model.ts';
 
-/**
- * Weight multipliers for the ranking, learnt from feedback. Shaped like the engine's `Adjustments`
- * (analyze/evidence.ts): absent entries mean 1.
- */
-export interface RankingAdjustments {
-  /** By rule id (YAML rule ids and structural signal ids such as graph.prior). */
-  rules?: Record<string, number>;
-  /** By map service name. */
-  services?: Record<string, number>;
-}
+export type { ContextKey, LearntModel, RankingAdjustments } from '../core/learnt-model.ts';
 
 /**
  * Adjustments apply per failure context: the trigger's event type and error code ("TYPE/CODE"), with
  * the error code alone ("* /CODE", no space) as the fallback. Error codes are the standard OCPP/EVerest
  * ones, while event type names differ from station to station.
  */
-export type ContextKey = string;
 export const contextKey = (eventType: string, errorCode: string): ContextKey => `${eventType}/${errorCode}`;
 export const codeKey = (errorCode: string): ContextKey => `*/${errorCode}`;
-
-/** Learnt adjustments in force, by context; version names them in report.modelVersion. */
-export interface LearntModel {
-  version: string;
-  contexts: Record<ContextKey, RankingAdjustments>;
-}
 
 export const baseModel: LearntModel = { version: 'adj-0', contexts: {} };
 

@@ -10,7 +10,7 @@ import type { ChangeRefresher, ChangeSource } from '../core/ports.ts';
 import type { Report } from '../core/report.ts';
 import { isoTime } from '../core/time.ts';
 import type { Candidate, SystemGraph } from '../map/graph.ts';
-import type { SystemMapSource } from '../sources/system-map-source.ts';
+import type { SystemMapSource } from '../map/map-source.ts';
 import { createLogPatterns } from '../store/log-patterns.ts';
 import { createEvidenceGatherer } from './gather.ts';
 import { createLatencyWindow } from './latency-window.ts';

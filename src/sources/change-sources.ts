@@ -1,12 +1,10 @@
 import type { Database } from 'bun:sqlite';
-import type { Hono } from 'hono';
 import type { Config } from '../config/config.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { ChangeRefresher, ChangeSource } from '../core/ports.ts';
-import { createChangeRoutes } from '../http/change-routes.ts';
-import { createChangesRepo } from '../store/changes-repo.ts';
+import { type ChangesRepo, createChangesRepo } from '../store/changes-repo.ts';
 import { createGitHubCache } from '../store/github-cache.ts';
 import { createGitHubChanges, type GitHubChanges } from './github.ts';
 import { createGitHubClient } from './github-client.ts';
@@ -16,14 +14,15 @@ export interface ChangeSources {
   changes: ChangeSource;
   /** Present only when GitHub is configured (GITHUB_TOKEN or GITHUB_API_URL). */
   refresher: ChangeRefresher | undefined;
-  routes: Hono;
+  /** The change records themselves (POST/GET /api/changes: http/change-routes.ts, mounted by app.ts). */
+  repo: ChangesRepo;
   /** The /healthz component. */
   health(): ReturnType<GitHubChanges['status']> | { enabled: false };
   start(): void;
   stop(): Promise<void>;
 }
 
-/** Builds the change store, its HTTP routes and, when configured, the GitHub refresher. */
+/** Builds the change store and, when configured, the GitHub refresher. */
 export async function createChangeSources(deps: {
   config: Config;
   db: Database;
@@ -76,7 +75,7 @@ export async function createChangeSources(deps: {
   return {
     changes,
     refresher: github ?? undefined,
-    routes: createChangeRoutes({ changes, clock, metrics }),
+    repo: changes,
     health: () => (github ? github.status() : { enabled: false }),
     start: () => github?.start(),
     stop: async () => {

@@ -1,26 +1,10 @@
 import type { Database } from 'bun:sqlite';
 import { readFileSync, type StatWatcher, statSync, unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from '../core/logger.ts';
-import type { SystemGraph } from '../map/graph.ts';
+import type { MapState, SystemMapSource } from '../map/map-source.ts';
 import { type MapProblem, parseSystemMap } from '../map/system-map.ts';
 
-export interface MapState {
-  graph: SystemGraph;
-  yaml: string;
-  origin: 'file' | 'api' | 'empty';
-  loadedAt: number;
-  warnings: MapProblem[];
-  /** Problems of the last rejected load (file edit or PUT); the last good map stays in force. */
-  lastError: { at: number; origin: string; problems: MapProblem[] } | null;
-}
-
-export interface SystemMapSource {
-  current(): MapState;
-  /** Validates and applies a map from the API; stored so it survives a restart. */
-  put(yaml: string): { ok: true; warnings: MapProblem[] } | { ok: false; problems: MapProblem[] };
-  onChange(listener: (state: MapState) => void): void;
-  stop(): void;
-}
+export type { MapState, SystemMapSource } from '../map/map-source.ts';
 
 const emptyGraph = () => {
   const r = parseSystemMap('services: {}\n');

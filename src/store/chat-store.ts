@@ -1,5 +1,5 @@
 import type { Database } from 'bun:sqlite';
-import type { Citation } from '../ui/answer/types.ts';
+import type { Citation } from '../core/citation.ts';
 
 export interface ChatMessage {
   id: number;

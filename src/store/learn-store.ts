@@ -1,6 +1,5 @@
 import type { Database } from 'bun:sqlite';
-import type { GateFigures } from '../learn/gate.ts';
-import type { LearntModel } from '../learn/model.ts';
+import type { GateFigures, LearntModel } from '../core/learnt-model.ts';
 
 export type ModelStatus = 'active' | 'refused' | 'superseded';
 

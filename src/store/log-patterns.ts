@@ -1,5 +1,5 @@
 import type { Database } from 'bun:sqlite';
-import { messagePattern } from '../analyze/text.ts';
+import { messagePattern } from '../core/message-pattern.ts';
 
 const HOUR = 3_600_000;
 

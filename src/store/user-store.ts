@@ -1,5 +1,5 @@
 import type { Database } from 'bun:sqlite';
-import { type Role, roles } from '../auth/roles.ts';
+import { type Role, roles } from '../core/roles.ts';
 import { TracePulseError } from '../core/errors.ts';
 
 export interface User {

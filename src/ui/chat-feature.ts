@@ -1,7 +1,17 @@
 import { createRateLimiter } from '../auth/rate-limit.ts';
 import { loadJwtSecret } from '../auth/jwt-secret.ts';
 import { createSessions } from '../auth/session.ts';
-import type { AppContext } from '../app.ts';
+import type { Database } from 'bun:sqlite';
+import type { Config } from '../config/config.ts';
+import type { Clock } from '../core/clock.ts';
+import type { LlmAdapter } from '../core/llm.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { ChangeSource } from '../core/ports.ts';
+import type { SystemMapSource } from '../map/map-source.ts';
+import type { AnalysisPipeline } from '../pipeline/analysis.ts';
+import type { ReportService } from '../pipeline/reports.ts';
+import type { IngestQueries } from '../store/ingest-queries.ts';
 import { createRedactor } from '../deliver/redact.ts';
 import { createFeedbackIntake } from '../learn/feedback-intake.ts';
 import { createLearning, type Learning } from '../learn/learning-service.ts';
@@ -20,23 +30,21 @@ export interface ChatFeature extends ChatUi {
  * Builds the chat UI with its stores, sessions, question answering and learning from feedback, and
  * plugs learnt adjustments into the analysis of new triggers. Called from app.ts only.
  */
-export function createChatFeature(
-  ctx: Pick<
-    AppContext,
-    | 'config'
-    | 'db'
-    | 'clock'
-    | 'logger'
-    | 'metrics'
-    | 'maps'
-    | 'queries'
-    | 'changes'
-    | 'reports'
-    | 'analysis'
-    | 'stationId'
-    | 'llm'
-  >,
-): ChatFeature {
+export function createChatFeature(ctx: {
+  config: Config;
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  maps: SystemMapSource;
+  queries: IngestQueries;
+  changes: ChangeSource;
+  reports: ReportService;
+  analysis: AnalysisPipeline;
+  stationId: string;
+  /** The LLM adapter, when one is configured (app.ts builds it). */
+  llm: LlmAdapter | null;
+}): ChatFeature {
   const { config, db, clock, metrics } = ctx;
   const logger = ctx.logger.child('ui');
   const users = createUserStore(db);

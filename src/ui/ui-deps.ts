@@ -7,7 +7,7 @@ import type { Metrics } from '../core/metrics.ts';
 import type { ChangeSource } from '../core/ports.ts';
 import type { FeedbackIntake } from '../learn/feedback-intake.ts';
 import type { Learning } from '../learn/learning-service.ts';
-import type { SystemMapSource } from '../sources/system-map-source.ts';
+import type { SystemMapSource } from '../map/map-source.ts';
 import type { ChatStore } from '../store/chat-store.ts';
 import type { FeedbackStore } from '../store/feedback-store.ts';
 import type { IngestQueries } from '../store/ingest-queries.ts';

@@ -6,7 +6,8 @@ import { evalCommand } from '../../src/cli/eval.ts';
 import { createFeedClient } from '../../src/replay/client.ts';
 import { replayRecords } from '../../src/replay/replayer.ts';
 import { parseStream } from '../../src/replay/stream.ts';
-import { type FeedTarget, startLocalTarget } from '../../src/replay/target.ts';
+import { startLocalTarget } from '../../src/cli/local-target.ts';
+import type { FeedTarget } from '../../src/replay/target.ts';
 
 const fixture = join(import.meta.dir, '../fixtures/replay/ocpp-pong-timeout.ndjson');
 

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test';
+import { systemClock } from '../../src/core/clock.ts';
+import { createOutboxRoutes } from '../../src/http/outbox-routes.ts';
 import { type FakeSlack, startFakeSlack } from './support/fake-slack.ts';
 import { ID_TAG, sampleEvent, sampleReport, VIN } from './support/fixtures.ts';
 import { startHarness, waitFor } from './support/harness.ts';
@@ -158,17 +160,19 @@ describe('Slack sink', () => {
     slack.failWith('chat.postMessage', 1, 'not_in_channel');
     h.reports.create(sampleReport(), sampleEvent());
     await waitFor('dead', () => h.cm.repo.list({ status: 'dead' }).length === 1);
-    const res = await h.cm.routes.request('/api/outbox?status=dead');
+    // The outbox routes as app.ts mounts them over connected mode's repo and worker.
+    const routes = createOutboxRoutes({ repo: h.cm.repo, worker: h.cm.worker, clock: systemClock });
+    const res = await routes.request('/api/outbox?status=dead');
     const body = (await res.json()) as { messages: Array<{ id: number; lastError: string }> };
     expect(body.messages).toHaveLength(1);
     expect(body.messages[0]!.lastError).toContain('not_in_channel');
-    const retry = await h.cm.routes.request(`/api/outbox/${body.messages[0]!.id}/retry`, { method: 'POST' });
+    const retry = await routes.request(`/api/outbox/${body.messages[0]!.id}/retry`, { method: 'POST' });
     expect(retry.status).toBe(200);
     await waitFor('delivered after retry', () => slack.messages.length === 1);
     expect(
-      (await h.cm.routes.request(`/api/outbox/${body.messages[0]!.id}/retry`, { method: 'POST' })).status,
+      (await routes.request(`/api/outbox/${body.messages[0]!.id}/retry`, { method: 'POST' })).status,
     ).toBe(409);
-    expect((await h.cm.routes.request('/api/outbox/99999/retry', { method: 'POST' })).status).toBe(404);
+    expect((await routes.request('/api/outbox/99999/retry', { method: 'POST' })).status).toBe(404);
   });
 
   test('redaction: idTag and VIN leave neither as fields nor inside evidence text', async () => {

@@ -2,7 +2,7 @@ import { createFeedClient } from '../../../src/replay/client.ts';
 import { replayRecords } from '../../../src/replay/replayer.ts';
 import { type Outcome, scoreTrigger, summarise } from '../../../src/replay/score.ts';
 import type { StreamRecord } from '../../../src/replay/stream.ts';
-import { startLocalTarget } from '../../../src/replay/target.ts';
+import { startLocalTarget } from '../../../src/cli/local-target.ts';
 import { generateScenarios } from './generator.ts';
 import { hashSeed } from './prng.ts';
 import { type RobustnessOptions, robustScenarios } from './robust.ts';

@@ -131,7 +131,7 @@ describe('the generator as a dev script, scored by the product', () => {
     const events = stream!.records
       .filter((r) => r.type === 'event')
       .map((r) => {
-        const ts = (r as { body: { timestamp: string | number } }).body.timestamp;
+        const ts = (r as { body: Record<string, unknown> }).body.timestamp as string | number;
         return typeof ts === 'number' ? ts : Date.parse(ts);
       });
     for (let i = 1; i < events.length; i++)

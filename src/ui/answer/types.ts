@@ -1,4 +1,5 @@
 import type { Change } from '../../core/change.ts';
+import type { Citation } from '../../core/citation.ts';
 import type { DebugEvent } from '../../core/event.ts';
 import type { LogLine } from '../../core/log-line.ts';
 import type { Report } from '../../core/report.ts';
@@ -16,14 +17,7 @@ export interface AnswerFacts {
   changes(since: number, until: number): Change[];
 }
 
-export type CitationKind = 'log' | 'change' | 'rule' | 'graph' | 'report';
-
-/** One piece of evidence an answer rests on; `ref` points at it (change id, log time, rule id, service). */
-export interface Citation {
-  kind: CitationKind;
-  ref: string;
-  text: string;
-}
+export type { Citation, CitationKind } from '../../core/citation.ts';
 
 export type Intent = 'changes' | 'logs' | 'why' | 'deps' | 'summary';
 

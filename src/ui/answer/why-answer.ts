@@ -1,23 +1,9 @@
 import type { Evidence, Hypothesis } from '../../core/report.ts';
+import { signalOf, signals } from '../../core/signals.ts';
 import type { ParsedQuestion } from './intent.ts';
+
+export { signalOf, signals } from '../../core/signals.ts';
 import { type Answer, type AnswerFacts, type Citation, citer } from './types.ts';
-
-/** The signal an evidence item belongs to: its rule id when it has one, else its kind. */
-export const signalOf = (e: Evidence): string =>
-  typeof e.ruleId === 'string' && e.ruleId ? e.ruleId : e.kind;
-
-/** Summed evidence weight per signal of one hypothesis, strongest first. */
-export function signals(h: Hypothesis): Array<{ signal: string; weight: number; items: Evidence[] }> {
-  const m = new Map<string, { signal: string; weight: number; items: Evidence[] }>();
-  for (const e of h.evidence) {
-    const key = signalOf(e);
-    const s = m.get(key) ?? { signal: key, weight: 0, items: [] };
-    s.weight += e.weight;
-    s.items.push(e);
-    m.set(key, s);
-  }
-  return [...m.values()].sort((a, b) => b.weight - a.weight);
-}
 
 export function evidenceCitation(e: Evidence): Citation {
   const ref =

@@ -1,0 +1,113 @@
+import { afterAll, describe, expect, test } from 'bun:test';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { checkImports, importsOf } from '../../scripts/check-imports.ts';
+
+const repoRoot = join(import.meta.dir, '..', '..');
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A throw-away src/ tree with the given files. */
+function tree(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'tracepulse-imports-'));
+  dirs.push(root);
+  for (const [path, code] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), code);
+  }
+  return root;
+}
+
+describe('the dependency rule of src/', () => {
+  test('holds: no import runs the wrong way', () => {
+    const violations = checkImports(join(repoRoot, 'src'));
+    expect(violations.map((v) => `src/${v.file}: '${v.specifier}': ${v.message}`)).toEqual([]);
+  });
+
+  test('a wrong-way import fails the check, naming the file and the import', () => {
+    const root = tree({
+      'analyze/text.ts': 'export const x = 1;\n',
+      'core/clock.ts': 'export const now = () => 0;\n',
+      'store/log-patterns.ts':
+        "import { x } from '../analyze/text.ts';\nimport { now } from '../core/clock.ts';\n",
+    });
+    expect(checkImports(root, {})).toEqual([
+      {
+        file: 'store/log-patterns.ts',
+        specifier: '../analyze/text.ts',
+        message: 'store may not import analyze (it may import: core)',
+      },
+    ]);
+  });
+
+  test('type-only, re-exported and dynamic imports count; pure layers may not do I/O', () => {
+    const root = tree({
+      'app.ts': 'export const startApp = 1;\n',
+      'http/change-routes.ts': 'export const r = 1;\n',
+      'ui/answer/types.ts': 'export type Citation = string;\n',
+      'replay/target.ts': "export async function f() { return (await import('../app.ts')).startApp; }\n",
+      'sources/change-sources.ts': "export { r } from '../http/change-routes.ts';\n",
+      'store/chat-store.ts':
+        "import type { Citation } from '../ui/answer/types.ts';\nexport type C = Citation;\n",
+      'core/log.ts': "import { appendFileSync } from 'node:fs';\nexport const w = appendFileSync;\n",
+    });
+    const found = checkImports(root, {}).map((v) => `${v.file} ${v.specifier}`);
+    expect(found.sort()).toEqual(
+      [
+        'core/log.ts node:fs',
+        'replay/target.ts ../app.ts',
+        'sources/change-sources.ts ../http/change-routes.ts',
+        'store/chat-store.ts ../ui/answer/types.ts',
+      ].sort(),
+    );
+  });
+
+  test('a known exception covers only its own import, and one whose import is gone is reported', () => {
+    const root = tree({
+      'config/config.ts': 'export const c = 1;\n',
+      'deliver/a.ts': "import { c } from '../config/config.ts';\nexport const a = c;\n",
+      'deliver/b.ts': "import { c } from '../config/config.ts';\nexport const b = c;\n",
+      'deliver/gone.ts': 'export const g = 1;\n',
+    });
+    const found = checkImports(root, { 'deliver/a.ts -> config': 'why', 'deliver/gone.ts -> config': 'why' });
+    expect(found.map((v) => v.message)).toEqual([
+      'deliver may not import config (it may import: core, map, store)',
+      'stale known exception: deliver/gone.ts -> config',
+    ]);
+    expect(found[0]?.file).toBe('deliver/b.ts');
+  });
+
+  test('the script exits 1 and prints the offending import', () => {
+    const root = tree({
+      'learn/model.ts': 'export const m = 1;\n',
+      'store/learn-store.ts': "import { m } from '../learn/model.ts';\nexport const s = m;\n",
+    });
+    const r = Bun.spawnSync([process.execPath, join(repoRoot, 'scripts', 'check-imports.ts'), root], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.toString()).toContain(
+      "store/learn-store.ts: import '../learn/model.ts': store may not import learn",
+    );
+  });
+
+  test('reads every form of import', () => {
+    expect(
+      importsOf(
+        [
+          "import a from './a.ts';",
+          "import type { B } from './b.ts';",
+          "import {\n  c,\n  d,\n} from './c.ts';",
+          "export * from './e.ts';",
+          "import './side-effect.ts';",
+          "const f = await import('./f.ts');",
+          "/* import { g } from './commented.ts'; */",
+        ].join('\n'),
+      ),
+    ).toEqual(['./a.ts', './b.ts', './c.ts', './e.ts', './side-effect.ts', './f.ts']);
+  });
+});
