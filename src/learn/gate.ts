@@ -1,7 +1,6 @@
 import type { GateFigures, Tally } from '../core/learnt-model.ts';
 import {
   adjustmentsFor,
-  type ContextKey,
   changedContexts,
   type LearntModel,
   type RankingAdjustments,

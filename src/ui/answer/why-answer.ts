@@ -1,5 +1,5 @@
 import type { Evidence, Hypothesis } from '../../core/report.ts';
-import { signalOf, signals } from '../../core/signals.ts';
+import { signals } from '../../core/signals.ts';
 import type { ParsedQuestion } from './intent.ts';
 
 export { signalOf, signals } from '../../core/signals.ts';
