@@ -16,7 +16,6 @@ export const changeInputSchema = z.object({
   author: z.string().max(200).optional(),
   url: z.string().max(2000).optional(),
 });
-export type ChangeInput = z.input<typeof changeInputSchema>;
 
 /** A change as evidence: either a change record or a GitHub commit (sha set). */
 export interface Change {

@@ -41,9 +41,6 @@ export const debugEventInputSchema = z
     return { ...e, service, errorCode, details };
   });
 
-export type DebugEventInput = z.input<typeof debugEventInputSchema>;
-export type ParsedDebugEvent = z.output<typeof debugEventInputSchema>;
-
 /** A stored event: every optional field resolved. */
 export interface DebugEvent {
   id: string;

@@ -14,7 +14,6 @@ export const logLineInputSchema = z.object({
   correlationId: z.string().trim().min(1).max(200).optional(),
   attributes: z.record(z.string(), z.unknown()).optional(),
 });
-export type LogLineInput = z.input<typeof logLineInputSchema>;
 
 /** A sender's key for one batch of log lines (HTTP `Idempotency-Key`): 1 to 200 printable ASCII characters. */
 export const logBatchKeySchema = z

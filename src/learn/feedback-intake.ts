@@ -23,7 +23,6 @@ export const feedbackInputSchema = z
     note: optionalText(2000),
   })
   .strict();
-export type FeedbackInput = z.input<typeof feedbackInputSchema>;
 
 export type IntakeResult =
   | { ok: true; feedback: Feedback }

@@ -38,7 +38,6 @@ const mapSchema = z
   })
   .strict();
 
-export type ServiceSpec = z.output<typeof serviceSchema>;
 export type SystemMapSpec = z.output<typeof mapSchema>;
 
 export interface MapProblem {

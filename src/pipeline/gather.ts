@@ -351,5 +351,3 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
     },
   };
 }
-
-export type EvidenceGatherer = ReturnType<typeof createEvidenceGatherer>;

@@ -341,5 +341,3 @@ export function createReportsRepo(db: Database, options: { inTransaction: (n: Re
     },
   };
 }
-
-export type ReportsRepo = ReturnType<typeof createReportsRepo>;
