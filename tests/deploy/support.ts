@@ -154,20 +154,8 @@ async function build(arch: 'x64' | 'arm64'): Promise<string> {
   const fromDist = dist[arch];
   if (existsSync(fromDist) && statSync(fromDist).mtimeMs > newestSourceMtime()) return fromDist;
   const out = join(buildDir(), `tracepulse-linux-${arch}`);
-  const bun = join(repoRoot, 'node_modules/.bin/bun');
-  // The flags of scripts/build, so the tests run what ships.
-  const flags = [
-    '--compile',
-    '--minify',
-    '--bytecode',
-    '--format=esm',
-    '--splitting',
-    '--compile-jit-policy=100',
-    '--bytecode-order=scripts/bytecode/serve.order',
-    `--target=bun-linux-${arch}`,
-  ];
-  const noAutoload = ['--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig'];
-  const proc = Bun.spawn([bun, 'build', 'src/main.ts', ...flags, ...noAutoload, '--outfile', out], {
+  // Through scripts/build itself, so the tests run what ships with the flags written in one place.
+  const proc = Bun.spawn(['bash', join(repoRoot, 'scripts', 'build'), '--out', buildDir(), arch], {
     cwd: repoRoot,
     stdout: 'pipe',
     stderr: 'pipe',
