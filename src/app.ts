@@ -17,7 +17,7 @@ import { createHealthRoutes } from './http/health-routes.ts';
 import { createHttpApp, createRequestGuard, fastRoute } from './http/server.ts';
 import { createEventReceiver, createHttpIngestRoutes } from './ingest/http.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
-import { createIngestSink } from './ingest/sink.ts';
+import { createIngestIntake } from './ingest/intake.ts';
 import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analysis.ts';
 import { recoverUnreportedTriggers } from './pipeline/recovery.ts';
 import { createReportService, type ReportService } from './pipeline/reports.ts';
@@ -112,7 +112,12 @@ export async function startApp(
     },
   });
 
-  const sink = createIngestSink({ writer, metrics, clock, triggers: () => maps.current().graph.triggers });
+  const intake = createIngestIntake({
+    writer,
+    metrics,
+    clock,
+    triggers: () => maps.current().graph.triggers,
+  });
 
   const changeSources = await createChangeSources({ config, db, clock, logger, metrics, maps, version });
 
@@ -178,7 +183,7 @@ export async function startApp(
   const routes: Hono[] = [
     // First: role checks for browser sessions on /api and /webhook (API keys are unaffected).
     chat.guard,
-    createHttpIngestRoutes(sink),
+    createHttpIngestRoutes(intake),
     createQueryRoutes({ queries, maps, maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES }),
     createChangeRoutes({ changes: changeSources.repo, clock, metrics }),
     createReportRoutes({ reports, maps }),
@@ -229,7 +234,7 @@ export async function startApp(
     hostname: config.TRACEPULSE_HOST,
     routes: {
       '/webhook/event': {
-        POST: fastRoute(createEventReceiver(sink), {
+        POST: fastRoute(createEventReceiver(intake), {
           guard: createRequestGuard({
             apiKeys: config.TRACEPULSE_API_KEYS,
             alternativeAuth: chat.alternativeAuth,
@@ -251,7 +256,7 @@ export async function startApp(
       url: config.TRACEPULSE_MQTT_URL,
       prefix: config.TRACEPULSE_MQTT_TOPIC_PREFIX,
       clientId: config.TRACEPULSE_MQTT_CLIENT_ID ?? `tracepulse-${stationId}`.slice(0, 128),
-      sink,
+      intake,
       logger: logger.child('mqtt'),
     });
   }

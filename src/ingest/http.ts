@@ -3,20 +3,20 @@ import { z } from 'zod';
 import { describeIssues } from '../core/errors.ts';
 import type { IngestSource } from '../core/event.ts';
 import { logBatchKeySchema } from '../core/log-line.ts';
-import type { IngestSink } from './sink.ts';
+import type { IngestIntake } from './intake.ts';
 import { decodeUtf8, splitLogBody, toDebugEvent, toLogLine } from './normalize.ts';
 
 /**
  * POST /webhook/event as a plain fetch handler. It is the ingest hot path, so app.ts also mounts it
  * as a Bun.serve route in front of Hono (after the same guard); the Hono route below serves it too.
  */
-export function createEventReceiver(sink: IngestSink): (req: Request) => Promise<Response> {
+export function createEventReceiver(intake: IngestIntake): (req: Request) => Promise<Response> {
   return async (req) => {
     const body = await readJson(req);
-    if (!body.ok) return rejectResponse(sink, body.problems, 'bad_json');
-    const parsed = toDebugEvent(body.value, sink.context('http'));
-    if (!parsed.ok) return rejectResponse(sink, parsed.problems, 'invalid_event');
-    const result = await sink.event(parsed.value);
+    if (!body.ok) return rejectResponse(intake, body.problems, 'bad_json');
+    const parsed = toDebugEvent(body.value, intake.context('http'));
+    if (!parsed.ok) return rejectResponse(intake, parsed.problems, 'invalid_event');
+    const result = await intake.event(parsed.value);
     return Response.json({
       status: 'processed',
       eventId: result.event.id,
@@ -28,23 +28,23 @@ export function createEventReceiver(sink: IngestSink): (req: Request) => Promise
 const logBatchHeaders = z.object({ 'Idempotency-Key': logBatchKeySchema.optional() });
 
 /** HTTP receivers: POST /webhook/event and POST /api/logs. They translate and hand over; nothing else. */
-export function createHttpIngestRoutes(sink: IngestSink): Hono {
+export function createHttpIngestRoutes(intake: IngestIntake): Hono {
   const app = new Hono();
   const source: IngestSource = 'http';
-  const receiveEvent = createEventReceiver(sink);
+  const receiveEvent = createEventReceiver(intake);
 
   app.post('/webhook/event', (c) => receiveEvent(c.req.raw));
 
   app.post('/api/logs', async (c) => {
     const headers = logBatchHeaders.safeParse({ 'Idempotency-Key': c.req.header('idempotency-key') });
     if (!headers.success)
-      return rejectResponse(sink, describeIssues(headers.error.issues), 'bad_idempotency_key');
+      return rejectResponse(intake, describeIssues(headers.error.issues), 'bad_idempotency_key');
     const key = headers.data['Idempotency-Key'];
     const text = decodeUtf8(new Uint8Array(await c.req.arrayBuffer()));
-    if (text === null) return rejectResponse(sink, ['body is not valid UTF-8'], 'bad_encoding');
+    if (text === null) return rejectResponse(intake, ['body is not valid UTF-8'], 'bad_encoding');
     const items = splitLogBody(text);
-    if (!items.ok) return rejectResponse(sink, items.problems, 'bad_json');
-    const now = sink.context(source).now;
+    if (!items.ok) return rejectResponse(intake, items.problems, 'bad_json');
+    const now = intake.context(source).now;
     const good = [];
     const problems: string[] = [];
     for (const [i, item] of items.value.entries()) {
@@ -53,14 +53,14 @@ export function createHttpIngestRoutes(sink: IngestSink): Hono {
       else problems.push(...r.problems.map((p) => `[${i}] ${p}`));
     }
     if (!good.length)
-      return rejectResponse(sink, problems.length ? problems : ['no log lines'], 'invalid_log');
-    const { accepted, duplicate } = await sink.logs(
+      return rejectResponse(intake, problems.length ? problems : ['no log lines'], 'invalid_log');
+    const { accepted, duplicate } = await intake.logs(
       good,
       key === undefined ? undefined : { key, receivedAt: now },
     );
     const rejected = items.value.length - good.length;
     // A repeated key was counted the first time; its answer still names the bad lines.
-    if (problems.length && !duplicate) sink.countRejected(source, 'invalid_log', rejected);
+    if (problems.length && !duplicate) intake.countRejected(source, 'invalid_log', rejected);
     // Partial batches keep their good lines: the answer lists what was rejected so the sender can fix it.
     return c.json({
       accepted,
@@ -85,7 +85,7 @@ async function readJson(
   }
 }
 
-function rejectResponse(sink: IngestSink, problems: string[], reason: string): Response {
-  sink.countRejected('http', reason);
+function rejectResponse(intake: IngestIntake, problems: string[], reason: string): Response {
+  intake.countRejected('http', reason);
   return Response.json({ error: 'invalid input', problems }, { status: 400 });
 }

@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../core/logger.ts';
 import type { LogLevel } from '../core/log-line.ts';
-import type { IngestSink } from './sink.ts';
+import type { IngestIntake } from './intake.ts';
 import { decodeUtf8, toDebugEvent, toLogLine } from './normalize.ts';
 import { mqttEndpoint } from '../core/mqtt-url.ts';
 
@@ -9,7 +9,7 @@ export interface MqttReceiverOptions {
   url: string;
   prefix: string;
   clientId: string;
-  sink: IngestSink;
+  intake: IngestIntake;
   logger: Logger;
 }
 
@@ -26,7 +26,7 @@ export interface MqttReceiver {
  */
 export async function startMqttReceiver(options: MqttReceiverOptions): Promise<MqttReceiver> {
   const { connect } = await import('mqtt');
-  const { sink, prefix, logger } = options;
+  const { intake, prefix, logger } = options;
   const status = { connected: false, subscribed: false, lastError: null as string | null };
   const eventsTopic = `${prefix}/events/#`;
   const logsTopic = `${prefix}/logs/#`;
@@ -87,7 +87,7 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
     const rest = topic.startsWith(`${prefix}/`) ? topic.slice(prefix.length + 1) : '';
     const [kind, ...tail] = rest.split('/');
     const dead = (reason: string) =>
-      sink
+      intake
         .deadLetter({
           receivedAt: Date.now(),
           source: 'mqtt',
@@ -96,11 +96,11 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
           payload: new Uint8Array(payload),
         })
         .then(() => {
-          sink.countRejected('mqtt', reason.split(':')[0] ?? reason);
+          intake.countRejected('mqtt', reason.split(':')[0] ?? reason);
         });
     const text = decodeUtf8(payload);
     if (text === null) return dead('bad_encoding: payload is not valid UTF-8');
-    const ctx = sink.context('mqtt');
+    const ctx = intake.context('mqtt');
 
     if (kind === 'events' && tail.length) {
       let json: unknown;
@@ -111,7 +111,7 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
       }
       const r = toDebugEvent(json, ctx);
       if (!r.ok) return dead(`invalid_event: ${r.problems.join('; ')}`);
-      await sink.event(r.value);
+      await intake.event(r.value);
       return;
     }
     if (kind === 'logs' && tail.length) {
@@ -140,7 +140,7 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
         if (r.ok) lines.push(r.value);
         else problems.push(...r.problems);
       }
-      if (lines.length) await sink.logs(lines);
+      if (lines.length) await intake.logs(lines);
       if (problems.length) return dead(`invalid_log: ${problems.join('; ')}`);
       return;
     }

@@ -351,3 +351,5 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
     },
   };
 }
+
+export type EvidenceGatherer = ReturnType<typeof createEvidenceGatherer>;

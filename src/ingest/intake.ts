@@ -12,7 +12,7 @@ import type {
 import type { NormalizeContext } from './normalize.ts';
 
 /** What every receiver hands validated input to. Promises resolve once the input is durable. */
-export interface IngestSink {
+export interface IngestIntake {
   event(event: DebugEvent): Promise<EventWriteResult>;
   /** With `batch`, a key already committed stores nothing and reports the first batch's count. */
   logs(lines: LogLine[], batch?: LogBatch): Promise<LogBatchResult>;
@@ -22,14 +22,14 @@ export interface IngestSink {
   context(source: IngestSource): NormalizeContext;
 }
 
-/** The sink over the durable writer: counts what is stored, duplicated and rejected, by source. */
-export function createIngestSink(deps: {
+/** The ingest intake over the durable writer: counts what is stored, duplicated and rejected, by source. */
+export function createIngestIntake(deps: {
   writer: IngestWriter;
   metrics: Metrics;
   clock: Clock;
   /** The map's trigger event types in force now. */
   triggers: () => ReadonlySet<string>;
-}): IngestSink {
+}): IngestIntake {
   const { writer, metrics, clock } = deps;
   metrics.describe('tracepulse_events_total', 'DebugQueue events stored, by source and priority');
   metrics.describe('tracepulse_events_duplicate_total', 'Events redelivered with an id already stored');
