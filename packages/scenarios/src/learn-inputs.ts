@@ -4,7 +4,6 @@ import { ruleSet } from '../../../src/analyze/rules/pack.ts';
 import type { Change } from '../../../src/core/change.ts';
 import type { DebugEvent } from '../../../src/core/event.ts';
 import { logLevels } from '../../../src/core/log-line.ts';
-import { generateScenarios } from './generator.ts';
 import type { Scenario } from './types.ts';
 import { parseSystemMap } from '../../../src/map/system-map.ts';
 import { createEvidenceGatherer } from '../../../src/pipeline/gather.ts';
@@ -17,7 +16,7 @@ const SPACING_MS = 40 * 86_400_000;
 const BASE = Date.UTC(2026, 0, 1);
 
 /**
- * The labelled scenarios of the eval generator as analysis inputs: their logs and events go into an
+ * Generated scenarios as analysis inputs (for the learning tests and scripts/bench-feedback.ts): their logs and events go into an
  * in-memory store and are read back by the pipeline's own evidence gatherer, so a replay sees what
  * the service would have seen.
  */
@@ -26,19 +25,6 @@ export function scenarioInputs(
   options: { lookbackMs?: number; db?: Database } = {},
 ): ReplayInput[] {
   return [...buildInputs(scenarios, options)];
-}
-
-/** As scenarioInputs, yielding to the event loop every few scenarios so ingest is never held up. */
-export async function scenarioInputsAsync(
-  scenarios: Scenario[],
-  options: { lookbackMs?: number; every?: number } = {},
-): Promise<ReplayInput[]> {
-  const out: ReplayInput[] = [];
-  for (const input of buildInputs(scenarios, options)) {
-    out.push(input);
-    if (out.length % (options.every ?? 5) === 0) await Bun.sleep(0);
-  }
-  return out;
 }
 
 function* buildInputs(
@@ -123,11 +109,3 @@ function* buildInputs(
     if (!options.db) db.close();
   }
 }
-
-/** The built-in labelled scenarios the learning gate replays: a fixed seed and a modest count. */
-export const builtInScenarios = (seed: number, count: number): ReplayInput[] =>
-  count > 0 ? scenarioInputs(generateScenarios({ seed, count })) : [];
-
-/** builtInScenarios without holding the event loop (the service builds them on the first feedback). */
-export const builtInScenariosAsync = async (seed: number, count: number): Promise<ReplayInput[]> =>
-  count > 0 ? scenarioInputsAsync(generateScenarios({ seed, count })) : [];
