@@ -54,8 +54,11 @@ export const snapshotOf = (
     ),
   }));
 
-/** At most this many of the newest labelled reports of an error code are judged per run (two learner runs each). */
-const GATE_MAX_REPORTS = 40;
+/**
+ * At most this many of the newest labelled reports of an error code are judged per run: each costs
+ * one learner run (its held-out model), which re-ranks the context's stored triggers a few times.
+ */
+const GATE_MAX_REPORTS = 25;
 
 /**
  * Learning from feedback: each new word on a report re-learns the multipliers of its context
@@ -144,19 +147,17 @@ export function createLearning(options: {
     if (changedContexts(active.contexts, contexts).length === 0) return null;
     const started = performance.now();
     const judged = [...sameCode].sort((a, b) => b.createdAt - a.createdAt).slice(0, GATE_MAX_REPORTS);
-    const byCase = new Map<LabelledReport, Feedback>();
-    const reports = options.ungated
-      ? []
-      : judged.map((f) => {
-          const r = labelled(f);
-          byCase.set(r, f);
-          return r;
-        });
+    const reports = options.ungated ? [] : judged.map(labelled);
+    // Each report's held-out model is learnt in its own event-loop turn: a run never holds up ingest
+    // for longer than one learner run (the same as learning the candidate itself).
+    const heldOut = new Map<LabelledReport, LearntModel>();
+    for (const [i, r] of reports.entries()) {
+      const f = judged[i];
+      heldOut.set(r, { version: 'held-out', contexts: learnt(sameCode.filter((x) => x !== f)) });
+      await Bun.sleep(0);
+    }
     const candidate = { version: 'candidate', contexts };
-    const gated = runGate(reports, active, candidate, (r) => {
-      const f = byCase.get(r);
-      return { version: 'held-out', contexts: learnt(sameCode.filter((x) => x !== f)) };
-    });
+    const gated = runGate(reports, active, candidate, (r) => heldOut.get(r) ?? candidate);
     const result = options.ungated ? { ...gated, accepted: true, reason: 'ungated' } : gated;
     const stored = store.record({
       status: result.accepted ? 'active' : 'refused',
