@@ -14,6 +14,7 @@ import { createReportRoutes } from './http/report-routes.ts';
 import { createHealthRoutes } from './http/health-routes.ts';
 import { createHttpApp, createRequestGuard, fastRoute } from './http/server.ts';
 import { createEventReceiver, createHttpIngestRoutes } from './ingest/http.ts';
+import type { EverestReceiver } from './ingest/everest.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
 import { createIngestSink } from './ingest/sink.ts';
 import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analysis.ts';
@@ -191,6 +192,12 @@ export async function startApp(
   stopHooks.push(() => chat.stop());
 
   let mqtt: MqttReceiver | null = null;
+  let everest: EverestReceiver | null = null;
+  const everestUrl = config.TRACEPULSE_EVEREST
+    ? (config.TRACEPULSE_EVEREST_MQTT_URL ?? config.TRACEPULSE_MQTT_URL)
+    : undefined;
+  if (config.TRACEPULSE_EVEREST && !everestUrl)
+    logger.warn('TRACEPULSE_EVEREST=on needs TRACEPULSE_EVEREST_MQTT_URL or TRACEPULSE_MQTT_URL; EVerest adapter off');
   const health = createHealthRoutes({
     db,
     maps,
@@ -199,6 +206,7 @@ export async function startApp(
     stationId,
     components: {
       mqtt: () => (config.TRACEPULSE_MQTT_URL ? { enabled: true, ...mqtt?.state() } : { enabled: false }),
+      everest: () => (everestUrl ? { enabled: true, ...everest?.state() } : { enabled: false }),
       github: () => changeSources.health(),
       rules: () => analysis.rulesStatus(),
       outbox: () => connected.worker.channels(),
@@ -254,6 +262,21 @@ export async function startApp(
     });
   }
 
+  if (everestUrl) {
+    // EVerest adapter (issue 14): errors and session events from the station's own topics.
+    const { startEverestReceiver } = await import('./ingest/everest.ts');
+    everest = await startEverestReceiver({
+      url: everestUrl,
+      prefix: config.TRACEPULSE_EVEREST_PREFIX,
+      apiPrefix: config.TRACEPULSE_EVEREST_API_PREFIX,
+      clientId: `${config.TRACEPULSE_MQTT_CLIENT_ID ?? `tracepulse-${stationId}`}-everest`.slice(0, 128),
+      sink,
+      graph: () => maps.current().graph,
+      logger: logger.child('everest'),
+      metrics,
+    });
+  }
+
   const retention = scheduleRetention(db, {
     policy: {
       maxAgeMs: config.TRACEPULSE_RETENTION_DAYS * 86_400_000,
@@ -286,6 +309,7 @@ export async function startApp(
         retention.stop();
         // Order matters: stop taking input, let in-flight requests and PUBACKs finish, then close the store.
         await withGrace(mqtt?.stop(), 5_000, () => logger.warn('MQTT did not close in time'));
+        await withGrace(everest?.stop(), 5_000, () => logger.warn('EVerest MQTT did not close in time'));
         // In-flight requests get a grace period; idle keep-alive clients must not hold shutdown hostage.
         await withGrace(server.stop(false), 5_000, () =>
           logger.warn('HTTP connections still open; closing them'),

@@ -59,4 +59,4 @@ export interface DebugEvent {
   source: IngestSource;
 }
 
-export type IngestSource = 'http' | 'mqtt' | 'replay';
+export type IngestSource = 'http' | 'mqtt' | 'replay' | 'everest' | 'ocpp';

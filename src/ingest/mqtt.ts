@@ -172,7 +172,7 @@ type SendPacket = (
  * so the broker redelivers from the persistent session.
  * Relies on mqtt.js's internal _sendPacket (pinned by package-lock; covered by the tests).
  */
-function deferPubacksUntilCommitted(
+export function deferPubacksUntilCommitted(
   client: MqttClient,
   store: (packet: { topic: string; payload: Buffer | string }) => Promise<void>,
   onFailure: (err: unknown, topic: string) => void,
