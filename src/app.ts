@@ -197,7 +197,9 @@ export async function startApp(
     ? (config.TRACEPULSE_EVEREST_MQTT_URL ?? config.TRACEPULSE_MQTT_URL)
     : undefined;
   if (config.TRACEPULSE_EVEREST && !everestUrl)
-    logger.warn('TRACEPULSE_EVEREST=on needs TRACEPULSE_EVEREST_MQTT_URL or TRACEPULSE_MQTT_URL; EVerest adapter off');
+    logger.warn(
+      'TRACEPULSE_EVEREST=on needs TRACEPULSE_EVEREST_MQTT_URL or TRACEPULSE_MQTT_URL; EVerest adapter off',
+    );
   const health = createHealthRoutes({
     db,
     maps,

@@ -30,7 +30,8 @@ export async function mapImportCommand(argv: string[]): Promise<number> {
     for (const p of check.problems) process.stderr.write(`error: ${p.message}\n`);
     return 1;
   }
-  for (const w of [...r.warnings, ...check.warnings.map((w) => w.message)]) process.stderr.write(`warning: ${w}\n`);
+  for (const w of [...r.warnings, ...check.warnings.map((w) => w.message)])
+    process.stderr.write(`warning: ${w}\n`);
   if (args.values.out) writeFileSync(args.values.out, r.yaml);
   else process.stdout.write(r.yaml);
   process.stderr.write(

@@ -147,7 +147,11 @@ export function translateError(
   const correlationId = opts.ctx.sessionFor(service) ?? undefined;
   const timestamp = e.timestamp || undefined;
   const what = `${e.type}${e.sub_type ? ` (${e.sub_type})` : ''}${e.message ? `: ${e.message}` : ''}`;
-  const attributes = { ...details, errorType: e.type, state: cleared ? (e.state ?? 'ClearedByModule') : 'Active' };
+  const attributes = {
+    ...details,
+    errorType: e.type,
+    state: cleared ? (e.state ?? 'ClearedByModule') : 'Active',
+  };
   if (cleared) {
     return {
       ok: true,
@@ -210,7 +214,8 @@ export function translateSessionEvent(
   const s = r.data;
   const service = opts.ctx.service(opts.module);
   const reason = s.transaction_finished?.reason;
-  const abnormalEnd = s.event === 'TransactionFinished' && reason !== undefined && !normalStopReasons.has(reason);
+  const abnormalEnd =
+    s.event === 'TransactionFinished' && reason !== undefined && !normalStopReasons.has(reason);
   const pausedByError = s.event === 'ChargingPausedEVSE' && s.charging_paused_evse?.reasons.includes('Error');
   if (s.event === 'SessionStarted') opts.ctx.noteSession(service, s.uuid);
   if (s.event === 'SessionFinished') opts.ctx.noteSession(service, null);
@@ -236,7 +241,11 @@ export function translateSessionEvent(
     },
   ];
   if (abnormalEnd || s.event === 'PluginTimeout') {
-    const details: Record<string, string> = { sessionId: s.uuid, everestModule: opts.module, sessionEvent: s.event };
+    const details: Record<string, string> = {
+      sessionId: s.uuid,
+      everestModule: opts.module,
+      sessionEvent: s.event,
+    };
     if (s.connector_id !== undefined) details.connector = String(s.connector_id);
     items.push({
       kind: 'event',
@@ -263,7 +272,8 @@ function sessionDetail(s: SessionEvent): string {
   const parts: string[] = [];
   if (s.transaction_finished?.reason) parts.push(`reason ${s.transaction_finished.reason}`);
   if (s.session_started?.reason) parts.push(`reason ${s.session_started.reason}`);
-  if (s.charging_paused_evse?.reasons.length) parts.push(`reasons ${s.charging_paused_evse.reasons.join(',')}`);
+  if (s.charging_paused_evse?.reasons.length)
+    parts.push(`reasons ${s.charging_paused_evse.reasons.join(',')}`);
   if (s.connector_id !== undefined) parts.push(`connector ${s.connector_id}`);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }

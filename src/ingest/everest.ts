@@ -117,7 +117,11 @@ export async function startEverestReceiver(options: EverestReceiverOptions): Pro
   client.on('connect', (connack) => {
     status.connected = true;
     status.lastError = null;
-    logger.info('EVerest MQTT connected', { prefix: p, apiPrefix: a, sessionPresent: connack.sessionPresent });
+    logger.info('EVerest MQTT connected', {
+      prefix: p,
+      apiPrefix: a,
+      sessionPresent: connack.sessionPresent,
+    });
     client.subscribe(topics, { qos: 1 }, (err, granted) => {
       if (err) {
         status.lastError = String(err);
@@ -141,7 +145,13 @@ export async function startEverestReceiver(options: EverestReceiverOptions): Pro
 
   async function handle(topic: string, payload: Buffer): Promise<void> {
     const dead = async (reason: string) => {
-      await sink.deadLetter({ receivedAt: Date.now(), source: 'everest', topic, reason, payload: new Uint8Array(payload) });
+      await sink.deadLetter({
+        receivedAt: Date.now(),
+        source: 'everest',
+        topic,
+        reason,
+        payload: new Uint8Array(payload),
+      });
       sink.countRejected('everest', reason.split(':')[0] ?? reason);
     };
     const text = decodeUtf8(payload);
@@ -173,7 +183,8 @@ export async function startEverestReceiver(options: EverestReceiverOptions): Pro
         const { data } = unwrap(json);
         const named = route.name ?? nameOf(data);
         if (named !== 'session_event') return count('var', 'ignored');
-        const value = data && typeof data === 'object' && 'data' in data ? (data as { data: unknown }).data : data;
+        const value =
+          data && typeof data === 'object' && 'data' in data ? (data as { data: unknown }).data : data;
         t = translateSessionEvent(value, { module: route.module, ctx });
         break;
       }
@@ -181,13 +192,21 @@ export async function startEverestReceiver(options: EverestReceiverOptions): Pro
         t = translateSessionEvent(json, { module: route.module, ctx });
         break;
       case 'api-error':
-        t = translateError(apiError(json, route.apiType), { topicModule: route.module, cleared: route.cleared, ctx });
+        t = translateError(apiError(json, route.apiType), {
+          topicModule: route.module,
+          cleared: route.cleared,
+          ctx,
+        });
         break;
       case 'active-errors':
         t = translateActiveErrors(json);
         break;
       case 'session-info': {
-        const r = translateSessionInfo(json, { evse: route.module, previous: sessionInfo.get(route.module), ctx });
+        const r = translateSessionInfo(json, {
+          evse: route.module,
+          previous: sessionInfo.get(route.module),
+          ctx,
+        });
         if (r.ok && r.key) {
           sessionInfo.delete(route.module);
           sessionInfo.set(route.module, r.key);
@@ -208,7 +227,8 @@ export async function startEverestReceiver(options: EverestReceiverOptions): Pro
     const now = new Map<string, unknown>();
     const items: Translation & { ok: true } = { ok: true, items: [] };
     for (const [i, e] of json.entries()) {
-      const uuid = e && typeof e === 'object' && 'uuid' in e ? String((e as { uuid: unknown }).uuid) : `#${i}`;
+      const uuid =
+        e && typeof e === 'object' && 'uuid' in e ? String((e as { uuid: unknown }).uuid) : `#${i}`;
       now.set(uuid, e);
       if (activeErrors?.has(uuid)) continue;
       const r = translateError(e, { topicModule: 'everest_api', cleared: false, ctx });
@@ -291,7 +311,8 @@ export function routeTopic(topic: string, prefix: string, apiPrefix: string): Ro
   if (topic.startsWith(apiPrefix)) {
     const s = topic.slice(apiPrefix.length).split('/');
     if (s.join('/') === 'errors/var/active_errors') return { kind: 'active-errors' };
-    if (s.length === 3 && s[1] === 'var' && s[2] === 'session_info') return { kind: 'session-info', module: s[0] as string };
+    if (s.length === 3 && s[1] === 'var' && s[2] === 'session_info')
+      return { kind: 'session-info', module: s[0] as string };
     // 1/{api_type}/{module_id}/{m2e|e2m}/{msg}
     if (s[0] === '1' && s.length === 5) {
       const [, apiType, module, dir, msg] = s as [string, string, string, string, string];
@@ -314,7 +335,9 @@ export function serviceFor(graph: SystemGraph, moduleId: string): string {
 }
 
 function nameOf(data: unknown): string | null {
-  return data && typeof data === 'object' && 'name' in data && typeof data.name === 'string' ? data.name : null;
+  return data && typeof data === 'object' && 'name' in data && typeof data.name === 'string'
+    ? data.name
+    : null;
 }
 
 /**

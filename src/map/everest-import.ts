@@ -31,7 +31,11 @@ const knownFunctions: Record<string, string[]> = {
     'Charger::stop_transaction',
     'Charger::cleanup_transactions_on_startup',
   ],
-  OCPP: ['OCPP::process_session_event', 'ChargePointImpl::on_transaction_stopped', 'ChargePointImpl::connected_callback'],
+  OCPP: [
+    'OCPP::process_session_event',
+    'ChargePointImpl::on_transaction_stopped',
+    'ChargePointImpl::connected_callback',
+  ],
   Auth: ['AuthHandler::on_token', 'handle_session_event', 'set_connection_timeout'],
   EvseSlac: ['slacImpl::run', 'handle_dlink_error', 'handle_enter_bcd'],
   EvseV2G: ['handle_iso_cable_check', 'handle_iso_power_delivery', 'v2g_handle_connection'],
@@ -47,7 +51,10 @@ export type ImportResult =
   | { ok: false; problems: string[] };
 
 /** Reads an EVerest config and writes a system map (YAML text) that `map check` accepts. */
-export function importEverestConfig(text: string, options: { repo?: string; source?: string } = {}): ImportResult {
+export function importEverestConfig(
+  text: string,
+  options: { repo?: string; source?: string } = {},
+): ImportResult {
   const warnings: string[] = [];
   let raw: unknown;
   try {
@@ -63,7 +70,10 @@ export function importEverestConfig(text: string, options: { repo?: string; sour
       raw = load(text, { json: true });
     } catch (again) {
       if (again instanceof YAMLException)
-        return { ok: false, problems: [`YAML syntax error at line ${(again.mark?.line ?? 0) + 1}: ${again.reason}`] };
+        return {
+          ok: false,
+          problems: [`YAML syntax error at line ${(again.mark?.line ?? 0) + 1}: ${again.reason}`],
+        };
       throw again;
     }
   }
@@ -77,7 +87,9 @@ export function importEverestConfig(text: string, options: { repo?: string; sour
     for (const [requirement, list] of Object.entries(m.connections ?? {})) {
       for (const c of list ?? []) {
         if (!(c.module_id in modules)) {
-          warnings.push(`${id}.connections.${requirement}: module '${c.module_id}' is not in active_modules (left out)`);
+          warnings.push(
+            `${id}.connections.${requirement}: module '${c.module_id}' is not in active_modules (left out)`,
+          );
           continue;
         }
         if (c.module_id === id || deps.includes(c.module_id)) continue;

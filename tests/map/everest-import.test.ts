@@ -6,7 +6,8 @@ import { importEverestConfig } from '../../src/map/everest-import.ts';
 import { parseSystemMap } from '../../src/map/system-map.ts';
 
 // Real configs from EVerest/everest-core@23c9dac (each file's first line names its source).
-const fixture = (name: string) => readFileSync(join(import.meta.dir, '..', 'fixtures', 'everest', name), 'utf8');
+const fixture = (name: string) =>
+  readFileSync(join(import.meta.dir, '..', 'fixtures', 'everest', name), 'utf8');
 
 /** The config's connections, read independently of the importer: module id -> required module ids. */
 function connections(text: string): Map<string, Set<string>> {
@@ -33,8 +34,7 @@ describe('map import everest', () => {
       if (!map.ok) throw new Error(map.problems.map((p) => p.message).join('\n'));
       const expected = connections(text);
       expect([...map.graph.services.keys()].sort()).toEqual([...expected.keys()].sort());
-      for (const [id, deps] of expected)
-        expect(new Set(map.graph.services.get(id)?.dependsOn)).toEqual(deps);
+      for (const [id, deps] of expected) expect(new Set(map.graph.services.get(id)?.dependsOn)).toEqual(deps);
     });
   }
 
@@ -46,7 +46,9 @@ describe('map import everest', () => {
     const evse = map.graph.services.get('connector_1');
     expect(evse).toMatchObject({ module: 'EvseManager', files: ['modules/EVSE/EvseManager/'] });
     expect(evse?.functions).toContain('Charger::run_state_machine');
-    expect(map.graph.services.get('powersupply_dc')?.files[0]).toMatch(/^modules\/HardwareDrivers\/PowerSupplies\//);
+    expect(map.graph.services.get('powersupply_dc')?.files[0]).toMatch(
+      /^modules\/HardwareDrivers\/PowerSupplies\//,
+    );
     // The shipped config repeats `connections:` for iso15118_charger; the later one wins, with a warning.
     expect(r.warnings.some((w) => /duplicated key/.test(w))).toBe(true);
     expect(map.graph.services.get('iso15118_charger')?.dependsOn).toEqual(['evse_security']);
