@@ -16,6 +16,7 @@ import { createHttpApp, createRequestGuard, fastRoute } from './http/server.ts';
 import { createEventReceiver, createHttpIngestRoutes } from './ingest/http.ts';
 import type { EverestReceiver } from './ingest/everest.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
+import { createOcppIngest } from './ingest/ocpp.ts';
 import { createIngestSink } from './ingest/sink.ts';
 import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analysis.ts';
 import { recoverUnreportedTriggers } from './pipeline/recovery.ts';
@@ -113,6 +114,15 @@ export async function startApp(
 
   const sink = createIngestSink({ writer, metrics, clock, triggers: () => maps.current().graph.triggers });
 
+  // OCPP-J frames (issue 14): POST /api/ocpp/:chargePointId and MQTT PREFIX/ocpp/<chargePointId>.
+  const ocpp = createOcppIngest({
+    sink,
+    graph: () => maps.current().graph,
+    responseTimeoutMs: config.TRACEPULSE_OCPP_RESPONSE_TIMEOUT_S * 1000,
+    logger: logger.child('ocpp'),
+    metrics,
+  });
+
   const changeSources = await createChangeSources({ config, db, clock, logger, metrics, maps, version });
 
   // One adapter for both LLM features; the SDK itself is imported on the first call.
@@ -178,6 +188,7 @@ export async function startApp(
     // First: role checks for browser sessions on /api and /webhook (API keys are unaffected).
     chat.guard,
     createHttpIngestRoutes(sink),
+    ocpp.routes,
     createQueryRoutes({ queries, maps, maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES }),
     changeSources.routes,
     createReportRoutes({ reports, maps }),
@@ -190,6 +201,7 @@ export async function startApp(
   stopHooks.push(() => analysis.stop());
   stopHooks.push(() => connected.stop());
   stopHooks.push(() => chat.stop());
+  stopHooks.push(() => ocpp.stop());
 
   let mqtt: MqttReceiver | null = null;
   let everest: EverestReceiver | null = null;
@@ -261,6 +273,7 @@ export async function startApp(
       clientId: config.TRACEPULSE_MQTT_CLIENT_ID ?? `tracepulse-${stationId}`.slice(0, 128),
       sink,
       logger: logger.child('mqtt'),
+      ocpp: ocpp.mqtt,
     });
   }
 

@@ -15,6 +15,7 @@ import {
 } from './everest-translate.ts';
 import { deferPubacksUntilCommitted } from './mqtt.ts';
 import { decodeUtf8, toDebugEvent, toLogLine } from './normalize.ts';
+import { serviceFor } from './service-for.ts';
 import type { IngestSink } from './sink.ts';
 
 export interface EverestReceiverOptions {
@@ -324,14 +325,6 @@ export function routeTopic(topic: string, prefix: string, apiPrefix: string): Ro
     }
   }
   return null;
-}
-
-/** The map's service for an EVerest module id: by name or alias, else the service whose `module:` is it. */
-export function serviceFor(graph: SystemGraph, moduleId: string): string {
-  const byName = graph.resolve(moduleId);
-  if (byName) return byName;
-  for (const s of graph.services.values()) if (s.module === moduleId) return s.name;
-  return moduleId;
 }
 
 function nameOf(data: unknown): string | null {
