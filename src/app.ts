@@ -13,6 +13,7 @@ import { createQueryRoutes } from './http/query-routes.ts';
 import { createReportRoutes } from './http/report-routes.ts';
 import { createHealthRoutes } from './http/health-routes.ts';
 import { createHttpApp, createRequestGuard, fastRoute } from './http/server.ts';
+import { createSessionRoutes } from './http/session-routes.ts';
 import { createEventReceiver, createHttpIngestRoutes } from './ingest/http.ts';
 import type { EverestReceiver } from './ingest/everest.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
@@ -192,6 +193,7 @@ export async function startApp(
     createQueryRoutes({ queries, maps, maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES }),
     changeSources.routes,
     createReportRoutes({ reports, maps }),
+    createSessionRoutes({ queries }),
     connected.routes,
     ...chat.routes,
   ];
