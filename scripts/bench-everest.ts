@@ -21,7 +21,15 @@ const bin = join(root, 'dist', 'tracepulse-linux-x64');
 const dir = mkdtempSync(join(tmpdir(), 'bench-everest-'));
 const map = join(dir, 'map.yaml');
 const base = `bench-everest-${process.pid}`;
-const imp = Bun.spawnSync([bin, 'map', 'import', 'everest', join(root, 'tests/fixtures/everest/config-CB-EVAL-DC.yaml'), '--out', map]);
+const imp = Bun.spawnSync([
+  bin,
+  'map',
+  'import',
+  'everest',
+  join(root, 'tests/fixtures/everest/config-CB-EVAL-DC.yaml'),
+  '--out',
+  map,
+]);
 if (imp.exitCode !== 0) throw new Error(imp.stderr.toString());
 const port = 40000 + Math.floor(Math.random() * 10000);
 const url = `http://127.0.0.1:${port}`;
@@ -45,12 +53,17 @@ const proc = Bun.spawn([bin], {
 try {
   for (;;) {
     try {
-      const h = (await (await fetch(`${url}/healthz`)).json()) as { components: { everest: { subscribed?: boolean } } };
+      const h = (await (await fetch(`${url}/healthz`)).json()) as {
+        components: { everest: { subscribed?: boolean } };
+      };
       if (h.components.everest.subscribed) break;
     } catch {}
     await Bun.sleep(20);
   }
-  const pub = await connectAsync('mqtt://127.0.0.1:1883', { clientId: `${base}-station`, protocolVersion: 4 });
+  const pub = await connectAsync('mqtt://127.0.0.1:1883', {
+    clientId: `${base}-station`,
+    protocolVersion: 4,
+  });
   const e2e: number[] = [];
   const engine: number[] = [];
   let last = '';
@@ -59,11 +72,27 @@ try {
     const t0 = performance.now();
     await pub.publishAsync(
       `${base}/everest/modules/powersupply_dc/impl/main/error/power_supply_DC/HardwareFault`,
-      JSON.stringify({ msg_type: 'RaiseError', data: { type: 'power_supply_DC/HardwareFault', description: 'Hardware fault', message: `module ${i % 8} reports fault bit 0x0400`, origin: { module_id: 'powersupply_dc', implementation_id: 'main' }, severity: 'High', timestamp: new Date().toISOString(), uuid, state: 'Active', sub_type: '', vendor_id: 'InfyPower' } }),
+      JSON.stringify({
+        msg_type: 'RaiseError',
+        data: {
+          type: 'power_supply_DC/HardwareFault',
+          description: 'Hardware fault',
+          message: `module ${i % 8} reports fault bit 0x0400`,
+          origin: { module_id: 'powersupply_dc', implementation_id: 'main' },
+          severity: 'High',
+          timestamp: new Date().toISOString(),
+          uuid,
+          state: 'Active',
+          sub_type: '',
+          vendor_id: 'InfyPower',
+        },
+      }),
       { qos: 1 },
     );
     for (;;) {
-      const r = (await (await fetch(`${url}/api/reports?service=powersupply_dc&limit=1`)).json()) as { reports: Array<{ id: string; latencyMs?: number }> };
+      const r = (await (await fetch(`${url}/api/reports?service=powersupply_dc&limit=1`)).json()) as {
+        reports: Array<{ id: string; latencyMs?: number }>;
+      };
       const top = r.reports[0];
       if (top && top.id !== last) {
         last = top.id;
@@ -75,10 +104,13 @@ try {
     await Bun.sleep(30);
   }
   await pub.endAsync();
-  const q = (a: number[], p: number) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(p * a.length))]?.toFixed(1);
+  const q = (a: number[], p: number) =>
+    [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(p * a.length))]?.toFixed(1);
   console.log(`| raises | publish -> report visible p50 / p99 | commit -> report p50 / p99 |`);
   console.log(`|---|---|---|`);
-  console.log(`| ${e2e.length} | ${q(e2e, 0.5)} / ${q(e2e, 0.99)} ms | ${engine.length ? `${q(engine, 0.5)} / ${q(engine, 0.99)} ms` : 'n/a'} |`);
+  console.log(
+    `| ${e2e.length} | ${q(e2e, 0.5)} / ${q(e2e, 0.99)} ms | ${engine.length ? `${q(engine, 0.5)} / ${q(engine, 0.99)} ms` : 'n/a'} |`,
+  );
 } finally {
   proc.kill('SIGTERM');
   await proc.exited;
