@@ -19,13 +19,20 @@ let proc: ReturnType<typeof Bun.spawn> | null = null;
 let pub: MqttClient;
 
 const run = (args: string[]) => {
-  const r = Bun.spawnSync([bin, ...args], { stdout: 'pipe', stderr: 'pipe', env: { PATH: process.env.PATH ?? '' } });
+  const r = Bun.spawnSync([bin, ...args], {
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { PATH: process.env.PATH ?? '' },
+  });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 };
 
 beforeAll(async () => {
   if (!existsSync(bin)) {
-    const b = Bun.spawnSync(['bash', join(repoRoot, 'scripts', 'build'), 'x64'], { stdout: 'pipe', stderr: 'pipe' });
+    const b = Bun.spawnSync(['bash', join(repoRoot, 'scripts', 'build'), 'x64'], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
     if (b.exitCode !== 0) throw new Error(`build failed: ${b.stderr.toString()}`);
   }
 }, 120_000);
@@ -65,34 +72,59 @@ describe('compiled binary: EVerest and OCPP', () => {
       stdout: 'pipe',
       stderr: 'pipe',
     });
-    await waitFor(async () => {
-      try {
-        const h = (await (await fetch(`${url}/healthz`)).json()) as { components: { everest: { subscribed?: boolean } } };
-        return h.components.everest.subscribed;
-      } catch {
-        return false;
-      }
-    }, 10_000, 'binary EVerest subscription');
+    await waitFor(
+      async () => {
+        try {
+          const h = (await (await fetch(`${url}/healthz`)).json()) as {
+            components: { everest: { subscribed?: boolean } };
+          };
+          return h.components.everest.subscribed;
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'binary EVerest subscription',
+    );
     pub = await connectAsync(BROKER, { clientId: `${base}-station`, protocolVersion: 4 });
     const uuid = `e2e-${Date.now()}`;
     await pub.publishAsync(
       `${base}/everest/modules/powersupply_dc/impl/main/error/power_supply_DC/HardwareFault`,
       JSON.stringify({
         msg_type: 'RaiseError',
-        data: { type: 'power_supply_DC/HardwareFault', description: 'Hardware fault', message: 'module 3 reports fault bit 0x0400', origin: { module_id: 'powersupply_dc', implementation_id: 'main' }, severity: 'High', timestamp: new Date().toISOString(), uuid, state: 'Active', sub_type: '', vendor_id: 'InfyPower' },
+        data: {
+          type: 'power_supply_DC/HardwareFault',
+          description: 'Hardware fault',
+          message: 'module 3 reports fault bit 0x0400',
+          origin: { module_id: 'powersupply_dc', implementation_id: 'main' },
+          severity: 'High',
+          timestamp: new Date().toISOString(),
+          uuid,
+          state: 'Active',
+          sub_type: '',
+          vendor_id: 'InfyPower',
+        },
       }),
       { qos: 1 },
     );
-    const report = await waitFor(async () => {
-      const r = (await (await fetch(`${url}/api/reports?service=powersupply_dc`)).json()) as { reports: Array<{ trigger?: { errorCode?: string } }> };
-      return r.reports[0] ?? null;
-    }, 5000, 'report');
+    const report = await waitFor(
+      async () => {
+        const r = (await (await fetch(`${url}/api/reports?service=powersupply_dc`)).json()) as {
+          reports: Array<{ trigger?: { errorCode?: string } }>;
+        };
+        return r.reports[0] ?? null;
+      },
+      5000,
+      'report',
+    );
     expect(JSON.stringify(report)).toContain('power_supply_DC/HardwareFault');
 
     const ingest = run(['ingest', 'ocpp-log', libocppLog, '--charge-point', 'cp001', '--url', url]);
     expect(ingest.code).toBe(0);
     expect(ingest.out).toBe('sent 21 frames and 2 log lines; 0 rejected\n');
-    const t = (await (await fetch(`${url}/api/sessions/cp001:2f1a0c1e-8c1b-4c43-9c5d-1a2b3c4d5e03`)).json()) as { entries: Array<{ eventType?: string; errorCode?: string }> };
+    const t = (await (
+      await fetch(`${url}/api/sessions/cp001:2f1a0c1e-8c1b-4c43-9c5d-1a2b3c4d5e03`)
+    ).json()) as { entries: Array<{ eventType?: string; errorCode?: string }> };
     expect(t.entries.filter((e) => e.eventType).map((e) => `${e.eventType}/${e.errorCode}`)).toEqual([
       'OCPP_STATUS_ERROR/GroundFailure',
       'SESSION_DROP/EmergencyStop',
