@@ -8,9 +8,17 @@ export type OcppVersion = '1.6' | '2.0.1';
 
 let raw: Record<OcppVersion, Record<string, unknown>> | null = null;
 
-/** Loads the schemas (once); every other function here needs it done. */
-export async function loadOcppSchemas(): Promise<void> {
-  raw ??= (await import('./ocpp-schema-data.ts')).schemaData;
+let loading: Promise<void> | null = null;
+
+/**
+ * Loads the schemas (once); every other function here needs it done. Always the same promise, so
+ * callers awaiting it resume in the order they called (frames stay in arrival order).
+ */
+export function loadOcppSchemas(): Promise<void> {
+  loading ??= import('./ocpp-schema-data.ts').then((m) => {
+    raw = m.schemaData;
+  });
+  return loading;
 }
 
 const loaded = () => {

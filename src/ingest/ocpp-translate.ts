@@ -17,6 +17,8 @@ export interface OcppFrameInput {
   frame: unknown;
   /** Epoch ms: the log's or the envelope's time, else arrival. */
   at: number;
+  /** Epoch ms of arrival (default `at`): the periodic sweep measures waits on this clock. */
+  receivedAt?: number;
   direction?: Direction;
 }
 
@@ -57,6 +59,7 @@ interface Pending {
   action: string;
   version: OcppVersion | null;
   at: number;
+  receivedAt: number;
   correlationId: string | null;
   payload: Record<string, unknown>;
 }
@@ -75,7 +78,7 @@ interface ChargePointState {
 
 export interface OcppTracker {
   frame(input: OcppFrameInput): Translation;
-  /** Calls that waited longer than the timeout, as warn lines (and forgotten). */
+  /** Calls that waited longer than the timeout since they arrived (wall clock), as warn lines (and forgotten). */
   sweep(now: number): Translated[];
   /** Calls forgotten because a charge point had too many open, and charge points evicted. */
   dropped(): number;
@@ -129,9 +132,17 @@ export function createOcppTracker(options: {
     },
   });
 
-  function sweepOne(cp: string, s: ChargePointState, now: number, out: Translated[]) {
+  // Two clocks: frames sweep with their own (log or envelope) time, so a replay is deterministic; the
+  // timer sweeps with arrival time, so frames stamped in the past are not declared unanswered at once.
+  function sweepOne(
+    cp: string,
+    s: ChargePointState,
+    now: number,
+    out: Translated[],
+    clock: 'at' | 'receivedAt',
+  ) {
     for (const [id, p] of s.pending) {
-      if (now - p.at < options.responseTimeoutMs) continue;
+      if (now - p[clock] < options.responseTimeoutMs) continue;
       s.pending.delete(id);
       out.push(
         line(
@@ -150,15 +161,15 @@ export function createOcppTracker(options: {
     dropped: () => dropped,
     sweep(now) {
       const out: Translated[] = [];
-      for (const [cp, s] of cps) sweepOne(cp, s, now, out);
+      for (const [cp, s] of cps) sweepOne(cp, s, now, out, 'receivedAt');
       return out;
     },
-    frame({ chargePointId: cp, frame, at, direction }) {
+    frame({ chargePointId: cp, frame, at, direction, receivedAt = at }) {
       if (!Array.isArray(frame))
         return { ok: false, reason: 'invalid_ocpp: expected an OCPP-J array [2|3|4, ...]' };
       const s = state(cp);
       const items: Translated[] = [];
-      sweepOne(cp, s, at, items);
+      sweepOne(cp, s, at, items, 'at');
       // A gap in the charge point's traffic longer than two heartbeat intervals: the link was down.
       if (s.lastAt !== null && s.heartbeatS && at - s.lastAt > 2 * s.heartbeatS * 1000) {
         const gapS = Math.round((at - s.lastAt) / 1000);
@@ -192,7 +203,14 @@ export function createOcppTracker(options: {
         if (!v.ok) return { ok: false, reason: `invalid_ocpp: ${action}: ${v.problems.join('; ')}` };
         if (v.version) s.version = v.version;
         const t = translateCall(cp, s, id, action, body, v.version, at, options.service());
-        s.pending.set(id, { action, version: v.version, at, correlationId: t.correlationId, payload: body });
+        s.pending.set(id, {
+          action,
+          version: v.version,
+          at,
+          receivedAt,
+          correlationId: t.correlationId,
+          payload: body,
+        });
         if (s.pending.size > MAX_PENDING) {
           s.pending.delete(s.pending.keys().next().value as string);
           dropped++;

@@ -82,7 +82,7 @@ export function createOcppIngest(deps: {
       }
       const at = ('timestamp' in env.data ? env.data.timestamp : undefined) ?? c.now;
       const direction = 'direction' in env.data ? (env.data.direction as Direction | undefined) : undefined;
-      const t = tracker.frame({ chargePointId: cp, frame, at, direction });
+      const t = tracker.frame({ chargePointId: cp, frame, at, direction, receivedAt: c.now });
       if (!t.ok) {
         problems.push(`${where}${t.reason}`);
         return;

@@ -238,3 +238,27 @@ describe('OCPP frames', () => {
     expect(body.problems.join()).toContain('StopTransaction');
   });
 });
+
+describe('OCPP tracker clocks', () => {
+  // Defect seen in tests/http/sessions.test.ts: the 5 s sweep compared wall-clock now with a frame's
+  // own (past) envelope time, so an Authorize stamped an hour ago was "unanswered" before its answer came.
+  test('the periodic sweep waits the timeout from arrival, not from the frame time', async () => {
+    const { loadOcppSchemas } = await import('../../src/ingest/ocpp-schemas.ts');
+    const { createOcppTracker } = await import('../../src/ingest/ocpp-translate.ts');
+    await loadOcppSchemas();
+    const tracker = createOcppTracker({ service: () => 'ocpp', responseTimeoutMs: 30_000 });
+    const arrived = Date.parse('2026-12-01T10:00:00Z');
+    const stamped = arrived - 3_600_000;
+    const r = tracker.frame({
+      chargePointId: 'cp',
+      frame: [2, 'a-1', 'Authorize', { idTag: 'DEADBEEF' }],
+      at: stamped,
+      receivedAt: arrived,
+    });
+    expect(r.ok).toBe(true);
+    expect(tracker.sweep(arrived + 1_000)).toEqual([]);
+    const late = tracker.sweep(arrived + 31_000);
+    expect(late).toHaveLength(1);
+    expect(late[0]).toMatchObject({ kind: 'log', input: { level: 'warn', timestamp: stamped + 30_000 } });
+  });
+});
