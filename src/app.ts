@@ -17,7 +17,7 @@ import { createSessionRoutes } from './http/session-routes.ts';
 import { createEventReceiver, createHttpIngestRoutes } from './ingest/http.ts';
 import type { EverestReceiver } from './ingest/everest.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
-import { createOcppIngest } from './ingest/ocpp.ts';
+import { createLazyOcppIngest } from './ingest/ocpp-lazy.ts';
 import { createIngestSink } from './ingest/sink.ts';
 import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analysis.ts';
 import { recoverUnreportedTriggers } from './pipeline/recovery.ts';
@@ -116,13 +116,15 @@ export async function startApp(
   const sink = createIngestSink({ writer, metrics, clock, triggers: () => maps.current().graph.triggers });
 
   // OCPP-J frames (issue 14): POST /api/ocpp/:chargePointId and MQTT PREFIX/ocpp/<chargePointId>.
-  const ocpp = createOcppIngest({
-    sink,
-    graph: () => maps.current().graph,
-    responseTimeoutMs: config.TRACEPULSE_OCPP_RESPONSE_TIMEOUT_S * 1000,
-    logger: logger.child('ocpp'),
-    metrics,
-  });
+  const ocpp = createLazyOcppIngest(async () =>
+    (await import('./ingest/ocpp.ts')).createOcppIngest({
+      sink,
+      graph: () => maps.current().graph,
+      responseTimeoutMs: config.TRACEPULSE_OCPP_RESPONSE_TIMEOUT_S * 1000,
+      logger: logger.child('ocpp'),
+      metrics,
+    }),
+  );
 
   const changeSources = await createChangeSources({ config, db, clock, logger, metrics, maps, version });
 
