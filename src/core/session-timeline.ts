@@ -114,7 +114,11 @@ function phaseOf(l: LogLine): TimelineEntry['phase'] {
   const sessionEvent = typeof a.sessionEvent === 'string' ? a.sessionEvent : '';
   if (action === 'Authorize' || /^(Authorized|Deauthorized|AuthRequired)$/.test(sessionEvent))
     return 'authorization';
-  if (/^(StopTransaction)$/.test(action) || /^(TransactionFinished|SessionFinished)$/.test(sessionEvent))
+  if (
+    action === 'StopTransaction' ||
+    (action === 'TransactionEvent' && a.transactionEvent === 'Ended') ||
+    /^(TransactionFinished|SessionFinished)$/.test(sessionEvent)
+  )
     return 'stop';
   if (typeof a.errorType === 'string') return 'error';
   if (sessionEvent) return 'session';

@@ -227,6 +227,7 @@ export function createOcppTracker(options: {
               action,
               messageType: 'CALL',
               ocppVersion: v.version,
+              ...(action === 'TransactionEvent' ? { transactionEvent: body.eventType } : {}),
             },
           ),
           ...t.events.map((input) => ({

@@ -111,7 +111,7 @@ describe('GET /api/sessions/:correlationId', () => {
         'authorization/ocpp/OCPP CALLRESULT Authorize',
         'stop/everest/EvseManager session event TransactionFinished (reason EmergencyStop)',
         'stop/everest/SESSION_DROP',
-        'ocpp/ocpp/OCPP CALL TransactionEvent',
+        'stop/ocpp/OCPP CALL TransactionEvent',
         'stop/ocpp/SESSION_DROP',
         'ocpp/ocpp/OCPP CALLRESULT TransactionEvent',
       ],
