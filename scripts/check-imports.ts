@@ -22,7 +22,7 @@ export const allowed: Record<string, readonly string[]> = {
   auth: ['core', 'store'],
   learn: ['core', 'map', 'analyze', 'store', 'auth'],
   pipeline: ['core', 'map', 'analyze', 'store'],
-  ingest: ['core', 'store'],
+  ingest: ['core', 'map', 'store'],
   sources: ['core', 'map', 'store'],
   deliver: ['core', 'map', 'store'],
   llm: ['core'],

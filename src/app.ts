@@ -15,9 +15,12 @@ import { createQueryRoutes } from './http/query-routes.ts';
 import { createReportRoutes } from './http/report-routes.ts';
 import { createHealthRoutes } from './http/health-routes.ts';
 import { createHttpApp, createRequestGuard, fastRoute } from './http/server.ts';
+import { createSessionRoutes } from './http/session-routes.ts';
 import { createEventReceiver, createHttpIngestRoutes } from './ingest/http.ts';
+import type { EverestReceiver } from './ingest/everest.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
 import { createIngestIntake } from './ingest/intake.ts';
+import { createLazyOcppIngest } from './ingest/ocpp-lazy.ts';
 import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analysis.ts';
 import { recoverUnreportedTriggers } from './pipeline/recovery.ts';
 import { createReportService, type ReportService } from './pipeline/reports.ts';
@@ -119,6 +122,17 @@ export async function startApp(
     triggers: () => maps.current().graph.triggers,
   });
 
+  // OCPP-J frames (issue 14): POST /api/ocpp/:chargePointId and MQTT PREFIX/ocpp/<chargePointId>.
+  const ocpp = createLazyOcppIngest(async () =>
+    (await import('./ingest/ocpp.ts')).createOcppIngest({
+      sink: intake,
+      graph: () => maps.current().graph,
+      responseTimeoutMs: config.TRACEPULSE_OCPP_RESPONSE_TIMEOUT_S * 1000,
+      logger: logger.child('ocpp'),
+      metrics,
+    }),
+  );
+
   const changeSources = await createChangeSources({ config, db, clock, logger, metrics, maps, version });
 
   // One adapter for both LLM features; the SDK itself is imported on the first call.
@@ -184,10 +198,12 @@ export async function startApp(
     // First: role checks for browser sessions on /api and /webhook (API keys are unaffected).
     chat.guard,
     createHttpIngestRoutes(intake),
+    ocpp.routes,
     createQueryRoutes({ queries, maps, maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES }),
     createChangeRoutes({ changes: changeSources.repo, clock, metrics }),
     createReportRoutes({ reports, maps }),
     createOutboxRoutes({ repo: connected.repo, worker: connected.worker, clock }),
+    createSessionRoutes({ queries }),
     ...chat.routes,
   ];
   const stopHooks: Array<() => Promise<void> | void> = [];
@@ -196,8 +212,17 @@ export async function startApp(
   stopHooks.push(() => analysis.stop());
   stopHooks.push(() => connected.stop());
   stopHooks.push(() => chat.stop());
+  stopHooks.push(() => ocpp.stop());
 
   let mqtt: MqttReceiver | null = null;
+  let everest: EverestReceiver | null = null;
+  const everestUrl = config.TRACEPULSE_EVEREST
+    ? (config.TRACEPULSE_EVEREST_MQTT_URL ?? config.TRACEPULSE_MQTT_URL)
+    : undefined;
+  if (config.TRACEPULSE_EVEREST && !everestUrl)
+    logger.warn(
+      'TRACEPULSE_EVEREST=on needs TRACEPULSE_EVEREST_MQTT_URL or TRACEPULSE_MQTT_URL; EVerest adapter off',
+    );
   const health = createHealthRoutes({
     db,
     maps,
@@ -206,6 +231,7 @@ export async function startApp(
     stationId,
     components: {
       mqtt: () => (config.TRACEPULSE_MQTT_URL ? { enabled: true, ...mqtt?.state() } : { enabled: false }),
+      everest: () => (everestUrl ? { enabled: true, ...everest?.state() } : { enabled: false }),
       github: () => changeSources.health(),
       rules: () => analysis.rulesStatus(),
       outbox: () => connected.worker.channels(),
@@ -258,6 +284,22 @@ export async function startApp(
       clientId: config.TRACEPULSE_MQTT_CLIENT_ID ?? `tracepulse-${stationId}`.slice(0, 128),
       intake,
       logger: logger.child('mqtt'),
+      ocpp: ocpp.mqtt,
+    });
+  }
+
+  if (everestUrl) {
+    // EVerest adapter (issue 14): errors and session events from the station's own topics.
+    const { startEverestReceiver } = await import('./ingest/everest.ts');
+    everest = await startEverestReceiver({
+      url: everestUrl,
+      prefix: config.TRACEPULSE_EVEREST_PREFIX,
+      apiPrefix: config.TRACEPULSE_EVEREST_API_PREFIX,
+      clientId: `${config.TRACEPULSE_MQTT_CLIENT_ID ?? `tracepulse-${stationId}`}-everest`.slice(0, 128),
+      sink: intake,
+      graph: () => maps.current().graph,
+      logger: logger.child('everest'),
+      metrics,
     });
   }
 
@@ -293,6 +335,7 @@ export async function startApp(
         retention.stop();
         // Order matters: stop taking input, let in-flight requests and PUBACKs finish, then close the store.
         await withGrace(mqtt?.stop(), 5_000, () => logger.warn('MQTT did not close in time'));
+        await withGrace(everest?.stop(), 5_000, () => logger.warn('EVerest MQTT did not close in time'));
         // In-flight requests get a grace period; idle keep-alive clients must not hold shutdown hostage.
         await withGrace(server.stop(false), 5_000, () =>
           logger.warn('HTTP connections still open; closing them'),

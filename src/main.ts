@@ -11,6 +11,10 @@ const help = `tracepulse ${version}: edge-first debugging agent for EV charging 
 Usage:
   tracepulse [serve]            run the service (configuration from TRACEPULSE_* environment variables)
   tracepulse map check FILE     validate a system map; prints problems and warnings, exit 1 on errors
+  tracepulse map import everest CONFIG.yaml [--out FILE] [--repo owner/name]
+                                write a system map from an EVerest config (active_modules, connections)
+  tracepulse ingest ocpp-log FILE --charge-point ID [--url URL] [--follow]
+                                send a libocpp message log's frames to a running TracePulse
   tracepulse rules check FILE   validate a user rule file (TRACEPULSE_RULES_FILE); rules list: the built-in pack
   tracepulse user add NAME --role viewer|engineer|admin [--password-stdin]
                                 add a UI user (also: user list, user remove NAME)
@@ -53,10 +57,18 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   eval: async (args) => (await import('./cli/eval.ts')).evalCommand(args),
   replay: async (args) => (await import('./cli/replay.ts')).replayCommand(args),
   rules: async (args) => (await import('./cli/rules.ts')).rulesCommand(args),
+  ingest: async (args) => {
+    const stop = new AbortController();
+    process.on('SIGINT', () => stop.abort());
+    process.on('SIGTERM', () => stop.abort());
+    const { ingestCommand } = await import('./cli/ingest.ts');
+    return ingestCommand(args, { out: process.stdout, err: process.stderr, signal: stop.signal });
+  },
   map: async (args) => {
     const [sub, file] = args;
+    if (sub === 'import') return (await import('./cli/map-import.ts')).mapImportCommand(args.slice(1));
     if (sub !== 'check' || !file) {
-      process.stderr.write('usage: tracepulse map check FILE\n');
+      process.stderr.write('usage: tracepulse map check FILE | map import everest CONFIG.yaml\n');
       return 2;
     }
     const text = readInputFile(file, process.stderr);

@@ -55,6 +55,23 @@ export const configSchema = z
     TRACEPULSE_RULES_FILE: z.string().min(1).optional(),
     /** Look-back for code changes as evidence. */
     TRACEPULSE_CHANGE_LOOKBACK_DAYS: int(1, 365).default(7),
+    // --- EVerest and OCPP (issue 14): the station's own topics and frames, docs/everest-ocpp.md.
+    /** Listen to EVerest's own MQTT topics (errors, session events, everest_api). */
+    TRACEPULSE_EVEREST: bool.default(false),
+    /** Broker of the EVerest bus; default TRACEPULSE_MQTT_URL. */
+    TRACEPULSE_EVEREST_MQTT_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']).optional(),
+    /** EVerest's topic prefix (its mqtt_everest_prefix), with the trailing slash. */
+    TRACEPULSE_EVEREST_PREFIX: z
+      .string()
+      .regex(/^[^#+]+\/$/, "must end with '/' and contain no MQTT wildcards")
+      .default('everest/'),
+    /** Prefix of the API modules' topics (legacy everest_api/... and versioned everest_api/1/...). */
+    TRACEPULSE_EVEREST_API_PREFIX: z
+      .string()
+      .regex(/^[^#+]+\/$/, "must end with '/' and contain no MQTT wildcards")
+      .default('everest_api/'),
+    /** A CALL without its CALLRESULT/CALLERROR after this long is a missing response (warn line on ocpp). */
+    TRACEPULSE_OCPP_RESPONSE_TIMEOUT_S: int(1, 3600).default(30),
     /** GitHub token (read-only: contents + metadata). GitHub is used when this or GITHUB_API_URL is set. */
     GITHUB_TOKEN: z.string().trim().min(1).optional(),
     /** GitHub REST base URL (Enterprise: https://HOST/api/v3); default https://api.github.com. */

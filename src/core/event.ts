@@ -56,4 +56,7 @@ export interface DebugEvent {
   source: IngestSource;
 }
 
-export type IngestSource = 'http' | 'mqtt' | 'replay';
+export type IngestSource = 'http' | 'mqtt' | 'replay' | 'everest' | 'ocpp';
+
+/** A DebugQueue event as a sender writes it (before validation). */
+export type DebugEventInput = z.input<typeof debugEventInputSchema>;

@@ -31,3 +31,6 @@ export interface LogLine {
   attributes: Record<string, unknown> | null;
   source: IngestSource;
 }
+
+/** A log line as a sender writes it (before validation). */
+export type LogLineInput = z.input<typeof logLineInputSchema>;

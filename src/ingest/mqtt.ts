@@ -11,6 +11,8 @@ export interface MqttReceiverOptions {
   clientId: string;
   intake: IngestIntake;
   logger: Logger;
+  /** OCPP-J frames on PREFIX/ocpp/<chargePointId> (ocpp.ts); the topic is not subscribed without it. */
+  ocpp?: (chargePointId: string, topic: string, payload: Uint8Array) => Promise<void>;
 }
 
 export interface MqttReceiver {
@@ -30,6 +32,7 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
   const status = { connected: false, subscribed: false, lastError: null as string | null };
   const eventsTopic = `${prefix}/events/#`;
   const logsTopic = `${prefix}/logs/#`;
+  const topics = options.ocpp ? [eventsTopic, logsTopic, `${prefix}/ocpp/+`] : [eventsTopic, logsTopic];
 
   const client: MqttClient = connect({
     ...mqttEndpoint(options.url),
@@ -58,7 +61,7 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
     status.lastError = null;
     client.options.reconnectPeriod = 1000;
     logger.info('MQTT connected', { url: redact(options.url), sessionPresent: connack.sessionPresent });
-    client.subscribe([eventsTopic, logsTopic], { qos: 1 }, (err, granted) => {
+    client.subscribe(topics, { qos: 1 }, (err, granted) => {
       if (err) {
         status.lastError = String(err);
         logger.error('MQTT subscribe failed', { error: String(err) });
@@ -98,6 +101,8 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
         .then(() => {
           intake.countRejected('mqtt', reason.split(':')[0] ?? reason);
         });
+    if (kind === 'ocpp' && tail.length === 1 && options.ocpp)
+      return options.ocpp(tail[0] as string, topic, new Uint8Array(payload));
     const text = decodeUtf8(payload);
     if (text === null) return dead('bad_encoding: payload is not valid UTF-8');
     const ctx = intake.context('mqtt');
@@ -144,7 +149,9 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
       if (problems.length) return dead(`invalid_log: ${problems.join('; ')}`);
       return;
     }
-    return dead('unknown_topic: expected PREFIX/events/<name> or PREFIX/logs/<SERVICE>');
+    return dead(
+      'unknown_topic: expected PREFIX/events/<name>, PREFIX/logs/<SERVICE> or PREFIX/ocpp/<chargePointId>',
+    );
   }
 
   return {
@@ -172,7 +179,7 @@ type SendPacket = (
  * so the broker redelivers from the persistent session.
  * Relies on mqtt.js's internal _sendPacket (pinned by package-lock; covered by the tests).
  */
-function deferPubacksUntilCommitted(
+export function deferPubacksUntilCommitted(
   client: MqttClient,
   store: (packet: { topic: string; payload: Buffer | string }) => Promise<void>,
   onFailure: (err: unknown, topic: string) => void,

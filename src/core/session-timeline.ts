@@ -1,0 +1,127 @@
+import type { DebugEvent } from './event.ts';
+import type { LogLine } from './log-line.ts';
+import { isoTime } from './time.ts';
+
+/** One step of a charging session's story, from any source. */
+export interface TimelineEntry {
+  time: string;
+  kind: 'event' | 'log';
+  /** authorization, ocpp, session (EvseManager), error or stop. */
+  phase: 'authorization' | 'ocpp' | 'session' | 'error' | 'stop' | 'other';
+  service: string;
+  source: string;
+  level?: string;
+  eventType?: string;
+  errorCode?: string;
+  priority?: string;
+  message: string;
+}
+
+export interface TimelineGap {
+  time: string;
+  kind: 'missing_response' | 'meter_values_stopped';
+  message: string;
+}
+
+export interface SessionTimeline {
+  correlationId: string;
+  start: string | null;
+  end: string | null;
+  entries: TimelineEntry[];
+  gaps: TimelineGap[];
+  /** True when the session had more entries than were read. */
+  truncated: boolean;
+}
+
+/** Orders a session's events and log lines into its story and marks what is missing. Pure. */
+export function buildSessionTimeline(
+  correlationId: string,
+  events: DebugEvent[],
+  logs: LogLine[],
+  truncated = false,
+): SessionTimeline {
+  const rows: Array<{ at: number; order: number; entry: TimelineEntry; log?: LogLine }> = [];
+  for (const e of events)
+    rows.push({
+      at: e.timestamp,
+      order: 1,
+      entry: {
+        time: isoTime(e.timestamp),
+        kind: 'event',
+        phase: e.eventType === 'SESSION_DROP' ? 'stop' : 'error',
+        service: e.service,
+        source: e.source,
+        eventType: e.eventType,
+        errorCode: e.errorCode,
+        priority: e.priority,
+        message: e.message ?? `${e.eventType} ${e.errorCode}`,
+      },
+    });
+  for (const l of logs)
+    rows.push({
+      at: l.timestamp,
+      order: 0,
+      log: l,
+      entry: {
+        time: isoTime(l.timestamp),
+        kind: 'log',
+        phase: phaseOf(l),
+        service: l.service,
+        source: l.source,
+        level: l.level,
+        message: l.message,
+      },
+    });
+  rows.sort((a, b) => a.at - b.at || a.order - b.order);
+
+  const gaps: TimelineGap[] = [];
+  for (const r of rows)
+    if (r.log?.attributes?.missingResponse === true)
+      gaps.push({ time: r.entry.time, kind: 'missing_response', message: r.log.message });
+  // MeterValues that stop: the last one is followed by more than three usual intervals of silence.
+  const meter = rows.filter(
+    (r) => r.log?.attributes?.action === 'MeterValues' && r.log.attributes.messageType === 'CALL',
+  );
+  const last = rows.at(-1);
+  if (meter.length >= 3 && last) {
+    const deltas = meter
+      .slice(1)
+      .map((m, i) => m.at - (meter[i] as { at: number }).at)
+      .sort((a, b) => a - b);
+    const usual = deltas[Math.floor(deltas.length / 2)] as number;
+    const lastMeter = meter.at(-1) as { at: number };
+    if (usual > 0 && last.at - lastMeter.at > 3 * usual)
+      gaps.push({
+        time: isoTime(lastMeter.at),
+        kind: 'meter_values_stopped',
+        message: `MeterValues stopped: none for ${Math.round((last.at - lastMeter.at) / 1000)} s after this (usually every ${Math.round(usual / 1000)} s)`,
+      });
+  }
+  gaps.sort((a, b) => a.time.localeCompare(b.time));
+  return {
+    correlationId,
+    start: rows[0]?.entry.time ?? null,
+    end: last?.entry.time ?? null,
+    entries: rows.map((r) => r.entry),
+    gaps,
+    truncated,
+  };
+}
+
+function phaseOf(l: LogLine): TimelineEntry['phase'] {
+  const a = l.attributes ?? {};
+  const action = typeof a.action === 'string' ? a.action : '';
+  const sessionEvent = typeof a.sessionEvent === 'string' ? a.sessionEvent : '';
+  if (action === 'Authorize' || /^(Authorized|Deauthorized|AuthRequired)$/.test(sessionEvent))
+    return 'authorization';
+  if (
+    action === 'StopTransaction' ||
+    (action === 'TransactionEvent' && a.transactionEvent === 'Ended') ||
+    /^(TransactionFinished|SessionFinished)$/.test(sessionEvent)
+  )
+    return 'stop';
+  if (typeof a.errorType === 'string') return 'error';
+  if (sessionEvent) return 'session';
+  if (action || typeof a.chargePointId === 'string') return 'ocpp';
+  return 'other';
+}

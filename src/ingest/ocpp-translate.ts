@@ -1,0 +1,564 @@
+import { z } from 'zod';
+import { describeIssues } from '../core/errors.ts';
+import type { Translated, Translation } from './everest-translate.ts';
+import { type OcppVersion, ocppSchema, versionsFor } from './ocpp-schemas.ts';
+
+/**
+ * OCPP-J frames (OCPP 1.6J and 2.0.1, JSON over WebSocket: [2,id,action,payload] CALL,
+ * [3,id,payload] CALLRESULT, [4,id,errorCode,errorDescription,errorDetails] CALLERROR) ->
+ * log lines on the OCPP service, events for faults and abnormal stops, and a correlation id per
+ * charging session. Stateful (open calls, open transactions, heartbeat interval) with bounds;
+ * time comes from the caller, so a replayed log gives the same answer as live traffic.
+ */
+
+export type Direction = 'cp->csms' | 'csms->cp';
+export interface OcppFrameInput {
+  chargePointId: string;
+  frame: unknown;
+  /** Epoch ms: the log's or the envelope's time, else arrival. */
+  at: number;
+  /** Epoch ms of arrival (default `at`): the periodic sweep measures waits on this clock. */
+  receivedAt?: number;
+  direction?: Direction;
+}
+
+const messageId = z.string().min(1).max(36);
+const payload = z.record(z.string(), z.unknown());
+const callSchema = z.tuple([z.literal(2), messageId, z.string().min(1).max(100), payload]);
+const resultSchema = z.tuple([z.literal(3), messageId, payload]);
+const errorSchema = z.tuple([
+  z.literal(4),
+  messageId,
+  z.string().min(1).max(100),
+  z.string().max(4096),
+  payload.optional(),
+]);
+
+/** 1.6 StopTransaction reasons that end a charge normally (absent means Local, OCPP 1.6 §6.49). */
+const normal16 = new Set(['Local', 'Remote', 'EVDisconnected']);
+/** 2.0.1 ReasonEnumType values that end a charge normally (absent means Local). */
+const normal201 = new Set([
+  'Local',
+  'Remote',
+  'EVDisconnected',
+  'StoppedByEV',
+  'EnergyLimitReached',
+  'SOCLimitReached',
+  'TimeLimitReached',
+  'LocalOutOfCredit',
+  'MasterPass',
+]);
+
+const MAX_CHARGE_POINTS = 1000;
+const MAX_PENDING = 1000;
+const MAX_PAYLOAD_TEXT = 2000;
+/** An Authorize is part of the session a StartTransaction with its idTag opens this soon after. */
+const AUTH_TO_START_MS = 10 * 60_000;
+
+interface Pending {
+  action: string;
+  version: OcppVersion | null;
+  at: number;
+  receivedAt: number;
+  correlationId: string | null;
+  payload: Record<string, unknown>;
+}
+interface ChargePointState {
+  version: OcppVersion | null;
+  pending: Map<string, Pending>;
+  /** 1.6: connectorId -> session; transactionId -> session; idTag -> {session, at}. */
+  connector: Map<number, string>;
+  tx: Map<number, string>;
+  auth: Map<string, { correlationId: string; at: number }>;
+  /** 2.0.1: evseId -> transactionId. */
+  evse: Map<number, string>;
+  heartbeatS: number | null;
+  lastAt: number | null;
+}
+
+export interface OcppTracker {
+  frame(input: OcppFrameInput): Translation;
+  /** Calls that waited longer than the timeout since they arrived (wall clock), as warn lines (and forgotten). */
+  sweep(now: number): Translated[];
+  /** Calls forgotten because a charge point had too many open, and charge points evicted. */
+  dropped(): number;
+}
+
+export function createOcppTracker(options: {
+  service: () => string;
+  responseTimeoutMs: number;
+}): OcppTracker {
+  const cps = new Map<string, ChargePointState>();
+  let dropped = 0;
+
+  const state = (cp: string): ChargePointState => {
+    let s = cps.get(cp);
+    if (!s) {
+      s = {
+        version: null,
+        pending: new Map(),
+        connector: new Map(),
+        tx: new Map(),
+        auth: new Map(),
+        evse: new Map(),
+        heartbeatS: null,
+        lastAt: null,
+      };
+      cps.set(cp, s);
+      if (cps.size > MAX_CHARGE_POINTS) {
+        cps.delete(cps.keys().next().value as string);
+        dropped++;
+      }
+    }
+    return s;
+  };
+
+  const line = (
+    cp: string,
+    at: number,
+    level: 'debug' | 'info' | 'warn' | 'error',
+    message: string,
+    correlationId: string | null,
+    attributes: Record<string, unknown>,
+  ): Translated => ({
+    kind: 'log',
+    input: {
+      timestamp: at,
+      service: options.service(),
+      level,
+      message,
+      correlationId: correlationId ?? undefined,
+      attributes: { chargePointId: cp, ...attributes },
+    },
+  });
+
+  // Two clocks: frames sweep with their own (log or envelope) time, so a replay is deterministic; the
+  // timer sweeps with arrival time, so frames stamped in the past are not declared unanswered at once.
+  function sweepOne(
+    cp: string,
+    s: ChargePointState,
+    now: number,
+    out: Translated[],
+    clock: 'at' | 'receivedAt',
+  ) {
+    for (const [id, p] of s.pending) {
+      if (now - p[clock] < options.responseTimeoutMs) continue;
+      s.pending.delete(id);
+      out.push(
+        line(
+          cp,
+          p.at + options.responseTimeoutMs,
+          'warn',
+          `OCPP no response to ${p.action} (${id}) within ${Math.round(options.responseTimeoutMs / 1000)} s`,
+          p.correlationId,
+          { messageId: id, action: p.action, ocppVersion: p.version, missingResponse: true },
+        ),
+      );
+    }
+  }
+
+  return {
+    dropped: () => dropped,
+    sweep(now) {
+      const out: Translated[] = [];
+      for (const [cp, s] of cps) sweepOne(cp, s, now, out, 'receivedAt');
+      return out;
+    },
+    frame({ chargePointId: cp, frame, at, direction, receivedAt = at }) {
+      if (!Array.isArray(frame))
+        return { ok: false, reason: 'invalid_ocpp: expected an OCPP-J array [2|3|4, ...]' };
+      const s = state(cp);
+      const items: Translated[] = [];
+      sweepOne(cp, s, at, items, 'at');
+      // A gap in the charge point's traffic longer than two heartbeat intervals: the link was down.
+      if (s.lastAt !== null && s.heartbeatS && at - s.lastAt > 2 * s.heartbeatS * 1000) {
+        const gapS = Math.round((at - s.lastAt) / 1000);
+        items.push(
+          line(cp, at, 'warn', `OCPP no traffic for ${gapS} s (heartbeat interval ${s.heartbeatS} s)`, null, {
+            gapS,
+            heartbeatS: s.heartbeatS,
+          }),
+          {
+            kind: 'event',
+            input: {
+              eventType: 'OCPP_GAP',
+              service: options.service(),
+              errorCode: 'HeartbeatGap',
+              priority: 'low',
+              timestamp: at,
+              details: { chargePointId: cp, gapS: String(gapS), heartbeatS: String(s.heartbeatS) },
+              message: `no OCPP traffic for ${gapS} s, more than twice the heartbeat interval`,
+            },
+          },
+        );
+      }
+      s.lastAt = Math.max(s.lastAt ?? at, at);
+      const dir = direction ? `${direction} ` : '';
+
+      if (frame[0] === 2) {
+        const r = callSchema.safeParse(frame);
+        if (!r.success) return bad('CALL', r.error.issues);
+        const [, id, action, body] = r.data;
+        const v = validate(action, body, s.version);
+        if (!v.ok) return { ok: false, reason: `invalid_ocpp: ${action}: ${v.problems.join('; ')}` };
+        if (v.version) s.version = v.version;
+        const t = translateCall(cp, s, id, action, body, v.version, at, options.service());
+        s.pending.set(id, {
+          action,
+          version: v.version,
+          at,
+          receivedAt,
+          correlationId: t.correlationId,
+          payload: body,
+        });
+        if (s.pending.size > MAX_PENDING) {
+          s.pending.delete(s.pending.keys().next().value as string);
+          dropped++;
+        }
+        items.push(
+          line(
+            cp,
+            at,
+            action === 'Heartbeat' ? 'debug' : t.level,
+            `OCPP ${dir}CALL ${action} ${text(body)}`,
+            t.correlationId,
+            {
+              messageId: id,
+              action,
+              messageType: 'CALL',
+              ocppVersion: v.version,
+              ...(action === 'TransactionEvent' ? { transactionEvent: body.eventType } : {}),
+            },
+          ),
+          ...t.events.map((input) => ({
+            kind: 'event' as const,
+            input: { ...input, id: `ocpp:${cp}:${id}${input.id ?? ''}` },
+          })),
+        );
+        return { ok: true, items };
+      }
+      if (frame[0] === 3) {
+        const r = resultSchema.safeParse(frame);
+        if (!r.success) return bad('CALLRESULT', r.error.issues);
+        const [, id, body] = r.data;
+        const call = s.pending.get(id);
+        s.pending.delete(id);
+        if (!call) {
+          items.push(
+            line(cp, at, 'info', `OCPP ${dir}CALLRESULT for an unknown call ${id} ${text(body)}`, null, {
+              messageId: id,
+              messageType: 'CALLRESULT',
+            }),
+          );
+          return { ok: true, items };
+        }
+        const schema = call.version ? ocppSchema(call.version, `${call.action}Response`) : undefined;
+        if (schema) {
+          const p = schema.safeParse(body);
+          if (!p.success)
+            return {
+              ok: false,
+              reason: `invalid_ocpp: ${call.action}Response: ${describeIssues(p.error.issues).join('; ')}`,
+            };
+        }
+        const t = translateResult(s, call, body);
+        items.push(
+          line(
+            cp,
+            at,
+            t.level,
+            `OCPP ${dir}CALLRESULT ${call.action} ${text(body)}${t.note}`,
+            t.correlationId,
+            {
+              messageId: id,
+              action: call.action,
+              messageType: 'CALLRESULT',
+              ocppVersion: call.version,
+              responseMs: at - call.at,
+            },
+          ),
+        );
+        return { ok: true, items };
+      }
+      if (frame[0] === 4) {
+        const r = errorSchema.safeParse(frame);
+        if (!r.success) return bad('CALLERROR', r.error.issues);
+        const [, id, code, description, details] = r.data;
+        const call = s.pending.get(id);
+        s.pending.delete(id);
+        items.push(
+          line(
+            cp,
+            at,
+            'warn',
+            `OCPP ${dir}CALLERROR ${code} for ${call?.action ?? `unknown call ${id}`}: ${description}${details && Object.keys(details).length ? ` ${text(details)}` : ''}`,
+            call?.correlationId ?? null,
+            { messageId: id, action: call?.action ?? null, messageType: 'CALLERROR', errorCode: code },
+          ),
+        );
+        return { ok: true, items };
+      }
+      return {
+        ok: false,
+        reason: 'invalid_ocpp: message type must be 2 (CALL), 3 (CALLRESULT) or 4 (CALLERROR)',
+      };
+    },
+  };
+}
+
+function bad(kind: string, issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): Translation {
+  return { ok: false, reason: `invalid_ocpp: ${kind}: ${describeIssues(issues).join('; ')}` };
+}
+
+/** Picks the version whose official schema accepts the payload (the charge point's known version first). */
+function validate(
+  action: string,
+  body: unknown,
+  known: OcppVersion | null,
+): { ok: true; version: OcppVersion | null } | { ok: false; problems: string[] } {
+  const versions = versionsFor(action).sort((a, b) => (a === known ? -1 : b === known ? 1 : 0));
+  if (!versions.length) return { ok: true, version: known };
+  let best: string[] | null = null;
+  for (const v of versions) {
+    const r = ocppSchema(v, action)?.safeParse(body);
+    if (!r || r.success) return { ok: true, version: v };
+    const problems = describeIssues(r.error.issues).map((p) => `${v} ${p}`);
+    if (!best || problems.length < best.length) best = problems;
+  }
+  return { ok: false, problems: best ?? [] };
+}
+
+type EventInput = Extract<Translated, { kind: 'event' }>['input'];
+
+function translateCall(
+  cp: string,
+  s: ChargePointState,
+  id: string,
+  action: string,
+  b: Record<string, unknown>,
+  version: OcppVersion | null,
+  at: number,
+  service: string,
+): { correlationId: string | null; level: 'info' | 'warn'; events: EventInput[] } {
+  const events: EventInput[] = [];
+  const event = (e: Omit<EventInput, 'service'>) => events.push({ service, ...e });
+  let correlationId: string | null = null;
+  let level: 'info' | 'warn' = 'info';
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const obj = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+  const ts = str(b.timestamp) ?? at;
+
+  if (version === '1.6') {
+    switch (action) {
+      case 'Authorize': {
+        // Plugged in first: the one connector preparing without a transaction is this session.
+        const txSessions = new Set(s.tx.values());
+        const waiting = [...s.connector.values()].filter((c) => !txSessions.has(c));
+        correlationId = waiting.length === 1 ? (waiting[0] as string) : `${cp}:${id}`;
+        s.auth.set(String(b.idTag), { correlationId, at });
+        if (s.auth.size > MAX_PENDING) s.auth.delete(s.auth.keys().next().value as string);
+        break;
+      }
+      case 'StartTransaction': {
+        const auth = s.auth.get(String(b.idTag));
+        correlationId =
+          s.connector.get(Number(b.connectorId)) ??
+          (auth && at - auth.at < AUTH_TO_START_MS ? auth.correlationId : `${cp}:${id}`);
+        s.auth.delete(String(b.idTag));
+        s.connector.set(Number(b.connectorId), correlationId);
+        break;
+      }
+      case 'MeterValues':
+        correlationId =
+          (num(b.transactionId) !== undefined ? s.tx.get(num(b.transactionId) as number) : undefined) ??
+          s.connector.get(Number(b.connectorId)) ??
+          null;
+        break;
+      case 'StatusNotification': {
+        const connectorId = Number(b.connectorId);
+        correlationId = s.connector.get(connectorId) ?? null;
+        if (!correlationId && b.status === 'Preparing') {
+          // A plug-in opens the session, or joins the one a recent Authorize opened.
+          const recent = [...s.auth.values()].filter((a) => at - a.at < AUTH_TO_START_MS).at(-1);
+          correlationId = recent?.correlationId ?? `${cp}:${id}`;
+          s.connector.set(connectorId, correlationId);
+        }
+        if (b.status === 'Available') s.connector.delete(connectorId);
+        if (b.errorCode !== 'NoError') {
+          level = 'warn';
+          const details: Record<string, string> = {
+            chargePointId: cp,
+            connectorId: String(connectorId),
+            status: String(b.status),
+          };
+          for (const k of ['vendorErrorCode', 'vendorId', 'info'] as const)
+            if (str(b[k])) details[k] = str(b[k]) as string;
+          event({
+            eventType: 'OCPP_STATUS_ERROR',
+            errorCode: String(b.errorCode),
+            correlationId: correlationId ?? undefined,
+            priority: b.status === 'Faulted' ? 'high' : 'low',
+            timestamp: ts,
+            details,
+            message: `connector ${connectorId} ${b.status}: ${b.errorCode}${details.vendorErrorCode ? ` (${details.vendorErrorCode})` : ''}${details.info ? ` ${details.info}` : ''}`,
+          });
+        }
+        break;
+      }
+      case 'StopTransaction': {
+        const txId = Number(b.transactionId);
+        correlationId = s.tx.get(txId) ?? `${cp}:tx${txId}`;
+        s.tx.delete(txId);
+        for (const [c, corr] of s.connector) if (corr === correlationId) s.connector.delete(c);
+        const reason = str(b.reason) ?? 'Local';
+        if (!normal16.has(reason)) {
+          level = 'warn';
+          event({
+            eventType: 'SESSION_DROP',
+            errorCode: reason,
+            correlationId,
+            priority: 'high',
+            timestamp: ts,
+            details: {
+              chargePointId: cp,
+              transactionId: String(txId),
+              stopReason: reason,
+              ocppVersion: '1.6',
+            },
+            message: `StopTransaction ${txId} with reason ${reason}`,
+          });
+        }
+        break;
+      }
+    }
+  } else if (version === '2.0.1') {
+    const openTx = () => (s.evse.size === 1 ? ([...s.evse.values()][0] as string) : null);
+    switch (action) {
+      case 'TransactionEvent': {
+        const info = obj(b.transactionInfo);
+        const txId = String(info.transactionId);
+        correlationId = txId;
+        const evseId = num(obj(b.evse).id);
+        if (b.eventType === 'Started' && evseId !== undefined) s.evse.set(evseId, txId);
+        if (b.eventType === 'Ended') {
+          for (const [e, t] of s.evse) if (t === txId) s.evse.delete(e);
+          const reason = str(info.stoppedReason) ?? 'Local';
+          if (!normal201.has(reason)) {
+            level = 'warn';
+            event({
+              eventType: 'SESSION_DROP',
+              errorCode: reason,
+              correlationId,
+              priority: 'high',
+              timestamp: ts,
+              details: {
+                chargePointId: cp,
+                transactionId: txId,
+                stopReason: reason,
+                triggerReason: String(b.triggerReason),
+                ocppVersion: '2.0.1',
+              },
+              message: `TransactionEvent Ended ${txId}: stoppedReason ${reason}, triggerReason ${b.triggerReason}`,
+            });
+          }
+        }
+        break;
+      }
+      case 'StatusNotification': {
+        const evseId = Number(b.evseId);
+        correlationId = s.evse.get(evseId) ?? null;
+        if (b.connectorStatus === 'Faulted') {
+          level = 'warn';
+          event({
+            eventType: 'OCPP_STATUS_ERROR',
+            errorCode: 'Faulted',
+            correlationId: correlationId ?? undefined,
+            priority: 'high',
+            timestamp: ts,
+            details: {
+              chargePointId: cp,
+              evseId: String(evseId),
+              connectorId: String(b.connectorId),
+              status: 'Faulted',
+            },
+            message: `EVSE ${evseId} connector ${b.connectorId} Faulted`,
+          });
+        }
+        break;
+      }
+      case 'MeterValues':
+        correlationId = s.evse.get(Number(b.evseId)) ?? null;
+        break;
+      case 'Authorize':
+        correlationId = openTx();
+        break;
+      case 'NotifyEvent': {
+        const data = Array.isArray(b.eventData) ? b.eventData : [];
+        data.forEach((raw, i) => {
+          const d = obj(raw);
+          const techCode = str(d.techCode);
+          const component = obj(d.component);
+          const evseId = num(obj(component.evse).id);
+          const corr = (evseId !== undefined ? s.evse.get(evseId) : undefined) ?? correlationId ?? openTx();
+          correlationId = corr;
+          if (!techCode || d.cleared === true) return;
+          level = 'warn';
+          const details: Record<string, string> = {
+            chargePointId: cp,
+            component: String(component.name),
+            variable: String(obj(d.variable).name),
+            trigger: String(d.trigger),
+            actualValue: String(d.actualValue),
+            eventId: String(d.eventId),
+          };
+          if (str(d.techInfo)) details.techInfo = str(d.techInfo) as string;
+          if (evseId !== undefined) details.evseId = String(evseId);
+          event({
+            id: `:${i}`,
+            eventType: 'OCPP_NOTIFY_EVENT',
+            errorCode: techCode,
+            correlationId: corr ?? undefined,
+            timestamp: str(d.timestamp) ?? ts,
+            details,
+            message: `${details.component}.${details.variable} = ${details.actualValue} (${techCode})${details.techInfo ? `: ${details.techInfo}` : ''}`,
+          });
+        });
+        break;
+      }
+    }
+  }
+  return { correlationId, level, events };
+}
+
+function translateResult(
+  s: ChargePointState,
+  call: Pending,
+  b: Record<string, unknown>,
+): { correlationId: string | null; level: 'info' | 'warn'; note: string } {
+  let level: 'info' | 'warn' = 'info';
+  let note = '';
+  const status = (v: unknown) =>
+    v && typeof v === 'object' ? (v as { status?: unknown }).status : undefined;
+  if (call.action === 'BootNotification' && typeof b.interval === 'number' && b.interval > 0)
+    s.heartbeatS = b.interval;
+  if (call.action === 'StartTransaction' && typeof b.transactionId === 'number' && call.correlationId) {
+    s.tx.set(b.transactionId, call.correlationId);
+    if (s.tx.size > MAX_PENDING) s.tx.delete(s.tx.keys().next().value as number);
+  }
+  const auth = status(b.idTagInfo) ?? status(b.idTokenInfo);
+  if (auth !== undefined && auth !== 'Accepted') {
+    level = 'warn';
+    note = ` (authorization ${auth})`;
+  }
+  if (call.action === 'BootNotification' && b.status !== 'Accepted') {
+    level = 'warn';
+    note = ` (boot ${b.status})`;
+  }
+  return { correlationId: call.correlationId, level, note };
+}
+
+function text(v: unknown): string {
+  const t = JSON.stringify(v);
+  return t.length > MAX_PAYLOAD_TEXT ? `${t.slice(0, MAX_PAYLOAD_TEXT)}…` : t;
+}
