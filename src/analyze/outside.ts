@@ -19,6 +19,21 @@ export interface OutsideCandidate {
   viaPath: boolean;
   /** False for a name the map does not know at all (the suggestion then needs a new service). */
   mapped: boolean;
+  /** Considered because an earlier diagnosis is linked (a cascade may run against the map's edges). */
+  cascade?: boolean;
+}
+
+/** Everything that depends on `service`, transitively. */
+function dependentsOf(graph: SystemGraph, service: string): Set<string> {
+  const out = new Set<string>();
+  const queue = [service];
+  for (let i = 0; i < queue.length; i++)
+    for (const d of graph.dependents(queue[i]!))
+      if (!out.has(d) && d !== service) {
+        out.add(d);
+        queue.push(d);
+      }
+  return out;
 }
 
 export interface LinkedDiagnosis extends RecentDiagnosis {
@@ -114,8 +129,12 @@ export function lookOutside(input: {
 }): { outside: Map<string, OutsideCandidate>; linked: LinkedDiagnosis[] } {
   const { event, graph, evidence, failing, closure } = input;
   const outside = new Map<string, OutsideCandidate>();
+  // What the map says depends on the failing service consumes its failure (an HMI showing the
+  // aborted session): the map's own edges say which way the failure runs, so those are not causes.
+  const downstream = dependentsOf(graph, failing);
   const consider = (c: OutsideCandidate) => {
     if (c.service === failing || closure.has(c.service) || outside.has(c.service)) return;
+    if (downstream.has(c.service) && !c.cascade) return;
     outside.set(c.service, c);
   };
   const index = nameIndex(graph);
@@ -196,6 +215,7 @@ export function lookOutside(input: {
         suggest: { service: failing, dependsOn: earlier },
         viaPath: false,
         mapped: graph.services.has(earlier),
+        cascade: true,
       });
     consider({
       service: root,
@@ -203,6 +223,7 @@ export function lookOutside(input: {
       suggest: { service: failing, dependsOn: earlier === root ? root : earlier },
       viaPath: earlier !== root && reach.has(root),
       mapped: graph.services.has(root),
+      cascade: true,
     });
   }
   return { outside, linked };
