@@ -1,6 +1,7 @@
 import type { Hypothesis, MapSuggestion, RelatedReport } from '../core/report.ts';
 import type { SystemGraph } from '../map/graph.ts';
 import type { Adjustments, EvidenceBundle } from './evidence.ts';
+import { levelRank } from '../core/log-line.ts';
 import { buildFacts, type TriggerEvent } from './facts.ts';
 import { score, toHypotheses } from './rank.ts';
 import { cascade } from './rules/cascade.ts';
@@ -63,7 +64,7 @@ const sortedJson = (o: Record<string, number> = {}) =>
 /** Ranks root-cause hypotheses for one trigger. Pure: same input, same output. */
 export function analyze(input: AnalyzeInput): AnalyzeResult {
   let facts = buildFacts(input);
-  const pointedAt = probeOutside(facts, input.rules.rules);
+  const pointedAt = probeOutside(facts, input.rules.rules, input.evidence);
   if (pointedAt.size) facts = buildFacts({ ...input, pointedAt });
   const findings: Finding[] = [];
   const ruleErrors: AnalyzeResult['ruleErrors'] = [];
@@ -115,19 +116,48 @@ export function analyze(input: AnalyzeInput): AnalyzeResult {
  * missing the edge, so that service is considered too. Only rules that judge the trigger or the
  * failing service's own lines can speak for a service whose logs were not read.
  */
-function probeOutside(facts: ReturnType<typeof buildFacts>, rules: readonly Rule[]): Map<string, string> {
+function probeOutside(
+  facts: ReturnType<typeof buildFacts>,
+  rules: readonly Rule[],
+  evidence: EvidenceBundle,
+): Map<string, string> {
   const out = new Map<string, string>();
   const elsewhere = [...facts.graph.services.keys()].filter((s) => !facts.candidate.has(s));
   if (!elsewhere.length) return out;
+  // Outside services with a warning in the window that their own baseline does not explain.
+  const seen = new Set(
+    evidence.history
+      .filter((h) => h.count > 0)
+      .map((h) => `${facts.graph.resolve(h.service) ?? h.service}\u0000${h.pattern}`),
+  );
+  const anomalous = new Set<string>();
+  for (const l of facts.logs) {
+    if (l.candidate || levelRank[l.level] < levelRank.warn || l.ts < facts.T - 5 * 60_000) continue;
+    const s = facts.graph.resolve(l.service);
+    if (s && !seen.has(`${s}\u0000${l.pattern}`)) anomalous.add(s);
+  }
   for (const rule of rules) {
     const { when, target } = rule.spec;
     if (when.change || when.log?.from === 'target' || !['any', 'dependency'].includes(target.relation))
       continue;
     if (rule.weight <= 0) continue;
     try {
-      if (runRule(facts, rule).some((f) => f.weight > 0)) continue;
+      // The subsystem the rule names: absent from the closure, or present but quiet there while a
+      // service of that kind elsewhere in the map warns.
+      const matched = runRule(facts, rule)
+        .filter((f) => f.weight > 0)
+        .map((f) => f.service);
+      const quiet = matched.every((m) =>
+        (facts.patterns.get(m) ?? []).every(
+          (p) => p.novelty === 'chronic' || levelRank[p.level] < levelRank.warn,
+        ),
+      );
       for (const f of runRule(facts, rule, elsewhere))
-        if (f.weight > 0 && !out.has(f.service)) out.set(f.service, `rule ${rule.id}: ${f.reason}`);
+        if (f.weight > 0 && !out.has(f.service) && (!matched.length || (quiet && anomalous.has(f.service))))
+          out.set(
+            f.service,
+            `rule ${rule.id}: ${f.reason}${anomalous.has(f.service) ? ', and it warned in the window' : ''}`,
+          );
     } catch {
       // A failing rule is recorded by the main pass.
     }

@@ -186,7 +186,8 @@ export function lookOutside(input: {
   }
 
   for (const [s, why] of input.pointedAt ?? [])
-    consider({ service: s, why, suggest: { service: failing, dependsOn: s }, viaPath: false, mapped: true });
+    // A rule's hint is no sign that the failure passed through it: it does not join the trail directly.
+    consider({ service: s, why, suggest: { service: failing, dependsOn: s }, viaPath: true, mapped: true });
 
   // Cascades: an earlier diagnosis is linked when it shares the session, or when this failure's
   // candidates (declared or pointed at) meet the earlier failure's closure.

@@ -25,6 +25,8 @@ const LEAD_MS = 2 * 60_000;
 /** Triggers this long before another can be the start of its cascade. */
 export const CASCADE_MS = 10 * 60_000;
 const RECENT_REPORT_CAP = 20;
+/** Warnings of services outside the candidates read per trigger (newest first). */
+const ELSEWHERE_CAP = 200;
 const EVENT_CAP = 200;
 const PATTERN_CAP = 300;
 const FAILURE_ROWS = 1000;
@@ -102,6 +104,10 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
      ORDER BY event_ts DESC LIMIT ?`,
   );
 
+  const recentWarnings = db.prepare<LogRow, [number, number, number]>(
+    `SELECT ts, service, level, message, correlation_id FROM logs INDEXED BY logs_ts
+     WHERE ts >= ? AND ts <= ? AND level >= 2 ORDER BY ts DESC LIMIT ?`,
+  );
   const latestFeedback = db.prepare<{ root_service: string; change_id: string | null }, [string]>(
     `SELECT root_service, change_id FROM feedback WHERE report_id = ? ORDER BY id DESC LIMIT 1`,
   );
@@ -288,6 +294,15 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         .slice(0, LOG_CAP);
       truncated ||= candRows.length >= LOG_CAP;
       candRows.forEach(keep);
+      // Warnings of every other service in the last minutes: the map may be missing the edge to the
+      // cause. The engine only considers such a service when a domain rule points at it as well.
+      const elsewhere = new Set<string>();
+      for (const r of recentWarnings.all(T - WINDOW_MS, T, ELSEWHERE_CAP)) {
+        const s = resolve(r.service) ?? r.service;
+        if (candidateSet.has(s)) continue;
+        elsewhere.add(r.service);
+        keep(r);
+      }
 
       const events: EvidenceEvent[] = [];
       const seenEvents = new Set<string>([event.id]);
@@ -314,7 +329,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         // Candidates, services of recent diagnoses, and anything on the failing session (the map
         // may be missing it): each needs its baseline.
         const s = resolve(l.service) ?? l.service;
-        if (!candidateSet.has(s) && !raw.has(s) && !l.correlated) continue;
+        if (!candidateSet.has(s) && !raw.has(s) && !l.correlated && !elsewhere.has(l.service)) continue;
         const pattern = messagePattern(l.message);
         pairs.set(`${l.service}\u0000${pattern}`, { service: l.service, pattern });
       }

@@ -75,10 +75,18 @@ describe('evidence gathering', () => {
     const { gather } = await setup([
       line('ocpp', 'info', 'TransactionEvent Updated sent', T - 30_000, 'sess-7f3a'),
       line('PowerMeterDC', 'info', 'meter value 11.2 kWh', T - 20_000),
-      line('display', 'warn', 'touch controller reset', T - 10_000),
+      line('display', 'info', 'session screen shown', T - 10_000),
     ]);
     const logs = gather().logs;
     expect(logs.map((l) => [l.service, l.correlated])).toEqual([['ocpp', true]]);
+  });
+
+  test('warnings of services outside the candidates come in too (the map may miss the edge), within the last 5 minutes', async () => {
+    const { gather } = await setup([
+      line('display', 'warn', 'touch controller reset', T - 10_000),
+      line('display', 'warn', 'touch controller reset (old)', T - 6 * MIN),
+    ]);
+    expect(gather().logs.map((l) => [l.service, l.message])).toEqual([['display', 'touch controller reset']]);
   });
 
   test('log service names are resolved through aliases and other spellings seen in the store', async () => {
