@@ -185,8 +185,8 @@ export function lookOutside(input: {
     });
   }
 
+  // A rule's hint is no sign that the failure passed through it: it does not join the trail directly.
   for (const [s, why] of input.pointedAt ?? [])
-    // A rule's hint is no sign that the failure passed through it: it does not join the trail directly.
     consider({ service: s, why, suggest: { service: failing, dependsOn: s }, viaPath: true, mapped: true });
 
   // Cascades: an earlier diagnosis is linked when it shares the session, or when this failure's
