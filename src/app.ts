@@ -14,7 +14,7 @@ import { createOutboxRoutes } from './http/outbox-routes.ts';
 import { createQueryRoutes } from './http/query-routes.ts';
 import { createReportRoutes } from './http/report-routes.ts';
 import { createHealthRoutes } from './http/health-routes.ts';
-import { createHttpApp, createRequestGuard, fastRoute } from './http/server.ts';
+import { createHttpApp, errorResponse, fastRoute } from './http/server.ts';
 import { createSessionRoutes } from './http/session-routes.ts';
 import { createEventReceiver, createHttpIngestRoutes } from './ingest/http.ts';
 import type { EverestReceiver } from './ingest/everest.ts';
@@ -261,17 +261,17 @@ export async function startApp(
     routes: {
       '/webhook/event': {
         POST: fastRoute(createEventReceiver(intake), {
-          guard: createRequestGuard({
-            apiKeys: config.TRACEPULSE_API_KEYS,
-            alternativeAuth: chat.alternativeAuth,
-            metrics,
-          }),
+          apiKeys: config.TRACEPULSE_API_KEYS,
           maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES,
           fallback: (req) => http.fetch(req),
+          logger: logger.child('http'),
         }),
       },
     },
     fetch: http.fetch,
+    // Never Bun's developer error page (stack, working directory, source): the one JSON error answer.
+    development: false,
+    error: (err) => errorResponse(err, '', logger.child('http')),
     websocket: chat.websocket,
     // Hono's bodyLimit answers 413 with a JSON body; Bun's own cap only guards against abuse.
     maxRequestBodySize: Math.max(config.TRACEPULSE_MAX_BODY_BYTES * 4, 16 * 1024 * 1024),

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { sign, verify } from 'hono/jwt';
+import { parse as parseCookies } from 'hono/utils/cookie';
 import type { Clock } from '../core/clock.ts';
 import type { User, UserStore } from '../store/user-store.ts';
 import type { Actor, Role } from './roles.ts';
@@ -84,12 +85,11 @@ export function createSessions(options: {
   };
 }
 
-/** One cookie's value from a Cookie header. */
+/**
+ * One cookie's value from a Cookie header, by Hono's cookie parser: a malformed value
+ * (`tp_session=%zz`) is kept undecoded (and then fails verification) instead of throwing.
+ */
 export function cookieValue(header: string | null, name: string): string | null {
   if (!header) return null;
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
-  }
-  return null;
+  return parseCookies(header, name)[name] ?? null;
 }

@@ -46,31 +46,58 @@ export function createRequestGuard(
   // Synchronous unless a session check has to wait: the ingest hot path pays no promise for an admitted key.
   return (req) => {
     if (!options.apiKeys.length) return null;
-    const m = /^Bearer\s+(.+)$/i.exec(req.headers.get('authorization') ?? '');
-    if (m && options.apiKeys.includes(m[1]!.trim())) return null;
+    if (hasApiKey(req, options.apiKeys)) return null;
     if (!options.alternativeAuth) return deny();
     return Promise.resolve(options.alternativeAuth(req)).then((ok) => (ok ? null : deny()));
   };
 }
 
+/** True when the request carries one of `keys` as `Authorization: Bearer KEY`. */
+export function hasApiKey(req: Request, keys: string[]): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(req.headers.get('authorization') ?? '');
+  return !!m && keys.includes(m[1]!.trim());
+}
+
 /**
- * The ingest hot path as a Bun.serve route, in front of Hono's router: the same guard, and a
- * declared Content-Length within the limit; anything else (chunked bodies) goes through Hono.
+ * The one mapping from a thrown error to a JSON answer, for Hono's onError, the fast route and
+ * Bun.serve's `error`: typed errors by their code, anything else a logged 500 without details.
+ */
+export function errorResponse(err: unknown, path: string, logger: Logger): Response {
+  if (err instanceof TracePulseError) {
+    const status = statusOf[err.code];
+    if (status >= 500)
+      logger.error('request failed', { path, code: err.code, error: String(err.cause ?? err) });
+    return Response.json({ error: err.message, problems: err.problems }, { status });
+  }
+  logger.error('unhandled request error', { path, error: err instanceof Error ? err.stack : String(err) });
+  return Response.json({ error: 'internal error' }, { status: 500 });
+}
+
+/**
+ * The ingest hot path as a Bun.serve route, in front of Hono's router. Only machines take it: a
+ * valid API key, or no cookie when no keys are set, with a declared Content-Length within the limit.
+ * Everything else (browser sessions, whose role and same-origin checks live in Hono; chunked
+ * bodies; unauthenticated requests) goes through Hono. Errors get the same answer as in Hono.
  */
 export function fastRoute(
   handler: (req: Request) => Promise<Response>,
   options: {
-    guard: RequestGuard;
+    apiKeys: string[];
     maxBodyBytes: number;
     fallback: (req: Request) => Response | Promise<Response>;
+    logger: Logger;
   },
 ): (req: Request) => Promise<Response> {
+  const { apiKeys } = options;
   return async (req) => {
     const length = req.headers.get('content-length');
-    if (length === null || Number(length) > options.maxBodyBytes) return options.fallback(req);
-    const denied = options.guard(req);
-    if (denied === null) return handler(req);
-    return (await denied) ?? handler(req);
+    const machine = apiKeys.length ? hasApiKey(req, apiKeys) : !req.headers.has('cookie');
+    if (!machine || length === null || Number(length) > options.maxBodyBytes) return options.fallback(req);
+    try {
+      return await handler(req);
+    } catch (err) {
+      return errorResponse(err, '/webhook/event', options.logger);
+    }
   };
 }
 
@@ -99,23 +126,7 @@ export function createHttpApp(options: HttpAppOptions): Hono {
   app.notFound((c) =>
     c.json({ error: 'not found', problems: [`no route for ${c.req.method} ${c.req.path}`] }, 404),
   );
-  app.onError((err, c) => {
-    if (err instanceof TracePulseError) {
-      const status = statusOf[err.code];
-      if (status >= 500)
-        options.logger.error('request failed', {
-          path: c.req.path,
-          code: err.code,
-          error: String(err.cause ?? err),
-        });
-      return c.json({ error: err.message, problems: err.problems }, status);
-    }
-    options.logger.error('unhandled request error', {
-      path: c.req.path,
-      error: err instanceof Error ? err.stack : String(err),
-    });
-    return c.json({ error: 'internal error' }, 500);
-  });
+  app.onError((err, c) => errorResponse(err, c.req.path, options.logger));
   // Hono compiles its route table on the first match; do it now, as part of start-up, not in a request.
   app.router.match('GET', '/');
   return app;

@@ -49,7 +49,7 @@ export function apiRoleGuard(
       const site = c.req.header('sec-fetch-site');
       const origin = c.req.header('origin');
       const sameOrigin = origin
-        ? new URL(origin).host === new URL(c.req.url).host
+        ? URL.parse(origin)?.host === new URL(c.req.url).host
         : site === undefined || site === 'same-origin';
       if (!sameOrigin)
         return c.json({ error: 'forbidden', problems: ['cross-site request with a session cookie'] }, 403);

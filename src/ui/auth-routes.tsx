@@ -9,7 +9,13 @@ import { LoginPage } from './views/login.tsx';
 
 /** Only same-site paths under /chat may be a login's destination (no open redirect). */
 export const safeNext = (next: unknown): string =>
-  typeof next === 'string' && /^\/chat(?:[/?#]|$)/.test(next) && !next.startsWith('//') ? next : '/chat';
+  typeof next === 'string' &&
+  /^\/chat(?:[/?#]|$)/.test(next) &&
+  !next.startsWith('//') &&
+  // A CR/LF (or any control character) would make an invalid Location header.
+  !/[\u0000-\u001f\u007f]/.test(next)
+    ? next
+    : '/chat';
 
 function clientIp(c: Parameters<MiddlewareHandler>[0]): string {
   try {

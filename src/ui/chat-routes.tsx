@@ -269,7 +269,7 @@ export function createChatRoutes(
     async (c, next) => {
       // Cross-site WebSocket hijacking: browsers send Origin on the handshake; it must be this host.
       const origin = c.req.header('origin');
-      if (origin && new URL(origin).host !== new URL(c.req.url).host)
+      if (origin && URL.parse(origin)?.host !== new URL(c.req.url).host)
         return c.text('cross-origin socket refused', 403);
       return next();
     },
