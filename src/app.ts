@@ -284,6 +284,7 @@ export async function startApp(
       clientId: config.TRACEPULSE_MQTT_CLIENT_ID ?? `tracepulse-${stationId}`.slice(0, 128),
       intake,
       logger: logger.child('mqtt'),
+      maxPayloadBytes: config.TRACEPULSE_MQTT_MAX_PAYLOAD_BYTES,
       ocpp: ocpp.mqtt,
     });
   }

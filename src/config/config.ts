@@ -39,6 +39,8 @@ export const configSchema = z
       .transform((s) => s.replace(/\/+$/, ''))
       .default('tracepulse'),
     TRACEPULSE_MQTT_CLIENT_ID: z.string().min(1).max(128).optional(),
+    /** Largest MQTT payload taken; larger ones are dead-lettered (size and a prefix), unparsed. */
+    TRACEPULSE_MQTT_MAX_PAYLOAD_BYTES: int(1024, 64 * 1024 * 1024).default(64 * 1024),
     TRACEPULSE_API_KEYS: list.default([]),
     TRACEPULSE_STATION_ID: z.string().min(1).max(200).optional(),
     TRACEPULSE_PUBLIC_URL: url(['http:', 'https:']).optional(),

@@ -17,6 +17,12 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+// Each dead letter is at most DEAD_LETTER_PREFIX_BYTES of payload, so a page is at most about 1 MB.
+const deadLetterQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: z.coerce.number().int().min(1).optional(),
+});
+
 /** Read API over what was ingested, plus the system map. */
 export function createQueryRoutes(deps: {
   queries: IngestQueries;
@@ -42,9 +48,12 @@ export function createQueryRoutes(deps: {
   });
 
   app.get('/api/dead-letters', (c) => {
-    const q = listQuery.pick({ limit: true }).safeParse(c.req.query());
+    const q = deadLetterQuery.safeParse(c.req.query());
     if (!q.success) return c.json({ error: 'invalid query', problems: describeIssues(q.error.issues) }, 400);
-    return c.json({ deadLetters: deps.queries.deadLetters(q.data.limit) });
+    const deadLetters = deps.queries.deadLetters(q.data);
+    // A full page may have more behind it: `next` is the `before` of the following page.
+    const next = deadLetters.length === q.data.limit ? deadLetters[deadLetters.length - 1]!.id : null;
+    return c.json({ deadLetters, next });
   });
 
   app.get('/api/system-map', (c) => {

@@ -1,6 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../core/logger.ts';
 import type { LogLevel } from '../core/log-line.ts';
+import { DEAD_LETTER_PREFIX_BYTES } from '../store/ingest-writer.ts';
 import type { IngestIntake } from './intake.ts';
 import { decodeUtf8, toDebugEvent, toLogLine } from './normalize.ts';
 import { mqttEndpoint } from '../core/mqtt-url.ts';
@@ -13,7 +14,21 @@ export interface MqttReceiverOptions {
   logger: Logger;
   /** OCPP-J frames on PREFIX/ocpp/<chargePointId> (ocpp.ts); the topic is not subscribed without it. */
   ocpp?: (chargePointId: string, topic: string, payload: Uint8Array) => Promise<void>;
+  /** Largest payload taken (TRACEPULSE_MQTT_MAX_PAYLOAD_BYTES); larger ones are dead-lettered unparsed. */
+  maxPayloadBytes: number;
 }
+
+/** MQTT's largest packet (Remaining Length of 268,435,455 bytes plus the fixed header). */
+const MQTT_MAX_PACKET = 268_435_460;
+
+/**
+ * The Maximum Packet Size told to the broker (MQTT 5, §3.1.2.11.4): payloads somewhat over the
+ * limit still arrive and are dead-lettered with their size, so the sender can be found; far larger
+ * packets the broker does not send at all (Mosquitto drops them and logs it), so one bad message
+ * can never take the receiver's memory.
+ */
+export const maxPacketSizeFor = (maxPayloadBytes: number): number =>
+  Math.min(MQTT_MAX_PACKET, Math.max(maxPayloadBytes * 16, maxPayloadBytes + 1024 * 1024));
 
 export interface MqttReceiver {
   state(): { connected: boolean; subscribed: boolean; lastError: string | null };
@@ -38,7 +53,12 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
     ...mqttEndpoint(options.url),
     clientId: options.clientId,
     clean: false,
-    protocolVersion: 4,
+    protocolVersion: 5,
+    properties: {
+      // MQTT 5 ends a session at disconnect unless told otherwise; ours must outlive restarts.
+      sessionExpiryInterval: 0xffff_ffff,
+      maximumPacketSize: maxPacketSizeFor(options.maxPayloadBytes),
+    },
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
     keepalive: 30,
@@ -96,11 +116,18 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
           source: 'mqtt',
           topic,
           reason,
-          payload: new Uint8Array(payload),
+          // A copy of the prefix only, so a large payload's buffer is not held until the commit.
+          payload: new Uint8Array(payload.subarray(0, DEAD_LETTER_PREFIX_BYTES)),
+          size: payload.byteLength,
         })
         .then(() => {
           intake.countRejected('mqtt', reason.split(':')[0] ?? reason);
         });
+    // Before any decoding or parsing: a large payload costs a multiple of its size as objects.
+    if (payload.byteLength > options.maxPayloadBytes)
+      return dead(
+        `too_large: payload of ${payload.byteLength} bytes exceeds the limit of ${options.maxPayloadBytes} bytes (TRACEPULSE_MQTT_MAX_PAYLOAD_BYTES)`,
+      );
     if (kind === 'ocpp' && tail.length === 1 && options.ocpp)
       return options.ocpp(tail[0] as string, topic, new Uint8Array(payload));
     const text = decodeUtf8(payload);
@@ -138,6 +165,7 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
           .filter((l) => l.trim())
           .map((line) => plainLine(line));
       }
+      if (!items.length) return dead('invalid_log: no log lines');
       const lines = [];
       const problems: string[] = [];
       for (const item of items) {

@@ -117,7 +117,8 @@ export function createIngestQueries(db: Database) {
         .all(...w.params, q.limit ?? 100)
         .map(rowToLog);
     },
-    deadLetters(limit = 100) {
+    /** Newest first, `limit` at a time; `before` (an id) pages back. Payloads are bounded prefixes. */
+    deadLetters(q: { limit?: number; before?: number } = {}) {
       return db
         .query<
           {
@@ -127,21 +128,28 @@ export function createIngestQueries(db: Database) {
             topic: string | null;
             reason: string;
             payload: Uint8Array | string;
+            size: number | null;
           },
-          [number]
-        >('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?')
-        .all(limit)
-        .map((r) => ({
-          id: r.id,
-          receivedAt: new Date(r.received_at).toISOString(),
-          source: r.source,
-          topic: r.topic,
-          reason: r.reason,
-          payload:
-            typeof r.payload === 'string'
-              ? r.payload
-              : new TextDecoder('utf-8', { fatal: false }).decode(r.payload),
-        }));
+          [number, number]
+        >('SELECT * FROM dead_letters WHERE id < ? ORDER BY id DESC LIMIT ?')
+        .all(q.before ?? Number.MAX_SAFE_INTEGER, q.limit ?? 100)
+        .map((r) => {
+          const stored = typeof r.payload === 'string' ? Buffer.byteLength(r.payload) : r.payload.byteLength;
+          const size = r.size ?? stored;
+          return {
+            id: r.id,
+            receivedAt: new Date(r.received_at).toISOString(),
+            source: r.source,
+            topic: r.topic,
+            reason: r.reason,
+            payloadBytes: size,
+            truncated: size > stored,
+            payload:
+              typeof r.payload === 'string'
+                ? r.payload
+                : new TextDecoder('utf-8', { fatal: false }).decode(r.payload),
+          };
+        });
     },
   };
 }

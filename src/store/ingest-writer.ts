@@ -8,8 +8,14 @@ export interface DeadLetter {
   source: string;
   topic: string | null;
   reason: string;
+  /** The payload as received; only its first DEAD_LETTER_PREFIX_BYTES are stored. */
   payload: Uint8Array | string;
+  /** Size of the whole payload when `payload` is already only a prefix of it. */
+  size?: number;
 }
+
+/** Bytes of a dead letter's payload that are kept: enough to see what it was, bounded per row. */
+export const DEAD_LETTER_PREFIX_BYTES = 4096;
 
 export interface EventWriteResult {
   event: DebugEvent;
@@ -139,7 +145,7 @@ export function createIngestWriter(
     return { accepted: lines.length, duplicate: false };
   };
   const insertDead = db.prepare(
-    'INSERT INTO dead_letters (received_at, source, topic, reason, payload) VALUES (?, ?, ?, ?, ?)',
+    'INSERT INTO dead_letters (received_at, source, topic, reason, payload, size) VALUES (?, ?, ?, ?, ?, ?)',
   );
 
   let queue: Op[] = [];
@@ -158,7 +164,9 @@ export function createIngestWriter(
         out.push(writeLogBatch(op.lines, op.batch));
       } else {
         const d = op.letter;
-        insertDead.run(d.receivedAt, d.source, d.topic, d.reason, d.payload);
+        const bytes = typeof d.payload === 'string' ? Buffer.from(d.payload) : d.payload;
+        const prefix = bytes.subarray(0, DEAD_LETTER_PREFIX_BYTES);
+        insertDead.run(d.receivedAt, d.source, d.topic, d.reason, prefix, d.size ?? bytes.length);
         out.push(undefined);
       }
     }

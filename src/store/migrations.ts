@@ -337,4 +337,11 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX reports_event_ts ON reports (event_ts);
     `,
   },
+  {
+    name: '0011-dead-letter-size',
+    sql: `
+      -- Dead letters keep a bounded prefix of their payload; this is the size of the whole payload.
+      ALTER TABLE dead_letters ADD COLUMN size INTEGER;
+    `,
+  },
 ];
