@@ -70,7 +70,7 @@ export function digestOf(env: NoticeEnvelope, publicUrl: string | null): ReportD
       : null,
     evidence: strongest(top),
     summary: r.summary,
-    reportUrl: publicUrl ? `${publicUrl}/chat/reports/${encodeURIComponent(r.id)}` : null,
+    reportUrl: publicUrl ? `${publicUrl}/chat/r/${encodeURIComponent(r.id)}` : null,
     revision: r.revision,
     source: r.source,
     incident: env.incident ?? (r.incidentId ? { id: r.incidentId, count: 0 } : null),

@@ -82,7 +82,7 @@ describe('connected mode in the running service', () => {
     expect(JSON.stringify(slack.messages)).not.toContain('04A2B3C4D5E6F7');
     expect(JSON.stringify(llm.requests)).not.toContain('04A2B3C4D5E6F7');
     expect(JSON.stringify(slack.messages[0]!.blocks)).toContain(
-      `http://gateway-site-042.local:3000/chat/reports/${first.id}`,
+      `http://gateway-site-042.local:3000/chat/r/${first.id}`,
     );
 
     const outbox = (await (await fetch(`${app.url}/api/outbox?status=sent`)).json()) as {

@@ -78,7 +78,7 @@ describe('email sink', () => {
       expect(part).toContain('powermeter_ac');
       expect(part).toContain('71%');
       expect(part).toContain('Modbus read_register timeout');
-      expect(part).toContain(`http://gateway-site-042.local:3000/chat/reports/${report.id}`);
+      expect(part).toContain(`http://gateway-site-042.local:3000/chat/r/${report.id}`);
       expect(part).not.toContain(ID_TAG);
       expect(part).not.toContain(VIN);
     }

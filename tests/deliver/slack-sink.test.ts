@@ -43,7 +43,7 @@ describe('Slack sink', () => {
       'https://github.com/EVerest/everest-core/commit/9f3c2a1b7d4e5f60718293a4b5c6d7e8f9012345',
     );
     expect(blocks).toContain('Modbus read_register timeout');
-    expect(blocks).toContain(`http://gateway-site-042.local:3000/chat/reports/${report.id}`);
+    expect(blocks).toContain(`http://gateway-site-042.local:3000/chat/r/${report.id}`);
     // Owners of the top hypothesis (powermeter_ac) and the failing service become mentions.
     expect(m.text).toContain('<@U0METERS01>');
     expect(m.text).toContain('<@U0EVSECORE1>');
