@@ -42,12 +42,13 @@ export function createHttpIngestRoutes(intake: IngestIntake): Hono {
     const key = headers.data['Idempotency-Key'];
     const text = decodeUtf8(new Uint8Array(await c.req.arrayBuffer()));
     if (text === null) return rejectResponse(intake, ['body is not valid UTF-8'], 'bad_encoding');
-    const items = splitLogBody(text);
-    if (!items.ok) return rejectResponse(intake, items.problems, 'bad_json');
+    const split = splitLogBody(text);
+    if (!split.ok) return rejectResponse(intake, split.problems, 'bad_json');
+    const { items } = split.value;
     const now = intake.context(source).now;
     const good = [];
-    const problems: string[] = [];
-    for (const [i, item] of items.value.entries()) {
+    const problems: string[] = [...split.value.problems];
+    for (const [i, item] of items.entries()) {
       const r = toLogLine(item, { now, source });
       if (r.ok) good.push(r.value);
       else problems.push(...r.problems.map((p) => `[${i}] ${p}`));
@@ -58,7 +59,7 @@ export function createHttpIngestRoutes(intake: IngestIntake): Hono {
       good,
       key === undefined ? undefined : { key, receivedAt: now },
     );
-    const rejected = items.value.length - good.length;
+    const rejected = items.length + split.value.problems.length - good.length;
     // A repeated key was counted the first time; its answer still names the bad lines.
     if (problems.length && !duplicate) intake.countRejected(source, 'invalid_log', rejected);
     // Partial batches keep their good lines: the answer lists what was rejected so the sender can fix it.

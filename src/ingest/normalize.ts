@@ -77,19 +77,20 @@ export function decodeUtf8(bytes: Uint8Array): string | null {
 }
 
 /** Parses NDJSON or a JSON array of log lines into raw items, with per-line problems. */
-export function splitLogBody(text: string): Parsed<unknown[]> {
+export function splitLogBody(text: string): Parsed<{ items: unknown[]; problems: string[] }> {
   const trimmed = text.trim();
   if (!trimmed) return { ok: false, problems: ['body is empty'] };
   if (trimmed.startsWith('[')) {
     try {
       const arr = JSON.parse(trimmed);
       return Array.isArray(arr)
-        ? { ok: true, value: arr }
+        ? { ok: true, value: { items: arr, problems: [] } }
         : { ok: false, problems: ['expected a JSON array'] };
     } catch (e) {
       return { ok: false, problems: [`malformed JSON: ${(e as Error).message}`] };
     }
   }
+  // NDJSON: each line stands alone, so one malformed line is rejected by itself.
   const items: unknown[] = [];
   const problems: string[] = [];
   trimmed.split('\n').forEach((line, i) => {
@@ -100,5 +101,5 @@ export function splitLogBody(text: string): Parsed<unknown[]> {
       problems.push(`line ${i + 1}: malformed JSON: ${(e as Error).message}`);
     }
   });
-  return problems.length ? { ok: false, problems } : { ok: true, value: items };
+  return { ok: true, value: { items, problems } };
 }

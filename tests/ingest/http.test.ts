@@ -163,6 +163,23 @@ describe('POST /api/logs', () => {
     expect(body.problems[0]).toMatch(/^\[1\] level/);
   });
 
+  test('one malformed NDJSON line is rejected alone; the good lines are kept (issue 15)', async () => {
+    const body = [
+      JSON.stringify(line(20, { correlationId: 'txn-ndjson-bad-line' })),
+      '{"service": "ocpp", "level": "error", "message": "cut off',
+      JSON.stringify(line(21, { correlationId: 'txn-ndjson-bad-line' })),
+    ].join('\n');
+    const res = await fetch(`${app.url}/api/logs`, { method: 'POST', body });
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as { accepted: number; rejected: number; problems: string[] };
+    expect(answer).toMatchObject({ accepted: 2, rejected: 1 });
+    expect(answer.problems[0]).toMatch(/^line 2: malformed JSON/);
+    const stored = (await (await fetch(`${app.url}/api/logs?correlationId=txn-ndjson-bad-line`)).json()) as {
+      logs: unknown[];
+    };
+    expect(stored.logs).toHaveLength(2);
+  });
+
   test('an all-bad batch is a 400', async () => {
     const res = await fetch(`${app.url}/api/logs`, { method: 'POST', body: '{"service": "ocpp"}\nnot json' });
     expect(res.status).toBe(400);
