@@ -30,13 +30,25 @@ export function createLiveHub(options: {
   metrics: Metrics;
   incidentCount: (incidentId: string) => number | undefined;
   maxSockets?: number;
+  /** Sockets one user may hold (tabs, windows), so one user cannot take every slot. */
+  maxSocketsPerUser?: number;
 }): LiveHub {
   const { clock, metrics } = options;
   const maxSockets = options.maxSockets ?? 256;
+  const maxPerUser = options.maxSocketsPerUser ?? 8;
   const sockets = new Map<WSContext, Session>();
+  const perUser = new Map<string, number>();
   const find = (ws: WSContext) => {
     for (const k of sockets.keys()) if (k.raw === ws.raw) return k;
     return null;
+  };
+  const drop = (ws: WSContext) => {
+    const session = sockets.get(ws);
+    if (!session) return;
+    sockets.delete(ws);
+    const held = (perUser.get(session.name) ?? 1) - 1;
+    if (held > 0) perUser.set(session.name, held);
+    else perUser.delete(session.name);
   };
   return {
     join(ws, session) {
@@ -44,12 +56,18 @@ export function createLiveHub(options: {
         metrics.inc('tracepulse_ui_ws_rejected_total', { reason: 'full' });
         return false;
       }
+      const held = perUser.get(session.name) ?? 0;
+      if (held >= maxPerUser) {
+        metrics.inc('tracepulse_ui_ws_rejected_total', { reason: 'per_user' });
+        return false;
+      }
       sockets.set(ws, session);
+      perUser.set(session.name, held + 1);
       return true;
     },
     leave(ws) {
       const k = find(ws);
-      if (k) sockets.delete(k);
+      if (k) drop(k);
     },
     publish(notice) {
       if (!sockets.size) return;
@@ -74,7 +92,7 @@ export function createLiveHub(options: {
         if (session.expiresAt <= now) {
           ws.send(JSON.stringify({ type: 'expired' }));
           ws.close(4001, 'session expired');
-          sockets.delete(ws);
+          drop(ws);
           continue;
         }
         try {
@@ -83,7 +101,7 @@ export function createLiveHub(options: {
         } catch (err) {
           metrics.inc('tracepulse_ui_ws_send_failed_total');
           options.logger.debug('websocket send failed', { error: String(err) });
-          sockets.delete(ws);
+          drop(ws);
         }
       }
     },
@@ -91,6 +109,7 @@ export function createLiveHub(options: {
     closeAll() {
       for (const ws of sockets.keys()) ws.close(1001, 'server stopping');
       sockets.clear();
+      perUser.clear();
     },
   };
 }
