@@ -1,6 +1,6 @@
 import type { ReportNotice } from '../core/ports.ts';
 import type { IngestQueries } from '../store/ingest-queries.ts';
-import type { Redactor } from './redact.ts';
+import { type Redactor, sensitiveKeyTest } from './redact.ts';
 import type { NoticeEnvelope, OutboxChannel } from './sink.ts';
 
 /** The idempotency key of a notice's message on a channel: the same notice always gives the same key. */
@@ -19,7 +19,7 @@ export function sensitiveValues(
   fields: readonly string[],
   events: Pick<IngestQueries, 'event' | 'events'> | null | undefined,
 ): string[] {
-  const keys = new Set(fields);
+  const isSensitive = sensitiveKeyTest(fields);
   const all = [n.kind === 'created' ? n.event : null];
   if (events) {
     all.push(events.event(n.report.eventId));
@@ -28,7 +28,7 @@ export function sensitiveValues(
   }
   const out = new Set<string>();
   for (const e of all)
-    for (const [k, v] of Object.entries(e?.details ?? {})) if (keys.has(k) && v) out.add(v);
+    for (const [k, v] of Object.entries(e?.details ?? {})) if (isSensitive(k) && v) out.add(String(v));
   return [...out];
 }
 

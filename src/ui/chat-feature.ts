@@ -12,7 +12,7 @@ import type { SystemMapSource } from '../map/map-source.ts';
 import type { AnalysisPipeline } from '../pipeline/analysis.ts';
 import type { ReportService } from '../pipeline/reports.ts';
 import type { IngestQueries } from '../store/ingest-queries.ts';
-import { createRedactor } from '../deliver/redact.ts';
+import { createRedactor, sensitiveKeyTest } from '../deliver/redact.ts';
 import { createFeedbackIntake } from '../learn/feedback-intake.ts';
 import { createLearning, type Learning } from '../learn/learning-service.ts';
 import { createChatStore } from '../store/chat-store.ts';
@@ -84,6 +84,7 @@ export function createChatFeature(ctx: {
   metrics.describe('tracepulse_ui_logins_total', 'UI login attempts by outcome');
 
   const redact = createRedactor(config.TRACEPULSE_REDACT_FIELDS);
+  const isSensitive = sensitiveKeyTest(config.TRACEPULSE_REDACT_FIELDS);
   const llmOn = !!ctx.llm;
   const llm = ctx.llm
     ? createLlmAnswerer(
@@ -94,9 +95,7 @@ export function createChatFeature(ctx: {
           redact: (text, details) =>
             redact(
               text,
-              Object.entries(details).flatMap(([k, v]) =>
-                config.TRACEPULSE_REDACT_FIELDS.includes(k) ? [v] : [],
-              ),
+              Object.entries(details).flatMap(([k, v]) => (isSensitive(k) ? [String(v)] : [])),
             ),
         },
         (reason) => {
