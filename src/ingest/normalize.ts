@@ -12,11 +12,27 @@ export interface NormalizeContext {
   newId: () => string;
 }
 
+/** Source times before this are a reset clock (RTC defaults are 1970 or 2000), not real events. */
+const EARLIEST_PLAUSIBLE = Date.UTC(2001, 0, 1);
+/** A source clock this far ahead of arrival is wrong. */
+const MAX_AHEAD_MS = 86_400_000;
+
+/**
+ * The time an event is placed at: the source's, unless that is implausible (before 2001 or more
+ * than a day ahead of arrival); then the arrival time, with the source's kept in details.sourceTimestamp.
+ */
+function placeInTime(ts: number | undefined, now: number): { timestamp: number; flagged?: string } {
+  if (ts === undefined) return { timestamp: now };
+  if (ts >= EARLIEST_PLAUSIBLE && ts <= now + MAX_AHEAD_MS) return { timestamp: ts };
+  return { timestamp: now, flagged: Number.isFinite(new Date(ts).getTime()) ? new Date(ts).toISOString() : String(ts) };
+}
+
 /** Validates one DebugQueue event (flat or nested form) and resolves its defaults. */
 export function toDebugEvent(input: unknown, ctx: NormalizeContext): Parsed<DebugEvent> {
   const r = debugEventInputSchema.safeParse(input);
   if (!r.success) return { ok: false, problems: describeIssues(r.error.issues) };
   const e = r.data;
+  const placed = placeInTime(e.timestamp, ctx.now);
   return {
     ok: true,
     value: {
@@ -25,9 +41,9 @@ export function toDebugEvent(input: unknown, ctx: NormalizeContext): Parsed<Debu
       service: e.service,
       errorCode: e.errorCode,
       correlationId: e.correlationId ?? null,
-      details: e.details,
+      details: placed.flagged ? { ...e.details, sourceTimestamp: placed.flagged } : e.details,
       priority: e.priority ?? (ctx.triggers.has(e.eventType) ? 'high' : 'low'),
-      timestamp: e.timestamp ?? ctx.now,
+      timestamp: placed.timestamp,
       receivedAt: ctx.now,
       message: e.message ?? null,
       source: ctx.source,
@@ -51,15 +67,16 @@ export function toLogLine(
   const r = logLineInputSchema.safeParse(withService);
   if (!r.success) return { ok: false, problems: describeIssues(r.error.issues) };
   const l = r.data;
+  const placed = placeInTime(l.timestamp, ctx.now);
   return {
     ok: true,
     value: {
-      timestamp: l.timestamp ?? ctx.now,
+      timestamp: placed.timestamp,
       service: l.service,
       level: l.level,
       message: l.message,
       correlationId: l.correlationId ?? null,
-      attributes: l.attributes ?? null,
+      attributes: placed.flagged ? { ...l.attributes, sourceTimestamp: placed.flagged } : (l.attributes ?? null),
       source: ctx.source,
     },
   };

@@ -14,10 +14,18 @@ export interface RetentionResult {
 }
 
 /** Tables pruned by age, oldest first, with their time column. Features append their own. */
-export const retentionTables: Array<{ table: string; timeColumn: string; shrinkFirst?: boolean }> = [
+export const retentionTables: Array<{
+  table: string;
+  timeColumn: string;
+  shrinkFirst?: boolean;
+  /** Oldest-first order for size pruning when it is not timeColumn (an indexed equivalent). */
+  orderBy?: string;
+}> = [
   { table: 'logs', timeColumn: 'ts', shrinkFirst: true },
   { table: 'dead_letters', timeColumn: 'received_at', shrinkFirst: true },
-  { table: 'events', timeColumn: 'ts' },
+  // By arrival, not the source's clock: a charger whose RTC was reset sends 1970 and must not lose
+  // acknowledged events to the next retention run. seq is arrival order (AUTOINCREMENT).
+  { table: 'events', timeColumn: 'received_at', orderBy: 'seq' },
   { table: 'github_etags', timeColumn: 'checked_at', shrinkFirst: true },
   { table: 'changes', timeColumn: 'ts' },
   { table: 'report_revisions', timeColumn: 'created_at' },
@@ -61,7 +69,7 @@ export function applyRetention(db: Database, policy: RetentionPolicy, now: numbe
     for (let guard = 0; guard < 1000 && storeBytes(db) > policy.maxBytes; guard++) {
       const n = db
         .query(
-          `DELETE FROM ${t.table} WHERE (${key}) IN (SELECT ${key} FROM ${t.table} ORDER BY ${t.timeColumn} ASC LIMIT 5000)`,
+          `DELETE FROM ${t.table} WHERE (${key}) IN (SELECT ${key} FROM ${t.table} ORDER BY ${t.orderBy ?? t.timeColumn} ASC LIMIT 5000)`,
         )
         .run().changes;
       deletedBySize += n;
