@@ -31,7 +31,7 @@ import { createSystemMapSource, type SystemMapSource } from './sources/system-ma
 import { openDatabase, WAL_AUTOCHECKPOINT_PAGES } from './store/db.ts';
 import { createIngestQueries, type IngestQueries } from './store/ingest-queries.ts';
 import { createIngestWriter, type IngestWriter } from './store/ingest-writer.ts';
-import { scheduleRetention, storeBytes } from './store/retention.ts';
+import { createSizeGuard, diskFreeBytes, scheduleRetention, storeBytes } from './store/retention.ts';
 import { createWalCheckpointer } from './store/wal-checkpointer.ts';
 import { createChatFeature } from './ui/chat-feature.ts';
 import pkg from '../package.json' with { type: 'json' };
@@ -94,10 +94,22 @@ export async function startApp(
   const queries = createIngestQueries(db);
   const maps = createSystemMapSource({ path: config.TRACEPULSE_SYSTEM_MAP, db, logger: logger.child('map') });
 
+  const retentionPolicy = {
+    maxAgeMs: config.TRACEPULSE_RETENTION_DAYS * 86_400_000,
+    maxBytes: config.TRACEPULSE_MAX_DB_MB * 1024 * 1024,
+  };
+  const sizeGuard = createSizeGuard(db, {
+    policy: retentionPolicy,
+    dir: config.TRACEPULSE_DATA_DIR,
+    reserveBytes: config.TRACEPULSE_DISK_RESERVE_MB * 1024 * 1024,
+    clock,
+    logger: logger.child('store'),
+  });
   const triggerHandlers: Array<(e: DebugEvent) => void> = [];
-  // Told the rows of each ingest commit: the WAL checkpointer (load) and pattern indexing.
-  const commitHandlers: Array<(rows: number) => void> = [checkpointer.noteCommitted];
+  // Told the rows of each ingest commit: the WAL checkpointer (load), the size bound and pattern indexing.
+  const commitHandlers: Array<(rows: number) => void> = [checkpointer.noteCommitted, sizeGuard.noteCommitted];
   const writer = createIngestWriter(db, {
+    onFailed: sizeGuard.noteFailed,
     onCommitted: (rows) => {
       for (const h of commitHandlers) h(rows);
     },
@@ -225,6 +237,7 @@ export async function startApp(
     );
   const health = createHealthRoutes({
     db,
+    store: () => ({ ...writer.state(), freeBytes: diskFreeBytes(config.TRACEPULSE_DATA_DIR) }),
     maps,
     metrics,
     version,
@@ -241,6 +254,13 @@ export async function startApp(
   metrics.gauge('tracepulse_store_bytes', 'Bytes used by the SQLite store', () => [
     { value: storeBytes(db) },
   ]);
+  metrics.gauge('tracepulse_store_writable', '1 when the last commit succeeded, 0 while writes fail', () => [
+    { value: writer.state().writable ? 1 : 0 },
+  ]);
+  metrics.gauge('tracepulse_disk_free_bytes', 'Free bytes on the data directory file system', () => {
+    const free = diskFreeBytes(config.TRACEPULSE_DATA_DIR);
+    return free === null ? [] : [{ value: free }];
+  });
   metrics.gauge('tracepulse_mqtt_connected', '1 when the MQTT receiver is connected and subscribed', () =>
     config.TRACEPULSE_MQTT_URL ? [{ value: mqtt?.state().subscribed ? 1 : 0 }] : [],
   );
@@ -305,10 +325,7 @@ export async function startApp(
   }
 
   const retention = scheduleRetention(db, {
-    policy: {
-      maxAgeMs: config.TRACEPULSE_RETENTION_DAYS * 86_400_000,
-      maxBytes: config.TRACEPULSE_MAX_DB_MB * 1024 * 1024,
-    },
+    policy: retentionPolicy,
     clock,
     logger,
   });

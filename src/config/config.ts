@@ -50,6 +50,8 @@ export const configSchema = z
     TRACEPULSE_RETENTION_DAYS: int(1, 3650).default(14),
     /** Past this database size the oldest logs, then events, are deleted. */
     TRACEPULSE_MAX_DB_MB: int(16, 1024 * 1024).default(512),
+    /** Disk space kept free on the data directory's file system: below it the oldest data goes first. */
+    TRACEPULSE_DISK_RESERVE_MB: int(0, 1024 * 1024).default(64),
     /** normal: durable across process crashes (kill -9); full: also across power loss, slower. */
     TRACEPULSE_SQLITE_SYNC: z.enum(['normal', 'full']).default('normal'),
     TRACEPULSE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

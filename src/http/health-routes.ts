@@ -5,6 +5,8 @@ import type { SystemMapSource } from '../sources/system-map-source.ts';
 
 export interface HealthDeps {
   db: Database;
+  /** Whether writes succeed (a full disk makes them fail while reads still work). */
+  store: () => { writable: boolean; lastError: string | null; freeBytes: number | null };
   maps: SystemMapSource;
   metrics: Metrics;
   version: string;
@@ -13,7 +15,10 @@ export interface HealthDeps {
   components: Record<string, () => unknown>;
 }
 
-/** GET /healthz (each component's state; 503 only when the store is unusable) and GET /metrics. */
+/**
+ * GET /healthz (each component's state; 503 when the store is unusable: "failing" when it cannot be
+ * read, "degraded" when it can be read but writes fail, e.g. on a full disk) and GET /metrics.
+ */
 export function createHealthRoutes(deps: HealthDeps): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => {
@@ -23,15 +28,21 @@ export function createHealthRoutes(deps: HealthDeps): Hono {
     } catch {
       storeOk = false;
     }
+    const writes = deps.store();
     const map = deps.maps.current();
     const extra = Object.fromEntries(Object.entries(deps.components).map(([name, read]) => [name, read()]));
     const body = {
-      status: storeOk ? 'ok' : 'failing',
+      status: !storeOk ? 'failing' : writes.writable ? 'ok' : 'degraded',
       version: deps.version,
       stationId: deps.stationId,
       uptimeS: Math.round(process.uptime()),
       components: {
-        store: { ok: storeOk },
+        store: {
+          ok: storeOk && writes.writable,
+          writable: writes.writable,
+          lastError: writes.lastError,
+          freeBytes: writes.freeBytes,
+        },
         systemMap: {
           ok: map.lastError === null,
           services: map.graph.services.size,
@@ -41,7 +52,7 @@ export function createHealthRoutes(deps: HealthDeps): Hono {
         ...extra,
       },
     };
-    return c.json(body, storeOk ? 200 : 503);
+    return c.json(body, storeOk && writes.writable ? 200 : 503);
   });
   app.get('/metrics', (c) =>
     c.text(deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }),

@@ -46,6 +46,8 @@ export interface IngestWriter {
   writeDeadLetter(letter: DeadLetter): Promise<void>;
   /** Commits whatever is queued now (used at shutdown). */
   flush(): void;
+  /** Whether the last commit succeeded; a full disk makes every commit fail until space returns. */
+  state(): { writable: boolean; lastError: string | null; failingSince: number | null };
 }
 
 /** Rows per INSERT statement: 32 x 11 parameters stays far below SQLite's limit of 32766. */
@@ -72,6 +74,8 @@ export function createIngestWriter(
     onEventsCommitted?: (results: EventWriteResult[]) => void;
     /** Rows (events, log lines, dead letters) in each commit, for the WAL checkpointer's load signal. */
     onCommitted?: (rows: number) => void;
+    /** A commit failed (e.g. SQLITE_FULL); its writers got a STORAGE error. */
+    onFailed?: (cause: unknown) => void;
   } = {},
 ): IngestWriter {
   // One multi-row INSERT per power-of-two chunk of a batch instead of one statement per event: the
@@ -150,6 +154,7 @@ export function createIngestWriter(
 
   let queue: Op[] = [];
   let scheduled = false;
+  const health = { writable: true, lastError: null as string | null, failingSince: null as number | null };
 
   const commit = db.transaction((ops: Op[]) => {
     const events: DebugEvent[] = [];
@@ -183,9 +188,16 @@ export function createIngestWriter(
       results = commit(ops);
     } catch (cause) {
       const err = new TracePulseError('STORAGE', 'could not commit to the store', { cause });
+      health.writable = false;
+      health.lastError = String(cause);
+      health.failingSince ??= Date.now();
       for (const op of ops) op.reject(err);
+      options.onFailed?.(cause);
       return;
     }
+    health.writable = true;
+    health.lastError = null;
+    health.failingSince = null;
     const committedEvents: EventWriteResult[] = [];
     let rows = 0;
     ops.forEach((op, i) => {
@@ -232,5 +244,6 @@ export function createIngestWriter(
     writeDeadLetter: (letter) =>
       new Promise((resolve, reject) => enqueue({ kind: 'dead', letter, resolve, reject })),
     flush,
+    state: () => ({ ...health }),
   };
 }

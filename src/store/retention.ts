@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite';
+import { statfsSync } from 'node:fs';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 
@@ -125,5 +126,68 @@ export function scheduleRetention(
       // A service stopped within 5 s of starting must not prune a closed store.
       clearTimeout(first);
     },
+  };
+}
+
+/** Bytes the file system holding `dir` has free for us; null when it cannot be read. */
+export function diskFreeBytes(dir: string): number | null {
+  try {
+    const s = statfsSync(dir);
+    return Number(s.bavail) * Number(s.bsize);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The size bound enforced by volume written, not only by the 15-minute timer: after every
+ * `checkEveryRows` committed rows (and after a failed commit) it compares the store with
+ * TRACEPULSE_MAX_DB_MB and the disk with its reserve, and prunes at once when either is crossed.
+ * Below the reserve the target shrinks by the missing space, so the disk keeps room for the WAL
+ * (a delete needs WAL space too; on a completely full disk nothing can be pruned).
+ */
+export function createSizeGuard(
+  db: Database,
+  deps: {
+    policy: RetentionPolicy;
+    dir: string;
+    reserveBytes: number;
+    clock: Clock;
+    logger: Logger;
+    checkEveryRows?: number;
+  },
+): { noteCommitted(rows: number): void; noteFailed(): void } {
+  const every = deps.checkEveryRows ?? 256;
+  let rows = 0;
+  let pending = false;
+  const check = () => {
+    pending = false;
+    try {
+      const bytes = storeBytes(db);
+      const free = diskFreeBytes(deps.dir);
+      const deficit = free === null ? 0 : Math.max(0, deps.reserveBytes - free);
+      const maxBytes = Math.max(0, Math.min(deps.policy.maxBytes, bytes - deficit));
+      if (bytes <= maxBytes && deficit === 0) return;
+      const r = applyRetention(db, { ...deps.policy, maxBytes }, deps.clock.now());
+      if (r.deletedBySize || r.deletedByAge)
+        deps.logger.info('size bound applied', { ...r, freeBytes: diskFreeBytes(deps.dir) });
+    } catch (err) {
+      deps.logger.warn('size bound could not be applied', { error: String(err) });
+    }
+  };
+  const schedule = () => {
+    if (pending) return;
+    pending = true;
+    // After the commit's callbacks, not inside them.
+    setTimeout(check, 0);
+  };
+  return {
+    noteCommitted(n) {
+      rows += n;
+      if (rows < every) return;
+      rows = 0;
+      schedule();
+    },
+    noteFailed: schedule,
   };
 }
