@@ -2,7 +2,7 @@ import type { Database } from 'bun:sqlite';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
-import type { Config } from './config/config.ts';
+import { type Config, unknownVariableWarnings } from './config/config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import type { DebugEvent } from './core/event.ts';
 import { createLogger, type Logger } from './core/logger.ts';
@@ -76,7 +76,7 @@ export interface RunningApp {
 /** Composition root: builds every stage from config and wires them; the only place that knows the whole graph. */
 export async function startApp(
   config: Config,
-  options: { clock?: Clock; logger?: Logger } = {},
+  options: { clock?: Clock; logger?: Logger; env?: Record<string, string | undefined> } = {},
 ): Promise<RunningApp> {
   const startedAt = performance.now();
   const clock = options.clock ?? systemClock;
@@ -334,6 +334,14 @@ export async function startApp(
   recoverUnreportedTriggers({ db, enqueue: analysis.enqueue, logger, metrics, limit: 500 });
 
   const port = server.port ?? config.TRACEPULSE_PORT;
+  for (const w of unknownVariableWarnings(options.env ?? {})) logger.warn(w);
+  const loopback = /^(127\.|::1$|localhost$)/.test(config.TRACEPULSE_HOST);
+  if (!config.TRACEPULSE_API_KEYS.length)
+    logger.warn(
+      loopback
+        ? `no API keys: listening on ${config.TRACEPULSE_HOST} only; set TRACEPULSE_API_KEYS to take events from the network`
+        : `no API keys: anyone who reaches ${config.TRACEPULSE_HOST}:${port} can write (TRACEPULSE_HOST was set); set TRACEPULSE_API_KEYS`,
+    );
   logger.info('TracePulse ready', {
     version,
     url: `http://${config.TRACEPULSE_HOST}:${port}`,

@@ -31,7 +31,7 @@ See README.md for every setting.`;
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   serve: async () => {
     const { startApp } = await import('./app.ts');
-    const app = await startApp(loadConfig());
+    const app = await startApp(loadConfig(), { env: process.env });
     // Start-up code runs once; the build raises the JIT's tier-up thresholds for it (scripts/build).
     Bun.unsafe.setJITPolicy(1);
     // Start-up garbage (the parsed map and config, schemas, migration SQL) is collected once now rather

@@ -29,7 +29,8 @@ export const url = (protocols: string[]) =>
 export const configSchema = z
   .object({
     TRACEPULSE_PORT: int(0, 65535).default(3000),
-    TRACEPULSE_HOST: z.string().min(1).default('0.0.0.0'),
+    /** Default: 127.0.0.1 while no API keys are set (nothing on the LAN can write), else 0.0.0.0. */
+    TRACEPULSE_HOST: z.string().min(1).optional(),
     TRACEPULSE_DATA_DIR: z.string().min(1).default('./data'),
     TRACEPULSE_SYSTEM_MAP: z.string().min(1).default('./system-map.yaml'),
     TRACEPULSE_MQTT_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']).optional(),
@@ -152,7 +153,7 @@ export const configSchema = z
   })
   .passthrough();
 
-export type Config = z.output<typeof configSchema>;
+export type Config = z.output<typeof configSchema> & { TRACEPULSE_HOST: string };
 
 /** Parses the environment; on failure throws with one line per bad variable, naming it. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -163,7 +164,39 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(lines);
   }
-  return parsed.data;
+  const c = parsed.data;
+  return { ...c, TRACEPULSE_HOST: c.TRACEPULSE_HOST ?? (c.TRACEPULSE_API_KEYS.length ? '0.0.0.0' : '127.0.0.1') };
+}
+
+/** Variables read outside the schema (deploy scripts, the unit), so never reported as unknown. */
+const otherKnown = new Set(['TRACEPULSE_BIN', 'TRACEPULSE_ENV_FILE']);
+
+/** One warning per TRACEPULSE_* variable the schema does not know, naming the closest valid one. */
+export function unknownVariableWarnings(env: Record<string, string | undefined> = process.env): string[] {
+  const known = Object.keys(configSchema.shape);
+  return Object.keys(env)
+    .filter((k) => k.startsWith('TRACEPULSE_') && !known.includes(k) && !otherKnown.has(k))
+    .sort()
+    .map((k) => {
+      const best = known
+        .filter((n) => n.startsWith('TRACEPULSE_'))
+        .map((n) => ({ n, d: editDistance(k, n) }))
+        .sort((a, b) => a.d - b.d)[0];
+      return best && best.d <= Math.max(3, Math.floor(k.length / 4))
+        ? `unknown variable ${k} ignored; did you mean ${best.n}?`
+        : `unknown variable ${k} ignored`;
+    });
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 export class ConfigError extends Error {

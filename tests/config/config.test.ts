@@ -5,7 +5,7 @@ describe('config', () => {
   test('defaults match the documented contract', () => {
     const c = loadConfig({});
     expect(c.TRACEPULSE_PORT).toBe(3000);
-    expect(c.TRACEPULSE_HOST).toBe('0.0.0.0');
+    expect(c.TRACEPULSE_HOST).toBe('127.0.0.1'); // no keys: loopback only (issue 15)
     expect(c.TRACEPULSE_DATA_DIR).toBe('./data');
     expect(c.TRACEPULSE_SYSTEM_MAP).toBe('./system-map.yaml');
     expect(c.TRACEPULSE_MQTT_URL).toBeUndefined();
