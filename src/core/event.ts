@@ -5,7 +5,35 @@ export const priorities = ['high', 'low'] as const;
 export type Priority = (typeof priorities)[number];
 
 const name = z.string().trim().min(1).max(200);
-const detailValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+/** Nesting and size bounds of one structured detail (an OCPP payload), stored as JSON text. */
+export const MAX_DETAIL_DEPTH = 8;
+export const MAX_DETAIL_JSON_BYTES = 4096;
+
+const depthOf = (v: unknown, d = 0): number =>
+  d > MAX_DETAIL_DEPTH || v === null || typeof v !== 'object'
+    ? d
+    : Math.max(d + 1, ...Object.values(v as object).map((x) => depthOf(x, d + 1)));
+
+const structuredDetail = z
+  .union([z.record(z.string(), z.unknown()), z.array(z.unknown())])
+  .transform((v, ctx) => {
+    if (depthOf(v) > MAX_DETAIL_DEPTH) {
+      ctx.addIssue({ code: 'custom', message: `nested deeper than ${MAX_DETAIL_DEPTH} levels` });
+      return z.NEVER;
+    }
+    const json = JSON.stringify(v);
+    if (Buffer.byteLength(json) > MAX_DETAIL_JSON_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `over ${MAX_DETAIL_JSON_BYTES} bytes as JSON` });
+      return z.NEVER;
+    }
+    return json;
+  });
+
+// Text, numbers and booleans as text; objects and arrays (OCPP payloads) as JSON text, bounded.
+const detailValue = z.union([
+  z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
+  structuredDetail,
+]);
 
 /**
  * A DebugQueue event as it arrives. Both the flat form and the nested form

@@ -27,10 +27,25 @@ function placeInTime(ts: number | undefined, now: number): { timestamp: number; 
   return { timestamp: now, flagged: Number.isFinite(new Date(ts).getTime()) ? new Date(ts).toISOString() : String(ts) };
 }
 
+/**
+ * The schema's own check for service/errorCode runs only once every field parsed; when another
+ * field failed, add those problems too so the sender sees all of them at once.
+ */
+function withMissingRequired(input: unknown, problems: string[]): string[] {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return problems;
+  const o = input as Record<string, unknown>;
+  const details = o.details && typeof o.details === 'object' ? (o.details as Record<string, unknown>) : {};
+  const out = [...problems];
+  for (const key of ['service', 'errorCode'])
+    if (o[key] === undefined && details[key] === undefined && !out.some((p) => p.startsWith(`${key}:`)))
+      out.push(`${key}: required (top level or details.${key})`);
+  return out;
+}
+
 /** Validates one DebugQueue event (flat or nested form) and resolves its defaults. */
 export function toDebugEvent(input: unknown, ctx: NormalizeContext): Parsed<DebugEvent> {
   const r = debugEventInputSchema.safeParse(input);
-  if (!r.success) return { ok: false, problems: describeIssues(r.error.issues) };
+  if (!r.success) return { ok: false, problems: withMissingRequired(input, describeIssues(r.error.issues)) };
   const e = r.data;
   const placed = placeInTime(e.timestamp, ctx.now);
   return {
