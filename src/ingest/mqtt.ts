@@ -96,8 +96,9 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
   client.on('reconnect', () => {
     client.options.reconnectPeriod = Math.min((client.options.reconnectPeriod ?? 1000) * 2, 30_000);
   });
+  let stopping = false;
   client.on('close', () => {
-    if (status.connected) logger.warn('MQTT connection lost; reconnecting');
+    if (status.connected && !stopping) logger.warn('MQTT connection lost; reconnecting');
     status.connected = false;
     status.subscribed = false;
   });
@@ -186,6 +187,7 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
     state: () => ({ ...status }),
     stop: () =>
       new Promise<void>((resolve) => {
+        stopping = true;
         // Not forced: in-flight handleMessage callbacks finish and send their PUBACKs first.
         client.end(false, {}, () => resolve());
       }),
