@@ -73,6 +73,24 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
+/**
+ * A start-up failure other than configuration, with its documented exit code (sysexits.h):
+ * 69 the port cannot be bound, 73 the data directory cannot be used, 74 the disk is full.
+ */
+export class StartupError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 69 | 73 | 74,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}
+
+const errCode = (err: unknown): string =>
+  String((err as { code?: unknown })?.code ?? (err instanceof Error ? err.message : err));
+
 /** Composition root: builds every stage from config and wires them; the only place that knows the whole graph. */
 export async function startApp(
   config: Config,
@@ -85,7 +103,19 @@ export async function startApp(
   const stationId = config.TRACEPULSE_STATION_ID ?? hostname();
 
   const dbPath = join(config.TRACEPULSE_DATA_DIR, 'tracepulse.db');
-  const db = openDatabase(dbPath, { sync: config.TRACEPULSE_SQLITE_SYNC });
+  let db: Database;
+  try {
+    db = openDatabase(dbPath, { sync: config.TRACEPULSE_SQLITE_SYNC });
+  } catch (cause) {
+    const full = /ENOSPC|SQLITE_FULL|disk is full/i.test(`${errCode(cause)} ${String(cause)}`);
+    throw new StartupError(
+      full
+        ? `disk full: cannot open the store ${dbPath} (free space on its file system)`
+        : `cannot use the data directory ${config.TRACEPULSE_DATA_DIR} (TRACEPULSE_DATA_DIR): ${cause instanceof Error ? cause.message : String(cause)}`,
+      full ? 74 : 73,
+      { cause },
+    );
+  }
   const checkpointer = createWalCheckpointer(db, dbPath, {
     autocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
     logger: logger.child('store'),
@@ -275,7 +305,19 @@ export async function startApp(
     alternativeAuth: chat.alternativeAuth,
   });
 
-  const server = Bun.serve({
+  const serve = (opts: Parameters<typeof Bun.serve>[0]) => {
+    try {
+      return Bun.serve(opts);
+    } catch (cause) {
+      const inUse = /EADDRINUSE|in use/i.test(`${errCode(cause)} ${String(cause)}`);
+      throw new StartupError(
+        `cannot listen on ${config.TRACEPULSE_HOST} port ${config.TRACEPULSE_PORT}: ${inUse ? 'address in use' : String(cause)} (TRACEPULSE_HOST, TRACEPULSE_PORT)`,
+        69,
+        { cause },
+      );
+    }
+  };
+  const server = serve({
     port: config.TRACEPULSE_PORT,
     hostname: config.TRACEPULSE_HOST,
     routes: {

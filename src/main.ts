@@ -111,7 +111,13 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${err.message}\n`);
       return 78; // EX_CONFIG: systemd's start limit stops a restart loop on bad config.
     }
-    process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // One line each (the journal shows it as the reason); exit codes are documented in docs/gateway.md.
+    if (err instanceof Error && err.name === 'StartupError') {
+      process.stderr.write(`fatal: ${err.message}\n`);
+      return (err as Error & { exitCode: number }).exitCode;
+    }
+    const debug = process.env.TRACEPULSE_LOG_LEVEL === 'debug';
+    process.stderr.write(`fatal: ${err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err)}\n`);
     return 1;
   }
 }

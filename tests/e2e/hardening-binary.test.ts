@@ -88,3 +88,38 @@ for (const mode of ['with API keys', 'open (no keys)'] as const) {
     });
   });
 }
+
+describe('compiled executable: start-up failures', () => {
+  const run = (env: Record<string, string>) =>
+    Bun.spawnSync([x64, 'serve'], {
+      env: { PATH: process.env.PATH ?? '', TRACEPULSE_HOST: '127.0.0.1', TRACEPULSE_SYSTEM_MAP: exampleMap, ...env },
+      stdout: 'pipe',
+      stderr: 'pipe',
+      timeout: 15_000,
+    });
+  const lastLines = (s: string) => s.trim().split('\n').filter((l) => !l.includes('"level"') && !/^(INFO|WARN) /.test(l));
+
+  test('a port in use: one clear line and exit 69 (EX_UNAVAILABLE)', () => {
+    const blocker = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('busy') });
+    const dataDir = tempDir('tracepulse-e2e-port-');
+    try {
+      const r = run({ TRACEPULSE_PORT: String(blocker.port), TRACEPULSE_DATA_DIR: dataDir });
+      expect(r.exitCode).toBe(69);
+      const lines = lastLines(r.stderr.toString());
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`port ${blocker.port}`);
+      expect(lines[0]).toContain('in use');
+    } finally {
+      blocker.stop(true);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('an unusable data directory: one clear line naming it and exit 73 (EX_CANTCREAT)', () => {
+    const r = run({ TRACEPULSE_PORT: '0', TRACEPULSE_DATA_DIR: '/etc/hostname/data' });
+    expect(r.exitCode).toBe(73);
+    const lines = lastLines(r.stderr.toString());
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('/etc/hostname/data');
+  });
+});
