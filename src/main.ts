@@ -117,7 +117,9 @@ async function main(argv: string[]): Promise<number> {
       return (err as Error & { exitCode: number }).exitCode;
     }
     const debug = process.env.TRACEPULSE_LOG_LEVEL === 'debug';
-    process.stderr.write(`fatal: ${err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err)}\n`);
+    process.stderr.write(
+      `fatal: ${err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err)}\n`,
+    );
     return 1;
   }
 }

@@ -165,7 +165,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(lines);
   }
   const c = parsed.data;
-  return { ...c, TRACEPULSE_HOST: c.TRACEPULSE_HOST ?? (c.TRACEPULSE_API_KEYS.length ? '0.0.0.0' : '127.0.0.1') };
+  return {
+    ...c,
+    TRACEPULSE_HOST: c.TRACEPULSE_HOST ?? (c.TRACEPULSE_API_KEYS.length ? '0.0.0.0' : '127.0.0.1'),
+  };
 }
 
 /** Variables read outside the schema (deploy scripts, the unit), so never reported as unknown. */

@@ -39,14 +39,24 @@ export const builtInSensitiveKeys = [
 /** Pattern for a key in text, case-insensitive, with optional `_`/`-` between its letters' words. */
 const keyPattern = (k: string) =>
   k
-    .replace(/([a-z0-9])([A-Z])/g, '$1\u0000$2')
-    .split(/[\u0000_-]/)
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[ _-]/)
     .map(escapeRe)
     .join('[_-]?');
 
 const vinWeights = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2];
 const vinValue = (c: string) =>
-  /\d/.test(c) ? Number(c) : 'ABCDEFGH'.includes(c) ? c.charCodeAt(0) - 64 : 'JKLMN'.includes(c) ? c.charCodeAt(0) - 73 : c === 'P' ? 7 : c === 'R' ? 9 : c.charCodeAt(0) - 81;
+  /\d/.test(c)
+    ? Number(c)
+    : 'ABCDEFGH'.includes(c)
+      ? c.charCodeAt(0) - 64
+      : 'JKLMN'.includes(c)
+        ? c.charCodeAt(0) - 73
+        : c === 'P'
+          ? 7
+          : c === 'R'
+            ? 9
+            : c.charCodeAt(0) - 81;
 
 /** ISO 3779 VIN: the check digit (position 9) is valid (North America), or it has a WMI-like start and a numeric serial (Europe, no check digit). */
 export function looksLikeVin(s: string): boolean {
@@ -54,7 +64,9 @@ export function looksLikeVin(s: string): boolean {
   const sum = [...s].reduce((acc, c, i) => acc + vinValue(c) * vinWeights[i]!, 0);
   const check = sum % 11 === 10 ? 'X' : String(sum % 11);
   if (s[8] === check) return true;
-  return /^[A-HJ-NPR-Z][A-HJ-NPR-Z0-9]{2}/.test(s) && /\d{4}$/.test(s) && (s.match(/[A-Z]/g) ?? []).length >= 3;
+  return (
+    /^[A-HJ-NPR-Z][A-HJ-NPR-Z0-9]{2}/.test(s) && /\d{4}$/.test(s) && (s.match(/[A-Z]/g) ?? []).length >= 3
+  );
 }
 
 // Identifiers and secrets found by their shape, whatever key (or none) they come with.

@@ -24,7 +24,10 @@ const MAX_AHEAD_MS = 86_400_000;
 function placeInTime(ts: number | undefined, now: number): { timestamp: number; flagged?: string } {
   if (ts === undefined) return { timestamp: now };
   if (ts >= EARLIEST_PLAUSIBLE && ts <= now + MAX_AHEAD_MS) return { timestamp: ts };
-  return { timestamp: now, flagged: Number.isFinite(new Date(ts).getTime()) ? new Date(ts).toISOString() : String(ts) };
+  return {
+    timestamp: now,
+    flagged: Number.isFinite(new Date(ts).getTime()) ? new Date(ts).toISOString() : String(ts),
+  };
 }
 
 /**
@@ -91,7 +94,9 @@ export function toLogLine(
       level: l.level,
       message: l.message,
       correlationId: l.correlationId ?? null,
-      attributes: placed.flagged ? { ...l.attributes, sourceTimestamp: placed.flagged } : (l.attributes ?? null),
+      attributes: placed.flagged
+        ? { ...l.attributes, sourceTimestamp: placed.flagged }
+        : (l.attributes ?? null),
       source: ctx.source,
     },
   };

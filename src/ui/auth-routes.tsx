@@ -13,7 +13,7 @@ export const safeNext = (next: unknown): string =>
   /^\/chat(?:[/?#]|$)/.test(next) &&
   !next.startsWith('//') &&
   // A CR/LF (or any control character) would make an invalid Location header.
-  !/[\u0000-\u001f\u007f]/.test(next)
+  ![...next].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)
     ? next
     : '/chat';
 

@@ -8,13 +8,19 @@ const redact = createRedactor(loadConfig({}).TRACEPULSE_REDACT_FIELDS);
 
 describe('redaction of the planted identifiers, with the default fields', () => {
   test('none of them is left in the event or its log lines', () => {
-    const out = JSON.stringify(redact({ event: plantedEvent('txn-planted'), logs: plantedLogs('txn-planted') }));
+    const out = JSON.stringify(
+      redact({ event: plantedEvent('txn-planted'), logs: plantedLogs('txn-planted') }),
+    );
     const leaked = plantedValues.filter((v) => out.includes(v));
     expect(leaked).toEqual([]);
   });
   test('keys match without case or separators, nested OCPP 2.0.1 idToken objects included', () => {
     expect(
-      redact({ IDTAG: 'AB12CD34', id_token: { idToken: 'CAFE0123', type: 'ISO14443' }, Password: 'x1y2z3w4' }),
+      redact({
+        IDTAG: 'AB12CD34',
+        id_token: { idToken: 'CAFE0123', type: 'ISO14443' },
+        Password: 'x1y2z3w4',
+      }),
     ).toEqual({ IDTAG: REDACTED, id_token: { idToken: REDACTED, type: 'ISO14443' }, Password: REDACTED });
   });
   test('ordinary station text is left alone', () => {

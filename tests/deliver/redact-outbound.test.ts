@@ -21,7 +21,12 @@ test('no planted identifier leaves the device on any outbound path', async () =>
   const slack = await startFakeSlack();
   stops.push(() => slack.stop());
   const llm = await startFakeOpenAI(() => ({
-    content: JSON.stringify({ ranking: [], summary: 'Most likely the pilot line.', explanation: 'x', nextSteps: [] }),
+    content: JSON.stringify({
+      ranking: [],
+      summary: 'Most likely the pilot line.',
+      explanation: 'x',
+      nextSteps: [],
+    }),
   }));
   stops.push(() => llm.stop());
   const mails: ParsedMail[] = [];
@@ -41,7 +46,10 @@ test('no planted identifier leaves the device on any outbound path', async () =>
   stops.push(() => new Promise<void>((r) => smtp.close(() => r())));
 
   const prefix = `tp-redact-${process.pid}-${Date.now()}`;
-  const fleet = await connectAsync('mqtt://127.0.0.1:1883', { clientId: `${prefix}-fleet`, protocolVersion: 5 });
+  const fleet = await connectAsync('mqtt://127.0.0.1:1883', {
+    clientId: `${prefix}-fleet`,
+    protocolVersion: 5,
+  });
   stops.push(() => fleet.endAsync());
   const published: string[] = [];
   await fleet.subscribeAsync(`${prefix}/reports/#`, { qos: 1 });
@@ -66,8 +74,9 @@ test('no planted identifier leaves the device on any outbound path', async () =>
   expect((await postJson(`${app.url}/api/logs`, plantedLogs(correlationId))).status).toBe(200);
   expect((await postJson(`${app.url}/webhook/event`, plantedEvent(correlationId))).status).toBe(200);
 
-  await waitFor('slack, email, mqtt and llm', () =>
-    slack.messages.length > 0 && mails.length > 0 && published.length > 0 && llm.requests.length > 0,
+  await waitFor(
+    'slack, email, mqtt and llm',
+    () => slack.messages.length > 0 && mails.length > 0 && published.length > 0 && llm.requests.length > 0,
     10_000,
   );
   const outbox = await (await fetch(`${app.url}/api/outbox?status=sent`)).text();

@@ -92,12 +92,21 @@ for (const mode of ['with API keys', 'open (no keys)'] as const) {
 describe('compiled executable: start-up failures', () => {
   const run = (env: Record<string, string>) =>
     Bun.spawnSync([x64, 'serve'], {
-      env: { PATH: process.env.PATH ?? '', TRACEPULSE_HOST: '127.0.0.1', TRACEPULSE_SYSTEM_MAP: exampleMap, ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        TRACEPULSE_HOST: '127.0.0.1',
+        TRACEPULSE_SYSTEM_MAP: exampleMap,
+        ...env,
+      },
       stdout: 'pipe',
       stderr: 'pipe',
       timeout: 15_000,
     });
-  const lastLines = (s: string) => s.trim().split('\n').filter((l) => !l.includes('"level"') && !/^(INFO|WARN) /.test(l));
+  const lastLines = (s: string) =>
+    s
+      .trim()
+      .split('\n')
+      .filter((l) => !l.includes('"level"') && !/^(INFO|WARN) /.test(l));
 
   test('a port in use: one clear line and exit 69 (EX_UNAVAILABLE)', () => {
     const blocker = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('busy') });

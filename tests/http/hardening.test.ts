@@ -17,8 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const eventCount = () =>
-  (app.ctx.db.query('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+const eventCount = () => (app.ctx.db.query('SELECT count(*) AS n FROM events').get() as { n: number }).n;
 
 /** A POST with a declared Content-Length (the fast /webhook/event route) or a chunked body. */
 const post = (path: string, body: unknown, headers: Record<string, string>, chunked = false) => {
@@ -51,7 +50,12 @@ describe('a malformed session cookie', () => {
     expect(page.status).toBe(200);
     const chat = await fetch(`${app.url}/chat`, { headers: { cookie: bad }, redirect: 'manual' });
     expect(chat.status).toBe(302);
-    const r = await form(app, '/chat/login', { name: 'erin', password: 'correct horse battery', next: '/chat' }, bad);
+    const r = await form(
+      app,
+      '/chat/login',
+      { name: 'erin', password: 'correct horse battery', next: '/chat' },
+      bad,
+    );
     expect(r.status).toBe(303);
     expect(r.headers.get('set-cookie')).toContain('tp_session=');
   });
@@ -72,7 +76,10 @@ describe('the fast /webhook/event route', () => {
   });
   test('refuses an engineer session posting from another origin', async () => {
     const before = eventCount();
-    const r = await post('/webhook/event', sessionDrop(), { cookie: engineer, origin: 'http://evil.example' });
+    const r = await post('/webhook/event', sessionDrop(), {
+      cookie: engineer,
+      origin: 'http://evil.example',
+    });
     expect(r.status).toBe(403);
     expect(eventCount()).toBe(before);
   });

@@ -23,7 +23,9 @@ describe('POST /webhook/event details', () => {
       },
     });
     expect(r.status).toBe(200);
-    const { events } = (await (await fetch(`${app.url}/api/events?correlationId=txn-nested-details`)).json()) as {
+    const { events } = (await (
+      await fetch(`${app.url}/api/events?correlationId=txn-nested-details`)
+    ).json()) as {
       events: Array<{ details: Record<string, string> }>;
     };
     expect(events[0]!.details.connector).toBe('1');
@@ -51,7 +53,11 @@ describe('POST /webhook/event details', () => {
 
 describe('POST /webhook/event problems', () => {
   test('a bad field and a missing errorCode are listed together', async () => {
-    const r = await postJson(`${app.url}/webhook/event`, { eventType: 'SESSION_DROP', service: 'ocpp', priority: 'urgent' });
+    const r = await postJson(`${app.url}/webhook/event`, {
+      eventType: 'SESSION_DROP',
+      service: 'ocpp',
+      priority: 'urgent',
+    });
     expect(r.status).toBe(400);
     const { problems } = (await r.json()) as { problems: string[] };
     expect(problems.some((p) => p.startsWith('priority'))).toBe(true);

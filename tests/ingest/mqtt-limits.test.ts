@@ -44,8 +44,11 @@ const letters = async (query = ''): Promise<{ deadLetters: Letter[]; next?: numb
   };
 const mine = async () => (await letters('?limit=200')).deadLetters.filter((d) => d.topic.startsWith(prefix));
 const eventsOf = async (correlationId: string) =>
-  ((await (await fetch(`${app.url}/api/events?correlationId=${correlationId}`)).json()) as { events: unknown[] })
-    .events;
+  (
+    (await (await fetch(`${app.url}/api/events?correlationId=${correlationId}`)).json()) as {
+      events: unknown[];
+    }
+  ).events;
 
 const bigEvent = (correlationId: string, bytes: number) =>
   JSON.stringify({

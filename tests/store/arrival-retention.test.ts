@@ -29,14 +29,18 @@ const eventOf = async (correlationId: string) =>
 
 test('events stamped 1970, year 0, 2020 and year 275760 survive a restart and its retention run', async () => {
   for (const [correlationId, timestamp] of Object.entries(stamps)) {
-    const r = await postJson(`${app.url}/webhook/event`, sessionDrop({ correlationId, timestamp, priority: 'low' }));
+    const r = await postJson(
+      `${app.url}/webhook/event`,
+      sessionDrop({ correlationId, timestamp, priority: 'low' }),
+    );
     expect(r.status).toBe(200);
   }
   await app.stop();
   app = await startTestApp({ TRACEPULSE_DATA_DIR: dataDir });
   // Retention runs 5 s after start.
   await Bun.sleep(6_000);
-  for (const id of Object.keys(stamps)) expect({ id, kept: !!(await eventOf(id)) }).toEqual({ id, kept: true });
+  for (const id of Object.keys(stamps))
+    expect({ id, kept: !!(await eventOf(id)) }).toEqual({ id, kept: true });
 }, 20_000);
 
 test('an implausible source time is flagged and the arrival time is used; a plausible old one is kept as sent', async () => {
@@ -53,7 +57,13 @@ test('an implausible source time is flagged and the arrival time is used; a plau
 
 test('a log line from a reset clock is placed at its arrival and keeps the source time as an attribute', async () => {
   const r = await postJson(`${app.url}/api/logs`, [
-    { service: 'ocpp', level: 'error', message: 'WebsocketPongTimeout', timestamp: '1970-01-01T00:00:05Z', correlationId: 'txn-rtc-log' },
+    {
+      service: 'ocpp',
+      level: 'error',
+      message: 'WebsocketPongTimeout',
+      timestamp: '1970-01-01T00:00:05Z',
+      correlationId: 'txn-rtc-log',
+    },
   ]);
   expect(r.status).toBe(200);
   const { logs } = (await (await fetch(`${app.url}/api/logs?correlationId=txn-rtc-log`)).json()) as {

@@ -7,14 +7,19 @@ import { startTestApp, type TestApp, tempDir, waitFor } from '../helpers/test-ap
 
 const root = process.getuid?.() === 0;
 const mountDir = tempDir('tp-tmpfs-');
-const mounted = root && Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', mountDir]).exitCode === 0;
+const mounted =
+  root && Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', mountDir]).exitCode === 0;
 const dataDir = join(mountDir, 'data');
 let app: TestApp;
 
 beforeAll(async () => {
   if (!mounted) return;
   mkdirSync(dataDir);
-  app = await startTestApp({ TRACEPULSE_DATA_DIR: dataDir, TRACEPULSE_MAX_DB_MB: '16', TRACEPULSE_DISK_RESERVE_MB: '2' });
+  app = await startTestApp({
+    TRACEPULSE_DATA_DIR: dataDir,
+    TRACEPULSE_MAX_DB_MB: '16',
+    TRACEPULSE_DISK_RESERVE_MB: '2',
+  });
 });
 afterAll(async () => {
   if (!mounted) return;
@@ -35,7 +40,10 @@ const postLogs = (from: number, n: number) =>
   });
 const health = async () => {
   const r = await fetch(`${app.url}/healthz`);
-  return { status: r.status, body: (await r.json()) as { status: string; components: { store: Record<string, unknown> } } };
+  return {
+    status: r.status,
+    body: (await r.json()) as { status: string; components: { store: Record<string, unknown> } },
+  };
 };
 const storeBytesMetric = async () =>
   Number(/^tracepulse_store_bytes (\d+)/m.exec(await (await fetch(`${app.url}/metrics`)).text())?.[1]);
@@ -67,6 +75,10 @@ describe.skipIf(!mounted)('on a 40 MB tmpfs', () => {
     rmSync(ballast);
     await waitFor(async () => (await postLogs(200_000, 5)).status === 200, 10_000, 'writes recover');
     const after = await health();
-    expect([after.status, after.body.status, after.body.components.store.writable]).toEqual([200, 'ok', true]);
+    expect([after.status, after.body.status, after.body.components.store.writable]).toEqual([
+      200,
+      'ok',
+      true,
+    ]);
   }, 60_000);
 });
