@@ -25,8 +25,8 @@ export const feedbackInputSchema = z
   .strict();
 
 export type IntakeResult =
-  | { ok: true; feedback: Feedback }
-  | { ok: false; status: 400 | 404; problems: string[] };
+  /** outside: the named root cause is not among the report's candidates (kept, not learnt from). */
+  { ok: true; feedback: Feedback; outside: boolean } | { ok: false; status: 400 | 404; problems: string[] };
 
 /**
  * Validates and stores feedback on a report, then hands it to learning (which runs in the background).
@@ -90,7 +90,9 @@ export function createFeedbackIntake(deps: {
         createdAt: deps.clock.now(),
       });
       void deps.learning.onFeedback(stored);
-      return { ok: true, feedback: stored };
+      // Learning re-weights the report's candidates; a service outside them is kept as a label only.
+      const outside = !report.hypotheses.some((h) => h.service === stored.rootService);
+      return { ok: true, feedback: stored, outside };
     },
   };
 }

@@ -144,7 +144,14 @@ export function createLearning(options: {
     };
     const contexts = learnt(sameCode);
     const context = `${exact} and ${code}`;
-    if (changedContexts(active.contexts, contexts).length === 0) return null;
+    if (changedContexts(active.contexts, contexts).length === 0) {
+      metrics.inc('tracepulse_learn_gate_total', { outcome: 'unchanged' });
+      logger.info('feedback recorded; nothing to learn from it', {
+        context,
+        reason: 'the named root causes are not among the candidates, or the ranking already agrees',
+      });
+      return null;
+    }
     const started = performance.now();
     const judged = [...sameCode].sort((a, b) => b.createdAt - a.createdAt).slice(0, GATE_MAX_REPORTS);
     const reports = options.ungated ? [] : judged.map(labelled);

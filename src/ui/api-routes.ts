@@ -81,7 +81,11 @@ export function createFeedbackApi(deps: UiDeps): Hono<ApiEnv> {
     return c.json(
       {
         feedback: { ...r.feedback, createdAt: isoTime(r.feedback.createdAt) },
-        learning: deps.learning.enabled ? 'queued' : 'off',
+        learning: !deps.learning.enabled
+          ? 'off'
+          : r.outside
+            ? `not a candidate of this report: recorded, but the ranking learns only among its candidates (${r.feedback.rootService} may be missing from the map's depends_on)`
+            : 'queued',
       },
       201,
     );
