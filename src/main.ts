@@ -27,6 +27,9 @@ Usage:
 
 See README.md for every setting.`;
 
+/** "1 warning", "2 warnings". */
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /** Sub-commands; each returns the process exit code. */
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   serve: async () => {
@@ -80,7 +83,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
     }
     for (const w of r.warnings) process.stdout.write(`warning: ${w.message}\n`);
     process.stdout.write(
-      `ok: ${r.graph.services.size} services, ${r.graph.triggers.size} triggers, ${r.warnings.length} warnings\n`,
+      `ok: ${count(r.graph.services.size, 'service')}, ${count(r.graph.triggers.size, 'trigger')}, ${count(r.warnings.length, 'warning')}\n`,
     );
     return 0;
   },

@@ -119,7 +119,10 @@ function footer(
   const missing = results.filter((r) => !r.report).length;
   return (
     `${counts.maps} maps, ${counts.changes} changes, ${counts.logs} log lines, ${counts.events} events; ` +
-    `${results.length} triggers, ${results.length - missing} reports${missing ? `, ${missing} without a report` : ''}` +
+    `${plural(results.length, 'trigger')}, ${plural(results.length - missing, 'report')}${missing ? `, ${missing} without a report` : ''}` +
     `${labelled.length ? `; top-1 ${top1}/${labelled.length} against the stream's labels` : ''}\n`
   );
 }
+
+/** "1 report", "2 reports". */
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;

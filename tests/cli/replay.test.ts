@@ -126,7 +126,7 @@ describe('tracepulse replay (the CLI, as a separate process)', () => {
     expect(text.out).toContain('#1 (line 49) OCPP_DISCONNECT on OCPP: WebsocketPongTimeout');
     expect(text.out).toMatch(/\n {3}1\. network \(\d+%\)/);
     expect(text.out).toContain('expected network: top-1 match');
-    expect(text.out).toContain('1 triggers, 1 reports; top-1 1/1');
+    expect(text.out).toContain('1 trigger, 1 report; top-1 1/1');
 
     const brief = await run('--brief');
     expect(brief.code).toBe(0);
