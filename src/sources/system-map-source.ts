@@ -71,8 +71,15 @@ export function createSystemMapSource(options: {
     )
     .get();
   const mtime = fileMtime();
-  if (stored && (mtime === null || stored.stored_at >= mtime)) apply(stored.yaml, 'api', stored.stored_at);
-  else if (mtime !== null) {
+  if (stored && (mtime === null || stored.stored_at >= mtime)) {
+    apply(stored.yaml, 'api', stored.stored_at);
+    // Not silently: whoever edits the file next must know it is not what is in force.
+    if (mtime !== null)
+      logger.warn(
+        `the map from PUT /api/system-map is in force, not ${path}: it is newer than the file; edit the file or PUT again to change it`,
+        { storedAt: new Date(stored.stored_at).toISOString(), fileModifiedAt: new Date(mtime).toISOString() },
+      );
+  } else if (mtime !== null) {
     const text = readFile();
     if (text !== null) apply(text, 'file', Date.now());
   } else logger.warn('no system map file; starting with an empty map', { path });
