@@ -28,3 +28,9 @@ test('the login page and the chat pages start with a doctype and name a favicon'
     expect(html).toContain('rel="icon"');
   }
 });
+
+test('the learning page says what to do when nothing has been learnt yet, instead of an empty table', async () => {
+  const html = await (await get(app, '/chat/learning', cookie)).text();
+  expect(html).toContain('No learning runs yet');
+  expect(html).not.toContain('<table');
+});

@@ -119,49 +119,56 @@ export function LearningView(p: {
         the station's confirmed and corrected reports again, each under the candidate learnt without it
         (leave-one-out), and refuses anything that lowers their accuracy.
       </p>
-      <table>
-        <thead>
-          <tr>
-            <th>Version</th>
-            <th>Status</th>
-            <th>Labelled reports before → after</th>
-            <th>Contexts</th>
-            <th>When</th>
-          </tr>
-        </thead>
-        <tbody>
-          {p.models.map((m) => (
-            <tr class={m.status}>
-              <td>
-                <code>{m.version}</code>
-              </td>
-              <td>{m.status}</td>
-              <td>{tally(m.figures)}</td>
-              <td>
-                {m.figures.changedContexts.map((k) => (
-                  <details>
-                    <summary>
-                      {k}
-                      {m.contexts[k] ? (
-                        <>
-                          {' '}
-                          <code title="reports ranked with these carry it in modelVersion">
-                            +{adjustmentsTag(m.contexts[k])}
-                          </code>
-                        </>
-                      ) : (
-                        ' (removed)'
-                      )}
-                    </summary>
-                    <pre>{JSON.stringify(m.contexts[k] ?? {}, null, 1)}</pre>
-                  </details>
-                ))}
-              </td>
-              <td>{dayClock(m.createdAt)}</td>
+      {p.models.length === 0 ? (
+        <p class="empty">
+          No learning runs yet. Open a report, and under “Feedback” confirm the top hypothesis or correct it
+          to the real root cause; each feedback starts a run, listed here with its gate figures.
+        </p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Version</th>
+              <th>Status</th>
+              <th>Labelled reports before → after</th>
+              <th>Contexts</th>
+              <th>When</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {p.models.map((m) => (
+              <tr class={m.status}>
+                <td>
+                  <code>{m.version}</code>
+                </td>
+                <td>{m.status}</td>
+                <td>{tally(m.figures)}</td>
+                <td>
+                  {m.figures.changedContexts.map((k) => (
+                    <details>
+                      <summary>
+                        {k}
+                        {m.contexts[k] ? (
+                          <>
+                            {' '}
+                            <code title="reports ranked with these carry it in modelVersion">
+                              +{adjustmentsTag(m.contexts[k])}
+                            </code>
+                          </>
+                        ) : (
+                          ' (removed)'
+                        )}
+                      </summary>
+                      <pre>{JSON.stringify(m.contexts[k] ?? {}, null, 1)}</pre>
+                    </details>
+                  ))}
+                </td>
+                <td>{dayClock(m.createdAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </section>
   );
 }
