@@ -98,18 +98,18 @@ export function Thread(p: ThreadProps) {
         <h2 id="h-tl">Evidence timeline</h2>
         <ol class="timeline">
           {p.timeline.map((it) => {
-            const rel = Math.round((it.at - p.eventAt) / 1000);
-            const relText = rel === 0 ? 'T' : rel < 0 ? `T${rel}s` : `T+${rel}s`;
+            const relText = relativeLabel(it.at - p.eventAt);
             if (it.kind === 'event')
               return (
                 <li class="tl event">
-                  <time>{clock(it.at)}</time> <span class="rel">{relText}</span> <b>{it.text}</b>
+                  <time>{timelineTime(it.at, p.eventAt)}</time> <span class="rel">{relText}</span>{' '}
+                  <b>{it.text}</b>
                 </li>
               );
             if (it.kind === 'log')
               return (
                 <li class={`tl log ${it.level}${it.correlated ? ' corr' : ''}`}>
-                  <time>{clock(it.at)}</time> <span class="rel">{relText}</span>{' '}
+                  <time>{timelineTime(it.at, p.eventAt)}</time> <span class="rel">{relText}</span>{' '}
                   <span class="svc">{it.service}</span> <span class="lvl">{it.level.toUpperCase()}</span>{' '}
                   {it.message}
                 </li>
@@ -117,7 +117,7 @@ export function Thread(p: ThreadProps) {
             const c = it.change;
             return (
               <li class="tl change">
-                <time>{clock(it.at)}</time> <span class="rel">{relText}</span>{' '}
+                <time>{timelineTime(it.at, p.eventAt)}</time> <span class="rel">{relText}</span>{' '}
                 <span class="svc">{c.service ?? '?'}</span> {c.kind}{' '}
                 <code>{c.sha?.slice(0, 10) ?? c.id}</code> {c.summary.split('\n')[0]}
                 {c.author ? ` (${c.author})` : ''}
@@ -283,4 +283,25 @@ export function Thread(p: ThreadProps) {
       </section>
     </article>
   );
+}
+
+/** Offset from the event as a person reads it: T-12s, T+1m35s, T-2h05m, T-3d4h. */
+export function relativeLabel(ms: number): string {
+  const total = Math.round(Math.abs(ms) / 1000);
+  if (total === 0) return 'T';
+  const sign = ms < 0 ? '-' : '+';
+  const d = Math.floor(total / 86_400);
+  const h = Math.floor((total % 86_400) / 3_600);
+  const m = Math.floor((total % 3_600) / 60);
+  const s = total % 60;
+  const two = (n: number) => String(n).padStart(2, '0');
+  const body =
+    d > 0 ? `${d}d${h ? `${h}h` : ''}` : h > 0 ? `${h}h${two(m)}m` : m > 0 ? `${m}m${two(s)}s` : `${s}s`;
+  return `T${sign}${body}`;
+}
+
+/** The clock time of a timeline item, with its date when it is not on the event's day (UTC). */
+export function timelineTime(at: number, eventAt: number): string {
+  const sameDay = new Date(at).toISOString().slice(0, 10) === new Date(eventAt).toISOString().slice(0, 10);
+  return sameDay ? clock(at) : dayClock(at);
 }
