@@ -229,21 +229,6 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
           // What an engineer said about it outranks what the engine said: a confirmed or corrected
           // diagnosis is cited with its true root, as certain.
           const said = latestFeedback.get(r.id);
-          if (said)
-            return [
-              {
-                reportId: r.id,
-                ts: r.event_ts,
-                eventType: r.event_type,
-                service: r.service,
-                errorCode: r.error_code,
-                correlationId: r.correlation_id,
-                rootService: said.root_service,
-                confidence: 1,
-                changeId: said.change_id,
-                createdAt: isoTime(r.created_at),
-              },
-            ];
           return [
             {
               reportId: r.id,
@@ -252,9 +237,9 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
               service: r.service,
               errorCode: r.error_code,
               correlationId: r.correlation_id,
-              rootService: r.top_service,
-              confidence: top.confidence,
-              changeId: top.change?.id ?? top.change?.sha ?? null,
+              rootService: said ? said.root_service : r.top_service,
+              confidence: said ? 1 : top.confidence,
+              changeId: said ? said.change_id : (top.change?.id ?? top.change?.sha ?? null),
               createdAt: isoTime(r.created_at),
             },
           ];
