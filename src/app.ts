@@ -21,12 +21,15 @@ import type { EverestReceiver } from './ingest/everest.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
 import { createIngestIntake } from './ingest/intake.ts';
 import { createLazyOcppIngest } from './ingest/ocpp-lazy.ts';
+import { createPushRoutes } from './ingest/push-routes.ts';
 import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analysis.ts';
 import { recoverUnreportedTriggers } from './pipeline/recovery.ts';
 import { createReportService, type ReportService } from './pipeline/reports.ts';
 import { createChangeSources } from './sources/change-sources.ts';
 import { llmAdapterFromConfig } from './llm/from-config.ts';
 import type { LlmAdapter } from './core/llm.ts';
+import { createLogSources, elasticsearchOptions, lokiOptions } from './sources/log-sources.ts';
+import { latestBatchKey } from './store/follow-checkpoints.ts';
 import { createSystemMapSource, type SystemMapSource } from './sources/system-map-source.ts';
 import { openDatabase, WAL_AUTOCHECKPOINT_PAGES } from './store/db.ts';
 import { createIngestQueries, type IngestQueries } from './store/ingest-queries.ts';
@@ -208,6 +211,8 @@ export async function startApp(
     rulesFile: config.TRACEPULSE_RULES_FILE,
     lookbackDays: config.TRACEPULSE_CHANGE_LOOKBACK_DAYS,
     stormWindowS: config.TRACEPULSE_STORM_WINDOW_S,
+    // Issue 12: Loki and Elasticsearch read at trigger time (docs/log-sources.md).
+    logSources: await createLogSources(config, stationId),
   });
   triggerHandlers.push((e) => analysis.enqueue(e));
   commitHandlers.push(analysis.noteCommitted);
@@ -241,6 +246,8 @@ export async function startApp(
     chat.guard,
     createHttpIngestRoutes(intake),
     ocpp.routes,
+    // Issue 12: Loki push and OTLP/HTTP logs receivers, into the same intake as POST /api/logs.
+    createPushRoutes(intake, { serviceLabel: config.TRACEPULSE_LOKI_SERVICE_LABEL }),
     createQueryRoutes({ queries, maps, maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES }),
     createChangeRoutes({ changes: changeSources.repo, clock, metrics }),
     createReportRoutes({ reports, maps }),
@@ -255,6 +262,36 @@ export async function startApp(
   stopHooks.push(() => connected.stop());
   stopHooks.push(() => chat.stop());
   stopHooks.push(() => ocpp.stop());
+
+  // Issue 12: Loki live follow into the normal ingest path, resuming from its committed checkpoint.
+  const followOptions = config.TRACEPULSE_LOKI_FOLLOW ? lokiOptions(config, stationId) : null;
+  let follower: import('./ingest/loki-tail.ts').LokiFollower | null = null;
+  if (followOptions) {
+    const { startLokiFollower, KEY_PREFIX } = await import('./ingest/loki-tail.ts');
+    follower = startLokiFollower({
+      options: followOptions,
+      sink: intake,
+      logger: logger.child('loki-follow'),
+      metrics,
+      loadCheckpoint: () => latestBatchKey(db, KEY_PREFIX),
+      now: () => clock.now(),
+    });
+    stopHooks.push(() => follower?.stop());
+  }
+  const esFollowOptions = config.TRACEPULSE_ELASTICSEARCH_FOLLOW ? elasticsearchOptions(config) : null;
+  let esFollower: import('./ingest/es-follow.ts').EsFollower | null = null;
+  if (esFollowOptions) {
+    const { startEsFollower, KEY_PREFIX } = await import('./ingest/es-follow.ts');
+    esFollower = startEsFollower({
+      options: esFollowOptions,
+      sink: intake,
+      logger: logger.child('es-follow'),
+      loadCheckpoint: () => latestBatchKey(db, KEY_PREFIX),
+      now: () => clock.now(),
+      intervalMs: config.TRACEPULSE_ELASTICSEARCH_FOLLOW_INTERVAL_MS,
+    });
+    stopHooks.push(() => esFollower?.stop());
+  }
 
   let mqtt: MqttReceiver | null = null;
   let everest: EverestReceiver | null = null;
@@ -278,6 +315,8 @@ export async function startApp(
       github: () => changeSources.health(),
       rules: () => analysis.rulesStatus(),
       outbox: () => connected.worker.channels(),
+      lokiFollow: () => (follower ? { enabled: true, ...follower.state() } : { enabled: false }),
+      elasticsearchFollow: () => (esFollower ? { enabled: true, ...esFollower.state() } : { enabled: false }),
     },
   });
 

@@ -150,6 +150,43 @@ export const configSchema = z
     TRACEPULSE_OUTBOX_TIMEOUT_MS: int(100, 600_000).default(15_000),
     /** Undelivered messages kept per channel; past it new ones are dropped and counted. */
     TRACEPULSE_OUTBOX_MAX_PENDING: int(10, 10_000_000).default(10_000),
+    // --- Log sources (issue 12): logs read where they already live, at trigger time (docs/log-sources.md).
+    /** Loki base URL (http://loki:3100; user:password@ for Basic auth); Loki is read at trigger time when set. */
+    TRACEPULSE_LOKI_URL: url(['http:', 'https:']).optional(),
+    /** Sent as X-Scope-OrgID (multi-tenant Loki, Grafana Cloud). */
+    TRACEPULSE_LOKI_TENANT: z.string().trim().min(1).max(200).optional(),
+    /** Bearer token for Loki (a gateway in front of it). */
+    TRACEPULSE_LOKI_TOKEN: z.string().trim().min(1).optional(),
+    /** LogQL stream selector of this station's logs; default {station="<station id>"}. */
+    TRACEPULSE_LOKI_SELECTOR: z
+      .string()
+      .trim()
+      .regex(/^\{.*\}$/, 'must be a LogQL stream selector such as {station="EV-Station-01"}')
+      .optional(),
+    /** Label naming a stream's service; default: the first of service_name, service, app, job. */
+    TRACEPULSE_LOKI_SERVICE_LABEL: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Loki label name')
+      .optional(),
+    /** Also follow the selector live (/loki/api/v1/tail) and store its lines like pushed ones. */
+    TRACEPULSE_LOKI_FOLLOW: bool.default(false),
+    /** Elasticsearch or OpenSearch base URL (user:password@ for Basic auth); read at trigger time when set. */
+    TRACEPULSE_ELASTICSEARCH_URL: url(['http:', 'https:']).optional(),
+    /** Also poll the index for new documents (from the stored checkpoint on) and store them. */
+    TRACEPULSE_ELASTICSEARCH_FOLLOW: bool.default(false),
+    /** How often follow mode polls. */
+    TRACEPULSE_ELASTICSEARCH_FOLLOW_INTERVAL_MS: int(100, 3_600_000).default(2000),
+    TRACEPULSE_ELASTICSEARCH_INDEX: z.string().trim().min(1).max(500).default('logs-*'),
+    /** Elasticsearch API key (the base64 "encoded" value), sent as Authorization: ApiKey. */
+    TRACEPULSE_ELASTICSEARCH_API_KEY: z.string().trim().min(1).optional(),
+    /** Field names (ECS by default); the correlation field is a comma list, any of which may match. */
+    TRACEPULSE_ELASTICSEARCH_TIMESTAMP_FIELD: z.string().trim().min(1).default('@timestamp'),
+    TRACEPULSE_ELASTICSEARCH_SERVICE_FIELD: z.string().trim().min(1).default('service.name'),
+    TRACEPULSE_ELASTICSEARCH_LEVEL_FIELD: z.string().trim().min(1).default('log.level'),
+    TRACEPULSE_ELASTICSEARCH_MESSAGE_FIELD: z.string().trim().min(1).default('message'),
+    TRACEPULSE_ELASTICSEARCH_CORRELATION_FIELDS: list
+      .pipe(z.array(z.string()).min(1))
+      .default(['labels.correlation_id', 'trace.id']),
   })
   .passthrough();
 

@@ -116,7 +116,8 @@ export function createHttpApp(options: HttpAppOptions): Hono {
     },
   });
   const guard: MiddlewareHandler = async (c, next) => (await check(c.req.raw)) ?? next();
-  for (const p of ['/api/*', '/webhook/*']) {
+  // The push receivers (issue 12) sit at the paths their shippers expect, with the same guard and limit.
+  for (const p of ['/api/*', '/webhook/*', '/loki/api/v1/push', '/v1/logs']) {
     app.use(p, guard);
     app.use(p, limit);
   }

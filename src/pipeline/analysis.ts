@@ -10,9 +10,16 @@ import type { ChangeRefresher, ChangeSource } from '../core/ports.ts';
 import type { Report } from '../core/report.ts';
 import { isoTime } from '../core/time.ts';
 import type { Candidate, SystemGraph } from '../map/graph.ts';
+import {
+  describeOutcomes,
+  type LogSource,
+  queryLogSources,
+  type RemoteLogLine,
+  type SourceOutcome,
+} from '../sources/log-source.ts';
 import type { SystemMapSource } from '../map/map-source.ts';
 import { createLogPatterns } from '../store/log-patterns.ts';
-import { createEvidenceGatherer } from './gather.ts';
+import { createEvidenceGatherer, LOG_CAP, WINDOW_MS } from './gather.ts';
 import { createLatencyWindow } from './latency-window.ts';
 import type { ReportService } from './reports.ts';
 import { createRulesSource, type RulesStatus } from './rules-source.ts';
@@ -64,6 +71,8 @@ export function createAnalysisPipeline(deps: {
   lookbackDays: number;
   stormWindowS: number;
   queueLimit?: number;
+  /** Outside log stores read at trigger time (Loki, Elasticsearch); none by default. */
+  logSources?: LogSource[];
 }): AnalysisPipeline {
   const { clock, logger, metrics } = deps;
   const log = logger.child('analysis');
@@ -152,6 +161,54 @@ export function createAnalysisPipeline(deps: {
     return fresh;
   };
 
+  metrics.describe(
+    'tracepulse_log_source_queries_total',
+    'Trigger-time log source reads, by source and outcome',
+  );
+  metrics.describe(
+    'tracepulse_log_source_lines_total',
+    'Lines read from log sources at trigger time, by source',
+  );
+  /** Reads the window before the trigger from the outside log stores, within the same deadline as GitHub. */
+  const readLogSources = async (
+    graph: SystemGraph,
+    candidates: Candidate[],
+    event: DebugEvent,
+  ): Promise<{ lines: RemoteLogLine[]; outcomes: SourceOutcome[] }> => {
+    const sources = deps.logSources ?? [];
+    if (!sources.length) return { lines: [], outcomes: [] };
+    const services = new Set<string>([event.service]);
+    for (const c of candidates) {
+      services.add(c.service);
+      for (const a of graph.services.get(c.service)?.aliases ?? []) services.add(a);
+    }
+    const r = await queryLogSources(
+      sources,
+      {
+        correlationId: event.correlationId,
+        services: [...services],
+        since: event.timestamp - WINDOW_MS,
+        until: event.timestamp,
+        limit: LOG_CAP,
+      },
+      REFRESH_DEADLINE_MS,
+    );
+    for (const o of r.outcomes) {
+      metrics.inc('tracepulse_log_source_queries_total', {
+        source: o.source,
+        outcome: o.ok ? 'ok' : (o.error ?? 'error'),
+      });
+      if (o.lines) metrics.inc('tracepulse_log_source_lines_total', { source: o.source }, o.lines);
+      if (!o.ok)
+        log.warn('log source did not answer; its lines are missing from this report', {
+          eventId: event.id,
+          source: o.source,
+          error: o.error,
+        });
+    }
+    return r;
+  };
+
   /**
    * Folds new warn+ log lines into the pattern counts (the new-versus-chronic baseline). Runs in the
    * background and, bounded, before each analysis so the baseline is current.
@@ -182,7 +239,12 @@ export function createAnalysisPipeline(deps: {
   };
 
   /** Gathers evidence and ranks; the report is not stored. */
-  const rank = (event: DebugEvent, changesFromCache: boolean, adjustments: Adjustments | undefined) => {
+  const rank = (
+    event: DebugEvent,
+    changesFromCache: boolean,
+    adjustments: Adjustments | undefined,
+    remote: { lines: RemoteLogLine[]; outcomes: SourceOutcome[] } = { lines: [], outcomes: [] },
+  ) => {
     indexPatterns(3);
     const graph = deps.maps.current().graph;
     const candidates = candidatesOf(graph, event);
@@ -193,6 +255,7 @@ export function createAnalysisPipeline(deps: {
       knownNames: names.all(),
       changes: readChanges(event),
       lookbackMs,
+      external: remote.lines,
     });
     const result = analyze({
       event,
@@ -217,7 +280,9 @@ export function createAnalysisPipeline(deps: {
       errorCode: event.errorCode,
       stationId: deps.stationId,
       createdAt: isoTime(clock.now()),
-      summary: result.summary,
+      summary: remote.outcomes.length
+        ? `${result.summary} ${describeOutcomes(remote.outcomes)}`
+        : result.summary,
       source: 'rules',
       revision: 1,
       modelVersion: result.modelVersion,
@@ -241,8 +306,11 @@ export function createAnalysisPipeline(deps: {
     const { event, t0 } = job;
     try {
       const graph = deps.maps.current().graph;
-      const fresh = skipRefresh ? !deps.refresher : await refresh(graph, candidatesOf(graph, event), event);
-      const { report, resolved } = rank(event, !fresh, adjustmentsFor(event));
+      const candidates = candidatesOf(graph, event);
+      const [fresh, remote] = skipRefresh
+        ? [!deps.refresher, undefined]
+        : await Promise.all([refresh(graph, candidates, event), readLogSources(graph, candidates, event)]);
+      const { report, resolved } = rank(event, !fresh, adjustmentsFor(event), remote);
       const stored = deps.reports.store({
         report,
         event,

@@ -11,8 +11,9 @@ import type { Change } from '../core/change.ts';
 import type { DebugEvent } from '../core/event.ts';
 import type { Hypothesis } from '../core/report.ts';
 import { isoTime } from '../core/time.ts';
-import { type LogLevel, logLevels } from '../core/log-line.ts';
+import { type LogLevel, levelRank, logLevels } from '../core/log-line.ts';
 import type { Candidate, SystemGraph } from '../map/graph.ts';
+import type { RemoteLogLine } from '../sources/log-source.ts';
 import type { LogPatterns } from '../store/log-patterns.ts';
 
 export const WINDOW_MS = 5 * 60_000;
@@ -185,6 +186,8 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
       knownNames: string[];
       changes: Change[];
       lookbackMs: number;
+      /** Lines read from outside log stores (Loki, Elasticsearch) for this trigger; merged without duplicates. */
+      external?: RemoteLogLine[];
     }): EvidenceBundle {
       const { event, graph, candidates } = input;
       const T = event.timestamp;
@@ -288,6 +291,8 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         elsewhere.add(r.service);
         keep(r);
       }
+      for (const l of (input.external ?? []).slice(0, LOG_CAP))
+        keep({ ...l, level: levelRank[l.level], correlation_id: l.correlationId });
 
       const events: EvidenceEvent[] = [];
       const seenEvents = new Set<string>([event.id]);
