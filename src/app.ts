@@ -265,12 +265,12 @@ export async function startApp(
 
   // Issue 12: Loki live follow into the normal ingest path, resuming from its committed checkpoint.
   const followOptions = config.TRACEPULSE_LOKI_FOLLOW ? lokiOptions(config, stationId) : null;
-  let follower: import('./ingest/loki-tail.ts').LokiFollower | null = null;
+  let follower: import('./sources/loki-follow.ts').LokiFollower | null = null;
   if (followOptions) {
-    const { startLokiFollower, KEY_PREFIX } = await import('./ingest/loki-tail.ts');
+    const { startLokiFollower, KEY_PREFIX } = await import('./sources/loki-follow.ts');
     follower = startLokiFollower({
       options: followOptions,
-      sink: intake,
+      store: (lines, batch) => intake.logs(lines, batch),
       logger: logger.child('loki-follow'),
       metrics,
       loadCheckpoint: () => latestBatchKey(db, KEY_PREFIX),
@@ -279,12 +279,12 @@ export async function startApp(
     stopHooks.push(() => follower?.stop());
   }
   const esFollowOptions = config.TRACEPULSE_ELASTICSEARCH_FOLLOW ? elasticsearchOptions(config) : null;
-  let esFollower: import('./ingest/es-follow.ts').EsFollower | null = null;
+  let esFollower: import('./sources/es-follow.ts').EsFollower | null = null;
   if (esFollowOptions) {
-    const { startEsFollower, KEY_PREFIX } = await import('./ingest/es-follow.ts');
+    const { startEsFollower, KEY_PREFIX } = await import('./sources/es-follow.ts');
     esFollower = startEsFollower({
       options: esFollowOptions,
-      sink: intake,
+      store: (lines, batch) => intake.logs(lines, batch),
       logger: logger.child('es-follow'),
       loadCheckpoint: () => latestBatchKey(db, KEY_PREFIX),
       now: () => clock.now(),

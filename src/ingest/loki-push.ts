@@ -1,8 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { LogLine } from '../core/log-line.ts';
-import { levelFromText, toLevel } from '../sources/log-source.ts';
-import { nsToMs, streamService } from '../sources/loki.ts';
+import { levelFromText, nsToMs, streamService, toLevel } from '../core/log-source.ts';
 import { decodeUtf8 } from './normalize.ts';
 import { checkLine, reject, storePushed } from './push-common.ts';
 import type { IngestIntake } from './intake.ts';

@@ -13,14 +13,14 @@ import type { Candidate, SystemGraph } from '../map/graph.ts';
 import {
   describeOutcomes,
   type LogSource,
-  queryLogSources,
   type RemoteLogLine,
   type SourceOutcome,
-} from '../sources/log-source.ts';
+} from '../core/log-source.ts';
 import type { SystemMapSource } from '../map/map-source.ts';
 import { createLogPatterns } from '../store/log-patterns.ts';
 import { createEvidenceGatherer, LOG_CAP, WINDOW_MS } from './gather.ts';
 import { createLatencyWindow } from './latency-window.ts';
+import { queryLogSources } from './query-log-sources.ts';
 import type { ReportService } from './reports.ts';
 import { createRulesSource, type RulesStatus } from './rules-source.ts';
 import { createServiceNames } from './service-names.ts';

@@ -13,7 +13,7 @@ import type { Hypothesis } from '../core/report.ts';
 import { isoTime } from '../core/time.ts';
 import { type LogLevel, levelRank, logLevels } from '../core/log-line.ts';
 import type { Candidate, SystemGraph } from '../map/graph.ts';
-import type { RemoteLogLine } from '../sources/log-source.ts';
+import type { RemoteLogLine } from '../core/log-source.ts';
 import type { LogPatterns } from '../store/log-patterns.ts';
 
 export const WINDOW_MS = 5 * 60_000;

@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import {
-  fetchJson,
   type LogSource,
   levelFromText,
   type RemoteLogLine,
   SourceError,
-  splitCredentials,
   toLevel,
-} from './log-source.ts';
+} from '../core/log-source.ts';
+import { fetchJson, splitCredentials } from './log-source.ts';
 
 /** Where each value lives in a document; ECS names by default (https://www.elastic.co/guide/en/ecs/current/). */
 export interface EsFields {

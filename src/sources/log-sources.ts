@@ -1,10 +1,26 @@
-import type { Config } from '../config/config.ts';
-import type { LogSource } from './log-source.ts';
+import type { LogSource } from '../core/log-source.ts';
 import type { ElasticsearchOptions } from './elasticsearch.ts';
 import type { LokiOptions } from './loki.ts';
 
+/** The settings read here (a slice of config/config.ts's Config, which app.ts passes). */
+export interface LogSourceSettings {
+  TRACEPULSE_LOKI_URL?: string;
+  TRACEPULSE_LOKI_TENANT?: string;
+  TRACEPULSE_LOKI_TOKEN?: string;
+  TRACEPULSE_LOKI_SELECTOR?: string;
+  TRACEPULSE_LOKI_SERVICE_LABEL?: string;
+  TRACEPULSE_ELASTICSEARCH_URL?: string;
+  TRACEPULSE_ELASTICSEARCH_INDEX: string;
+  TRACEPULSE_ELASTICSEARCH_API_KEY?: string;
+  TRACEPULSE_ELASTICSEARCH_TIMESTAMP_FIELD: string;
+  TRACEPULSE_ELASTICSEARCH_SERVICE_FIELD: string;
+  TRACEPULSE_ELASTICSEARCH_LEVEL_FIELD: string;
+  TRACEPULSE_ELASTICSEARCH_MESSAGE_FIELD: string;
+  TRACEPULSE_ELASTICSEARCH_CORRELATION_FIELDS: string[];
+}
+
 /** Elasticsearch's connection settings from the configuration; null when it is not configured. */
-export function elasticsearchOptions(config: Config): ElasticsearchOptions | null {
+export function elasticsearchOptions(config: LogSourceSettings): ElasticsearchOptions | null {
   if (!config.TRACEPULSE_ELASTICSEARCH_URL) return null;
   return {
     url: config.TRACEPULSE_ELASTICSEARCH_URL,
@@ -21,7 +37,7 @@ export function elasticsearchOptions(config: Config): ElasticsearchOptions | nul
 }
 
 /** Loki's connection settings from the configuration; null when Loki is not configured. */
-export function lokiOptions(config: Config, stationId: string): LokiOptions | null {
+export function lokiOptions(config: LogSourceSettings, stationId: string): LokiOptions | null {
   if (!config.TRACEPULSE_LOKI_URL) return null;
   return {
     url: config.TRACEPULSE_LOKI_URL,
@@ -36,7 +52,7 @@ export function lokiOptions(config: Config, stationId: string): LokiOptions | nu
  * The trigger-time log sources the configuration turns on, each imported only when configured
  * (a gateway with no source pays nothing for them).
  */
-export async function createLogSources(config: Config, stationId: string): Promise<LogSource[]> {
+export async function createLogSources(config: LogSourceSettings, stationId: string): Promise<LogSource[]> {
   const sources: LogSource[] = [];
   const loki = lokiOptions(config, stationId);
   if (loki) {

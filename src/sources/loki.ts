@@ -1,18 +1,20 @@
 import { z } from 'zod';
 import type { LogLevel } from '../core/log-line.ts';
 import {
-  fetchJson,
   type LogQuery,
   type LogSource,
   levelFromText,
+  nsToMs,
   type RemoteLogLine,
+  SERVICE_LABELS,
   SourceError,
-  splitCredentials,
+  streamService,
   toLevel,
-} from './log-source.ts';
+} from '../core/log-source.ts';
+import { fetchJson, splitCredentials } from './log-source.ts';
 
-/** Labels that name a stream's service, in order, when TRACEPULSE_LOKI_SERVICE_LABEL is not set. */
-export const SERVICE_LABELS = ['service_name', 'service', 'app', 'job'] as const;
+export { nsToMs, SERVICE_LABELS, streamService };
+
 const CORRELATION_LABELS = ['correlationId', 'correlation_id', 'trace_id', 'traceId'];
 
 // query_range and tail answers (https://grafana.com/docs/loki/latest/reference/loki-http-api/):
@@ -51,16 +53,6 @@ export function lokiHeaders(o: LokiOptions): { base: string; headers: Record<str
   else if (authorization) headers.authorization = authorization;
   return { base, headers };
 }
-
-/** The stream's service: the configured label, else the first of service_name, service, app, job. */
-export function streamService(labels: Record<string, string>, serviceLabel?: string): string {
-  if (serviceLabel) return labels[serviceLabel] ?? 'unknown';
-  for (const l of SERVICE_LABELS) if (labels[l]) return labels[l];
-  return 'unknown';
-}
-
-/** Loki's ns timestamp string to epoch ms (integer division on the string: ns overflow doubles). */
-export const nsToMs = (ns: string): number => (ns.length > 6 ? Number(ns.slice(0, -6)) : 0);
 
 /** Lines of Loki streams, with level from the level or detected_level label, else from the text. */
 export function linesOfStreams(streams: LokiStream[], serviceLabel?: string): RemoteLogLine[] {

@@ -2,7 +2,7 @@ import { expect, test } from 'bun:test';
 import type { DebugEvent } from '../../src/core/event.ts';
 import { createEvidenceGatherer } from '../../src/pipeline/gather.ts';
 import { createServiceNames } from '../../src/pipeline/service-names.ts';
-import { relevant } from '../../src/sources/log-source.ts';
+import { relevant } from '../../src/core/log-source.ts';
 import { openDatabase } from '../../src/store/db.ts';
 import { createIngestWriter } from '../../src/store/ingest-writer.ts';
 import { createLogPatterns } from '../../src/store/log-patterns.ts';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import type { Report } from '../../src/core/report.ts';
 import { createLokiSource, linesOfStreams, triggerQueries } from '../../src/sources/loki.ts';
-import { levelFromText, queryLogSources } from '../../src/sources/log-source.ts';
+import { levelFromText } from '../../src/core/log-source.ts';
+import { queryLogSources } from '../../src/pipeline/query-log-sources.ts';
 import { startFakeLoki, type FakeLoki } from '../helpers/loki-server.ts';
 import { postJson, sessionDrop, startTestApp, type TestApp, waitFor } from '../helpers/test-app.ts';
 

@@ -8,9 +8,9 @@ import {
   lokiHeaders,
   lokiStreamSchema,
   queryRange,
-} from '../sources/loki.ts';
+} from './loki.ts';
 import { z } from 'zod';
-import type { IngestIntake } from './intake.ts';
+import type { LogBatch } from '../store/ingest-writer.ts';
 
 /** Batch keys of followed lines: `loki-tail:<20-digit ns of the newest line>:<hashes of the lines at that ns>`. */
 export const KEY_PREFIX = 'loki-tail:';
@@ -66,7 +66,8 @@ export interface LokiFollower {
  */
 export function startLokiFollower(deps: {
   options: LokiOptions;
-  sink: IngestIntake;
+  /** The ingest path: stores the lines with their batch key, resolving once committed. */
+  store: (lines: LogLine[], batch: LogBatch) => Promise<unknown>;
   logger: Logger;
   metrics: Metrics;
   /** The last committed checkpoint key, or null (then following starts now). */
@@ -74,7 +75,7 @@ export function startLokiFollower(deps: {
   now: () => number;
   backoffMs?: { min: number; max: number };
 }): LokiFollower {
-  const { options, sink, logger, metrics } = deps;
+  const { options, logger, metrics } = deps;
   const backoff = deps.backoffMs ?? { min: 500, max: 30_000 };
   metrics.describe('tracepulse_loki_follow_reconnects_total', 'Loki tail connections lost and re-opened');
   metrics.describe('tracepulse_loki_follow_dropped_total', 'Entries Loki reported as dropped from the tail');
@@ -130,7 +131,7 @@ export function startLokiFollower(deps: {
         source: 'loki-tail' as const,
       }));
     const key = `${KEY_PREFIX}${last.toString().padStart(NS_DIGITS, '0')}:${[...seen].slice(0, MAX_HASHES).join(',')}`;
-    await sink.logs(lines, { key, receivedAt: deps.now() });
+    await deps.store(lines, { key, receivedAt: deps.now() });
     cp = { ns: last, seen };
   };
 

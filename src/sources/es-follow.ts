@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.ts';
 import type { LogLine } from '../core/log-line.ts';
-import { type ElasticsearchOptions, lineOfDocument, search } from '../sources/elasticsearch.ts';
-import type { IngestIntake } from './intake.ts';
+import { type ElasticsearchOptions, lineOfDocument, search } from './elasticsearch.ts';
+import type { LogBatch } from '../store/ingest-writer.ts';
 
 /** Batch keys of followed documents: `es-follow:<20-digit ms of the newest>:<hashes of the ids at that ms>`. */
 export const KEY_PREFIX = 'es-follow:';
@@ -33,14 +33,15 @@ export interface EsFollower {
  */
 export function startEsFollower(deps: {
   options: ElasticsearchOptions;
-  sink: IngestIntake;
+  /** The ingest path: stores the lines with their batch key, resolving once committed. */
+  store: (lines: LogLine[], batch: LogBatch) => Promise<unknown>;
   logger: Logger;
   loadCheckpoint: () => string | null;
   now: () => number;
   intervalMs: number;
   lagMs?: number;
 }): EsFollower {
-  const { options, sink, logger } = deps;
+  const { options, logger } = deps;
   const f = options.fields;
   const lag = deps.lagMs ?? 1000;
   let cp: Checkpoint = parseCheckpoint(deps.loadCheckpoint()) ?? { ms: deps.now(), seen: new Set() };
@@ -96,7 +97,7 @@ export function startEsFollower(deps: {
         const seen = new Set(last === cp.ms ? cp.seen : []);
         for (const x of fresh) if (x.ms === last) seen.add(x.hash);
         const key = `${KEY_PREFIX}${String(last).padStart(20, '0')}:${[...seen].slice(0, MAX_HASHES).join(',')}`;
-        await sink.logs(
+        await deps.store(
           fresh.map((x) => x.line),
           { key, receivedAt: deps.now() },
         );
