@@ -84,7 +84,16 @@ export interface DebugEvent {
   source: IngestSource;
 }
 
-export type IngestSource = 'http' | 'mqtt' | 'replay' | 'everest' | 'ocpp' | 'loki-push' | 'otlp' | 'loki-tail' | 'es-follow';
+export type IngestSource =
+  | 'http'
+  | 'mqtt'
+  | 'replay'
+  | 'everest'
+  | 'ocpp'
+  | 'loki-push'
+  | 'otlp'
+  | 'loki-tail'
+  | 'es-follow';
 
 /** A DebugQueue event as a sender writes it (before validation). */
 export type DebugEventInput = z.input<typeof debugEventInputSchema>;
