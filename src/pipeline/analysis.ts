@@ -214,10 +214,15 @@ export function createAnalysisPipeline(deps: {
    * background and, bounded, before each analysis so the baseline is current.
    */
   /** Returns true when it stopped at `maxSpans` with rows possibly still pending. */
-  const indexPatterns = (maxSpans: number): boolean => {
+  const indexPatterns = (maxSpans: number, before = Number.POSITIVE_INFINITY): boolean => {
     let spans = 0;
     try {
-      while (spans < maxSpans && patterns.indexPending(PATTERN_SPAN) > 0) spans++;
+      while (
+        spans < maxSpans &&
+        (patterns.firstPendingTs() ?? before) < before &&
+        patterns.indexPending(PATTERN_SPAN) > 0
+      )
+        spans++;
     } catch (err) {
       metrics.inc('tracepulse_analysis_errors_total', { stage: 'patterns' });
       log.error('pattern indexing failed', { error: String(err) });
@@ -232,8 +237,15 @@ export function createAnalysisPipeline(deps: {
     if (indexTimer) return;
     indexTimer = setTimeout(() => {
       indexTimer = null;
-      // A backlog larger than five spans keeps the next run coming.
-      if (indexPatterns(5)) indexSoon();
+      // Up to five spans, one per event-loop turn, so a queued trigger's analysis runs between
+      // them instead of waiting for all five; a larger backlog keeps the next run coming.
+      let left = 5;
+      const step = () => {
+        if (!indexPatterns(1)) return;
+        if (--left > 0) setImmediate(step);
+        else indexSoon();
+      };
+      step();
     }, PATTERN_INTERVAL_MS);
     indexTimer.unref();
   };
@@ -245,7 +257,10 @@ export function createAnalysisPipeline(deps: {
     adjustments: Adjustments | undefined,
     remote: { lines: RemoteLogLine[]; outcomes: SourceOutcome[] } = { lines: [], outcomes: [] },
   ) => {
-    indexPatterns(3);
+    // A baseline ends where the evidence window starts: rows that arrived after the pending ones
+    // began inside the window are not needed for it, so a burst of fresh logs does not delay the
+    // report (the background indexer folds them in within a second).
+    indexPatterns(3, event.timestamp - WINDOW_MS);
     const graph = deps.maps.current().graph;
     const candidates = candidatesOf(graph, event);
     const evidence = gatherer.gather({

@@ -26,6 +26,9 @@ export function createLogPatterns(db: Database) {
     'SELECT id, ts, service, message FROM logs WHERE id > ? AND id <= ? AND level >= 2 ORDER BY id',
   );
   const lastId = db.prepare<{ id: number | null }, []>('SELECT MAX(id) AS id FROM logs');
+  const firstPending = db.prepare<{ ts: number }, [number]>(
+    'SELECT ts FROM logs WHERE id > ? ORDER BY id LIMIT 1',
+  );
   const upsert = db.prepare(
     `INSERT INTO log_patterns (service, pattern, hour, count, first_ts, last_ts) VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (service, pattern, hour) DO UPDATE SET count = count + excluded.count,
@@ -76,6 +79,13 @@ export function createLogPatterns(db: Database) {
     /** Folds the warn+ lines among the next `span` log rows into the counts; returns rows covered. */
     indexPending(span = 20_000): number {
       return index(span);
+    },
+    /**
+     * The time of the oldest row not indexed yet (by arrival order), or null when none is pending. A
+     * baseline ending at T needs the index only while this is before T.
+     */
+    firstPendingTs(): number | null {
+      return firstPending.get(cursor.get()?.last_log_id ?? 0)?.ts ?? null;
     },
     /** Rows of the logs table not indexed yet (an upper bound: info lines count too). */
     backlog(): number {
