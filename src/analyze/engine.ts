@@ -15,6 +15,7 @@ import { onset } from './rules/onset.ts';
 import type { Rule, RuleSet } from './rules/schema.ts';
 import { summarize } from './summary.ts';
 import { fingerprint } from './text.ts';
+import { RECENT_WARNINGS_MS } from './weights.ts';
 
 export interface AnalyzeInput {
   event: TriggerEvent;
@@ -64,8 +65,12 @@ const sortedJson = (o: Record<string, number> = {}) =>
 /** Ranks root-cause hypotheses for one trigger. Pure: same input, same output. */
 export function analyze(input: AnalyzeInput): AnalyzeResult {
   let facts = buildFacts(input);
-  const pointedAt = probeOutside(facts, input.rules.rules, input.evidence);
-  if (pointedAt.size) facts = buildFacts({ ...input, pointedAt });
+  let byRule = runRules(facts, input.rules.rules);
+  const pointedAt = probeOutside(facts, byRule, input.evidence);
+  if (pointedAt.size) {
+    facts = buildFacts({ ...input, pointedAt });
+    byRule = runRules(facts, input.rules.rules);
+  }
   const findings: Finding[] = [];
   const ruleErrors: AnalyzeResult['ruleErrors'] = [];
   for (const family of families) {
@@ -75,12 +80,9 @@ export function analyze(input: AnalyzeInput): AnalyzeResult {
       ruleErrors.push({ ruleId: family.id, error: String(err) });
     }
   }
-  for (const rule of input.rules.rules) {
-    try {
-      findings.push(...runRule(facts, rule));
-    } catch (err) {
-      ruleErrors.push({ ruleId: rule.id, error: String(err) });
-    }
+  for (const r of byRule) {
+    if (r.error !== undefined) ruleErrors.push({ ruleId: r.rule.id, error: r.error });
+    else findings.push(...r.findings);
   }
   const scored = score(facts, findings, input.adjustments);
   const hypotheses = toHypotheses(facts, scored);
@@ -116,9 +118,22 @@ export function analyze(input: AnalyzeInput): AnalyzeResult {
  * missing the edge, so that service is considered too. Only rules that judge the trigger or the
  * failing service's own lines can speak for a service whose logs were not read.
  */
+type RuleRun = { rule: Rule; findings: Finding[]; error?: undefined } | { rule: Rule; error: string };
+
+/** Each YAML rule against the facts; one that throws is recorded and the others still run. */
+function runRules(facts: ReturnType<typeof buildFacts>, rules: readonly Rule[]): RuleRun[] {
+  return rules.map((rule) => {
+    try {
+      return { rule, findings: runRule(facts, rule) };
+    } catch (err) {
+      return { rule, error: String(err) };
+    }
+  });
+}
+
 function probeOutside(
   facts: ReturnType<typeof buildFacts>,
-  rules: readonly Rule[],
+  byRule: readonly RuleRun[],
   evidence: EvidenceBundle,
 ): Map<string, string> {
   const out = new Map<string, string>();
@@ -132,35 +147,37 @@ function probeOutside(
   );
   const anomalous = new Set<string>();
   for (const l of facts.logs) {
-    if (l.candidate || levelRank[l.level] < levelRank.warn || l.ts < facts.T - 5 * 60_000) continue;
+    if (l.candidate || levelRank[l.level] < levelRank.warn || l.ts < facts.T - RECENT_WARNINGS_MS) continue;
     const s = facts.graph.resolve(l.service);
     if (s && !seen.has(`${s}\u0000${l.pattern}`)) anomalous.add(s);
   }
-  for (const rule of rules) {
+  for (const run of byRule) {
+    if (run.error !== undefined) continue; // recorded by the main pass
+    const { rule } = run;
     const { when, target } = rule.spec;
     if (when.change || when.log?.from === 'target' || !['any', 'dependency'].includes(target.relation))
       continue;
     if (rule.weight <= 0) continue;
+    // The subsystem the rule names: absent from the closure, or present but quiet there while a
+    // service of that kind elsewhere in the map warns.
+    const matched = run.findings.filter((f) => f.weight > 0).map((f) => f.service);
+    const quiet = matched.every((m) =>
+      (facts.patterns.get(m) ?? []).every(
+        (p) => p.novelty === 'chronic' || levelRank[p.level] < levelRank.warn,
+      ),
+    );
+    let outsideFindings: Finding[];
     try {
-      // The subsystem the rule names: absent from the closure, or present but quiet there while a
-      // service of that kind elsewhere in the map warns.
-      const matched = runRule(facts, rule)
-        .filter((f) => f.weight > 0)
-        .map((f) => f.service);
-      const quiet = matched.every((m) =>
-        (facts.patterns.get(m) ?? []).every(
-          (p) => p.novelty === 'chronic' || levelRank[p.level] < levelRank.warn,
-        ),
-      );
-      for (const f of runRule(facts, rule, elsewhere))
-        if (f.weight > 0 && !out.has(f.service) && (!matched.length || (quiet && anomalous.has(f.service))))
-          out.set(
-            f.service,
-            `rule ${rule.id}: ${f.reason}${anomalous.has(f.service) ? ', and it warned in the window' : ''}`,
-          );
+      outsideFindings = runRule(facts, rule, elsewhere);
     } catch {
-      // A failing rule is recorded by the main pass.
+      continue; // left out of the probe; the main pass records errors on the candidates
     }
+    for (const f of outsideFindings)
+      if (f.weight > 0 && !out.has(f.service) && (!matched.length || (quiet && anomalous.has(f.service))))
+        out.set(
+          f.service,
+          `rule ${rule.id}: ${f.reason}${anomalous.has(f.service) ? ', and it warned in the window' : ''}`,
+        );
   }
   return out;
 }

@@ -2,6 +2,7 @@ import { levelRank } from '../core/log-line.ts';
 import type { SystemGraph } from '../map/graph.ts';
 import type { EvidenceBundle, EvidenceLog, RecentDiagnosis } from './evidence.ts';
 import { nameKey } from './text.ts';
+import { CASCADE_MS } from './weights.ts';
 
 /**
  * Real maps miss edges. A service outside the failing service's declared closure is still a
@@ -46,13 +47,13 @@ export interface LinkedDiagnosis extends RecentDiagnosis {
 const COMMON_NAME_SPEAKERS = 3;
 const MIN_NAME_KEY = 3;
 
-/** Every map service by its name and aliases (keys of at least 3 characters). */
-function nameIndex(graph: SystemGraph): Map<string, string> {
+/** The given services by their names and the map's aliases (keys of at least 3 characters), first one wins. */
+export function nameIndex(graph: SystemGraph, services: Iterable<string>): Map<string, string> {
   const index = new Map<string, string>();
-  for (const [name, node] of graph.services)
-    for (const n of [name, ...node.aliases]) {
+  for (const service of services)
+    for (const n of [service, ...(graph.services.get(service)?.aliases ?? [])]) {
       const k = nameKey(n);
-      if (k.length >= MIN_NAME_KEY && !index.has(k)) index.set(k, name);
+      if (k.length >= MIN_NAME_KEY && !index.has(k)) index.set(k, service);
     }
   return index;
 }
@@ -137,7 +138,7 @@ export function lookOutside(input: {
     if (downstream.has(c.service) && !c.cascade) return;
     outside.set(c.service, c);
   };
-  const index = nameIndex(graph);
+  const index = nameIndex(graph, graph.services.keys());
   const common = commonNames(evidence.logs, index);
   const namedIn = (text: string) => namesIn(text, index, common);
   const T = event.timestamp;
@@ -193,7 +194,7 @@ export function lookOutside(input: {
   // candidates (declared or pointed at) meet the earlier failure's closure.
   const linked: LinkedDiagnosis[] = [];
   for (const d of evidence.recentReports) {
-    if (d.ts > T || d.ts < T - 10 * 60_000) continue;
+    if (d.ts > T || d.ts < T - CASCADE_MS) continue;
     const earlier = graph.resolve(d.service) ?? d.service;
     // A repeat of this very failure is a storm, not a cascade: it says nothing about the cause.
     if (earlier === failing && d.eventType === event.eventType && d.errorCode === event.errorCode) continue;

@@ -61,6 +61,10 @@ export const CASCADE_WEIGHT = 1.5;
  * once in a thousand windows at its own baseline rate (a Poisson rate test, not a fixed multiple).
  */
 export const SPIKE_P = 1e-3;
+/** Triggers this long before another can be the start of its cascade (by event time). */
+export const CASCADE_MS = 10 * 60_000;
+/** Warnings of services outside the candidates are read, and judged, this far back from the trigger. */
+export const RECENT_WARNINGS_MS = 5 * 60_000;
 /** Sources stamp lines with their own clocks: an anomaly up to this much after a dependent's still counts as possibly first. */
 export const CLOCK_SKEW_MS = 2_000;
 

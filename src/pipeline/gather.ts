@@ -9,6 +9,7 @@ import type {
 import { messagePattern, nameKey } from '../analyze/text.ts';
 import type { Change } from '../core/change.ts';
 import type { DebugEvent } from '../core/event.ts';
+import { CASCADE_MS, RECENT_WARNINGS_MS } from '../analyze/weights.ts';
 import type { Hypothesis } from '../core/report.ts';
 import { isoTime } from '../core/time.ts';
 import { type LogLevel, levelRank, logLevels } from '../core/log-line.ts';
@@ -23,8 +24,6 @@ export const LOG_CAP = 500;
 /** The longest the window stretches back to the failing session's first warning, and the lead kept before it. */
 export const MAX_WINDOW_MS = 60 * 60_000;
 const LEAD_MS = 2 * 60_000;
-/** Triggers this long before another can be the start of its cascade. */
-export const CASCADE_MS = 10 * 60_000;
 const RECENT_REPORT_CAP = 20;
 /** Warnings of services outside the candidates read per trigger (newest first). */
 const ELSEWHERE_CAP = 200;
@@ -285,7 +284,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
       // Warnings of every other service in the last minutes: the map may be missing the edge to the
       // cause. The engine only considers such a service when a domain rule points at it as well.
       const elsewhere = new Set<string>();
-      for (const r of recentWarnings.all(T - WINDOW_MS, T, ELSEWHERE_CAP)) {
+      for (const r of recentWarnings.all(T - RECENT_WARNINGS_MS, T, ELSEWHERE_CAP)) {
         const s = resolve(r.service) ?? r.service;
         if (candidateSet.has(s)) continue;
         elsewhere.add(r.service);

@@ -1,30 +1,20 @@
 import { levelRank } from '../../core/log-line.ts';
-import type { Facts } from '../facts.ts';
-import { commonNames, namesIn } from '../outside.ts';
-import { clockTime, nameKey } from '../text.ts';
+import { commonNames, nameIndex, namesIn } from '../outside.ts';
+import { clockTime } from '../text.ts';
 import type { Finding, RuleFamily } from './finding.ts';
 import { MENTION_WEIGHT, ORIGIN_WEIGHT } from '../weights.ts';
 
 /** Detail keys that carry the module a fault came from. */
 const ORIGIN_KEY = /origin|module|component|source|impl/i;
 
-function nameIndex(facts: Facts): Map<string, string> {
-  const index = new Map<string, string>();
-  for (const c of facts.candidates) {
-    const node = facts.graph.services.get(c.service);
-    for (const n of [c.service, ...(node?.aliases ?? [])]) {
-      const k = nameKey(n);
-      if (k.length >= 3 && !index.has(k)) index.set(k, c.service);
-    }
-  }
-  return index;
-}
-
 /** event.origin and logs.mention: the failure's own words point at a service. */
 export const mentions: RuleFamily = {
   id: 'logs.mention',
   run(facts) {
-    const index = nameIndex(facts);
+    const index = nameIndex(
+      facts.graph,
+      facts.candidates.map((c) => c.service),
+    );
     if (!index.size) return [];
     const common = commonNames(facts.logs, index);
     const named = (text: string) => new Set(namesIn(text, index, common));
