@@ -31,7 +31,7 @@ import type { LlmAdapter } from './core/llm.ts';
 import { createLogSources, elasticsearchOptions, lokiOptions } from './sources/log-sources.ts';
 import { latestBatchKey } from './store/follow-checkpoints.ts';
 import { createSystemMapSource, type SystemMapSource } from './sources/system-map-source.ts';
-import { openDatabase, WAL_AUTOCHECKPOINT_PAGES } from './store/db.ts';
+import { isDiskFull, openStore, WAL_AUTOCHECKPOINT_PAGES } from './store/db.ts';
 import { createIngestQueries, type IngestQueries } from './store/ingest-queries.ts';
 import { createIngestWriter, type IngestWriter } from './store/ingest-writer.ts';
 import { createSizeGuard, diskFreeBytes, scheduleRetention, storeBytes } from './store/retention.ts';
@@ -107,10 +107,11 @@ export async function startApp(
 
   const dbPath = join(config.TRACEPULSE_DATA_DIR, 'tracepulse.db');
   let db: Database;
+  let fullAtStart: string | null;
   try {
-    db = openDatabase(dbPath, { sync: config.TRACEPULSE_SQLITE_SYNC });
+    ({ db, fullAtStart } = openStore(dbPath, { sync: config.TRACEPULSE_SQLITE_SYNC }));
   } catch (cause) {
-    const full = /ENOSPC|SQLITE_FULL|disk is full/i.test(`${errCode(cause)} ${String(cause)}`);
+    const full = isDiskFull(cause);
     throw new StartupError(
       full
         ? `disk full: cannot open the store ${dbPath} (free space on its file system)`
@@ -119,10 +120,17 @@ export async function startApp(
       { cause },
     );
   }
+  if (fullAtStart)
+    logger.warn(
+      `disk full: the store at ${dbPath} is open read-only until space returns (reads and the UI work; writes get 503)`,
+      { freeBytes: diskFreeBytes(config.TRACEPULSE_DATA_DIR) },
+    );
   const checkpointer = createWalCheckpointer(db, dbPath, {
     autocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
     logger: logger.child('store'),
     metrics,
+    // A store opened on a full disk holds an exclusive lock: the worker's connection could not read it.
+    ...(fullAtStart ? { startRowsPerSecond: Number.POSITIVE_INFINITY } : {}),
   });
   const queries = createIngestQueries(db);
   const maps = createSystemMapSource({ path: config.TRACEPULSE_SYSTEM_MAP, db, logger: logger.child('map') });
@@ -137,14 +145,19 @@ export async function startApp(
     reserveBytes: config.TRACEPULSE_DISK_RESERVE_MB * 1024 * 1024,
     clock,
     logger: logger.child('store'),
+    probe: () => writer.probe(),
   });
   const triggerHandlers: Array<(e: DebugEvent) => void> = [];
   // Told the rows of each ingest commit: the WAL checkpointer (load), the size bound and pattern indexing.
-  const commitHandlers: Array<(rows: number) => void> = [checkpointer.noteCommitted, sizeGuard.noteCommitted];
+  const commitHandlers: Array<(rows: number, bytes: number) => void> = [
+    checkpointer.noteCommitted,
+    sizeGuard.noteCommitted,
+  ];
   const writer = createIngestWriter(db, {
     onFailed: sizeGuard.noteFailed,
-    onCommitted: (rows) => {
-      for (const h of commitHandlers) h(rows);
+    failingAtStart: fullAtStart,
+    onCommitted: (rows, bytes) => {
+      for (const h of commitHandlers) h(rows, bytes);
     },
     onEventsCommitted: (results) => {
       for (const r of results) {
@@ -159,6 +172,9 @@ export async function startApp(
       }
     },
   });
+
+  // Learn as soon as space is back, not only at the next write.
+  if (fullAtStart) sizeGuard.noteFailed();
 
   const intake = createIngestIntake({
     writer,
@@ -440,6 +456,7 @@ export async function startApp(
     stop: () => {
       stopping ??= (async () => {
         retention.stop();
+        sizeGuard.stop();
         // Order matters: stop taking input, let in-flight requests and PUBACKs finish, then close the store.
         await withGrace(mqtt?.stop(), 5_000, () => logger.warn('MQTT did not close in time'));
         await withGrace(everest?.stop(), 5_000, () => logger.warn('EVerest MQTT did not close in time'));

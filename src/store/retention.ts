@@ -141,10 +141,12 @@ export function diskFreeBytes(dir: string): number | null {
 
 /**
  * The size bound enforced by volume written, not only by the 15-minute timer: after every
- * `checkEveryRows` committed rows (and after a failed commit) it compares the store with
- * TRACEPULSE_MAX_DB_MB and the disk with its reserve, and prunes at once when either is crossed.
- * Below the reserve the target shrinks by the missing space, so the disk keeps room for the WAL
- * (a delete needs WAL space too; on a completely full disk nothing can be pruned).
+ * `checkEveryBytes` written (about 1/32 of TRACEPULSE_MAX_DB_MB, at most 4 MiB) or `checkEveryRows`
+ * committed rows, and after a failed commit, it compares the store with TRACEPULSE_MAX_DB_MB and the
+ * disk with its reserve, and prunes at once when either is crossed. Below the reserve the target
+ * shrinks by the missing space, so the disk keeps room for the WAL (a delete needs WAL space too; on
+ * a completely full disk nothing can be pruned). While writes fail it checks again every
+ * `retryMs` and probes the store, so writes are known to work again as soon as space returns.
  */
 export function createSizeGuard(
   db: Database,
@@ -154,40 +156,73 @@ export function createSizeGuard(
     reserveBytes: number;
     clock: Clock;
     logger: Logger;
+    /** One small write; true when it committed. */
+    probe: () => boolean;
     checkEveryRows?: number;
+    checkEveryBytes?: number;
+    retryMs?: number;
   },
-): { noteCommitted(rows: number): void; noteFailed(): void } {
-  const every = deps.checkEveryRows ?? 256;
+): { noteCommitted(rows: number, bytes?: number): void; noteFailed(): void; stop(): void } {
+  const everyRows = deps.checkEveryRows ?? 256;
+  const everyBytes =
+    deps.checkEveryBytes ?? Math.max(64 * 1024, Math.min(4 * 1024 * 1024, deps.policy.maxBytes / 32));
+  const retryMs = deps.retryMs ?? 1000;
   let rows = 0;
-  let pending = false;
+  let bytes = 0;
+  let pending: ReturnType<typeof setTimeout> | null = null;
+  let failing = false;
+  let warned = false;
+  let stopped = false;
   const check = () => {
-    pending = false;
+    pending = null;
     try {
-      const bytes = storeBytes(db);
+      const size = storeBytes(db);
       const free = diskFreeBytes(deps.dir);
       const deficit = free === null ? 0 : Math.max(0, deps.reserveBytes - free);
-      const maxBytes = Math.max(0, Math.min(deps.policy.maxBytes, bytes - deficit));
-      if (bytes <= maxBytes && deficit === 0) return;
-      const r = applyRetention(db, { ...deps.policy, maxBytes }, deps.clock.now());
-      if (r.deletedBySize || r.deletedByAge)
-        deps.logger.info('size bound applied', { ...r, freeBytes: diskFreeBytes(deps.dir) });
+      const maxBytes = Math.max(0, Math.min(deps.policy.maxBytes, size - deficit));
+      if (size > maxBytes || deficit > 0) {
+        const r = applyRetention(db, { ...deps.policy, maxBytes }, deps.clock.now());
+        if (r.deletedBySize || r.deletedByAge)
+          deps.logger.info('size bound applied', { ...r, freeBytes: diskFreeBytes(deps.dir) });
+      }
     } catch (err) {
-      deps.logger.warn('size bound could not be applied', { error: String(err) });
+      // Once per spell of failed writes, not at every retry.
+      if (!warned) deps.logger.warn('size bound could not be applied', { error: String(err) });
+      warned = failing;
     }
+    if (!failing) return;
+    if (deps.probe()) {
+      failing = false;
+      warned = false;
+      deps.logger.info('store writable again', { freeBytes: diskFreeBytes(deps.dir) });
+    } else schedule(retryMs);
   };
-  const schedule = () => {
-    if (pending) return;
-    pending = true;
+  const schedule = (ms: number) => {
+    if (pending || stopped) return;
     // After the commit's callbacks, not inside them.
-    setTimeout(check, 0);
+    pending = setTimeout(check, ms);
+    pending.unref();
   };
   return {
-    noteCommitted(n) {
+    noteCommitted(n, b = 0) {
+      failing = false;
+      warned = false;
       rows += n;
-      if (rows < every) return;
+      bytes += b;
+      if (rows < everyRows && bytes < everyBytes) return;
       rows = 0;
-      schedule();
+      bytes = 0;
+      schedule(0);
     },
-    noteFailed: schedule,
+    noteFailed() {
+      if (!failing) deps.logger.warn('store not writable', { freeBytes: diskFreeBytes(deps.dir) });
+      failing = true;
+      schedule(0);
+    },
+    stop() {
+      stopped = true;
+      if (pending) clearTimeout(pending);
+      pending = null;
+    },
   };
 }
