@@ -108,8 +108,16 @@ export async function startApp(
   const dbPath = join(config.TRACEPULSE_DATA_DIR, 'tracepulse.db');
   let db: Database;
   let fullAtStart: string | null;
+  // The WAL is on the same disk as the store: on a small store, checkpoint it at an eighth of the
+  // bound (4000 pages, 16 MB, from 512 MB up) and cut it back to that, so both stay near the bound.
+  const walBytes = Math.min(WAL_AUTOCHECKPOINT_PAGES * 4096, (config.TRACEPULSE_MAX_DB_MB * 1024 * 1024) / 8);
+  const autocheckpointPages = Math.max(256, Math.floor(walBytes / 4096));
   try {
-    ({ db, fullAtStart } = openStore(dbPath, { sync: config.TRACEPULSE_SQLITE_SYNC }));
+    ({ db, fullAtStart } = openStore(dbPath, {
+      sync: config.TRACEPULSE_SQLITE_SYNC,
+      walLimitBytes: Math.max(walBytes, 4 * 1024 * 1024),
+      autocheckpointPages,
+    }));
   } catch (cause) {
     const full = isDiskFull(cause);
     throw new StartupError(
@@ -126,7 +134,7 @@ export async function startApp(
       { freeBytes: diskFreeBytes(config.TRACEPULSE_DATA_DIR) },
     );
   const checkpointer = createWalCheckpointer(db, dbPath, {
-    autocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
+    autocheckpointPages,
     logger: logger.child('store'),
     metrics,
     // A store opened on a full disk holds an exclusive lock: the worker's connection could not read it.
@@ -141,6 +149,7 @@ export async function startApp(
   };
   const sizeGuard = createSizeGuard(db, {
     policy: retentionPolicy,
+    walPath: `${dbPath}-wal`,
     dir: config.TRACEPULSE_DATA_DIR,
     reserveBytes: config.TRACEPULSE_DISK_RESERVE_MB * 1024 * 1024,
     clock,

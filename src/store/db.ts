@@ -15,8 +15,16 @@ export const WAL_AUTOCHECKPOINT_PAGES = 4000;
 /** How long a statement waits for another connection's lock (the WAL checkpointer's) before failing. */
 export const BUSY_TIMEOUT_MS = 5000;
 
+export interface StoreOptions {
+  sync?: 'normal' | 'full';
+  /** What the WAL file is cut back to after a checkpoint (default 64 MB; smaller on a small store). */
+  walLimitBytes?: number;
+  /** WAL pages that trigger a checkpoint (default WAL_AUTOCHECKPOINT_PAGES; fewer on a small store). */
+  autocheckpointPages?: number;
+}
+
 /** Opens (creating if needed) the SQLite store in WAL mode and applies pending migrations. */
-export function openDatabase(path: string, options: { sync?: 'normal' | 'full' } = {}): Database {
+export function openDatabase(path: string, options: StoreOptions = {}): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
   try {
@@ -47,7 +55,7 @@ export const isDiskFull = (err: unknown): boolean =>
  */
 export function openStore(
   path: string,
-  options: { sync?: 'normal' | 'full' } = {},
+  options: StoreOptions = {},
 ): { db: Database; fullAtStart: string | null } {
   try {
     return { db: openDatabase(path, options), fullAtStart: null };
@@ -69,14 +77,16 @@ export function openStore(
   }
 }
 
-function configure(db: Database, options: { sync?: 'normal' | 'full' }): void {
+function configure(db: Database, options: StoreOptions): void {
   // WAL + NORMAL: a committed transaction survives a process crash (kill -9); FULL also survives power loss.
   db.exec(`PRAGMA synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
   // Checkpoints (the only fsyncs under NORMAL) every 4000 pages instead of 1000: fewer, larger ones
   // cut the cost of a committed row by about a fifth under sustained ingest. The WAL file is cut back to
-  // 64 MB after a checkpoint so a burst does not keep its disk space.
-  db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-  db.exec(`PRAGMA journal_size_limit = ${64 * 1024 * 1024}`);
+  // 64 MB (or walLimitBytes) after a checkpoint so a burst does not keep its disk space.
+  db.exec(
+    `PRAGMA wal_autocheckpoint = ${Math.floor(options.autocheckpointPages ?? WAL_AUTOCHECKPOINT_PAGES)}`,
+  );
+  db.exec(`PRAGMA journal_size_limit = ${Math.floor(options.walLimitBytes ?? 64 * 1024 * 1024)}`);
   db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.exec('PRAGMA foreign_keys = ON');
   db.exec('PRAGMA temp_store = MEMORY');

@@ -1,7 +1,8 @@
 import type { Database } from 'bun:sqlite';
-import { statfsSync } from 'node:fs';
+import { statfsSync, statSync } from 'node:fs';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
+import { BUSY_TIMEOUT_MS } from './db.ts';
 
 export interface RetentionPolicy {
   maxAgeMs: number;
@@ -54,34 +55,75 @@ export const storeBytes = (db: Database): number => {
  * Deletes rows past the age limit, then, while the store is over its size limit, the oldest
  * logs (the bulk of the data) in chunks, then the oldest events. Keeps a gateway's disk from filling.
  */
-export function applyRetention(db: Database, policy: RetentionPolicy, now: number): RetentionResult {
+export function applyRetention(
+  db: Database,
+  policy: RetentionPolicy,
+  now: number,
+  options: { lowSpace?: boolean } = {},
+): RetentionResult {
   let deletedByAge = 0;
   let deletedBySize = 0;
+  // On a nearly full disk every delete costs WAL space before it frees any: small steps, each
+  // checkpointed and the WAL truncated, so the WAL never grows into the space being freed.
+  const chunk = options.lowSpace ? 500 : 5000;
+  const settle = () => {
+    if (options.lowSpace) truncateWal(db);
+  };
   const cutoff = now - policy.maxAgeMs;
   for (const t of retentionTables) {
     deletedByAge += db.query(`DELETE FROM ${t.table} WHERE ${t.timeColumn} < ?`).run(cutoff).changes;
   }
+  settle();
   const order = [
     ...retentionTables.filter((t) => t.shrinkFirst),
     ...retentionTables.filter((t) => !t.shrinkFirst),
   ];
   for (const t of order) {
     const key = rowKey(db, t.table);
-    for (let guard = 0; guard < 1000 && storeBytes(db) > policy.maxBytes; guard++) {
+    for (let guard = 0; guard < 10_000 && storeBytes(db) > policy.maxBytes; guard++) {
       const n = db
         .query(
-          `DELETE FROM ${t.table} WHERE (${key}) IN (SELECT ${key} FROM ${t.table} ORDER BY ${t.orderBy ?? t.timeColumn} ASC LIMIT 5000)`,
+          `DELETE FROM ${t.table} WHERE (${key}) IN (SELECT ${key} FROM ${t.table} ORDER BY ${t.orderBy ?? t.timeColumn} ASC LIMIT ${chunk})`,
         )
         .run().changes;
       deletedBySize += n;
+      settle();
       if (n === 0) break;
     }
   }
   if (deletedByAge + deletedBySize > 0) {
-    db.exec('PRAGMA incremental_vacuum');
-    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    if (options.lowSpace) {
+      // Gives free pages back to the disk a megabyte at a time (each step moves pages through the WAL).
+      for (let i = 0; i < 100_000 && freePages(db) > 0; i++) {
+        db.exec('PRAGMA incremental_vacuum(256)');
+        truncateWal(db);
+      }
+    } else db.exec('PRAGMA incremental_vacuum');
+    truncateWal(db);
   }
   return { deletedByAge, deletedBySize, bytesAfter: storeBytes(db) };
+}
+
+const freePages = (db: Database): number =>
+  db.query<{ n: number }, []>('SELECT freelist_count AS n FROM pragma_freelist_count()').get()?.n ?? 0;
+
+/**
+ * Copies the WAL into the database and cuts the WAL file to zero bytes. The WAL keeps its peak size
+ * otherwise (it is reused, up to journal_size_limit), and on a full disk that space is what the
+ * database needs. Returns whether it completed (busy readers or no room to grow the file: false).
+ */
+export function truncateWal(db: Database): boolean {
+  // Not the usual 5 s busy wait: this runs on the thread that answers requests, and a checkpoint the
+  // background thread is running now is as good.
+  db.exec('PRAGMA busy_timeout = 50');
+  try {
+    const r = db.query<{ busy: number }, []>('PRAGMA wal_checkpoint(TRUNCATE)').get();
+    return r?.busy === 0;
+  } catch {
+    return false;
+  } finally {
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
 }
 
 /**
@@ -153,6 +195,11 @@ export function createSizeGuard(
   deps: {
     policy: RetentionPolicy;
     dir: string;
+    /**
+     * The WAL file: on the same disk, so it counts against the bound. Its share is an eighth of the
+     * bound (app.ts checkpoints it there); past that it is checkpointed and cut to zero.
+     */
+    walPath?: string;
     reserveBytes: number;
     clock: Clock;
     logger: Logger;
@@ -171,29 +218,48 @@ export function createSizeGuard(
   let bytes = 0;
   let pending: ReturnType<typeof setTimeout> | null = null;
   let failing = false;
-  let warned = false;
   let stopped = false;
+  let lastWarning = Number.NEGATIVE_INFINITY;
+  let lastNotWritable = Number.NEGATIVE_INFINITY;
+  const walAllowance = deps.walPath ? deps.policy.maxBytes / 8 : 0;
+  const walBytes = () => {
+    try {
+      return deps.walPath ? statSync(deps.walPath).size : 0;
+    } catch {
+      return 0;
+    }
+  };
   const check = () => {
     pending = null;
     try {
+      let free = diskFreeBytes(deps.dir);
+      // Short of the reserve or past the bound, the WAL's own file comes back first: no row needs
+      // to go for that.
+      if ((free !== null && free < deps.reserveBytes) || walBytes() > walAllowance) {
+        truncateWal(db);
+        free = diskFreeBytes(deps.dir);
+      }
       const size = storeBytes(db);
-      const free = diskFreeBytes(deps.dir);
       const deficit = free === null ? 0 : Math.max(0, deps.reserveBytes - free);
-      const maxBytes = Math.max(0, Math.min(deps.policy.maxBytes, size - deficit));
+      const maxBytes = Math.max(0, Math.min(deps.policy.maxBytes - walAllowance, size - deficit));
       if (size > maxBytes || deficit > 0) {
-        const r = applyRetention(db, { ...deps.policy, maxBytes }, deps.clock.now());
+        const r = applyRetention(db, { ...deps.policy, maxBytes }, deps.clock.now(), {
+          lowSpace: deficit > 0 || failing,
+        });
         if (r.deletedBySize || r.deletedByAge)
           deps.logger.info('size bound applied', { ...r, freeBytes: diskFreeBytes(deps.dir) });
       }
     } catch (err) {
-      // Once per spell of failed writes, not at every retry.
-      if (!warned) deps.logger.warn('size bound could not be applied', { error: String(err) });
-      warned = failing;
+      // At most once a minute: a full disk makes this fail at every retry.
+      const now = deps.clock.now();
+      if (now - lastWarning >= 60_000) {
+        lastWarning = now;
+        deps.logger.warn('size bound could not be applied', { error: String(err) });
+      }
     }
     if (!failing) return;
     if (deps.probe()) {
       failing = false;
-      warned = false;
       deps.logger.info('store writable again', { freeBytes: diskFreeBytes(deps.dir) });
     } else schedule(retryMs);
   };
@@ -206,7 +272,6 @@ export function createSizeGuard(
   return {
     noteCommitted(n, b = 0) {
       failing = false;
-      warned = false;
       rows += n;
       bytes += b;
       if (rows < everyRows && bytes < everyBytes) return;
@@ -215,7 +280,12 @@ export function createSizeGuard(
       schedule(0);
     },
     noteFailed() {
-      if (!failing) deps.logger.warn('store not writable', { freeBytes: diskFreeBytes(deps.dir) });
+      const now = deps.clock.now();
+      // Once a minute at most: on a nearly full disk commits can fail and succeed by turns.
+      if (!failing && now - lastNotWritable >= 60_000) {
+        lastNotWritable = now;
+        deps.logger.warn('store not writable', { freeBytes: diskFreeBytes(deps.dir) });
+      }
       failing = true;
       schedule(0);
     },

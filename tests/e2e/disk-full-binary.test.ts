@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exampleMap, repoRoot, tempDir, waitFor } from '../helpers/test-app.ts';
 
-const x64 = join(repoRoot, 'dist', 'tracepulse-linux-x64');
+const x64 = process.env.TRACEPULSE_TEST_BINARY ?? join(repoRoot, 'dist', 'tracepulse-linux-x64');
 const root = process.getuid?.() === 0;
 const mountDir = tempDir('tp-e2e-tmpfs-');
 const mounted =
@@ -74,7 +74,57 @@ const fill = () => {
   }
 };
 
+const logBatch = (n: number) =>
+  Array.from({ length: 60 }, (_, k) =>
+    JSON.stringify({
+      service: 'powersupply_dc',
+      level: 'info',
+      message: `CanDevice::rx_handler frame ${n}.${k} module 3 output 652.4 V 31.2 A ${'x'.repeat(900)}`,
+    }),
+  ).join('\n');
+
 describe.skipIf(!mounted)('compiled executable, data directory on a full 40 MB tmpfs', () => {
+  test('after saturating log ingest and a disk filled by another file, writes work again once it is removed', async () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    mkdirSync(dataDir);
+    const port = 30000 + Math.floor(Math.random() * 20000);
+    const svc = await start(port);
+    try {
+      const post = (n: number) =>
+        fetch(`${svc.url}/api/logs`, { method: 'POST', headers: auth, body: logBatch(n) }).then(
+          (r) => r.status,
+        );
+      let n = 0;
+      const until = performance.now() + 6000;
+      const poster = async () => {
+        while (performance.now() < until) expect(await post(n++)).toBe(200);
+      };
+      await Promise.all([poster(), poster(), poster()]);
+      fill();
+      // The same load for 2 s on the full disk: refused (503), never a 200 that is not stored.
+      let refused = 0;
+      const fullUntil = performance.now() + 2000;
+      const fullPoster = async () => {
+        while (performance.now() < fullUntil) {
+          const status = await post(n++);
+          expect([200, 503]).toContain(status);
+          if (status === 503) refused++;
+        }
+      };
+      await Promise.all([fullPoster(), fullPoster(), fullPoster()]);
+      expect(refused).toBeGreaterThan(0);
+      rmSync(ballast);
+      // Before: the WAL kept the space the store had used, a checkpoint ate what was freed and every
+      // write failed until the disk was enlarged.
+      await waitFor(async () => (await post(n++)) === 200, 10_000, 'writes recover once the file is removed');
+    } finally {
+      svc.proc.kill('SIGTERM');
+      await svc.proc.exited;
+      rmSync(ballast, { force: true });
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   test('starts read-only: reads, the UI, /healthz and /metrics degraded; writes return with space', async () => {
     mkdirSync(dataDir);
     const port = 30000 + Math.floor(Math.random() * 20000);
