@@ -109,13 +109,14 @@ export async function startApp(
   let db: Database;
   let fullAtStart: string | null;
   // The WAL is on the same disk as the store: on a small store, checkpoint it at an eighth of the
-  // bound (4000 pages, 16 MB, from 512 MB up) and cut it back to that, so both stay near the bound.
+  // bound (4000 pages, 16 MB, from 128 MB up) and cut it back to an eighth (4 to 64 MB), so both stay
+  // near the bound. The default 512 MB store is as before.
   const walBytes = Math.min(WAL_AUTOCHECKPOINT_PAGES * 4096, (config.TRACEPULSE_MAX_DB_MB * 1024 * 1024) / 8);
   const autocheckpointPages = Math.max(256, Math.floor(walBytes / 4096));
   try {
     ({ db, fullAtStart } = openStore(dbPath, {
       sync: config.TRACEPULSE_SQLITE_SYNC,
-      walLimitBytes: Math.max(walBytes, 4 * 1024 * 1024),
+      walLimitBytes: Math.min(64, Math.max(4, config.TRACEPULSE_MAX_DB_MB / 8)) * 1024 * 1024,
       autocheckpointPages,
     }));
   } catch (cause) {
