@@ -17,6 +17,18 @@ describe('system map', () => {
     expect(r.warnings).toEqual([]);
   });
 
+  test('in the example map an OCPP failure can surface in both EvseManagers, as EVerest wires them', () => {
+    // The OCPP module stops the EvseManagers' transactions (StopTransactionOnConnectionLoss), so a
+    // SESSION_DROP on either connector has ocpp, and what ocpp depends on, among its candidates.
+    const { graph } = ok(readFileSync(exampleMap, 'utf8'));
+    for (const evse of ['evse_manager_1', 'evse_manager_2']) {
+      const names = graph.candidates(evse).map((c) => c.service);
+      expect(names).toContain('ocpp');
+      expect(names).toContain('csms');
+      expect(names).toContain('network');
+    }
+  });
+
   test('candidates of a failure are the service and everything it depends on, with distances', () => {
     const { graph } = ok(`
 services:
