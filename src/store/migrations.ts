@@ -344,4 +344,17 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE dead_letters ADD COLUMN size INTEGER;
     `,
   },
+  {
+    name: '0012-chat-report-reads',
+    sql: `
+      -- Reports a user has opened: they no longer count as unread in any channel.
+      CREATE TABLE chat_report_reads (
+        user TEXT NOT NULL,
+        report_id TEXT NOT NULL,
+        read_at INTEGER NOT NULL,
+        PRIMARY KEY (user, report_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX chat_report_reads_at ON chat_report_reads (read_at);
+    `,
+  },
 ];

@@ -37,6 +37,7 @@ export const retentionTables: Array<{
   // Idempotency keys of /api/logs batches: kept as long as the data (TRACEPULSE_RETENTION_DAYS,
   // at least a day), far longer than any sender retries one batch.
   { table: 'log_batches', timeColumn: 'received_at', shrinkFirst: true },
+  { table: 'chat_report_reads', timeColumn: 'read_at', shrinkFirst: true },
 ];
 
 export const storeBytes = (db: Database): number => {
