@@ -31,6 +31,8 @@ export interface ElasticsearchOptions {
   index: string;
   apiKey?: string;
   fields: EsFields;
+  /** Follow mode's unique sortable field for search_after; unset: the timestamp alone (es-follow.ts). */
+  tiebreaker?: string;
 }
 
 // _search answer: { hits: { hits: [{ _id, _source, sort? }] } }
@@ -39,6 +41,7 @@ const searchSchema = z.object({
   hits: z.object({
     hits: z.array(
       z.object({
+        _index: z.string().optional(),
         _id: z.string().optional(),
         _source: z.record(z.string(), z.unknown()).default({}),
         sort: z.array(z.unknown()).optional(),
@@ -127,6 +130,8 @@ export function triggerSearch(
     },
   };
 }
+
+export type EsHit = z.infer<typeof searchSchema>['hits']['hits'][number] & { _index?: string };
 
 /** POST INDEX/_search; the hits, or a SourceError. */
 export async function search(o: ElasticsearchOptions, body: unknown, signal: AbortSignal) {

@@ -270,7 +270,7 @@ describe('POST /v1/logs (OTLP/HTTP, protobuf and gzip)', () => {
     const res = await fetch(`${app.url}/v1/logs`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/x-protobuf' },
-      body: bytes,
+      body: new Uint8Array(bytes),
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/x-protobuf');
