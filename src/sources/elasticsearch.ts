@@ -104,17 +104,42 @@ export function esHeaders(o: Pick<ElasticsearchOptions, 'url' | 'apiKey'>) {
   return { base, headers };
 }
 
-/** The _search body for a trigger: the window, then (the correlation id in any field) or (a candidate service at warn+). */
+/**
+ * The _search body for a trigger: (the correlation id in any field, from `sessionSince`) or (a
+ * candidate service at warn+, from `since`), both up to `until`.
+ */
 export function triggerSearch(
   f: EsFields,
-  q: { correlationId: string | null; services: string[]; since: number; until: number; limit: number },
+  q: {
+    correlationId: string | null;
+    services: string[];
+    since: number;
+    sessionSince?: number;
+    until: number;
+    limit: number;
+  },
 ) {
+  const range = (gte: number) => ({
+    range: { [f.timestamp]: { gte, lte: q.until, format: 'epoch_millis' } },
+  });
+  const sessionSince = Math.min(q.since, q.sessionSince ?? q.since);
   const should: unknown[] = [];
-  if (q.correlationId) for (const c of f.correlation) should.push({ term: { [c]: q.correlationId } });
+  if (q.correlationId)
+    should.push({
+      bool: {
+        filter: [range(sessionSince)],
+        should: f.correlation.map((c) => ({ term: { [c]: q.correlationId } })),
+        minimum_should_match: 1,
+      },
+    });
   if (q.services.length)
     should.push({
       bool: {
-        filter: [{ terms: { [f.service]: [...new Set(q.services)] } }, { terms: { [f.level]: levelTerms } }],
+        filter: [
+          range(q.since),
+          { terms: { [f.service]: [...new Set(q.services)] } },
+          { terms: { [f.level]: levelTerms } },
+        ],
       },
     });
   return {
@@ -123,7 +148,7 @@ export function triggerSearch(
     sort: [{ [f.timestamp]: { order: 'desc' } }],
     query: {
       bool: {
-        filter: [{ range: { [f.timestamp]: { gte: q.since, lte: q.until, format: 'epoch_millis' } } }],
+        filter: [range(sessionSince)],
         should,
         minimum_should_match: 1,
       },

@@ -94,6 +94,31 @@ describe('Elasticsearch at trigger time', () => {
     );
   });
 
+  test('a session failing for 20 minutes, only in Elasticsearch, widens the window; candidates stay in the analysis window', async () => {
+    const now = Date.now();
+    await bulk([
+      {
+        '@timestamp': new Date(now - 20 * 60_000).toISOString(),
+        service: { name: 'SessionManager' },
+        log: { level: 'warn' },
+        message: 'authorization retry 1 for the session',
+        labels: { correlation_id: 'txn-es-long' },
+      },
+      // A candidate's error 18 minutes back, without the id: outside the candidates' window.
+      {
+        '@timestamp': new Date(now - 18 * 60_000).toISOString(),
+        service: { name: 'PowerMeterDC' },
+        log: { level: 'error' },
+        message: 'eighteen minutes ago, uncorrelated',
+      },
+    ]);
+    await postJson(`${app.url}/webhook/event`, sessionDrop({ correlationId: 'txn-es-long', timestamp: now }));
+    const report = await reportFor('txn-es-long');
+    const text = JSON.stringify(report.hypotheses);
+    expect(text).toContain('authorization retry 1 for the session');
+    expect(text).not.toContain('eighteen minutes ago');
+  });
+
   for (const [what, set, label] of [
     [
       'slow (3 s)',
