@@ -11,7 +11,8 @@ export interface FakeEs {
   url: string;
   docs: Array<{ index: string; id: string; source: Record<string, unknown> }>;
   requests: Array<{ path: string; headers: Headers; body: unknown }>;
-  mode: { delayMs: number; status: number | null; garbage: boolean; cut: boolean };
+  /** `cut`: _search answers dropped halfway; `cutBulk`: _bulk stores, then its answer is dropped. */
+  mode: { delayMs: number; status: number | null; garbage: boolean; cut: boolean; cutBulk: boolean };
   stop(): void;
 }
 
@@ -98,10 +99,25 @@ const indexMatches = (pattern: string, index: string) =>
     .split(',')
     .some((p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(index));
 
+/** Half the answer, then the connection is dropped. */
+function cutAnswer(answer: string): Response {
+  const bytes = new TextEncoder().encode(answer);
+  return new Response(
+    new ReadableStream({
+      async pull(c) {
+        c.enqueue(bytes.subarray(0, bytes.length >> 1));
+        await Bun.sleep(5);
+        c.error(new Error('connection dropped'));
+      },
+    }),
+    { headers: { 'content-type': 'application/json', 'content-length': String(bytes.length) } },
+  );
+}
+
 export function startFakeEs(): FakeEs {
   const docs: FakeEs['docs'] = [];
   const requests: FakeEs['requests'] = [];
-  const mode = { delayMs: 0, status: null as number | null, garbage: false, cut: false };
+  const mode = { delayMs: 0, status: null as number | null, garbage: false, cut: false, cutBulk: false };
   let seq = 0;
   const server = Bun.serve({
     port: 0,
@@ -124,15 +140,31 @@ export function startFakeEs(): FakeEs {
       if (u.pathname.endsWith('/_bulk') && req.method === 'POST') {
         const lines = text.split('\n').filter(Boolean);
         const items = [];
+        let errors = false;
         for (let i = 0; i < lines.length; i += 2) {
           const action = JSON.parse(lines[i]!) as Record<string, { _index?: string; _id?: string }>;
           const [op, meta] = Object.entries(action)[0]!;
           const index = meta._index ?? u.pathname.split('/')[1]!;
           const id = meta._id ?? `doc-${++seq}`;
+          // `create` of an id the index already holds is a version conflict, as in Elasticsearch.
+          if (op === 'create' && docs.some((d) => d.index === index && d.id === id)) {
+            errors = true;
+            items.push({
+              [op]: {
+                _index: index,
+                _id: id,
+                status: 409,
+                error: { type: 'version_conflict_engine_exception', reason: `[${id}]: version conflict` },
+              },
+            });
+            continue;
+          }
           docs.push({ index, id, source: JSON.parse(lines[i + 1]!) });
           items.push({ [op]: { _index: index, _id: id, status: 201, result: 'created' } });
         }
-        return Response.json({ took: 1, errors: false, items });
+        const answer = JSON.stringify({ took: 1, errors, items });
+        if (mode.cutBulk) return cutAnswer(answer);
+        return new Response(answer, { headers: { 'content-type': 'application/json' } });
       }
       const m = /^\/([^/]+)\/_search$/.exec(u.pathname);
       if (m && (req.method === 'POST' || req.method === 'GET')) {
@@ -176,20 +208,7 @@ export function startFakeEs(): FakeEs {
             })),
           },
         });
-        if (mode.cut) {
-          // Half the answer, then the connection is dropped.
-          const bytes = new TextEncoder().encode(answer);
-          return new Response(
-            new ReadableStream({
-              async pull(c) {
-                c.enqueue(bytes.subarray(0, bytes.length >> 1));
-                await Bun.sleep(5);
-                c.error(new Error('connection dropped'));
-              },
-            }),
-            { headers: { 'content-type': 'application/json', 'content-length': String(bytes.length) } },
-          );
-        }
+        if (mode.cut) return cutAnswer(answer);
         return new Response(answer, { headers: { 'content-type': 'application/json' } });
       }
       return Response.json({ error: 'no handler' }, { status: 404 });
