@@ -155,6 +155,24 @@ describe('Elasticsearch at trigger time', () => {
   }
 });
 
+describe('Elasticsearch down', () => {
+  test('a source that is down yields no lines and its outcome, at once', async () => {
+    const { queryLogSources } = await import('../../src/pipeline/query-log-sources.ts');
+    const down = createElasticsearchSource({ url: 'http://127.0.0.1:1', index: 'logs-*', fields: ecsFields });
+    const t0 = performance.now();
+    const r = await queryLogSources(
+      [down],
+      { correlationId: 'x', services: ['ocpp'], since: 0, until: 1, limit: 10 },
+      2000,
+    );
+    expect(r).toEqual({
+      lines: [],
+      outcomes: [{ source: 'Elasticsearch', ok: false, lines: 0, error: 'down' }],
+    });
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+});
+
 describe('Elasticsearch documents', () => {
   test('field names are overridable; basic auth from the URL; the correlation id in any listed field', async () => {
     const now = Date.now();
