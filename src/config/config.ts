@@ -184,6 +184,12 @@ export const configSchema = z
     TRACEPULSE_ELASTICSEARCH_SERVICE_FIELD: z.string().trim().min(1).default('service.name'),
     TRACEPULSE_ELASTICSEARCH_LEVEL_FIELD: z.string().trim().min(1).default('log.level'),
     TRACEPULSE_ELASTICSEARCH_MESSAGE_FIELD: z.string().trim().min(1).default('message'),
+    /**
+     * Follow mode's tiebreaker: a field with one unique, sortable value per document (a keyword
+     * such as event.id). Set: search_after on (timestamp, tiebreaker). Unset: the timestamp alone,
+     * the documents at the checkpoint's millisecond told apart by index and id.
+     */
+    TRACEPULSE_ELASTICSEARCH_TIEBREAKER_FIELD: z.string().trim().min(1).optional(),
     TRACEPULSE_ELASTICSEARCH_CORRELATION_FIELDS: list
       .pipe(z.array(z.string()).min(1))
       .default(['labels.correlation_id', 'trace.id']),

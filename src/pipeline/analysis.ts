@@ -18,7 +18,7 @@ import {
 } from '../core/log-source.ts';
 import type { SystemMapSource } from '../map/map-source.ts';
 import { createLogPatterns } from '../store/log-patterns.ts';
-import { createEvidenceGatherer, LOG_CAP, WINDOW_MS } from './gather.ts';
+import { createEvidenceGatherer, LOG_CAP, MAX_WINDOW_MS, WINDOW_MS } from './gather.ts';
 import { createLatencyWindow } from './latency-window.ts';
 import { queryLogSources } from './query-log-sources.ts';
 import type { ReportService } from './reports.ts';
@@ -169,7 +169,7 @@ export function createAnalysisPipeline(deps: {
     'tracepulse_log_source_lines_total',
     'Lines read from log sources at trigger time, by source',
   );
-  /** Reads the window before the trigger from the outside log stores, within the same deadline as GitHub. */
+  /** Reads the analysis window before the trigger from the outside log stores, within the same deadline as GitHub. */
   const readLogSources = async (
     graph: SystemGraph,
     candidates: Candidate[],
@@ -187,7 +187,10 @@ export function createAnalysisPipeline(deps: {
       {
         correlationId: event.correlationId,
         services: [...services],
-        since: event.timestamp - WINDOW_MS,
+        // The analysis window as the local evidence opens it; the session's own lines from as far
+        // back as that window can stretch, so a session failing for longer widens it (gather.ts).
+        since: gatherer.windowStart(event),
+        sessionSince: event.timestamp - MAX_WINDOW_MS,
         until: event.timestamp,
         limit: LOG_CAP,
       },
