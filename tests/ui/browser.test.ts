@@ -5,7 +5,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { postJson, repoRoot, startTestApp, type TestApp, tempDir, waitFor } from '../helpers/test-app.ts';
 import { addUser, mapWithoutOcppEdge, password, storeReport } from './helpers.ts';
 
-// Debian's chromium with the flags from STACK-NOTES; never a downloaded browser.
+// Debian's chromium with the flags a root container needs; never a downloaded browser.
 const chromiumPath = '/usr/bin/chromium';
 const flags = [
   '--headless',
