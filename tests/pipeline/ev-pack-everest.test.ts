@@ -176,8 +176,10 @@ describe('EV rule pack on EVerest errors, AC station (config-CB-SAT-AC-powermete
     expect(rulesOn(rcd, 'cb_bsp')).toContain('ev.everest.rcd');
     const lock = await ac.raise('cb_bsp', 'main', 'connector_lock/ConnectorLockFailedLock', 'feedback open');
     expect(rulesOn(lock, 'cb_bsp')).toContain('ev.code.board');
-    const pilot = await ac.raise('cb_bsp', 'main', 'evse_board_support/MREC14PilotFault', 'CP -12 V');
+    const pilot = await ac.raise('cb_bsp', 'main', 'evse_board_support/MREC14PilotFault', 'CP -12 V (CX014)');
     expect(rulesOn(pilot, 'cb_bsp')).toContain('ev.code.board');
+    // The fault is named, so its ChargeX code is not counted a second time.
+    expect(rulesOn(pilot, 'cb_bsp')).not.toContain('ev.ocpp.mrec-board');
     const fromEvse = await ac.raise(
       'connector_1',
       'evse',
