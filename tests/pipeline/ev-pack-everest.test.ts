@@ -52,12 +52,18 @@ async function stationFrom(config: string, name: string) {
   );
   let n = 0;
   /** Raises an EVerest error as the framework publishes it and returns the report it gives. */
-  const raise = async (module: string, impl: string, type: string, message: string): Promise<Report> => {
-    const uuid = `${name}-${++n}-${Date.now()}`;
-    await pub.publishAsync(
+  const publishError = (
+    msgType: 'RaiseError' | 'ClearError',
+    module: string,
+    impl: string,
+    type: string,
+    message: string,
+    uuid: string,
+  ) =>
+    pub.publishAsync(
       `${prefix}modules/${module}/impl/${impl}/error/${type}`,
       JSON.stringify({
-        msg_type: 'RaiseError',
+        msg_type: msgType,
         data: {
           type,
           description: '',
@@ -66,16 +72,26 @@ async function stationFrom(config: string, name: string) {
           severity: 'High',
           timestamp: new Date().toISOString(),
           uuid,
-          state: 'Active',
+          state: msgType === 'RaiseError' ? 'Active' : 'ClearedByModule',
           sub_type: '',
           vendor_id: 'Pionix',
         },
       }),
       { qos: 1 },
     );
+  const raise = async (module: string, impl: string, type: string, message: string): Promise<Report> => {
+    const uuid = `${name}-${++n}-${Date.now()}`;
+    await publishError('RaiseError', module, impl, type, message, uuid);
     return reportFor(app, `everest:${uuid}`);
   };
-  return { app, raise };
+  /** An EvseManager session event as the module publishes its var (types/evse_manager.yaml SessionEvent). */
+  const sessionEvent = (module: string, data: Record<string, unknown>) =>
+    pub.publishAsync(
+      `${prefix}modules/${module}/impl/evse/var/session_event`,
+      JSON.stringify({ msg_type: 'Var', data: { data } }),
+      { qos: 1 },
+    );
+  return { app, raise, publishError, sessionEvent };
 }
 
 async function reportFor(app: TestApp, eventId: string): Promise<Report> {
@@ -139,6 +155,52 @@ describe('EV rule pack on EVerest errors, DC station (config-CB-EVAL-DC.yaml)', 
   test('over-voltage monitor: over_voltage_monitor/* names the OVM', async () => {
     const r = await dc.raise('cb_ovm', 'main', 'over_voltage_monitor/DeviceFault', 'OVM not responding');
     expect(rulesOn(r, 'cb_ovm')).toContain('ev.everest.ovm');
+  });
+
+  test('a requirement whose error cleared itself during the session is a suspect for the abnormal stop', async () => {
+    const session = `c1d2e3f4-0000-4000-8000-${Date.now().toString().slice(-12)}`;
+    const now = Date.now();
+    const at = (ms: number) => new Date(now - 60_000 + ms).toISOString();
+    await dc.sessionEvent('connector_1', { uuid: session, event: 'SessionStarted', timestamp: at(0) });
+    await dc.sessionEvent('connector_1', { uuid: session, event: 'TransactionStarted', timestamp: at(1000) });
+    // The OVM's fault comes and goes by itself (a low-severity warning, so no report of its own).
+    const uuid = `ovm-flap-${now}`;
+    await dc.publishError(
+      'RaiseError',
+      'cb_ovm',
+      'main',
+      'over_voltage_monitor/VendorWarning',
+      'spike 1012 V',
+      uuid,
+    );
+    await dc.publishError(
+      'ClearError',
+      'cb_ovm',
+      'main',
+      'over_voltage_monitor/VendorWarning',
+      'spike 1012 V',
+      uuid,
+    );
+    await dc.sessionEvent('connector_1', {
+      uuid: session,
+      event: 'TransactionFinished',
+      // Stopped a second after the fault came and went (the raise and clear carry the time of sending).
+      timestamp: at(61_000),
+      transaction_finished: { reason: 'Other' },
+    });
+    const drop = await waitFor(
+      async () => {
+        const r = (await (await fetch(`${dc.app.url}/api/reports?correlationId=${session}`)).json()) as {
+          reports: Report[];
+        };
+        return r.reports[0];
+      },
+      5000,
+      'the SESSION_DROP report',
+    );
+    expect(drop.errorCode).toBe('Other');
+    expect(rulesOn(drop, 'cb_ovm')).toContain('ev.everest.cleared-itself');
+    expect(rulesOn(drop, 'iso_monitor')).not.toContain('ev.everest.cleared-itself');
   });
 
   test('voltage plausibility: the measuring devices are suspects', async () => {
