@@ -76,7 +76,7 @@ export function SessionStory(props: { story: Story | null; eventId: string; even
                 ) : (
                   <span class="lvl">{(e.level ?? 'info').toUpperCase()}</span>
                 )}{' '}
-                {e.kind === 'event' && e.message === `${e.eventType} ${e.errorCode}` ? '' : e.message}
+                {e.kind === 'event' && e.message === `${e.eventType} ${e.errorCode}` ? '' : short(e.message)}
                 {gaps.map((g) => (
                   <span class="gap">
                     {' '}
@@ -100,5 +100,8 @@ export function SessionStory(props: { story: Story | null; eventId: string; even
     </section>
   );
 }
+
+/** A frame's payload can be long: the story shows its start, the JSON link has all of it. */
+const short = (m: string) => (m.length > 160 ? `${m.slice(0, 160)}…` : m);
 
 const keyOf = (e: TimelineEntry) => `${e.time}|${e.service}|${e.message}`;
