@@ -63,8 +63,6 @@ export const CASCADE_WEIGHT = 1.5;
 export const SPIKE_P = 1e-3;
 /** Triggers this long before another can be the start of its cascade (by event time). */
 export const CASCADE_MS = 10 * 60_000;
-/** Warnings of services outside the candidates are read, and judged, this far back from the trigger. */
-export const RECENT_WARNINGS_MS = 5 * 60_000;
 /** Sources stamp lines with their own clocks: an anomaly up to this much after a dependent's still counts as possibly first. */
 export const CLOCK_SKEW_MS = 2_000;
 
@@ -79,3 +77,11 @@ export const UNEXPLAINED = 1;
 export const CONFIDENCE_POWER = 2;
 /** A change is blamed only when its own evidence reaches this; weaker ones stay as evidence. */
 export const BLAME_MIN = 0.3;
+
+// --- Silence (rules/silent-peer.ts) -------------------------------------------------------------------
+/**
+ * A service says it lost contact with a dependency ("No Modbus PDU received from power unit"), and
+ * that dependency logged nothing: a device or link that stops answering is silent, so the report is
+ * about it. About as strong as a structured origin.
+ */
+export const SILENT_PEER = 1;
