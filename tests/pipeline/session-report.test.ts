@@ -15,7 +15,10 @@ import {
 } from '../../src/core/session-timeline.ts';
 import type { LogLine } from '../../src/core/log-line.ts';
 import { envelopeOf } from '../../src/deliver/envelope.ts';
+import { digestHtml } from '../../src/deliver/email-sink.ts';
 import { createRedactor } from '../../src/deliver/redact.ts';
+import { digestOf, digestText } from '../../src/deliver/report-digest.ts';
+import { slackMessage } from '../../src/deliver/slack-message.ts';
 import { startTestApp, type TestApp, waitFor } from '../helpers/test-app.ts';
 import { addUser, get, login } from '../ui/helpers.ts';
 
@@ -91,6 +94,16 @@ describe('the session in the report', () => {
     const text = JSON.stringify(env.report.session);
     expect(text).toContain('CALL Authorize');
     expect(text).not.toContain('04A2B3C4D5E6F7');
+  });
+
+  test('Slack and email messages give the session in one line: its steps, span and gaps', () => {
+    const d = digestOf({ kind: 'created', report }, null);
+    const line = `${session}: ${report.session?.entries.length} steps 14:10:00–14:24:42 UTC; 2 gaps: MeterValues stopped at 14:15:06, no response at 14:15:36`;
+    expect(d.session).toBe(line);
+    expect(digestText(d)).toContain(`Session: ${line}\n`);
+    expect(digestHtml(d)).toContain(`<strong>Session:</strong> ${line}`);
+    expect(JSON.stringify(slackMessage(d, []).blocks)).toContain(`*Session:* ${line}`);
+    expect(digestOf({ kind: 'created', report: { ...report, session: undefined } }, null).session).toBeNull();
   });
 
   test('the UI thread shows the session story with its gaps and the trigger, in order', async () => {
