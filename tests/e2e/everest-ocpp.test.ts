@@ -138,7 +138,7 @@ describe('compiled binary: EVerest and OCPP', () => {
 
     const ingest = run(['ingest', 'ocpp-log', libocppLog, '--charge-point', 'cp001', '--url', url]);
     expect(ingest.code).toBe(0);
-    expect(ingest.out).toBe('sent 21 frames and 2 log lines; 0 rejected\n');
+    expect(ingest.out).toBe('sent 21 frames and 7 log lines; 0 rejected\n');
     const t = (await (
       await fetch(`${url}/api/sessions/cp001:2f1a0c1e-8c1b-4c43-9c5d-1a2b3c4d5e03`)
     ).json()) as { entries: Array<{ eventType?: string; errorCode?: string }> };
