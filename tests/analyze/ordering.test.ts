@@ -117,3 +117,51 @@ describe('silence', () => {
     expect(rulesOf(r, 'huawei_pu')).not.toContain('logs.silent');
   });
 });
+
+describe('incomplete maps', () => {
+  test("an outside candidate brings its own dependencies: the IMD's Modbus hub that failed first is a candidate where the trail starts", () => {
+    // The map lacks evse_manager -> imd; imd -> modbus_hub is mapped.
+    const graph = graphOf(`
+services:
+  evse_manager:
+    module: EvseManager
+    depends_on: [bsp]
+  bsp:
+    module: YetiDriver
+  imd:
+    module: DoldRN5893
+    depends_on: [modbus_hub]
+  modbus_hub:
+    module: SerialCommHub
+`);
+    const r = run({
+      graph,
+      event: trigger({
+        service: 'evse_manager',
+        eventType: 'CABLE_CHECK_FAULT',
+        errorCode: 'isolation_monitor/CommunicationFault',
+      }),
+      logs: [
+        log('modbus_hub', 'warn', 'TinyModbusRTU::txrx: CRC error in reply from unit 7, retry 1', 80),
+        log('modbus_hub', 'warn', 'TinyModbusRTU::txrx: CRC error in reply from unit 7, retry 2', 70),
+        log(
+          'imd',
+          'error',
+          'isolation_monitor/CommunicationFault raised: no reply from DoldRN5893 (Modbus address 7)',
+          20,
+        ),
+        log(
+          'evse_manager',
+          'error',
+          'Isolation monitor imd raised CommunicationFault during CableCheck',
+          5,
+          true,
+        ),
+      ],
+    });
+    const hub = r.hypotheses.find((h) => h.service === 'modbus_hub');
+    expect(hub?.evidence.map((e) => e.ruleId)).toContain('logs.onset');
+    expect(rulesOf(r, 'imd')).toContain('logs.symptom');
+    expect(r.mapSuggestions.map((s) => `${s.service}->${s.dependsOn}`)).toContain('evse_manager->imd');
+  });
+});
