@@ -431,6 +431,7 @@ export async function startApp(
       graph: () => maps.current().graph,
       logger: logger.child('everest'),
       metrics,
+      maxPayloadBytes: config.TRACEPULSE_MQTT_MAX_PAYLOAD_BYTES,
     });
   }
 

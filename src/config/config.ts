@@ -60,7 +60,7 @@ export const configSchema = z
     TRACEPULSE_RULES_FILE: z.string().min(1).optional(),
     /** Look-back for code changes as evidence. */
     TRACEPULSE_CHANGE_LOOKBACK_DAYS: int(1, 365).default(7),
-    // --- EVerest and OCPP (issue 14): the station's own topics and frames, docs/everest-ocpp.md.
+    // --- EVerest and OCPP (issue 14): the station's own topics and frames, docs/everest.md and docs/ocpp.md.
     /** Listen to EVerest's own MQTT topics (errors, session events, everest_api). */
     TRACEPULSE_EVEREST: bool.default(false),
     /** Broker of the EVerest bus; default TRACEPULSE_MQTT_URL. */

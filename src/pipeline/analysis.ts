@@ -22,6 +22,7 @@ import { createEvidenceGatherer, LOG_CAP, MAX_WINDOW_MS, WINDOW_MS } from './gat
 import { createLatencyWindow } from './latency-window.ts';
 import { queryLogSources } from './query-log-sources.ts';
 import type { ReportService } from './reports.ts';
+import { createSessionSnapshot } from './session-snapshot.ts';
 import { createRulesSource, type RulesStatus } from './rules-source.ts';
 import { createServiceNames } from './service-names.ts';
 
@@ -81,6 +82,7 @@ export function createAnalysisPipeline(deps: {
   const names = createServiceNames(deps.db, { now: () => clock.now() });
   const rules = createRulesSource({ path: deps.rulesFile, logger: log, now: () => clock.now() });
   const latency = createLatencyWindow(512);
+  const sessionOf = createSessionSnapshot(deps.db);
   const lookbackMs = deps.lookbackDays * 86_400_000;
   const limit = deps.queueLimit ?? 1000;
   let adjustmentsFor: (e: DebugEvent) => Adjustments | undefined = () => undefined;
@@ -329,8 +331,10 @@ export function createAnalysisPipeline(deps: {
         ? [!deps.refresher, undefined]
         : await Promise.all([refresh(graph, candidates, event), readLogSources(graph, candidates, event)]);
       const { report, resolved } = rank(event, !fresh, adjustmentsFor(event), remote);
+      // The session's story goes with the stored report (issue 14), not with re-rankings.
+      const session = sessionOf(event);
       const stored = deps.reports.store({
-        report,
+        report: session ? { ...report, session } : report,
         event,
         resolvedService: resolved,
         stormWindowMs: deps.stormWindowS * 1000,
