@@ -45,7 +45,9 @@ for (const file of process.argv.slice(2).flatMap(files)) {
       if (!r.label.source) problems.push(`line ${r.line}: label has no source`);
       if (!r.label.faultClass) problems.push(`line ${r.line}: label has no faultClass`);
       if (!eventIds.has(r.label.correlationId))
-        problems.push(`line ${r.line}: no trigger event (priority high) with correlationId ${r.label.correlationId}`);
+        problems.push(
+          `line ${r.line}: no trigger event (priority high) with correlationId ${r.label.correlationId}`,
+        );
     }
   }
   if (problems.length) {
