@@ -29,6 +29,7 @@ const signals = [
   'event.origin',
   'change.recent',
   'cascade.cited',
+  'logs.silent',
 ];
 const packIds = builtInRules.map((r) => r.id);
 const variants: Array<[string, Adjustments | undefined]> = [
