@@ -8,9 +8,9 @@ import { systemClock } from '../../../src/core/clock.ts';
 import { createMemoryLogger } from '../../../src/core/logger.ts';
 import { createMetrics } from '../../../src/core/metrics.ts';
 import type { ChangeSource } from '../../../src/core/ports.ts';
-import { startConnectedMode } from '../../../src/deliver/connected-mode.ts';
+import { connectedModeFromConfig } from '../../../src/app/connected-mode.ts';
 import type { Sink } from '../../../src/deliver/sink.ts';
-import { llmAdapterFromConfig } from '../../../src/llm/from-config.ts';
+import { llmAdapterFromConfig } from '../../../src/app/llm.ts';
 import { openDatabase } from '../../../src/store/db.ts';
 import { createIngestQueries } from '../../../src/store/ingest-queries.ts';
 import { createFakeReports } from './fake-reports.ts';
@@ -34,7 +34,7 @@ export async function startHarness(
   const metrics = createMetrics();
   const config = loadConfig({ ...fastOutbox, ...opts.env });
   const graph = testGraph();
-  const cm = await startConnectedMode({
+  const cm = await connectedModeFromConfig({
     config,
     db,
     clock: systemClock,

@@ -19,8 +19,8 @@ import { createChatStore } from '../store/chat-store.ts';
 import { createFeedbackStore } from '../store/feedback-store.ts';
 import { createLearnStore } from '../store/learn-store.ts';
 import { createUserStore } from '../store/user-store.ts';
-import { createLlmAnswerer } from './answer/llm-answer.ts';
-import { type ChatUi, createChatUi } from './chat-ui.ts';
+import { createLlmAnswerer } from '../ui/answer/llm-answer.ts';
+import { type ChatUi, createChatUi } from '../ui/chat-ui.ts';
 
 export interface ChatFeature extends ChatUi {
   learning: Learning;
