@@ -1,6 +1,6 @@
 import type { Database } from 'bun:sqlite';
 import { analyze } from '../analyze/engine.ts';
-import type { Adjustments } from '../analyze/evidence.ts';
+import type { Adjustments } from '../core/learnt-model.ts';
 import type { Change } from '../core/change.ts';
 import type { Clock } from '../core/clock.ts';
 import type { DebugEvent } from '../core/event.ts';
