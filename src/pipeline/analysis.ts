@@ -99,12 +99,8 @@ export function createAnalysisPipeline(deps: {
     { value: queue.length - head },
   ]);
 
-  const candidatesOf = (graph: SystemGraph, event: DebugEvent): Candidate[] => {
-    const failing = graph.resolve(event.service);
-    return failing
-      ? graph.candidates(failing)
-      : [{ service: event.service, distance: 0, path: [event.service] }];
-  };
+  const candidatesOf = (graph: SystemGraph, event: DebugEvent): Candidate[] =>
+    graph.failureCandidates(event.service);
 
   const readChanges = (event: DebugEvent): Change[] => {
     if (!deps.changes) return [];
