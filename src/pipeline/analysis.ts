@@ -18,7 +18,7 @@ import {
 } from '../core/log-source.ts';
 import type { SystemMapSource } from '../map/map-source.ts';
 import { createLogPatterns } from '../store/log-patterns.ts';
-import { createEvidenceGatherer, LOG_CAP, WINDOW_MS } from './gather.ts';
+import { createEvidenceGatherer, MAX_LOG_ROWS, WINDOW_MS } from './gather.ts';
 import { createLatencyWindow } from './latency-window.ts';
 import { queryLogSources } from './query-log-sources.ts';
 import type { ReportService } from './reports.ts';
@@ -185,7 +185,7 @@ export function createAnalysisPipeline(deps: {
         services: [...services],
         since: event.timestamp - WINDOW_MS,
         until: event.timestamp,
-        limit: LOG_CAP,
+        limit: MAX_LOG_ROWS,
       },
       REFRESH_DEADLINE_MS,
     );
