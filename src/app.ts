@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { type Config, unknownVariableWarnings } from './config/config.ts';
-import { type Clock, systemClock } from './core/clock.ts';
+import { type Clock, type Scheduler, systemClock, systemScheduler } from './core/clock.ts';
 import type { DebugEvent } from './core/event.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
@@ -97,10 +97,17 @@ const errCode = (err: unknown): string =>
 /** Composition root: builds every stage from config and wires them; the only place that knows the whole graph. */
 export async function startApp(
   config: Config,
-  options: { clock?: Clock; logger?: Logger; env?: Record<string, string | undefined> } = {},
+  options: {
+    clock?: Clock;
+    /** The timers of retention and pruning (tests pass a manual clock and advance it). */
+    scheduler?: Scheduler;
+    logger?: Logger;
+    env?: Record<string, string | undefined>;
+  } = {},
 ): Promise<RunningApp> {
   const startedAt = performance.now();
   const clock = options.clock ?? systemClock;
+  const scheduler = options.scheduler ?? systemScheduler;
   const logger = options.logger ?? createLogger({ level: config.TRACEPULSE_LOG_LEVEL });
   const metrics = createMetrics();
   const stationId = config.TRACEPULSE_STATION_ID ?? hostname();
@@ -188,6 +195,7 @@ export async function startApp(
     config,
     db,
     clock,
+    scheduler,
     logger,
     metrics,
     stationId,
@@ -238,7 +246,7 @@ export async function startApp(
   };
 
   // Chat UI (issue 7): sessions, live updates, questions, feedback and learning.
-  const chat = createChatFeature(ctx);
+  const chat = createChatFeature(ctx, scheduler);
 
   // Features register their routes, trigger handlers and stop hooks here, in dependency order.
   const routes: Hono[] = [
@@ -408,6 +416,7 @@ export async function startApp(
   const retention = scheduleRetention(db, {
     policy: retentionPolicy,
     clock,
+    scheduler,
     logger,
   });
 

@@ -1,4 +1,5 @@
 import { type Config, ConfigError } from '../config/config.ts';
+import type { Scheduler } from '../core/clock.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { ReportHooks } from '../core/ports.ts';
 import { type ConnectedMode, startConnectedMode } from '../deliver/connected-mode.ts';
@@ -14,6 +15,7 @@ import { checkConnectedConfig, type SinkContext, sinkFactories } from './sinks.t
 export async function connectedModeFromConfig(
   d: SinkContext & {
     metrics: Metrics;
+    scheduler?: Scheduler;
     reports: ReportHooks & SinkContext['reports'];
     /** Replaces the sinks built from config (tests). */
     sinks?: Sink[];
@@ -45,6 +47,7 @@ export async function connectedModeFromConfig(
     maxPending: c.TRACEPULSE_OUTBOX_MAX_PENDING,
     retentionMs: c.TRACEPULSE_RETENTION_DAYS * 86_400_000,
     clock: d.clock,
+    scheduler: d.scheduler,
     logger: d.logger,
     metrics: d.metrics,
     reports: d.reports,

@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.ts';
+import { type Clock, type Scheduler, systemScheduler } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { ReportHooks } from '../core/ports.ts';
@@ -25,6 +25,8 @@ export interface ConnectedModeDeps {
   /** Delivered and dead rows older than this are pruned. */
   retentionMs: number;
   clock: Clock;
+  /** Runs the hourly prune (system timers by default). */
+  scheduler?: Scheduler;
   logger: Logger;
   metrics: Metrics;
   reports: ReportHooks;
@@ -122,8 +124,7 @@ export function startConnectedMode(d: ConnectedModeDeps): ConnectedMode {
       log.error('outbox prune failed', { error: String(err) });
     }
   };
-  const pruneTimer = setInterval(prune, 3_600_000);
-  pruneTimer.unref();
+  const pruneTimer = (d.scheduler ?? systemScheduler).every(3_600_000, prune);
 
   worker.start();
   log.info('connected mode', {
@@ -135,7 +136,7 @@ export function startConnectedMode(d: ConnectedModeDeps): ConnectedMode {
     worker,
     sinks,
     stop: async () => {
-      clearInterval(pruneTimer);
+      pruneTimer.cancel();
       await worker.stop();
     },
   };
