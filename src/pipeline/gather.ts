@@ -364,5 +364,3 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
     },
   };
 }
-
-export type EvidenceGatherer = ReturnType<typeof createEvidenceGatherer>;
