@@ -25,7 +25,7 @@ export interface ConnectedModeDeps {
   /** Delivered and dead rows older than this are pruned. */
   retentionMs: number;
   clock: Clock;
-  /** Runs the hourly prune (system timers by default). */
+  /** The worker's back-off and idle waits and the hourly prune (system timers by default). */
   scheduler?: Scheduler;
   logger: Logger;
   metrics: Metrics;
@@ -53,6 +53,7 @@ export interface ConnectedMode {
 export function startConnectedMode(d: ConnectedModeDeps): ConnectedMode {
   const { repo, sinks, redact } = d;
   const log = d.logger.child('outbox');
+  const scheduler = d.scheduler ?? systemScheduler;
   const worker = createOutboxWorker({
     repo,
     sinks,
@@ -62,6 +63,7 @@ export function startConnectedMode(d: ConnectedModeDeps): ConnectedMode {
     maxAttempts: d.maxAttempts,
     backoff: d.backoff,
     idlePollMs: d.idlePollMs,
+    scheduler,
     random: d.random,
   });
   describeOutboxMetrics(
@@ -124,7 +126,7 @@ export function startConnectedMode(d: ConnectedModeDeps): ConnectedMode {
       log.error('outbox prune failed', { error: String(err) });
     }
   };
-  const pruneTimer = (d.scheduler ?? systemScheduler).every(3_600_000, prune);
+  const pruneTimer = scheduler.every(3_600_000, prune);
 
   worker.start();
   log.info('connected mode', {

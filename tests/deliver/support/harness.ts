@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../../src/config/config.ts';
-import { systemClock } from '../../../src/core/clock.ts';
+import { type Clock, type Scheduler, systemClock } from '../../../src/core/clock.ts';
 import { createMemoryLogger } from '../../../src/core/logger.ts';
 import { createMetrics } from '../../../src/core/metrics.ts';
 import type { ChangeSource } from '../../../src/core/ports.ts';
@@ -25,7 +25,14 @@ export const fastOutbox = {
 };
 
 export async function startHarness(
-  opts: { env?: Record<string, string>; sinks?: Sink[]; dir?: string; changes?: ChangeSource } = {},
+  opts: {
+    env?: Record<string, string>;
+    sinks?: Sink[];
+    dir?: string;
+    changes?: ChangeSource;
+    /** A manual clock for the outbox's time and timers (the default: the system's). */
+    clock?: Clock & Scheduler;
+  } = {},
 ) {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tp-deliver-'));
   const db = openDatabase(join(dir, 'tracepulse.db'));
@@ -37,7 +44,8 @@ export async function startHarness(
   const cm = await connectedModeFromConfig({
     config,
     db,
-    clock: systemClock,
+    clock: opts.clock ?? systemClock,
+    scheduler: opts.clock,
     logger,
     metrics,
     stationId: 'EV-Station-01',
