@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Adjustments } from '../src/analyze/evidence.ts';
+import type { Adjustments } from '../src/core/learnt-model.ts';
 import { builtInRules } from '../src/analyze/rules/pack.ts';
 import { caseFiles } from '../src/cli/eval.ts';
 import { loadConfig } from '../src/config/config.ts';

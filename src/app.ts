@@ -3,12 +3,12 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { type Config, unknownVariableWarnings } from './config/config.ts';
-import { type Clock, systemClock } from './core/clock.ts';
+import { type Clock, type Scheduler, systemClock, systemScheduler } from './core/clock.ts';
 import type { DebugEvent } from './core/event.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { ChangeRefresher, ChangeSource } from './core/ports.ts';
-import { startConnectedMode } from './deliver/connected-mode.ts';
+import { connectedModeFromConfig } from './app/connected-mode.ts';
 import { createChangeRoutes } from './http/change-routes.ts';
 import { createOutboxRoutes } from './http/outbox-routes.ts';
 import { createQueryRoutes } from './http/query-routes.ts';
@@ -25,8 +25,8 @@ import { createPushRoutes } from './ingest/push-routes.ts';
 import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analysis.ts';
 import { recoverUnreportedTriggers } from './pipeline/recovery.ts';
 import { createReportService, type ReportService } from './pipeline/reports.ts';
-import { createChangeSources } from './sources/change-sources.ts';
-import { llmAdapterFromConfig } from './llm/from-config.ts';
+import { createChangeSources } from './app/change-sources.ts';
+import { llmAdapterFromConfig } from './app/llm.ts';
 import type { LlmAdapter } from './core/llm.ts';
 import { createLogSources, elasticsearchOptions, lokiOptions } from './sources/log-sources.ts';
 import { latestBatchKey } from './store/follow-checkpoints.ts';
@@ -36,7 +36,7 @@ import { createIngestQueries, type IngestQueries } from './store/ingest-queries.
 import { createIngestWriter, type IngestWriter } from './store/ingest-writer.ts';
 import { createSizeGuard, diskFreeBytes, scheduleRetention, storeBytes } from './store/retention.ts';
 import { createWalCheckpointer } from './store/wal-checkpointer.ts';
-import { createChatFeature } from './ui/chat-feature.ts';
+import { createChatFeature } from './app/chat.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 export const version: string = pkg.version;
@@ -97,10 +97,17 @@ const errCode = (err: unknown): string =>
 /** Composition root: builds every stage from config and wires them; the only place that knows the whole graph. */
 export async function startApp(
   config: Config,
-  options: { clock?: Clock; logger?: Logger; env?: Record<string, string | undefined> } = {},
+  options: {
+    clock?: Clock;
+    /** The timers of retention and pruning (tests pass a manual clock and advance it). */
+    scheduler?: Scheduler;
+    logger?: Logger;
+    env?: Record<string, string | undefined>;
+  } = {},
 ): Promise<RunningApp> {
   const startedAt = performance.now();
   const clock = options.clock ?? systemClock;
+  const scheduler = options.scheduler ?? systemScheduler;
   const logger = options.logger ?? createLogger({ level: config.TRACEPULSE_LOG_LEVEL });
   const metrics = createMetrics();
   const stationId = config.TRACEPULSE_STATION_ID ?? hostname();
@@ -210,10 +217,11 @@ export async function startApp(
   const llm = llmAdapterFromConfig(config);
   const reports = createReportService({ db, clock, logger: logger.child('reports'), metrics });
   // Connected mode (issue 4): registers its outbox hook on the reports before any report can be made.
-  const connected = await startConnectedMode({
+  const connected = await connectedModeFromConfig({
     config,
     db,
     clock,
+    scheduler,
     logger,
     metrics,
     stationId,
@@ -264,7 +272,7 @@ export async function startApp(
   };
 
   // Chat UI (issue 7): sessions, live updates, questions, feedback and learning.
-  const chat = createChatFeature(ctx);
+  const chat = createChatFeature(ctx, scheduler);
 
   // Features register their routes, trigger handlers and stop hooks here, in dependency order.
   const routes: Hono[] = [
@@ -438,6 +446,7 @@ export async function startApp(
   const retention = scheduleRetention(db, {
     policy: retentionPolicy,
     clock,
+    scheduler,
     logger,
   });
 

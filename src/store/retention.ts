@@ -1,6 +1,6 @@
 import type { Database } from 'bun:sqlite';
 import { statfsSync, statSync } from 'node:fs';
-import type { Clock } from '../core/clock.ts';
+import { type Clock, type Scheduler, systemScheduler } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { BUSY_TIMEOUT_MS } from './db.ts';
 
@@ -149,7 +149,7 @@ function rowKey(db: Database, table: string): string {
  */
 export function scheduleRetention(
   db: Database,
-  deps: { policy: RetentionPolicy; clock: Clock; logger: Logger },
+  deps: { policy: RetentionPolicy; clock: Clock; logger: Logger; scheduler?: Scheduler },
 ): { stop(): void } {
   const run = () => {
     try {
@@ -159,15 +159,14 @@ export function scheduleRetention(
       deps.logger.error('retention failed', { error: String(err) });
     }
   };
-  const every = setInterval(run, 15 * 60_000);
-  every.unref();
-  const first = setTimeout(run, 5_000);
-  first.unref();
+  const scheduler = deps.scheduler ?? systemScheduler;
+  const every = scheduler.every(15 * 60_000, run);
+  const first = scheduler.after(5_000, run);
   return {
     stop() {
-      clearInterval(every);
+      every.cancel();
       // A service stopped within 5 s of starting must not prune a closed store.
-      clearTimeout(first);
+      first.cancel();
     },
   };
 }

@@ -49,6 +49,22 @@ services:
     expect(graph.dependents('evse_manager')).toEqual(['display']);
   });
 
+  test('the candidates of a failure reported under an alias or an unmapped name', () => {
+    const { graph } = ok(`
+services:
+  evse_manager: { depends_on: [powermeter], aliases: [EvseManager] }
+  powermeter: {}
+`);
+    expect(graph.failureCandidates('EvseManager').map((x) => x.service)).toEqual([
+      'evse_manager',
+      'powermeter',
+    ]);
+    // The map does not know the service: the failing service alone, under the event's own name.
+    expect(graph.failureCandidates('iso15118_charger')).toEqual([
+      { service: 'iso15118_charger', distance: 0, path: ['iso15118_charger'] },
+    ]);
+  });
+
   test('a cycle is a warning with its path, and walks terminate on it', () => {
     const r = ok(`
 services:
