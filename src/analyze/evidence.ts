@@ -59,8 +59,8 @@ export interface EvidenceBundle {
   logsTruncated: boolean;
   /** Diagnoses of earlier triggers shortly before this one (cascades), newest first. */
   recentReports: RecentDiagnosis[];
-  /** Candidates (map names) that logged anything in the baseline period: their silence is news. */
-  spokeBefore?: string[];
+  /** Candidates (map names) that logged in the baseline period and nothing, at any level, in the window. */
+  wentQuiet?: string[];
 }
 
 /** An earlier report, as a later trigger may cite it. */

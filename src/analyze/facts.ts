@@ -286,7 +286,7 @@ export function buildFacts(input: {
     patterns,
     logs: logFacts,
     events: eventFacts,
-    spokeBefore: new Set((evidence.spokeBefore ?? []).map((n) => graph.resolve(n) ?? n)),
+    wentQuiet: new Set((evidence.wentQuiet ?? []).map((n) => graph.resolve(n) ?? n)),
     trigger: { service: failing, text: `${event.errorCode} ${event.message ?? ''}`, ts: T },
   });
 

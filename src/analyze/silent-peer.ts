@@ -48,8 +48,8 @@ export function silentPeers(input: {
   patterns: ReadonlyMap<string, PatternFact[]>;
   logs: readonly LogFact[];
   events: readonly EventFact[];
-  /** Services that logged before the window; a service that never talks says nothing by silence. */
-  spokeBefore: ReadonlySet<string>;
+  /** Services that logged before the window and nothing in it (any level); one that never logs says nothing by silence. */
+  wentQuiet: ReadonlySet<string>;
   /** The trigger is the failing service's own statement. */
   trigger: { service: string; text: string; ts: number };
 }): Map<string, SilentPeer> {
@@ -70,7 +70,7 @@ export function silentPeers(input: {
     reports.set(trigger.service, { example: trigger.text, firstTs: trigger.ts });
   for (const [service, lost] of reports) {
     const silent = (graph.services.get(service)?.dependsOn ?? []).filter(
-      (d) => candidates.has(d) && !spoke.has(d) && input.spokeBefore.has(d),
+      (d) => candidates.has(d) && !spoke.has(d) && input.wentQuiet.has(d),
     );
     if (!silent.length) continue;
     const index = nameIndex(graph, silent);

@@ -108,8 +108,8 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
     `SELECT ts, service, level, message, correlation_id FROM logs INDEXED BY logs_ts
      WHERE ts >= ? AND ts <= ? AND level >= 2 ORDER BY ts DESC LIMIT ?`,
   );
-  const spokeIn = db.prepare<{ one: number }, [string, number, number]>(
-    `SELECT 1 AS one FROM logs INDEXED BY logs_service WHERE service = ? AND ts >= ? AND ts < ? LIMIT 1`,
+  const lastLine = db.prepare<{ ts: number }, [string, number]>(
+    `SELECT ts FROM logs INDEXED BY logs_service WHERE service = ? AND ts <= ? ORDER BY ts DESC LIMIT 1`,
   );
   const latestFeedback = db.prepare<{ root_service: string; change_id: string | null }, [string]>(
     `SELECT root_service, change_id FROM feedback WHERE report_id = ? ORDER BY id DESC LIMIT 1`,
@@ -361,11 +361,14 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
           });
       }
 
-      // Which candidates normally talk: silence means something only for a service that logged
-      // before (one seek per name on the service index).
-      const spokeBefore = [...raw].flatMap(([service, names]) =>
-        [...names].some((n) => spokeIn.get(n, base0, since)) ? [service] : [],
-      );
+      // Candidates that went quiet: they logged in the baseline and nothing, at any level, in the
+      // window. Only those without a warning in the window can be, so one seek each for few names.
+      const warned = new Set(logs.map((l) => resolve(l.service) ?? l.service));
+      const wentQuiet = [...raw].flatMap(([service, names]) => {
+        if (warned.has(service)) return [];
+        const last = Math.max(...[...names].map((n) => lastLine.get(n, T)?.ts ?? Number.NEGATIVE_INFINITY));
+        return last >= base0 && last < since ? [service] : [];
+      });
       const failingNames = [...(raw.get(failing ?? event.service) ?? [event.service])];
       return {
         windowMs: T - since,
@@ -377,7 +380,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         changes: input.changes.slice(-CHANGE_CAP),
         logsTruncated: truncated,
         recentReports: recent,
-        spokeBefore,
+        wentQuiet,
       };
     },
   };

@@ -95,7 +95,7 @@ describe('silence', () => {
       graph: dispenser,
       event,
       logs: [pduLost],
-      spokeBefore: ['huawei_pu', 'huawei_dispenser'],
+      wentQuiet: ['huawei_pu'],
     });
     expect(rulesOf(r, 'huawei_pu')).toContain('logs.silent');
     const pu = r.hypotheses.find((h) => h.service === 'huawei_pu');
@@ -103,7 +103,7 @@ describe('silence', () => {
   });
 
   test('a dependency that never logs says nothing by being quiet', () => {
-    const r = run({ graph: dispenser, event, logs: [pduLost], spokeBefore: ['huawei_dispenser'] });
+    const r = run({ graph: dispenser, event, logs: [pduLost], wentQuiet: [] });
     expect(rulesOf(r, 'huawei_pu')).not.toContain('logs.silent');
   });
 
@@ -112,7 +112,7 @@ describe('silence', () => {
       graph: dispenser,
       event,
       logs: [pduLost, log('huawei_pu', 'info', 'cabinet heartbeat ok', 30)],
-      spokeBefore: ['huawei_pu', 'huawei_dispenser'],
+      wentQuiet: ['huawei_pu'],
     });
     expect(rulesOf(r, 'huawei_pu')).not.toContain('logs.silent');
   });
