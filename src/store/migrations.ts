@@ -344,4 +344,15 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE dead_letters ADD COLUMN size INTEGER;
     `,
   },
+  {
+    name: 'cluster-0001-sync-state',
+    sql: `
+      -- Issue 13: what has been published to Redis (the reports stream cursor, by report rowid) and
+      -- this store's id among the instances; one row per name.
+      CREATE TABLE sync_state (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
