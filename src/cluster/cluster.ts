@@ -24,6 +24,7 @@ export interface Cluster {
 
 const HEARTBEAT_MS = 1000;
 const PEER_TTL_MS = 5000;
+const STARTUP_WAIT_MS = 1000;
 
 export async function startCluster(deps: {
   url: string;
@@ -43,6 +44,9 @@ export async function startCluster(deps: {
 }): Promise<Cluster> {
   const { logger, metrics, now, instanceId } = deps;
   const link = await createRedisLink({ url: deps.url, prefix: deps.prefix, logger: logger.child('redis') });
+  // A moment for the first connection, so start-up recovery claims its triggers (bounded: Redis
+  // being down must not hold start-up; claims then wait for it a little, see trigger-claims.ts).
+  for (let waited = 0; !link.connected() && waited < STARTUP_WAIT_MS; waited += 20) await Bun.sleep(20);
   const sync = createSyncState(deps.db);
   const storeId = sync.ensure('store_id', () => Bun.randomUUIDv7());
   const cluster = deps.mode === 'redis';

@@ -9,7 +9,7 @@ export interface TriggerClaims {
   offer(event: DebugEvent, run: (event: DebugEvent) => void): void;
   /** A report for `eventId` was stored here: the claim becomes "done" so nobody analyses it again. */
   reported(eventId: string): void;
-  state(): { held: number; waiting: number };
+  state(): { held: number; waiting: number; offline: number };
   stop(): void;
 }
 
@@ -34,6 +34,8 @@ const DONE_TTL_MS = 86_400_000;
 /** A claim is not renewed past this: an analysis that never ends lets another instance try. */
 const MAX_HOLD_MS = 5 * 60_000;
 const MAX_WAITING = 10_000;
+/** While Redis is away a trigger waits this long for it, then is analysed here (the local report never depends on Redis). */
+const OFFLINE_WAIT_MS = 2000;
 
 export function createTriggerClaims(deps: {
   link: RedisLink;
@@ -92,6 +94,48 @@ export function createTriggerClaims(deps: {
     );
   };
 
+  /** Offers made while Redis was away: claimed once it is back, or run here after OFFLINE_WAIT_MS. */
+  const offline: Array<{ event: DebugEvent; run: (e: DebugEvent) => void; until: number }> = [];
+  let offlineTimer: ReturnType<typeof setInterval> | null = null;
+  const drainOffline = () => {
+    const now = deps.now();
+    for (let i = 0; i < offline.length; ) {
+      const o = offline[i]!;
+      if (link.connected()) {
+        offline.splice(i, 1);
+        claimNow(o.event, o.run);
+      } else if (o.until <= now) {
+        offline.splice(i, 1);
+        metrics.inc('tracepulse_cluster_claims_total', { outcome: 'local' });
+        o.run(o.event);
+      } else i++;
+    }
+    if (!offline.length && offlineTimer) {
+      clearInterval(offlineTimer);
+      offlineTimer = null;
+    }
+  };
+
+  const claimNow = (event: DebugEvent, run: (e: DebugEvent) => void) => {
+    claim(event.id).then(
+      (r) => {
+        if (r === 'won') win(event, run, 'won');
+        else if (r === 'done') metrics.inc('tracepulse_cluster_claims_total', { outcome: 'done' });
+        else {
+          metrics.inc('tracepulse_cluster_claims_total', { outcome: 'held' });
+          watch(event, run);
+        }
+      },
+      (err) => {
+        // Redis failed mid-way: the local report must not depend on it.
+        logger.warn('trigger claim failed; analysing locally', { eventId: event.id, error: String(err) });
+        metrics.inc('tracepulse_cluster_claims_total', { outcome: 'local' });
+        run(event);
+      },
+    );
+  };
+  link.onConnect(drainOffline);
+
   let checking = false;
   const tick = async () => {
     if (checking || !link.connected()) return;
@@ -138,34 +182,26 @@ export function createTriggerClaims(deps: {
 
   return {
     offer(event, run) {
-      if (!link.connected()) {
+      if (link.connected()) return claimNow(event, run);
+      if (offline.length >= MAX_WAITING) {
         metrics.inc('tracepulse_cluster_claims_total', { outcome: 'local' });
-        run(event);
-        return;
+        return run(event);
       }
-      claim(event.id).then(
-        (r) => {
-          if (r === 'won') win(event, run, 'won');
-          else if (r === 'done') metrics.inc('tracepulse_cluster_claims_total', { outcome: 'done' });
-          else {
-            metrics.inc('tracepulse_cluster_claims_total', { outcome: 'held' });
-            watch(event, run);
-          }
-        },
-        (err) => {
-          // Redis failed mid-way: the local report must not depend on it.
-          logger.warn('trigger claim failed; analysing locally', { eventId: event.id, error: String(err) });
-          metrics.inc('tracepulse_cluster_claims_total', { outcome: 'local' });
-          run(event);
-        },
-      );
+      offline.push({ event, run, until: deps.now() + Math.min(OFFLINE_WAIT_MS, deps.ttlMs) });
+      if (!offlineTimer) {
+        offlineTimer = setInterval(drainOffline, 100);
+        offlineTimer.unref();
+      }
     },
     reported(eventId) {
       held.delete(eventId);
       waiting.delete(eventId);
       markDone(eventId);
     },
-    state: () => ({ held: held.size, waiting: waiting.size }),
-    stop: () => clearInterval(timer),
+    state: () => ({ held: held.size, waiting: waiting.size, offline: offline.length }),
+    stop: () => {
+      clearInterval(timer);
+      if (offlineTimer) clearInterval(offlineTimer);
+    },
   };
 }
