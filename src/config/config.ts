@@ -216,7 +216,7 @@ export const configSchema = z
     /** A trigger's claim expires this long after its holder last renewed it; then another instance takes over. */
     TRACEPULSE_CLAIM_TTL_MS: int(500, 600_000).default(10_000),
     /** A claimed trigger is analysed this long after its claim, so peers' lines of its last moments reach Redis. */
-    TRACEPULSE_CLUSTER_SETTLE_MS: int(0, 10_000).default(150),
+    TRACEPULSE_CLUSTER_SETTLE_MS: int(0, 10_000).default(50),
     /** Entries kept per shared evidence stream (one per session and one per service's warnings). */
     TRACEPULSE_REDIS_EVIDENCE_MAXLEN: int(100, 1_000_000).default(5000),
     /** Entries kept in the <prefix>reports stream for fleet consumers. */
