@@ -34,6 +34,8 @@ const envFor = (name: string): Record<string, string> => ({
   REDIS_URL: REDIS,
   TRACEPULSE_REDIS_PREFIX: PREFIX,
   TRACEPULSE_INSTANCE_ID: name,
+  // Unique per run: other runs of this test may be on the broker at the same time.
+  TRACEPULSE_MQTT_CLIENT_ID: `${tag}-${name}`,
   TRACEPULSE_MQTT_URL: 'mqtt://127.0.0.1:1883',
   TRACEPULSE_MQTT_TOPIC_PREFIX: TOPIC,
   TRACEPULSE_CLAIM_TTL_MS: '1500',
