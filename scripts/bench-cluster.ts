@@ -2,7 +2,7 @@
 /**
  * Cluster benchmark (issue 13; figures for docs/cluster.md, not a test). Needs the compiled binary
  * (bash scripts/build x64) and Redis on 127.0.0.1:6379 (keys under a fresh prefix, removed after).
- *   npx bun scripts/bench-cluster.ts [--seconds 5] [--rounds 3] [--connections 32] [--triggers 30]
+ *   npx bun scripts/bench-cluster.ts [--seconds 5] [--rounds 3] [--connections 32] [--triggers 30] [--only ingest|latency]
  * 1. Ingest: POST /webhook/event (low priority) from one load generator, round-robin over 1, 2 and
  *    3 instances in cluster mode, plus 1 instance without Redis; events/s acknowledged, median of rounds.
  * 2. Trigger-to-report: a trigger posted, then GET /api/reports polled every 2 ms until its report
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     triggers: { type: 'string', default: '30' },
+    only: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -59,13 +60,15 @@ async function startNode(name: string, env: Record<string, string>): Promise<Nod
     stderr: 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 400; i++) {
+    if (proc.exitCode !== null) break;
     try {
       if ((await fetch(`${url}/healthz`)).ok) return { proc, url };
     } catch {}
     await Bun.sleep(50);
   }
-  throw new Error(`${name} did not start`);
+  proc.kill('SIGKILL');
+  throw new Error(`${name} did not start on ${port}`);
 }
 
 async function stopAll(nodes: Node[]) {
@@ -154,12 +157,14 @@ try {
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${seconds} s × ${rounds} rounds, ${connections} senders`,
   );
   const rows: string[] = [];
-  for (const [label, count, env] of [
-    ['1 instance, no Redis', 1, {}],
-    ['1 instance, cluster mode', 1, cluster()],
-    ['2 instances, cluster mode', 2, cluster()],
-    ['3 instances, cluster mode', 3, cluster()],
-  ] as const) {
+  for (const [label, count, env] of (values.only === 'latency'
+    ? []
+    : [
+        ['1 instance, no Redis', 1, {}],
+        ['1 instance, cluster mode', 1, cluster()],
+        ['2 instances, cluster mode', 2, cluster()],
+        ['3 instances, cluster mode', 3, cluster()],
+      ]) as Array<readonly [string, number, Record<string, string>]>) {
     const nodes = await Promise.all(Array.from({ length: count }, (_, i) => startNode(`b${i}`, env)));
     await ingestRate(nodes); // warm-up round
     const rates: number[] = [];
@@ -172,11 +177,13 @@ try {
   console.log(rows.join('\n'));
 
   const lat: string[] = [];
-  for (const [label, count, env] of [
-    ['cluster mode off (1 instance)', 1, {}],
-    ['cluster mode on, 2 instances, settle 50 ms (default)', 2, cluster()],
-    ['cluster mode on, 2 instances, settle 0', 2, cluster(0)],
-  ] as const) {
+  for (const [label, count, env] of (values.only === 'ingest'
+    ? []
+    : [
+        ['cluster mode off (1 instance)', 1, {}],
+        ['cluster mode on, 2 instances, settle 50 ms (default)', 2, cluster()],
+        ['cluster mode on, 2 instances, settle 0', 2, cluster(0)],
+      ]) as Array<readonly [string, number, Record<string, string>]>) {
     const nodes = await Promise.all(Array.from({ length: count }, (_, i) => startNode(`l${i}`, env)));
     await triggerLatency(nodes.slice(0, 1)); // warm-up
     const ms = await triggerLatency(nodes);
