@@ -190,10 +190,6 @@ export async function startApp(
     }),
   );
 
-  const changeSources = await createChangeSources({ config, db, clock, logger, metrics, maps, version });
-
-  // One adapter for both LLM features; the SDK itself is imported on the first call.
-  const llm = llmAdapterFromConfig(config);
   const reports = createReportService({ db, clock, logger: logger.child('reports'), metrics });
   // Issue 13: sync to Redis, and several instances acting as one (docs/cluster.md); loaded only when configured.
   const instanceId = config.TRACEPULSE_INSTANCE_ID ?? hostname();
@@ -215,6 +211,19 @@ export async function startApp(
         now: () => clock.now(),
       })
     : null;
+  const changeSources = await createChangeSources({
+    config,
+    db,
+    clock,
+    logger,
+    metrics,
+    maps,
+    version,
+    wrapGitHub: cluster?.shareGitHub,
+  });
+
+  // One adapter for both LLM features; the SDK itself is imported on the first call.
+  const llm = llmAdapterFromConfig(config);
   // Connected mode (issue 4): registers its outbox hook on the reports before any report can be made.
   const connected = await startConnectedMode({
     config,

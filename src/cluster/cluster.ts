@@ -10,6 +10,8 @@ import { startMapSync } from './map-sync.ts';
 import { createRedisLink, type RedisLink } from './redis-link.ts';
 import { startReportStream } from './report-stream.ts';
 import { createTriggerClaims, type TriggerClaims } from './trigger-claims.ts';
+import type { GitHubApi } from '../sources/github-client.ts';
+import { shareGitHub } from './shared-github.ts';
 
 /** Sync to Redis and, in cluster mode, the parts that make several instances act as one. */
 export interface Cluster {
@@ -18,6 +20,8 @@ export interface Cluster {
   claims: TriggerClaims | null;
   /** Cluster mode only: shared window evidence (append after commit; a trigger-time log source). */
   evidence: EvidenceStreams | null;
+  /** Shares the GitHub commit and listing cache through Redis (sync mode and cluster mode). */
+  shareGitHub(api: GitHubApi): GitHubApi;
   health(): Record<string, unknown>;
   stop(): void;
 }
@@ -128,6 +132,7 @@ export async function startCluster(deps: {
     link,
     claims,
     evidence,
+    shareGitHub: (api) => shareGitHub(api, { link, instanceId, metrics, now }),
     health: () => ({
       enabled: true,
       mode: deps.mode,
