@@ -1,4 +1,6 @@
+import { TracePulseError } from '../core/errors.ts';
 import type { Metrics } from '../core/metrics.ts';
+import { isoTime } from '../core/time.ts';
 import type { GitHubApi, GitHubCommit, ListPage } from '../sources/github-client.ts';
 import type { RedisLink } from './redis-link.ts';
 
@@ -24,7 +26,9 @@ interface SharedPage {
  * The GitHub client, with its commit and listing cache shared through Redis: a commit fetched by one
  * instance (by its full sha) is read from Redis by the others, one instance fetches it while the
  * others wait for it, and a commit listing with its ETag serves every instance for a minute, then
- * one conditional request (the shared ETag) refreshes it for all. Redis away: the client as is.
+ * one conditional request (the shared ETag) refreshes it for all. The rate limit is shared too: when
+ * one instance learns GitHub's limit is spent (`<prefix>gh:ratelimit`, until its reset), no instance
+ * sends requests before then. Redis away: the client as is.
  */
 export function shareGitHub(
   api: GitHubApi,
@@ -51,14 +55,59 @@ export function shareGitHub(
   };
   const hit = (kind: string) => metrics.inc('tracepulse_cluster_github_shared_total', { kind });
 
+  const limitKey = `${link.prefix}gh:ratelimit`;
+  let sharedUntil = 0;
+  let sharedBy = '';
+  const blockedHere = () =>
+    sharedUntil > deps.now()
+      ? `GitHub rate limit (seen by ${sharedBy}): waiting until ${isoTime(sharedUntil)}`
+      : null;
+  /** Reads the shared back-off; throws instead of sending a request GitHub would refuse. */
+  const guard = async () => {
+    const v = await get(limitKey);
+    if (v) {
+      const [until, by] = v.split(' ');
+      sharedUntil = Number(until) || 0;
+      sharedBy = by ?? '';
+    }
+    const blocked = blockedHere();
+    if (blocked) {
+      metrics.inc('tracepulse_github_skipped_total', { reason: 'shared_rate_limit' });
+      throw new TracePulseError('UPSTREAM_TRANSIENT', blocked);
+    }
+  };
+  /** After a call: a limit this client learnt is told to every instance, until GitHub's reset. */
+  const share = () => {
+    const until = api.status().rateLimitedUntil;
+    const t = until ? Date.parse(until) : 0;
+    const left = t - deps.now();
+    if (left <= 0 || t <= sharedUntil || !link.connected()) return;
+    sharedUntil = t;
+    sharedBy = deps.instanceId;
+    link.send('SET', [limitKey, `${t} ${deps.instanceId}`, 'PX', String(Math.ceil(left))]).catch(() => {});
+  };
+  const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
+    await guard();
+    try {
+      return await call();
+    } finally {
+      share();
+    }
+  };
+
   return {
     listUrl: (q) => api.listUrl(q),
-    blockedReason: (ms) => api.blockedReason(ms),
-    status: () => api.status(),
-    compare: (repo, base, head, options) => api.compare(repo, base, head, options),
+    blockedReason: (ms) => api.blockedReason(ms) ?? blockedHere(),
+    status: () => {
+      const s = api.status();
+      return s.rateLimitedUntil || sharedUntil <= deps.now()
+        ? s
+        : { ...s, rateLimitedUntil: isoTime(sharedUntil) };
+    },
+    compare: (repo, base, head, options) => guarded(() => api.compare(repo, base, head, options)),
 
     async getCommit(repo, sha, options) {
-      if (!fullSha.test(sha)) return api.getCommit(repo, sha, options);
+      if (!fullSha.test(sha)) return guarded(() => api.getCommit(repo, sha, options));
       const k = key('commit', `${repo}@${sha.toLowerCase()}`);
       const cached = await get(k);
       if (cached) {
@@ -82,7 +131,7 @@ export function shareGitHub(
           }
         }
       }
-      const c = await api.getCommit(repo, sha, options);
+      const c = await guarded(() => api.getCommit(repo, sha, options));
       put(k, JSON.stringify(c), COMMIT_TTL_S);
       return c;
     },
@@ -100,7 +149,7 @@ export function shareGitHub(
         return serve(shared);
       }
       // With the shared body at hand, ask with its ETag: a 304 then refreshes the listing for everyone.
-      const res = await api.listCommits(q, { ...options, etag: shared?.etag ?? options.etag });
+      const res = await guarded(() => api.listCommits(q, { ...options, etag: shared?.etag ?? options.etag }));
       if (res.notModified) {
         if (!shared) return res;
         put(k, JSON.stringify({ ...shared, at: deps.now() }), PAGE_TTL_S);
