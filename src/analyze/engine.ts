@@ -12,10 +12,10 @@ import { graphPrior } from './rules/graph-prior.ts';
 import { logErrors } from './rules/log-errors.ts';
 import { mentions } from './rules/mentions.ts';
 import { onset } from './rules/onset.ts';
+import { silentPeer } from './rules/silent-peer.ts';
 import type { Rule, RuleSet } from './rules/schema.ts';
 import { summarize } from './summary.ts';
 import { fingerprint } from './text.ts';
-import { RECENT_WARNINGS_MS } from './weights.ts';
 
 export interface AnalyzeInput {
   event: TriggerEvent;
@@ -50,6 +50,7 @@ export const families: readonly RuleFamily[] = [
   mentions,
   changeRecency,
   cascade,
+  silentPeer,
 ];
 
 const hasAdjustments = (a?: Adjustments) =>
@@ -147,7 +148,7 @@ function probeOutside(
   );
   const anomalous = new Set<string>();
   for (const l of facts.logs) {
-    if (l.candidate || levelRank[l.level] < levelRank.warn || l.ts < facts.T - RECENT_WARNINGS_MS) continue;
+    if (l.candidate || levelRank[l.level] < levelRank.warn || l.ts < facts.windowStart) continue;
     const s = facts.graph.resolve(l.service);
     if (s && !seen.has(`${s}\u0000${l.pattern}`)) anomalous.add(s);
   }

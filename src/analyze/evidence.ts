@@ -59,6 +59,8 @@ export interface EvidenceBundle {
   logsTruncated: boolean;
   /** Diagnoses of earlier triggers shortly before this one (cascades), newest first. */
   recentReports: RecentDiagnosis[];
+  /** Candidates (map names) that logged anything in the baseline period: their silence is news. */
+  spokeBefore?: string[];
 }
 
 /** An earlier report, as a later trigger may cite it. */

@@ -12,6 +12,7 @@ import type {
 import { cmp, messagePattern, nameKey, words } from './text.ts';
 import { isVague } from './vocabulary.ts';
 import { type LinkedDiagnosis, lookOutside, type OutsideCandidate } from './outside.ts';
+import { reportsLostContact, type SilentPeer, silentPeers } from './silent-peer.ts';
 import { followTrail, type Trail } from './trail.ts';
 import { CLOCK_SKEW_MS, SPIKE_P } from './weights.ts';
 
@@ -54,6 +55,8 @@ export interface PatternFact {
    * trigger's): the report of the failure, not evidence about its cause.
    */
   restates: boolean;
+  /** The message reports lost contact with a peer ("no response from ...", silent-peer.ts): it is about the peer. */
+  lostContact: boolean;
 }
 
 export interface Facts {
@@ -78,6 +81,8 @@ export interface Facts {
   onset: Map<string, number>;
   /** The failure's trail of anomalies back from the failing service (see trail.ts). */
   trail: Trail;
+  /** Candidates that lost contact with a dependency that said nothing, by reporter (silent-peer.ts). */
+  silentPeers: Map<string, SilentPeer>;
   changes: ChangeFact[];
   /** The changes of each candidate (a change touching several is listed under each). */
   changesOf: Map<string, ChangeFact[]>;
@@ -230,6 +235,7 @@ export function buildFacts(input: {
       fromEvent: false,
       vague: isVague(first.message, graph),
       restates: service === failing && restatesTrigger(first.message),
+      lostContact: reportsLostContact(first.message),
     });
   }
 
@@ -267,10 +273,22 @@ export function buildFacts(input: {
       fromEvent: true,
       vague: false,
       restates: false,
+      lostContact: reportsLostContact(`${first.errorCode} ${first.message ?? ''}`),
     });
   }
   for (const list of patterns.values())
     list.sort((a, b) => a.firstTs - b.firstTs || cmp(a.pattern, b.pattern));
+
+  // A dependency that went quiet while its dependent reports losing it: the reports are about it.
+  const silent = silentPeers({
+    graph,
+    candidates: new Set(candidate.keys()),
+    patterns,
+    logs: logFacts,
+    events: eventFacts,
+    spokeBefore: new Set((evidence.spokeBefore ?? []).map((n) => graph.resolve(n) ?? n)),
+    trigger: { service: failing, text: `${event.errorCode} ${event.message ?? ''}`, ts: T },
+  });
 
   // Onset: when each candidate first logged something that is not business as usual (a new or
   // spiking warning counts: roots often only warn while their symptoms error).
@@ -352,6 +370,7 @@ export function buildFacts(input: {
     patterns,
     onset,
     trail,
+    silentPeers: silent,
     changes,
     changesOf,
     failureHistory: evidence.failureHistory,

@@ -228,5 +228,20 @@ export function lookOutside(input: {
       cascade: true,
     });
   }
+  // The edge the map lacks brings the outside candidate's own dependencies with it: a meter's
+  // Modbus hub is as much a suspect as the meter once the meter is.
+  for (const o of [...outside.values()]) {
+    if (!o.mapped || !graph.services.has(o.service)) continue;
+    for (const c of graph.candidates(o.service))
+      if (c.distance > 0)
+        consider({
+          service: c.service,
+          why: `${o.service} depends on it (${c.path.join(' -> ')}), and ${o.service} is considered because ${o.why}`,
+          suggest: o.suggest,
+          viaPath: true,
+          mapped: true,
+          ...(o.cascade ? { cascade: true } : {}),
+        });
+  }
   return { outside, linked };
 }

@@ -9,7 +9,7 @@ import type {
 import { messagePattern, nameKey } from '../analyze/text.ts';
 import type { Change } from '../core/change.ts';
 import type { DebugEvent } from '../core/event.ts';
-import { CASCADE_MS, RECENT_WARNINGS_MS } from '../analyze/weights.ts';
+import { CASCADE_MS } from '../analyze/weights.ts';
 import type { Hypothesis } from '../core/report.ts';
 import { isoTime } from '../core/time.ts';
 import { type LogLevel, levelRank, logLevels } from '../core/log-line.ts';
@@ -107,6 +107,9 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
   const recentWarnings = db.prepare<LogRow, [number, number, number]>(
     `SELECT ts, service, level, message, correlation_id FROM logs INDEXED BY logs_ts
      WHERE ts >= ? AND ts <= ? AND level >= 2 ORDER BY ts DESC LIMIT ?`,
+  );
+  const spokeIn = db.prepare<{ one: number }, [string, number, number]>(
+    `SELECT 1 AS one FROM logs INDEXED BY logs_service WHERE service = ? AND ts >= ? AND ts < ? LIMIT 1`,
   );
   const latestFeedback = db.prepare<{ root_service: string; change_id: string | null }, [string]>(
     `SELECT root_service, change_id FROM feedback WHERE report_id = ? ORDER BY id DESC LIMIT 1`,
@@ -281,10 +284,10 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         .slice(0, LOG_CAP);
       truncated ||= candRows.length >= LOG_CAP;
       candRows.forEach(keep);
-      // Warnings of every other service in the last minutes: the map may be missing the edge to the
+      // Warnings of every other service over the same window: the map may be missing the edge to the
       // cause. The engine only considers such a service when a domain rule points at it as well.
       const elsewhere = new Set<string>();
-      for (const r of recentWarnings.all(T - RECENT_WARNINGS_MS, T, ELSEWHERE_CAP)) {
+      for (const r of recentWarnings.all(since, T, ELSEWHERE_CAP)) {
         const s = resolve(r.service) ?? r.service;
         if (candidateSet.has(s)) continue;
         elsewhere.add(r.service);
@@ -340,6 +343,11 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
           });
       }
 
+      // Which candidates normally talk: silence means something only for a service that logged
+      // before (one seek per name on the service index).
+      const spokeBefore = [...raw].flatMap(([service, names]) =>
+        [...names].some((n) => spokeIn.get(n, base0, since)) ? [service] : [],
+      );
       const failingNames = [...(raw.get(failing ?? event.service) ?? [event.service])];
       return {
         windowMs: T - since,
@@ -351,6 +359,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         changes: input.changes.slice(-CHANGE_CAP),
         logsTruncated: truncated,
         recentReports: recent,
+        spokeBefore,
       };
     },
   };

@@ -3,7 +3,17 @@ import type { Evidence } from '../../core/report.ts';
 import type { Facts, PatternFact } from '../facts.ts';
 import { clockTime, cmp, span } from '../text.ts';
 import type { Finding, RuleFamily } from './finding.ts';
-import { CORRELATED, LEVEL_WEIGHT, LOG_CAP, NOVELTY_WEIGHT, RESTATED, VAGUE } from '../weights.ts';
+import { reportsLostContact } from '../silent-peer.ts';
+import { nameIndex, namesIn } from '../outside.ts';
+import {
+  CLOCK_SKEW_MS,
+  CORRELATED,
+  LEVEL_WEIGHT,
+  LOG_CAP,
+  NOVELTY_WEIGHT,
+  RESTATED,
+  VAGUE,
+} from '../weights.ts';
 
 export const patternWeight = (p: PatternFact): number =>
   LEVEL_WEIGHT[p.level] *
@@ -15,22 +25,47 @@ export const patternWeight = (p: PatternFact): number =>
 
 /**
  * The trail service that explains `service`'s anomalies: one of its dependencies on the failure's
- * trail whose anomaly came first (for the failing service, any service the trail starts from it).
+ * trail whose anomaly came first by more than the clock skew between sources (for the failing
+ * service, any service the trail starts from it). Within the skew the order is unknown, except
+ * when what the service said first is about that dependency: it names it ("no grid measurement
+ * from site_meter") or reports lost contact ("connection closed", "no response"). Such a report
+ * follows its subject, so a dependency failing at about the same time explains it.
  */
 export function explainedBy(facts: Facts, service: string): string | null {
   const own = facts.onset.get(service) ?? Number.POSITIVE_INFINITY;
+  // What it said first (within the skew of its onset).
+  const first = (facts.patterns.get(service) ?? []).filter(
+    (p) =>
+      p.novelty !== 'chronic' && levelRank[p.level] >= levelRank.warn && p.firstTs <= own + CLOCK_SKEW_MS,
+  );
+  const said = first.length
+    ? first.map((p) => p.example)
+    : service === facts.failing
+      ? [`${facts.event.errorCode} ${facts.event.message ?? ''}`]
+      : [];
+  const reportsLoss = said.some(reportsLostContact);
+  const names = (dep: string) => {
+    const index = nameIndex(facts.graph, [dep]);
+    return said.some((text) => namesIn(text, index, NONE).length > 0);
+  };
   let best: string | null = null;
   let bestTs = Number.POSITIVE_INFINITY;
   for (const [dep, parent] of facts.trail.parent) {
     if (parent !== service) continue;
     const t = facts.onset.get(dep)!;
-    if (t <= own && (t < bestTs || (t === bestTs && dep < (best ?? '')))) {
+    const about = reportsLoss || names(dep);
+    if (
+      (about ? t <= own + CLOCK_SKEW_MS : t < own - CLOCK_SKEW_MS) &&
+      (t < bestTs || (t === bestTs && dep < (best ?? '')))
+    ) {
       best = dep;
       bestTs = t;
     }
   }
   return best;
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** logs.errors: warn/error/fatal lines and events of each candidate in the window, new ones counting most. */
 export const logErrors: RuleFamily = {

@@ -1,10 +1,12 @@
 import { clockTime, span } from '../text.ts';
 import type { RuleFamily } from './finding.ts';
-import { ONSET_WEIGHT } from '../weights.ts';
+import { CLOCK_SKEW_MS, ONSET_WEIGHT } from '../weights.ts';
 
 /**
  * logs.onset: the earliest anomaly on the failure's trail (trail.ts), i.e. where the visible
- * propagation through the dependencies began. Without a trail, the failing service gets it when it
+ * propagation through the dependencies began. Sources stamp lines with their own clocks, so every
+ * service whose first anomaly is within CLOCK_SKEW_MS of the earliest may have been first, the
+ * failing service included, and each gets it. Without a trail, the failing service gets it when it
  * logged a new warning or error before any other candidate did.
  */
 export const onset: RuleFamily = {
@@ -15,23 +17,31 @@ export const onset: RuleFamily = {
     let at: number;
     if (trail.parent.size) {
       at = Math.min(...[...trail.parent.keys()].map((s) => first.get(s)!));
-      starts = [...trail.parent.keys()].filter((s) => first.get(s) === at).sort();
+      const own = first.get(failing) ?? T;
+      starts = [...trail.parent.keys(), ...(own < T ? [failing] : [])]
+        .filter((s) => first.get(s)! <= at + CLOCK_SKEW_MS)
+        .sort();
     } else {
       at = first.get(failing) ?? T;
       const others = [...first].filter(([s]) => s !== failing).map(([, t]) => t);
       if (at >= T || !others.length || Math.min(...others) <= at) return [];
       starts = [failing];
     }
+    const tied =
+      starts.length > 1
+        ? `; ${starts.join(', ')} began within ${CLOCK_SKEW_MS / 1000} s of each other, closer than the clocks can order`
+        : '';
     return starts.map((service) => {
-      const reason = `failed first: its first new warning or error came at ${clockTime(at)}, ${span(T - at)} before the ${facts.event.eventType}${
+      const ts = first.get(service) ?? at;
+      const reason = `failed first: its first new warning or error came at ${clockTime(ts)}, ${span(T - ts)} before the ${facts.event.eventType}${
         service === failing ? ', before any dependency' : `, and the anomalies lead from it to ${failing}`
-      }`;
+      }${tied}`;
       return {
         ruleId: 'logs.onset',
         service,
         weight: ONSET_WEIGHT,
         reason,
-        evidence: [{ kind: 'graph', text: reason, weight: ONSET_WEIGHT, timestamp: at }],
+        evidence: [{ kind: 'graph', text: reason, weight: ONSET_WEIGHT, timestamp: ts }],
       };
     });
   },

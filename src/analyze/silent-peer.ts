@@ -1,0 +1,82 @@
+import { levelRank } from '../core/log-line.ts';
+import type { SystemGraph } from '../map/graph.ts';
+import { commonNames, nameIndex, namesIn } from './outside.ts';
+import type { EventFact, LogFact, PatternFact } from './facts.ts';
+
+/**
+ * A service reporting that it cannot hear from its peer, in the wording station software uses:
+ * EVerest's CommunicationFault error types (EVerest/everest-core@23c9dac:errors/powermeter.yaml,
+ * power_supply_DC.yaml, evse_board_support.yaml), SerialCommHub's Modbus "Packet receive timeout"
+ * (modules/Misc/SerialCommHub), libocpp's websocket "Connection failed" / "Connection lost", and
+ * the POSIX conditions ETIMEDOUT "Connection timed out", ECONNREFUSED, ECONNRESET, EHOSTUNREACH.
+ */
+const LOST_CONTACT = new RegExp(
+  [
+    String.raw`communication ?(fault|error|timeout|failure)`,
+    String.raw`\b(communication|connection|contact|link)\b.{0,80}?\b(lost|refused|failed|reset|closed|dropped|timed out)\b`,
+    String.raw`lost (the )?(communication|connection|contact)`,
+    String.raw`\bno (\w+ ){0,2}(response|reply|answer|pdu|data|heartbeat)s?\b`,
+    String.raw`not (responding|answering|reachable|established)|does not (respond|answer)`,
+    String.raw`timed? ?out|timeout|unreachable|(failed|unable) to connect`,
+  ].join('|'),
+  'i',
+);
+
+export const reportsLostContact = (message: string): boolean => LOST_CONTACT.test(message.slice(0, 512));
+
+/** A service that lost contact with one of its dependencies, which itself said nothing. */
+export interface SilentPeer {
+  /** The silent dependency. */
+  peer: string;
+  /** The first line (or event) in which the reporting service says it lost contact. */
+  example: string;
+  ts: number;
+  /** The line names the peer (otherwise it is the reporter's only silent dependency). */
+  named: boolean;
+}
+
+/**
+ * For each candidate that newly reports lost contact, the dependency it lost: a device or a link
+ * that stops answering logs nothing, so its silence next to its dependent's "no response" is the
+ * evidence (for a dependency that logged before the window: one that never talks says nothing by
+ * being quiet). The peer is the silent dependency the report names, or else the reporter's only
+ * silent dependency; with several silent dependencies and no name the report points at none.
+ */
+export function silentPeers(input: {
+  graph: SystemGraph;
+  candidates: ReadonlySet<string>;
+  patterns: ReadonlyMap<string, PatternFact[]>;
+  logs: readonly LogFact[];
+  events: readonly EventFact[];
+  /** Services that logged before the window; a service that never talks says nothing by silence. */
+  spokeBefore: ReadonlySet<string>;
+  /** The trigger is the failing service's own statement. */
+  trigger: { service: string; text: string; ts: number };
+}): Map<string, SilentPeer> {
+  const { graph, candidates } = input;
+  const spoke = new Set<string>();
+  for (const l of input.logs) if (l.candidate) spoke.add(l.candidate);
+  for (const e of input.events) if (e.candidate) spoke.add(e.candidate);
+  const out = new Map<string, SilentPeer>();
+  const reports = new Map<string, { example: string; firstTs: number }>();
+  for (const [service, patterns] of input.patterns) {
+    const lost = patterns.find(
+      (p) => p.novelty !== 'chronic' && levelRank[p.level] >= levelRank.warn && p.lostContact,
+    );
+    if (lost) reports.set(service, lost);
+  }
+  const { trigger } = input;
+  if (!reports.has(trigger.service) && reportsLostContact(trigger.text))
+    reports.set(trigger.service, { example: trigger.text, firstTs: trigger.ts });
+  for (const [service, lost] of reports) {
+    const silent = (graph.services.get(service)?.dependsOn ?? []).filter(
+      (d) => candidates.has(d) && !spoke.has(d) && input.spokeBefore.has(d),
+    );
+    if (!silent.length) continue;
+    const index = nameIndex(graph, silent);
+    const named = [...new Set(namesIn(lost.example, index, commonNames(input.logs, index)))];
+    const peer = named.length === 1 ? named[0] : silent.length === 1 && !named.length ? silent[0] : undefined;
+    if (peer) out.set(service, { peer, example: lost.example, ts: lost.firstTs, named: named.length === 1 });
+  }
+  return out;
+}

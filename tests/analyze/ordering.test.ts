@@ -1,0 +1,167 @@
+import { describe, expect, test } from 'bun:test';
+import { graphOf, log, run, trigger } from './fixtures.ts';
+
+/** A charger's OCPP client and the CSMS it talks to (another machine, another clock). */
+const ocppToCsms = graphOf(`
+services:
+  ocpp:
+    module: OCPP201
+    depends_on: [csms]
+  csms:
+    description: CitrineOS CSMS
+`);
+
+/** A DC dispenser library that talks Modbus to the power cabinet. */
+const dispenser = graphOf(`
+services:
+  evse_manager_1:
+    module: EvseManager
+    depends_on: [huawei_dispenser, imd_1]
+  huawei_dispenser:
+    module: Huawei_V100R023C10
+    depends_on: [huawei_pu]
+  huawei_pu:
+    description: Huawei power cabinet (power unit)
+  imd_1:
+    module: Bender_isoCHA425HV
+`);
+
+const rulesOf = (r: ReturnType<typeof run>, service: string) =>
+  r.hypotheses.find((h) => h.service === service)?.evidence.map((e) => e.ruleId) ?? [];
+
+describe('ordering across clocks', () => {
+  test('anomalies closer than the clock skew are not ordered: the later one is not called a symptom', () => {
+    const r = run({
+      graph: ocppToCsms,
+      event: trigger({ service: 'ocpp', eventType: 'TRANSACTION_STOP_FAILED', errorCode: 'CallError' }),
+      logs: [
+        log('csms', 'error', 'Sending: [4,"5b0c","InternalError","transaction -1 not found",{}]', 60.005),
+        log('ocpp', 'warn', 'Could not update CSMS_ACK of transaction with transactionId -1', 60),
+      ],
+    });
+    expect(rulesOf(r, 'ocpp')).not.toContain('logs.symptom');
+    expect(rulesOf(r, 'ocpp')).toContain('logs.onset');
+    expect(rulesOf(r, 'csms')).toContain('logs.onset');
+  });
+
+  test('an anomaly earlier by more than the skew still makes the later service its symptom', () => {
+    const r = run({
+      graph: ocppToCsms,
+      event: trigger({ service: 'ocpp', eventType: 'TRANSACTION_STOP_FAILED', errorCode: 'CallError' }),
+      logs: [
+        log('csms', 'error', 'Sending: [4,"5b0c","InternalError","transaction -1 not found",{}]', 65),
+        log('ocpp', 'warn', 'Could not update CSMS_ACK of transaction with transactionId -1', 60),
+      ],
+    });
+    expect(rulesOf(r, 'ocpp')).toContain('logs.symptom');
+    expect(rulesOf(r, 'ocpp')).not.toContain('logs.onset');
+  });
+
+  test('a lost-contact report is explained by its peer failing at about the same time, even a moment later', () => {
+    const r = run({
+      graph: ocppToCsms,
+      event: trigger({ service: 'ocpp', eventType: 'OCPP_DISCONNECT', errorCode: 'ConnectionLost' }),
+      logs: [
+        log('ocpp', 'error', 'OCPP client connection to server failed', 60.5),
+        log(
+          'csms',
+          'fatal',
+          'Unhandled promise rejection in DeviceModelService, node process exiting with code 1',
+          60,
+        ),
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('csms');
+    expect(rulesOf(r, 'ocpp')).toContain('logs.symptom');
+  });
+});
+
+describe('silence', () => {
+  const pduLost = log(
+    'huawei_dispenser',
+    'error',
+    'No Modbus PDU received from power unit for 60000 ms, communication with PU lost',
+    3,
+    true,
+  );
+  const event = trigger({
+    service: 'evse_manager_1',
+    eventType: 'POWER_MODULE_FAULT',
+    errorCode: 'power_supply_DC/CommunicationFault',
+  });
+
+  test('a dependency that normally talks and went quiet while its dependent reports losing it is pointed at', () => {
+    const r = run({
+      graph: dispenser,
+      event,
+      logs: [pduLost],
+      spokeBefore: ['huawei_pu', 'huawei_dispenser'],
+    });
+    expect(rulesOf(r, 'huawei_pu')).toContain('logs.silent');
+    const pu = r.hypotheses.find((h) => h.service === 'huawei_pu');
+    expect(pu?.reasons.join(' ')).toContain('huawei_dispenser reports losing it');
+  });
+
+  test('a dependency that never logs says nothing by being quiet', () => {
+    const r = run({ graph: dispenser, event, logs: [pduLost], spokeBefore: ['huawei_dispenser'] });
+    expect(rulesOf(r, 'huawei_pu')).not.toContain('logs.silent');
+  });
+
+  test('a dependency that logged in the window is not silent', () => {
+    const r = run({
+      graph: dispenser,
+      event,
+      logs: [pduLost, log('huawei_pu', 'info', 'cabinet heartbeat ok', 30)],
+      spokeBefore: ['huawei_pu', 'huawei_dispenser'],
+    });
+    expect(rulesOf(r, 'huawei_pu')).not.toContain('logs.silent');
+  });
+});
+
+describe('incomplete maps', () => {
+  test("an outside candidate brings its own dependencies: the IMD's Modbus hub that failed first is a candidate where the trail starts", () => {
+    // The map lacks evse_manager -> imd; imd -> modbus_hub is mapped.
+    const graph = graphOf(`
+services:
+  evse_manager:
+    module: EvseManager
+    depends_on: [bsp]
+  bsp:
+    module: YetiDriver
+  imd:
+    module: DoldRN5893
+    depends_on: [modbus_hub]
+  modbus_hub:
+    module: SerialCommHub
+`);
+    const r = run({
+      graph,
+      event: trigger({
+        service: 'evse_manager',
+        eventType: 'CABLE_CHECK_FAULT',
+        errorCode: 'isolation_monitor/CommunicationFault',
+      }),
+      logs: [
+        log('modbus_hub', 'warn', 'TinyModbusRTU::txrx: CRC error in reply from unit 7, retry 1', 80),
+        log('modbus_hub', 'warn', 'TinyModbusRTU::txrx: CRC error in reply from unit 7, retry 2', 70),
+        log(
+          'imd',
+          'error',
+          'isolation_monitor/CommunicationFault raised: no reply from DoldRN5893 (Modbus address 7)',
+          20,
+        ),
+        log(
+          'evse_manager',
+          'error',
+          'Isolation monitor imd raised CommunicationFault during CableCheck',
+          5,
+          true,
+        ),
+      ],
+    });
+    const hub = r.hypotheses.find((h) => h.service === 'modbus_hub');
+    expect(hub?.evidence.map((e) => e.ruleId)).toContain('logs.onset');
+    expect(rulesOf(r, 'imd')).toContain('logs.symptom');
+    expect(r.mapSuggestions.map((s) => `${s.service}->${s.dependsOn}`)).toContain('evse_manager->imd');
+  });
+});
