@@ -86,6 +86,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await publisher?.endAsync();
   await procs.killAll();
+  // End the instances' persistent sessions (clean start with each client id): the broker would
+  // otherwise keep queueing their share of the group.
+  for (const n of nodes)
+    await (
+      await connectAsync('mqtt://127.0.0.1:1883', {
+        clientId: `${tag}-${n.name}`,
+        clean: true,
+        protocolVersion: 5,
+      })
+    ).endAsync();
   await slack?.stop();
   temp.cleanup();
   // Our keys only: the shared Redis is used by other tests at the same time.
