@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /**
  * EVerest error raise on the broker -> stored report, through the compiled binary (figures for
- * docs/everest-ocpp.md; not a test).
+ * docs/everest.md; not a test).
  *   bash scripts/build x64 && npx bun scripts/bench-everest.ts [--raises 200]
  * Imports the map from config-CB-EVAL-DC.yaml, starts dist/tracepulse-linux-x64 with the EVerest
  * adapter on the local Mosquitto, then publishes trigger errors (power_supply_DC/HardwareFault,

@@ -2,8 +2,8 @@
 /**
  * Figures for docs/log-sources.md (not a test).
  *   npx bun scripts/bench-log-sources.ts [--seconds 3] [--rounds 3] [--triggers 40]
- * 1. Push receivers: lines/s stored through POST /loki/api/v1/push (JSON and snappy protobuf) and
- *    POST /v1/logs (OTLP JSON) against POST /api/logs, batches of 100 lines from 8 concurrent
+ * 1. Push receivers: lines/s stored through POST /loki/api/v1/push (JSON, JSON+gzip, snappy
+ *    protobuf) and POST /v1/logs (OTLP JSON, protobuf, protobuf+gzip) against POST /api/logs, batches of 100 lines from 8 concurrent
  *    clients, one service process (`bun src/main.ts`), endpoints alternating per round; medians.
  * 2. Trigger-to-report latency (report.latencyMs, medians and p90) with no source, and with Loki
  *    or Elasticsearch (local servers speaking their protocols) answering after 0 and 50 ms.
@@ -13,7 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import protobuf from 'protobufjs';
+import { gzipSync } from 'node:zlib';
+import protobufLight from 'protobufjs/light.js';
 import { compress } from 'snappyjs';
+import { otlpLogsDescriptor } from '../src/ingest/otlp-logs-descriptor.ts';
 import { startFakeEs } from '../tests/helpers/es-server.ts';
 import { startFakeLoki } from '../tests/helpers/loki-server.ts';
 import { sessionDrop, startTestApp, waitFor } from '../tests/helpers/test-app.ts';
@@ -45,8 +48,42 @@ message StreamAdapter { string labels = 1; repeated EntryAdapter entries = 2; }
 message EntryAdapter { Timestamp timestamp = 1; string line = 2; }`)
   .root.lookupType('logproto.PushRequest');
 
+const ExportRequest = protobufLight.Root.fromJSON(otlpLogsDescriptor).lookupType(
+  'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
+);
+const otlpRequest = () => ({
+  resourceLogs: [
+    {
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: 'PowerMeterDC' } }] },
+      scopeLogs: [
+        {
+          logRecords: Array.from({ length: BATCH }, () => ({
+            timeUnixNano: `${Date.now()}000000`,
+            severityNumber: 13,
+            body: { stringValue: `HTTP request to DCBM /v1/legal slow: ${seq++} ms` },
+          })),
+        },
+      ],
+    },
+  ],
+});
+const otlpProto = () => ExportRequest.encode(ExportRequest.fromObject(otlpRequest())).finish();
+const lokiJson = () =>
+  JSON.stringify({
+    streams: [
+      {
+        stream: { station: 'EV-Station-01', service_name: 'PowerMeterDC', level: 'warn' },
+        values: Array.from({ length: BATCH }, () => [
+          `${Date.now()}000000`,
+          `HTTP request to DCBM /v1/legal slow: ${seq++} ms`,
+        ]),
+      },
+    ],
+  });
+
 let seq = 0;
-const bodies: Record<string, () => { type: string; body: string | Uint8Array<ArrayBuffer> }> = {
+type Body = { type: string; body: string | Uint8Array<ArrayBuffer>; encoding?: string };
+const bodies: Record<string, () => Body> = {
   'POST /api/logs (NDJSON)': () => ({
     type: 'application/x-ndjson',
     body: Array.from({ length: BATCH }, () =>
@@ -58,19 +95,11 @@ const bodies: Record<string, () => { type: string; body: string | Uint8Array<Arr
       }),
     ).join('\n'),
   }),
-  'POST /loki/api/v1/push (JSON)': () => ({
+  'POST /loki/api/v1/push (JSON)': () => ({ type: 'application/json', body: lokiJson() }),
+  'POST /loki/api/v1/push (JSON+gzip)': () => ({
     type: 'application/json',
-    body: JSON.stringify({
-      streams: [
-        {
-          stream: { station: 'EV-Station-01', service_name: 'PowerMeterDC', level: 'warn' },
-          values: Array.from({ length: BATCH }, () => [
-            `${Date.now()}000000`,
-            `HTTP request to DCBM /v1/legal slow: ${seq++} ms`,
-          ]),
-        },
-      ],
-    }),
+    body: new Uint8Array(gzipSync(lokiJson())),
+    encoding: 'gzip',
   }),
   'POST /loki/api/v1/push (protobuf+snappy)': () => {
     const t = Date.now();
@@ -95,31 +124,25 @@ const bodies: Record<string, () => { type: string; body: string | Uint8Array<Arr
       ),
     };
   },
-  'POST /v1/logs (OTLP JSON)': () => ({
-    type: 'application/json',
-    body: JSON.stringify({
-      resourceLogs: [
-        {
-          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'PowerMeterDC' } }] },
-          scopeLogs: [
-            {
-              logRecords: Array.from({ length: BATCH }, () => ({
-                timeUnixNano: `${Date.now()}000000`,
-                severityNumber: 13,
-                body: { stringValue: `HTTP request to DCBM /v1/legal slow: ${seq++} ms` },
-              })),
-            },
-          ],
-        },
-      ],
-    }),
+  'POST /v1/logs (OTLP JSON)': () => ({ type: 'application/json', body: JSON.stringify(otlpRequest()) }),
+  'POST /v1/logs (OTLP protobuf)': () => ({
+    type: 'application/x-protobuf',
+    body: new Uint8Array(otlpProto()),
+  }),
+  'POST /v1/logs (OTLP protobuf+gzip)': () => ({
+    type: 'application/x-protobuf',
+    body: new Uint8Array(gzipSync(otlpProto())),
+    encoding: 'gzip',
   }),
 };
 const paths: Record<string, string> = {
   'POST /api/logs (NDJSON)': '/api/logs',
   'POST /loki/api/v1/push (JSON)': '/loki/api/v1/push',
+  'POST /loki/api/v1/push (JSON+gzip)': '/loki/api/v1/push',
   'POST /loki/api/v1/push (protobuf+snappy)': '/loki/api/v1/push',
   'POST /v1/logs (OTLP JSON)': '/v1/logs',
+  'POST /v1/logs (OTLP protobuf)': '/v1/logs',
+  'POST /v1/logs (OTLP protobuf+gzip)': '/v1/logs',
 };
 
 async function receivers() {
@@ -148,10 +171,10 @@ async function receivers() {
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
         while (performance.now() < until) {
-          const { type, body } = bodies[name]!();
+          const { type, body, encoding } = bodies[name]!();
           const res = await fetch(`${url}${paths[name]}`, {
             method: 'POST',
-            headers: { 'content-type': type },
+            headers: { 'content-type': type, ...(encoding ? { 'content-encoding': encoding } : {}) },
             body,
           });
           if (res.status >= 300) throw new Error(`${name}: HTTP ${res.status} ${await res.text()}`);

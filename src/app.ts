@@ -303,7 +303,10 @@ export async function startApp(
     createHttpIngestRoutes(intake),
     ocpp.routes,
     // Issue 12: Loki push and OTLP/HTTP logs receivers, into the same intake as POST /api/logs.
-    createPushRoutes(intake, { serviceLabel: config.TRACEPULSE_LOKI_SERVICE_LABEL }),
+    createPushRoutes(intake, {
+      serviceLabel: config.TRACEPULSE_LOKI_SERVICE_LABEL,
+      maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES,
+    }),
     createQueryRoutes({ queries, maps, maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES }),
     createChangeRoutes({ changes: changeSources.repo, clock, metrics }),
     createReportRoutes({ reports, maps }),
@@ -463,6 +466,7 @@ export async function startApp(
       graph: () => maps.current().graph,
       logger: logger.child('everest'),
       metrics,
+      maxPayloadBytes: config.TRACEPULSE_MQTT_MAX_PAYLOAD_BYTES,
     });
   }
 

@@ -5,7 +5,7 @@ import type { Adjustments } from './evidence.ts';
 import type { Facts } from './facts.ts';
 import type { Finding } from './rules/finding.ts';
 import { explainedBy } from './rules/log-errors.ts';
-import { BLAME_MIN, NATS_PER_POINT, SYMPTOM, UNEXPLAINED } from './weights.ts';
+import { BLAME_MIN, CONFIDENCE_POWER, SYMPTOM, UNEXPLAINED } from './weights.ts';
 
 export { UNEXPLAINED };
 
@@ -106,9 +106,7 @@ function blamed(c: Change): BlamedChange {
 
 /** Turns scores into ranked hypotheses with confidences that sum to at most 1. */
 export function toHypotheses(facts: Facts, scored: Scored[]): Hypothesis[] {
-  // Points are log-likelihood ratios: a candidate's posterior odds are exp(score x NATS_PER_POINT),
-  // against every other candidate and against "none of these" (UNEXPLAINED).
-  const mass = (score: number) => Math.exp(score * NATS_PER_POINT);
+  const mass = (score: number) => score ** CONFIDENCE_POWER;
   const total = scored.reduce((s, x) => s + mass(x.score), 0) + mass(UNEXPLAINED);
   const top = scored.filter((s, i) => i === 0 || s.score > 0).slice(0, MAX_HYPOTHESES);
   return top.map((s, i) => {

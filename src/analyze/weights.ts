@@ -1,8 +1,7 @@
 /**
- * Every number the engine weighs evidence with, in one place, each with its reason. Weights are
- * log-likelihood ratios in points (one point = a factor of 4.2 on the odds, see NATS_PER_POINT;
- * about 1 = "typical domain knowledge points here"), and a candidate's score is its log posterior
- * odds. Contributions per signal on each benchmark: docs/accuracy.md.
+ * Every number the engine weighs evidence with, in one place, each with its reason. Scores are
+ * additive points on one scale (about 1 = "typical domain knowledge points here"); confidences are
+ * score^CONFIDENCE_POWER shares. Contributions per signal on each benchmark: docs/accuracy.md.
  */
 import type { Novelty } from './facts.ts';
 
@@ -68,21 +67,14 @@ export const CASCADE_MS = 10 * 60_000;
 export const CLOCK_SKEW_MS = 2_000;
 
 // --- From scores to confidences (rank.ts) ---------------------------------------------------------
+/** Score mass reserved for "none of these": keeps confidences honest when the evidence is thin. */
+export const UNEXPLAINED = 1;
 /**
- * Every weight above is a log-likelihood ratio on one scale: one point multiplies a candidate's
- * odds of being the root by exp(NATS_PER_POINT) = 4.2 against the others. The prior (graph.prior)
- * is on the same scale, so a candidate's score is its log posterior odds up to a constant, and its
- * confidence is its share of exp(score x NATS_PER_POINT) over all candidates and "none of these".
- * The scale was fitted on the development half of the incident benchmark and the generator's
- * robustness run (multi-class Brier 0.491 -> 0.432 on the first, 0.262 -> 0.267 on the second,
- * against the earlier score^2 shares); ranks do not depend on it.
+ * Scores become confidences as score^2 / (sum of score^2 + UNEXPLAINED^2): additive points grow
+ * slower than the odds they stand for. Fitted on the development half of the incident benchmark
+ * (multi-class Brier 0.49 -> 0.42 with power 2, 0.43-0.45 with 1.5 or 3); ranks do not change.
  */
-export const NATS_PER_POINT = 1 / 0.7;
-/**
- * The score of "the root is none of the candidates" (a service missing from the map and from the
- * evidence, or a cause outside the station): keeps confidences honest when the evidence is thin.
- */
-export const UNEXPLAINED = 1.75;
+export const CONFIDENCE_POWER = 2;
 /** A change is blamed only when its own evidence reaches this; weaker ones stay as evidence. */
 export const BLAME_MIN = 0.3;
 

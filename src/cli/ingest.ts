@@ -1,5 +1,5 @@
 import { openSync, readSync, statSync } from 'node:fs';
-import { type OcppLogEntry, parseOcppLog } from '../ingest/ocpp-log.ts';
+import { createWebsocketGapTracker, type OcppLogEntry, parseOcppLog } from '../ingest/ocpp-log.ts';
 import { parseArgs, type TextOut } from './args.ts';
 
 export const ingestUsage = `usage: tracepulse ingest ocpp-log FILE --charge-point ID [--url URL] [--api-key KEY] [--follow]
@@ -30,6 +30,7 @@ export async function ingestCommand(
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (args.values['api-key']) headers.authorization = `Bearer ${args.values['api-key']}`;
   const totals = { frames: 0, lines: 0, rejected: 0 };
+  const websocketGap = createWebsocketGapTracker();
 
   async function send(entries: OcppLogEntry[]): Promise<boolean> {
     for (let i = 0; i < entries.length; i += BATCH) {
@@ -37,19 +38,40 @@ export async function ingestCommand(
       const frames = chunk.flatMap((e) =>
         e.kind === 'frame' ? [{ frame: e.frameText, timestamp: e.at, direction: e.direction }] : [],
       );
-      const sys = chunk.flatMap((e) =>
-        e.kind === 'sys'
-          ? [
-              {
-                timestamp: e.at,
-                service: 'ocpp',
-                level: /disconnect|fail|clos|reconnect|timeout|error/i.test(e.message) ? 'warn' : 'info',
-                message: `libocpp: ${e.message}`,
-                attributes: { chargePointId: cp, libocppLogLine: e.line },
-              },
-            ]
-          : [],
-      );
+      const gaps: Array<Record<string, unknown>> = [];
+      const sys = chunk.flatMap((e) => {
+        if (e.kind !== 'sys') return [];
+        const line = {
+          timestamp: e.at,
+          service: 'ocpp',
+          level: /disconnect|fail|clos|reconnect|timeout|error/i.test(e.message) ? 'warn' : 'info',
+          message: `libocpp: ${e.message}`,
+          attributes: { chargePointId: cp, libocppLogLine: e.line } as Record<string, unknown>,
+        };
+        const gap = websocketGap(e);
+        if (!gap) return [line];
+        const since = new Date(gap.downAt).toISOString();
+        // The websocket was down: a warn line and a low OCPP_GAP event (context, like a heartbeat gap).
+        gaps.push({
+          id: `ocpp-log:${cp}:websocket:${gap.downAt}`,
+          eventType: 'OCPP_GAP',
+          service: 'ocpp',
+          errorCode: 'WebsocketGap',
+          priority: 'low',
+          timestamp: e.at,
+          message: `OCPP websocket down for ${gap.gapS} s`,
+          details: { chargePointId: cp, gapS: String(gap.gapS), downSince: since },
+        });
+        return [
+          line,
+          {
+            ...line,
+            level: 'warn',
+            message: `libocpp: websocket down for ${gap.gapS} s (Disconnected at ${since})`,
+            attributes: { ...line.attributes, websocketGapS: gap.gapS },
+          },
+        ];
+      });
       for (const e of chunk)
         if (e.kind === 'bad') {
           totals.rejected++;
@@ -79,6 +101,13 @@ export async function ingestCommand(
           return false;
         }
         totals.lines += sys.length;
+      }
+      for (const g of gaps) {
+        const res = await fetch(`${url}/webhook/event`, { method: 'POST', headers, body: JSON.stringify(g) });
+        if (!res.ok) {
+          io.err.write(`POST /webhook/event answered ${res.status}\n`);
+          return false;
+        }
       }
     }
     return true;

@@ -60,7 +60,7 @@ export const configSchema = z
     TRACEPULSE_RULES_FILE: z.string().min(1).optional(),
     /** Look-back for code changes as evidence. */
     TRACEPULSE_CHANGE_LOOKBACK_DAYS: int(1, 365).default(7),
-    // --- EVerest and OCPP (issue 14): the station's own topics and frames, docs/everest-ocpp.md.
+    // --- EVerest and OCPP (issue 14): the station's own topics and frames, docs/everest.md and docs/ocpp.md.
     /** Listen to EVerest's own MQTT topics (errors, session events, everest_api). */
     TRACEPULSE_EVEREST: bool.default(false),
     /** Broker of the EVerest bus; default TRACEPULSE_MQTT_URL. */
@@ -184,6 +184,12 @@ export const configSchema = z
     TRACEPULSE_ELASTICSEARCH_SERVICE_FIELD: z.string().trim().min(1).default('service.name'),
     TRACEPULSE_ELASTICSEARCH_LEVEL_FIELD: z.string().trim().min(1).default('log.level'),
     TRACEPULSE_ELASTICSEARCH_MESSAGE_FIELD: z.string().trim().min(1).default('message'),
+    /**
+     * Follow mode's tiebreaker: a field with one unique, sortable value per document (a keyword
+     * such as event.id). Set: search_after on (timestamp, tiebreaker). Unset: the timestamp alone,
+     * the documents at the checkpoint's millisecond told apart by index and id.
+     */
+    TRACEPULSE_ELASTICSEARCH_TIEBREAKER_FIELD: z.string().trim().min(1).optional(),
     TRACEPULSE_ELASTICSEARCH_CORRELATION_FIELDS: list
       .pipe(z.array(z.string()).min(1))
       .default(['labels.correlation_id', 'trace.id']),

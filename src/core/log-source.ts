@@ -17,7 +17,13 @@ export interface LogQuery {
   correlationId: string | null;
   /** Raw service names of the candidates (map names and aliases). */
   services: string[];
+  /** Start of the analysis window: the candidates' warn+ lines are read from here. */
   since: number;
+  /**
+   * Start of the failing session's lines (a cheap, id-filtered read): further back than `since`,
+   * so a session that began failing before the window widens it as a local one does. Default `since`.
+   */
+  sessionSince?: number;
   until: number;
   /** Most lines per query. */
   limit: number;
@@ -107,17 +113,22 @@ export function toLevel(raw: string): LogLevel | null {
  */
 export function relevant(
   lines: RemoteLogLine[],
-  q: Pick<LogQuery, 'correlationId' | 'services' | 'since' | 'until'>,
+  q: Pick<LogQuery, 'correlationId' | 'services' | 'since' | 'sessionSince' | 'until'>,
 ) {
+  const sessionSince = Math.min(q.since, q.sessionSince ?? q.since);
   const names = new Set(q.services.map(nameKey));
   const seen = new Set<string>();
   const out: RemoteLogLine[] = [];
   for (const l of lines) {
-    if (!Number.isFinite(l.ts) || l.ts < q.since || l.ts > q.until) continue;
+    if (!Number.isFinite(l.ts) || l.ts < sessionSince || l.ts > q.until) continue;
     const correlated =
       q.correlationId !== null &&
       (l.correlationId === q.correlationId || l.message.includes(q.correlationId));
-    if (!correlated && !(levelRank[l.level] >= levelRank.warn && names.has(nameKey(l.service)))) continue;
+    if (
+      !correlated &&
+      !(l.ts >= q.since && levelRank[l.level] >= levelRank.warn && names.has(nameKey(l.service)))
+    )
+      continue;
     const k = `${l.ts}\u0000${l.service}\u0000${l.message}`;
     if (seen.has(k)) continue;
     seen.add(k);

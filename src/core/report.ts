@@ -1,4 +1,6 @@
 /** The report contract served at /api/reports (see README "Reports"). */
+import type { SessionStory } from './session-timeline.ts';
+
 export type EvidenceKind = 'log' | 'change' | 'rule' | 'graph';
 
 export interface Evidence {
@@ -59,6 +61,11 @@ export interface Report {
   relatedReports?: RelatedReport[];
   /** Earlier and later revisions of this report (LLM refinements), oldest first. */
   revisions?: ReportRevision[];
+  /**
+   * The trigger's session (its correlationId) as it stood when the report was made: the ordered
+   * story across sources, condensed, with its gaps. GET /api/sessions/:correlationId has all of it.
+   */
+  session?: SessionStory;
 }
 
 export interface ReportRevision {

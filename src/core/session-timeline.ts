@@ -14,7 +14,11 @@ export interface TimelineEntry {
   eventType?: string;
   errorCode?: string;
   priority?: string;
+  /** The event's id (events only), so a report can point at its own trigger in the story. */
+  eventId?: string;
   message: string;
+  /** In a condensed story: how many entries were left out just before this one. */
+  skipped?: number;
 }
 
 export interface TimelineGap {
@@ -54,6 +58,7 @@ export function buildSessionTimeline(
         eventType: e.eventType,
         errorCode: e.errorCode,
         priority: e.priority,
+        eventId: e.id,
         message: e.message ?? `${e.eventType} ${e.errorCode}`,
       },
     });
@@ -106,6 +111,45 @@ export function buildSessionTimeline(
     gaps,
     truncated,
   };
+}
+
+/** A session's story as a report carries it: condensed, with how much was left out. */
+export interface SessionStory extends SessionTimeline {
+  /** Entries of the story not carried (each kept entry's `skipped` says where). */
+  omitted: number;
+}
+
+/**
+ * Condenses a story to at most `max` entries: its opening (how the session began), its end (what
+ * led to the failure), and in between the events and warnings before plain lines, so what matters
+ * survives a long charge's MeterValues. Gaps are kept (at most `max`). Pure.
+ */
+export function condenseTimeline(t: SessionTimeline, max: number, opening = 6): SessionStory {
+  const n = t.entries.length;
+  if (n <= max) return { ...t, gaps: t.gaps.slice(0, max), omitted: 0 };
+  const keep = new Set<number>();
+  const head = Math.min(opening, Math.floor(max / 4));
+  for (let i = 0; i < head; i++) keep.add(i);
+  const tail = Math.floor(max / 2);
+  for (let i = n - tail; i < n; i++) keep.add(i);
+  const rank = (e: TimelineEntry) =>
+    e.kind === 'event' ? 0 : e.level === 'error' || e.level === 'fatal' ? 1 : e.level === 'warn' ? 2 : 3;
+  // The rest of the budget: most important first, newest first among equals.
+  const middle = [...t.entries.keys()]
+    .filter((i) => !keep.has(i))
+    .sort((a, b) => rank(t.entries[a] as TimelineEntry) - rank(t.entries[b] as TimelineEntry) || b - a);
+  for (const i of middle) {
+    if (keep.size >= max) break;
+    keep.add(i);
+  }
+  const entries: TimelineEntry[] = [];
+  let last = -1;
+  for (const i of [...keep].sort((a, b) => a - b)) {
+    const e = t.entries[i] as TimelineEntry;
+    entries.push(i - last > 1 ? { ...e, skipped: i - last - 1 } : e);
+    last = i;
+  }
+  return { ...t, entries, gaps: t.gaps.slice(0, max), omitted: n - entries.length };
 }
 
 function phaseOf(l: LogLine): TimelineEntry['phase'] {

@@ -37,6 +37,7 @@ export function digestHtml(d: ReportDigest): string {
       `<p><strong>Change:</strong> ${d.change.url ? `<a href="${safeUrl(d.change.url)}">${label}</a>` : label}${d.change.author ? ` by ${esc(d.change.author)}` : ''}</p>`,
     );
   }
+  if (d.session) rows.push(`<p><strong>Session:</strong> ${esc(d.session)}</p>`);
   rows.push(`<p>${esc(d.summary)}</p>`);
   if (d.explanation) rows.push(`<p>${esc(d.explanation)}</p>`);
   if (d.nextSteps.length)

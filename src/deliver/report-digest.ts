@@ -1,4 +1,5 @@
 import type { Evidence, Hypothesis } from '../core/report.ts';
+import type { SessionStory } from '../core/session-timeline.ts';
 import type { NoticeEnvelope } from './sink.ts';
 
 /** What a human alert says about a report; Slack blocks and both email bodies are rendered from it. */
@@ -21,6 +22,8 @@ export interface ReportDigest {
   revision: number;
   source: string;
   incident: { id: string; count: number } | null;
+  /** The trigger's charging session in one line (its steps, span and gaps), when the report has one. */
+  session: string | null;
   /** Extra lines for revisions (LLM explanation, next steps). */
   explanation: string | null;
   nextSteps: string[];
@@ -74,9 +77,26 @@ export function digestOf(env: NoticeEnvelope, publicUrl: string | null): ReportD
     revision: r.revision,
     source: r.source,
     incident: env.incident ?? (r.incidentId ? { id: r.incidentId, count: 0 } : null),
+    session: r.session ? sessionLine(r.session) : null,
     explanation: latest?.explanation ?? null,
     nextSteps: latest?.nextSteps ?? [],
   };
+}
+
+const hms = (iso: string) => iso.slice(11, 19);
+const gapLabel = { missing_response: 'no response', meter_values_stopped: 'MeterValues stopped' } as const;
+
+/** "cp002:…: 21 steps 14:10:00–14:24:42 UTC; 2 gaps: MeterValues stopped at 14:15:06, no response at 14:15:36". */
+export function sessionLine(s: SessionStory): string {
+  const steps = s.entries.length + s.omitted;
+  const span = s.start && s.end ? ` ${hms(s.start)}–${hms(s.end)} UTC` : '';
+  const gaps = s.gaps.length
+    ? `; ${s.gaps.length} gap${s.gaps.length > 1 ? 's' : ''}: ${s.gaps
+        .slice(0, 3)
+        .map((g) => `${gapLabel[g.kind]} at ${hms(g.time)}`)
+        .join(', ')}${s.gaps.length > 3 ? ', …' : ''}`
+    : '; no gaps';
+  return `${s.correlationId}: ${steps} step${steps === 1 ? '' : 's'}${span}${gaps}`;
 }
 
 const firstLine = (s: string) => {
@@ -96,6 +116,7 @@ export function digestText(d: ReportDigest): string {
     lines.push(
       `Change: ${d.change.label}${d.change.author ? ` by ${d.change.author}` : ''}${d.change.url ? ` <${d.change.url}>` : ''}`,
     );
+  if (d.session) lines.push(`Session: ${d.session}`);
   lines.push('', d.summary);
   if (d.explanation) lines.push('', d.explanation);
   if (d.nextSteps.length) lines.push('', 'Next steps:', ...d.nextSteps.map((s) => `  - ${s}`));

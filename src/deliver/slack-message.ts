@@ -52,6 +52,7 @@ export function slackMessage(d: ReportDigest, owners: string[]): { text: string;
     );
   if (d.incident?.count)
     facts.push(`*Incident:* ${escapeMrkdwn(d.incident.id)}, ${d.incident.count} occurrences`);
+  if (d.session) facts.push(`*Session:* ${escapeMrkdwn(d.session)}`);
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(facts.join('\n'), 3000) } });
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(escapeMrkdwn(d.summary), 3000) } });
   if (d.explanation)

@@ -9,7 +9,7 @@ import type { LogLineInput } from '../core/log-line.ts';
  * Wire formats are those of EVerest/everest-core@23c9dac1682618ce1b7cb624903ca8f57af66b6c
  * (lib/everest/framework/lib/everest.cpp publish_raised_error, lib/types.cpp MqttMessagePayload,
  * include/utils/error/error_json.hpp, types/evse_manager.yaml, modules/API/API/API.cpp,
- * docs/source/reference/EVerest_API/*.yaml); docs/everest-ocpp.md lists them.
+ * docs/source/reference/EVerest_API/*.yaml); docs/everest.md lists them.
  */
 
 export type Translated = { kind: 'event'; input: DebugEventInput } | { kind: 'log'; input: LogLineInput };

@@ -13,7 +13,8 @@ import {
   translateSessionInfo,
   unwrap,
 } from './everest-translate.ts';
-import { deferPubacksUntilCommitted } from './mqtt.ts';
+import { DEAD_LETTER_PREFIX_BYTES } from '../store/ingest-writer.ts';
+import { deferPubacksUntilCommitted, maxPacketSizeFor } from './mqtt.ts';
 import { decodeUtf8, toDebugEvent, toLogLine } from './normalize.ts';
 import { serviceFor } from './service-for.ts';
 import type { IngestIntake } from './intake.ts';
@@ -29,6 +30,8 @@ export interface EverestReceiverOptions {
   graph: () => SystemGraph;
   logger: Logger;
   metrics: Metrics;
+  /** Largest payload taken (TRACEPULSE_MQTT_MAX_PAYLOAD_BYTES, as mqtt.ts); larger ones are dead-lettered unparsed. */
+  maxPayloadBytes: number;
 }
 
 export interface EverestReceiver {
@@ -99,7 +102,13 @@ export async function startEverestReceiver(options: EverestReceiverOptions): Pro
     ...mqttEndpoint(options.url),
     clientId: options.clientId,
     clean: false,
-    protocolVersion: 4,
+    // MQTT 5 like mqtt.ts: the session outlives restarts, and the broker is told the Maximum Packet
+    // Size so a far larger message is dropped there instead of taking the receiver's memory.
+    protocolVersion: 5,
+    properties: {
+      sessionExpiryInterval: 0xffff_ffff,
+      maximumPacketSize: maxPacketSizeFor(options.maxPayloadBytes),
+    },
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
     keepalive: 30,
@@ -151,10 +160,17 @@ export async function startEverestReceiver(options: EverestReceiverOptions): Pro
         source: 'everest',
         topic,
         reason,
-        payload: new Uint8Array(payload),
+        // A copy of the prefix only, so a large payload's buffer is not held until the commit.
+        payload: new Uint8Array(payload.subarray(0, DEAD_LETTER_PREFIX_BYTES)),
+        size: payload.byteLength,
       });
       sink.countRejected('everest', reason.split(':')[0] ?? reason);
     };
+    // Before any decoding or parsing: a large payload costs a multiple of its size as objects.
+    if (payload.byteLength > options.maxPayloadBytes)
+      return dead(
+        `too_large: payload of ${payload.byteLength} bytes exceeds the limit of ${options.maxPayloadBytes} bytes (TRACEPULSE_MQTT_MAX_PAYLOAD_BYTES)`,
+      );
     const text = decodeUtf8(payload);
     if (text === null) return dead('bad_encoding: payload is not valid UTF-8');
     // An empty payload clears a retained message: nothing to translate.

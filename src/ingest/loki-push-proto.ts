@@ -2,9 +2,6 @@ import protobuf from 'protobufjs/light.js';
 import { uncompress } from 'snappyjs';
 import type { PushedStream } from './loki-push.ts';
 
-/** Largest decompressed push accepted (the snappy header states it before anything is inflated). */
-export const MAX_UNCOMPRESSED = 64 * 1024 * 1024;
-
 // grafana/loki@01a3f3fa0e17d8196702e93c409d7e1bfc91bc02:pkg/push/push.proto, the fields a client sends.
 const root = protobuf.Root.fromJSON({
   nested: {
@@ -61,23 +58,50 @@ export function parseLabels(s: string): Record<string, string> | null {
   return out;
 }
 
+/** The uncompressed length a snappy block states in its leading varint; null when it has none. */
+function snappyLength(b: Uint8Array): number | null {
+  let n = 0;
+  for (let i = 0; i < 5 && i < b.length; i++) {
+    n += (b[i]! & 0x7f) * 2 ** (7 * i);
+    if (!(b[i]! & 0x80)) return n;
+  }
+  return null;
+}
+
 /** A snappy-compressed (block format) protobuf PushRequest, as Promtail, Alloy and Fluent Bit send it. */
 export function decodePushRequest(
   bytes: Uint8Array,
+  /** Largest decompressed push accepted (the snappy header states it before anything is inflated). */
+  maxDecoded: number,
 ):
   | { ok: true; streams: PushedStream[]; problems: string[]; skipped: number }
-  | { ok: false; problems: string[] } {
+  | { ok: false; problems: string[]; reason: 'too_large' | 'bad_protobuf' } {
+  const stated = snappyLength(bytes);
+  if (stated !== null && stated > maxDecoded)
+    return {
+      ok: false,
+      reason: 'too_large',
+      problems: [`body exceeds ${maxDecoded} bytes after snappy decompression (it states ${stated})`],
+    };
   let raw: Uint8Array;
   try {
-    raw = uncompress(bytes, MAX_UNCOMPRESSED);
+    raw = uncompress(bytes, maxDecoded);
   } catch (err) {
-    return { ok: false, problems: [`body is not snappy-compressed protobuf: ${(err as Error).message}`] };
+    return {
+      ok: false,
+      reason: 'bad_protobuf',
+      problems: [`body is not snappy-compressed protobuf: ${(err as Error).message}`],
+    };
   }
   let msg: Decoded;
   try {
     msg = PushRequest.toObject(PushRequest.decode(raw), { longs: String }) as Decoded;
   } catch (err) {
-    return { ok: false, problems: [`malformed PushRequest protobuf: ${(err as Error).message}`] };
+    return {
+      ok: false,
+      reason: 'bad_protobuf',
+      problems: [`malformed PushRequest protobuf: ${(err as Error).message}`],
+    };
   }
   const streams: PushedStream[] = [];
   const problems: string[] = [];
@@ -100,6 +124,6 @@ export function decodePushRequest(
       })),
     });
   });
-  if (problems.length && !streams.length) return { ok: false, problems };
+  if (problems.length && !streams.length) return { ok: false, reason: 'bad_protobuf', problems };
   return { ok: true, streams, problems, skipped };
 }

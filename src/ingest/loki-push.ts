@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { LogLine } from '../core/log-line.ts';
 import { levelFromText, nsToMs, streamService, toLevel } from '../core/log-source.ts';
 import { decodeUtf8 } from './normalize.ts';
-import { checkLine, reject, storePushed } from './push-common.ts';
+import { checkLine, DECODED_FACTOR, readBody, reject, storePushed } from './push-common.ts';
 import type { IngestIntake } from './intake.ts';
 
 const CORRELATION_KEYS = ['correlationId', 'correlation_id', 'trace_id', 'traceId'];
@@ -23,6 +23,12 @@ const pushSchema = z.object({
     }),
   ),
 });
+
+export interface PushOptions {
+  serviceLabel?: string;
+  /** TRACEPULSE_MAX_BODY_BYTES; a body may be DECODED_FACTOR times that once decompressed. */
+  maxBodyBytes: number;
+}
 
 export interface PushedStream {
   labels: Record<string, string>;
@@ -70,26 +76,20 @@ export function linesOfPush(
  * and protobuf+snappy (application/x-protobuf) decoded by a lazily loaded codec. Answers 204 like
  * Loki when every line was stored.
  */
-export function createLokiPushRoutes(sink: IngestIntake, options: { serviceLabel?: string } = {}): Hono {
+export function createLokiPushRoutes(sink: IngestIntake, options: PushOptions): Hono {
   const app = new Hono();
+  const maxDecoded = options.maxBodyBytes * DECODED_FACTOR;
   app.post('/loki/api/v1/push', async (c) => {
     const type = (c.req.header('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
-    const bytes = new Uint8Array(await c.req.arrayBuffer());
-    if (c.req.header('content-encoding') && c.req.header('content-encoding') !== 'identity')
-      return reject(
-        sink,
-        'loki-push',
-        ['Content-Encoding is not supported; send it uncompressed'],
-        'bad_encoding',
-        415,
-      );
+    const bytes = await readBody(c.req.raw, sink, 'loki-push', maxDecoded);
+    if (bytes instanceof Response) return bytes;
     let streams: PushedStream[];
     const problems: string[] = [];
     let skipped = 0;
     if (type === 'application/x-protobuf') {
       const { decodePushRequest } = await import('./loki-push-proto.ts');
-      const r = decodePushRequest(bytes);
-      if (!r.ok) return reject(sink, 'loki-push', r.problems, 'bad_protobuf');
+      const r = decodePushRequest(bytes, maxDecoded);
+      if (!r.ok) return reject(sink, 'loki-push', r.problems, r.reason, r.reason === 'too_large' ? 413 : 400);
       streams = r.streams;
       problems.push(...r.problems);
       skipped = r.skipped;

@@ -66,3 +66,22 @@ export function parseOcppLog(
   // The last entry may still be growing: hand it back unparsed.
   return { entries, rest: current ? text.slice(restStart) : '' };
 }
+
+/**
+ * libocpp logs its websocket's state as SYS entries (EVerest/libocpp@0a1880a:lib/ocpp/common/websocket/websocket.cpp:
+ * sys("Disconnected") when the link drops, sys("Connected") when it is up again). Fed the SYS entries
+ * in order, returns the gap each "Connected" closes, in seconds, with when it began.
+ */
+export function createWebsocketGapTracker() {
+  let downAt: number | null = null;
+  return (e: { at: number; message: string }): { downAt: number; gapS: number } | null => {
+    if (e.message === 'Disconnected') {
+      downAt ??= e.at;
+      return null;
+    }
+    if (e.message !== 'Connected' || downAt === null) return null;
+    const gap = { downAt, gapS: Math.round((e.at - downAt) / 1000) };
+    downAt = null;
+    return gap;
+  };
+}

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { LogLevel, LogLine } from '../core/log-line.ts';
 import { levelFromText, toLevel } from '../core/log-source.ts';
 import { decodeUtf8 } from './normalize.ts';
-import { checkLine, reject, storePushed } from './push-common.ts';
+import { checkLine, DECODED_FACTOR, readBody, reject, storePushed } from './push-common.ts';
 import type { IngestIntake } from './intake.ts';
 
 /** Record attributes that carry the correlation id, before the trace id is used. */
@@ -151,40 +151,44 @@ export function linesOfExport(
 
 /**
  * POST /v1/logs, the OTLP/HTTP logs endpoint (what OTel SDKs and the Collector's otlphttp exporter
- * send), in the JSON encoding. Answers an ExportLogsServiceResponse; some bad records make a
- * partial success naming them.
+ * send), in the JSON and the protobuf encoding, plain or gzip. Answers an ExportLogsServiceResponse
+ * in the request's encoding; some bad records make a partial success naming them.
  */
-export function createOtlpRoutes(sink: IngestIntake): Hono {
+export function createOtlpRoutes(sink: IngestIntake, options: { maxBodyBytes: number }): Hono {
   const app = new Hono();
+  const maxDecoded = options.maxBodyBytes * DECODED_FACTOR;
   app.post('/v1/logs', async (c) => {
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/json')
+    const proto = type === 'application/x-protobuf';
+    if (!proto && type !== 'application/json')
       return reject(
         sink,
         'otlp',
         [
-          `unsupported Content-Type ${type || '(none)'}; this receiver takes the OTLP JSON encoding (application/json)`,
+          `unsupported Content-Type ${type || '(none)'}; use application/x-protobuf or application/json (OTLP/HTTP)`,
         ],
         'bad_content_type',
         415,
       );
-    if (c.req.header('content-encoding') && c.req.header('content-encoding') !== 'identity')
-      return reject(
-        sink,
-        'otlp',
-        ['Content-Encoding is not supported; send it uncompressed'],
-        'bad_encoding',
-        415,
-      );
-    const text = decodeUtf8(new Uint8Array(await c.req.arrayBuffer()));
-    if (text === null) return reject(sink, 'otlp', ['body is not valid UTF-8'], 'bad_encoding');
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      return reject(sink, 'otlp', [`malformed JSON: ${(e as Error).message}`], 'bad_json');
+    const bytes = await readBody(c.req.raw, sink, 'otlp', maxDecoded);
+    if (bytes instanceof Response) return bytes;
+    let body: unknown;
+    let codec: typeof import('./otlp-proto.ts') | null = null;
+    if (proto) {
+      codec = await import('./otlp-proto.ts');
+      const d = codec.decodeExportRequest(bytes);
+      if (!d.ok) return reject(sink, 'otlp', [d.problem], 'bad_protobuf');
+      body = d.value;
+    } else {
+      const text = decodeUtf8(bytes);
+      if (text === null) return reject(sink, 'otlp', ['body is not valid UTF-8'], 'bad_encoding');
+      try {
+        body = JSON.parse(text);
+      } catch (e) {
+        return reject(sink, 'otlp', [`malformed JSON: ${(e as Error).message}`], 'bad_json');
+      }
     }
-    const r = exportSchema.safeParse(json);
+    const r = exportSchema.safeParse(body);
     if (!r.success)
       return reject(
         sink,
@@ -192,14 +196,20 @@ export function createOtlpRoutes(sink: IngestIntake): Hono {
         r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
         'invalid_log',
       );
+    const answer = (rejected: number, errorMessage: string) =>
+      codec
+        ? new Response(codec.encodeExportResponse(rejected, errorMessage) as Uint8Array<ArrayBuffer>, {
+            headers: { 'content-type': 'application/x-protobuf' },
+          })
+        : Response.json(
+            rejected ? { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage } } : {},
+          );
     const problems: string[] = [];
     const { good, total } = linesOfExport(r.data, sink.context('otlp').now, problems);
-    if (!total) return c.json({});
-    const res = await storePushed(sink, 'otlp', good, total, problems, () => Response.json({}));
+    if (!total) return answer(0, '');
+    const res = await storePushed(sink, 'otlp', good, total, problems, () => answer(0, ''));
     if (res.status !== 200 || good.length === total) return res;
-    return Response.json({
-      partialSuccess: { rejectedLogRecords: String(total - good.length), errorMessage: problems.join('; ') },
-    });
+    return answer(total - good.length, problems.join('; '));
   });
   return app;
 }

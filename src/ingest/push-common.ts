@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import type { IngestSource } from '../core/event.ts';
 import { type LogLine, logLineInputSchema } from '../core/log-line.ts';
 import { describeIssues } from '../core/errors.ts';
@@ -59,4 +60,44 @@ export function reject(
 ) {
   sink.countRejected(source, reason);
   return Response.json({ error: 'invalid input', problems: problems.slice(0, MAX_PROBLEMS) }, { status });
+}
+
+/** How much larger than TRACEPULSE_MAX_BODY_BYTES a body may be once decompressed (gzip, snappy). */
+export const DECODED_FACTOR = 16;
+
+/**
+ * The request body, gunzipped when `Content-Encoding: gzip` (what the OpenTelemetry Collector and
+ * Fluent Bit send when compression is on). Decompression stops at `maxDecoded` bytes: a zip bomb
+ * gets 413 (`too_large`) after inflating at most that much; other encodings get 415.
+ */
+export async function readBody(
+  req: Request,
+  sink: IngestIntake,
+  source: IngestSource,
+  maxDecoded: number,
+): Promise<Uint8Array | Response> {
+  const raw = new Uint8Array(await req.arrayBuffer());
+  const enc = (req.headers.get('content-encoding') ?? '').trim().toLowerCase();
+  if (enc === '' || enc === 'identity') return raw;
+  if (enc !== 'gzip' && enc !== 'x-gzip')
+    return reject(
+      sink,
+      source,
+      [`Content-Encoding ${enc} is not supported; send gzip or uncompressed`],
+      'bad_encoding',
+      415,
+    );
+  try {
+    return gunzipSync(raw, { maxOutputLength: maxDecoded });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+      return reject(
+        sink,
+        source,
+        [`body exceeds ${maxDecoded} bytes after gzip decompression`],
+        'too_large',
+        413,
+      );
+    return reject(sink, source, [`body is not valid gzip: ${(err as Error).message}`], 'bad_gzip');
+  }
 }

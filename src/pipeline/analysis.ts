@@ -18,10 +18,11 @@ import {
 } from '../core/log-source.ts';
 import type { SystemMapSource } from '../map/map-source.ts';
 import { createLogPatterns } from '../store/log-patterns.ts';
-import { createEvidenceGatherer, LOG_CAP, WINDOW_MS } from './gather.ts';
+import { createEvidenceGatherer, LOG_CAP, MAX_WINDOW_MS, WINDOW_MS } from './gather.ts';
 import { createLatencyWindow } from './latency-window.ts';
 import { queryLogSources } from './query-log-sources.ts';
 import type { ReportService } from './reports.ts';
+import { createSessionSnapshot } from './session-snapshot.ts';
 import { createRulesSource, type RulesStatus } from './rules-source.ts';
 import { createServiceNames } from './service-names.ts';
 
@@ -81,6 +82,7 @@ export function createAnalysisPipeline(deps: {
   const names = createServiceNames(deps.db, { now: () => clock.now() });
   const rules = createRulesSource({ path: deps.rulesFile, logger: log, now: () => clock.now() });
   const latency = createLatencyWindow(512);
+  const sessionOf = createSessionSnapshot(deps.db);
   const lookbackMs = deps.lookbackDays * 86_400_000;
   const limit = deps.queueLimit ?? 1000;
   let adjustmentsFor: (e: DebugEvent) => Adjustments | undefined = () => undefined;
@@ -169,7 +171,7 @@ export function createAnalysisPipeline(deps: {
     'tracepulse_log_source_lines_total',
     'Lines read from log sources at trigger time, by source',
   );
-  /** Reads the window before the trigger from the outside log stores, within the same deadline as GitHub. */
+  /** Reads the analysis window before the trigger from the outside log stores, within the same deadline as GitHub. */
   const readLogSources = async (
     graph: SystemGraph,
     candidates: Candidate[],
@@ -187,7 +189,10 @@ export function createAnalysisPipeline(deps: {
       {
         correlationId: event.correlationId,
         services: [...services],
-        since: event.timestamp - WINDOW_MS,
+        // The analysis window as the local evidence opens it; the session's own lines from as far
+        // back as that window can stretch, so a session failing for longer widens it (gather.ts).
+        since: gatherer.windowStart(event),
+        sessionSince: event.timestamp - MAX_WINDOW_MS,
         until: event.timestamp,
         limit: LOG_CAP,
       },
@@ -326,8 +331,10 @@ export function createAnalysisPipeline(deps: {
         ? [!deps.refresher, undefined]
         : await Promise.all([refresh(graph, candidates, event), readLogSources(graph, candidates, event)]);
       const { report, resolved } = rank(event, !fresh, adjustmentsFor(event), remote);
+      // The session's story goes with the stored report (issue 14), not with re-rankings.
+      const session = sessionOf(event);
       const stored = deps.reports.store({
-        report,
+        report: session ? { ...report, session } : report,
         event,
         resolvedService: resolved,
         stormWindowMs: deps.stormWindowS * 1000,

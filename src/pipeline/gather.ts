@@ -176,7 +176,32 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
     return { count, firstTs: timestamps[0] ?? null, lastTs: timestamps.at(-1) ?? null, timestamps };
   };
 
+  /**
+   * Where the analysis window opens: 5 minutes before the trigger, or a little before the failing
+   * session's first warning when the session has been failing for longer (up to an hour), stored
+   * or read from an outside log store: a failure that began at boot is explained by what happened
+   * at boot.
+   */
+  const windowStart = (event: DebugEvent, external: readonly RemoteLogLine[] = []): number => {
+    const T = event.timestamp;
+    let since = T - WINDOW_MS;
+    if (!event.correlationId) return since;
+    let first = firstSessionWarning.get(event.correlationId, T - MAX_WINDOW_MS, T)?.ts ?? null;
+    for (const l of external)
+      if (
+        l.correlationId === event.correlationId &&
+        levelRank[l.level] >= levelRank.warn &&
+        l.ts >= T - MAX_WINDOW_MS &&
+        l.ts <= T &&
+        (first === null || l.ts < first)
+      )
+        first = l.ts;
+    if (first !== null && first - LEAD_MS < since) since = Math.max(T - MAX_WINDOW_MS, first - LEAD_MS);
+    return since;
+  };
+
   return {
+    windowStart,
     /**
      * Everything the engine needs for `event`: windows end at the event's own timestamp.
      * `knownNames` are the raw service names seen in the store (aliases are resolved against the map).
@@ -193,14 +218,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
     }): EvidenceBundle {
       const { event, graph, candidates } = input;
       const T = event.timestamp;
-      // The window opens 5 minutes before the trigger, or a little before the failing session's
-      // first warning when the session has been failing for longer (up to an hour): a failure that
-      // began at boot is explained by what happened at boot.
-      let since = T - WINDOW_MS;
-      if (event.correlationId) {
-        const first = firstSessionWarning.get(event.correlationId, T - MAX_WINDOW_MS, T)?.ts;
-        if (first != null && first - LEAD_MS < since) since = Math.max(T - MAX_WINDOW_MS, first - LEAD_MS);
-      }
+      const since = windowStart(event, input.external);
       const failing = graph.resolve(event.service);
       const candidateSet = new Set(candidates.map((c) => c.service));
       const failingKey = nameKey(event.service);

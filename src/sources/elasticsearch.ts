@@ -31,6 +31,8 @@ export interface ElasticsearchOptions {
   index: string;
   apiKey?: string;
   fields: EsFields;
+  /** Follow mode's unique sortable field for search_after; unset: the timestamp alone (es-follow.ts). */
+  tiebreaker?: string;
 }
 
 // _search answer: { hits: { hits: [{ _id, _source, sort? }] } }
@@ -39,6 +41,7 @@ const searchSchema = z.object({
   hits: z.object({
     hits: z.array(
       z.object({
+        _index: z.string().optional(),
         _id: z.string().optional(),
         _source: z.record(z.string(), z.unknown()).default({}),
         sort: z.array(z.unknown()).optional(),
@@ -101,17 +104,42 @@ export function esHeaders(o: Pick<ElasticsearchOptions, 'url' | 'apiKey'>) {
   return { base, headers };
 }
 
-/** The _search body for a trigger: the window, then (the correlation id in any field) or (a candidate service at warn+). */
+/**
+ * The _search body for a trigger: (the correlation id in any field, from `sessionSince`) or (a
+ * candidate service at warn+, from `since`), both up to `until`.
+ */
 export function triggerSearch(
   f: EsFields,
-  q: { correlationId: string | null; services: string[]; since: number; until: number; limit: number },
+  q: {
+    correlationId: string | null;
+    services: string[];
+    since: number;
+    sessionSince?: number;
+    until: number;
+    limit: number;
+  },
 ) {
+  const range = (gte: number) => ({
+    range: { [f.timestamp]: { gte, lte: q.until, format: 'epoch_millis' } },
+  });
+  const sessionSince = Math.min(q.since, q.sessionSince ?? q.since);
   const should: unknown[] = [];
-  if (q.correlationId) for (const c of f.correlation) should.push({ term: { [c]: q.correlationId } });
+  if (q.correlationId)
+    should.push({
+      bool: {
+        filter: [range(sessionSince)],
+        should: f.correlation.map((c) => ({ term: { [c]: q.correlationId } })),
+        minimum_should_match: 1,
+      },
+    });
   if (q.services.length)
     should.push({
       bool: {
-        filter: [{ terms: { [f.service]: [...new Set(q.services)] } }, { terms: { [f.level]: levelTerms } }],
+        filter: [
+          range(q.since),
+          { terms: { [f.service]: [...new Set(q.services)] } },
+          { terms: { [f.level]: levelTerms } },
+        ],
       },
     });
   return {
@@ -120,13 +148,15 @@ export function triggerSearch(
     sort: [{ [f.timestamp]: { order: 'desc' } }],
     query: {
       bool: {
-        filter: [{ range: { [f.timestamp]: { gte: q.since, lte: q.until, format: 'epoch_millis' } } }],
+        filter: [range(sessionSince)],
         should,
         minimum_should_match: 1,
       },
     },
   };
 }
+
+export type EsHit = z.infer<typeof searchSchema>['hits']['hits'][number] & { _index?: string };
 
 /** POST INDEX/_search; the hits, or a SourceError. */
 export async function search(o: ElasticsearchOptions, body: unknown, signal: AbortSignal) {

@@ -17,6 +17,7 @@ export interface LogSourceSettings {
   TRACEPULSE_ELASTICSEARCH_LEVEL_FIELD: string;
   TRACEPULSE_ELASTICSEARCH_MESSAGE_FIELD: string;
   TRACEPULSE_ELASTICSEARCH_CORRELATION_FIELDS: string[];
+  TRACEPULSE_ELASTICSEARCH_TIEBREAKER_FIELD?: string;
 }
 
 /** Elasticsearch's connection settings from the configuration; null when it is not configured. */
@@ -33,6 +34,7 @@ export function elasticsearchOptions(config: LogSourceSettings): ElasticsearchOp
       message: config.TRACEPULSE_ELASTICSEARCH_MESSAGE_FIELD,
       correlation: config.TRACEPULSE_ELASTICSEARCH_CORRELATION_FIELDS,
     },
+    tiebreaker: config.TRACEPULSE_ELASTICSEARCH_TIEBREAKER_FIELD,
   };
 }
 

@@ -109,18 +109,25 @@ export async function queryRange(
 
 /**
  * Builds the two trigger-time LogQL queries: the session's lines (a line filter on the correlation
- * id) and the candidates' lines (a label filter on the service labels; levels are sorted out here,
+ * id, from `sessionSince`) and the candidates' lines (from `since`) (a label filter on the service labels; levels are sorted out here,
  * because a level may live in a label, in structured metadata or only in the text).
  */
-export function triggerQueries(o: LokiOptions, q: Pick<LogQuery, 'correlationId' | 'services'>): string[] {
-  const out: string[] = [];
-  if (q.correlationId) out.push(`${o.selector} |= ${logqlString(q.correlationId)}`);
+export function triggerQueries(
+  o: LokiOptions,
+  q: Pick<LogQuery, 'correlationId' | 'services' | 'since' | 'sessionSince'>,
+): Array<{ query: string; since: number }> {
+  const out: Array<{ query: string; since: number }> = [];
+  if (q.correlationId)
+    out.push({
+      query: `${o.selector} |= ${logqlString(q.correlationId)}`,
+      since: Math.min(q.since, q.sessionSince ?? q.since),
+    });
   if (q.services.length) {
     const re = logqlString(
       `(?i)${[...new Set(q.services)].map((s) => s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')).join('|')}`,
     );
     const labels = o.serviceLabel ? [o.serviceLabel] : [...SERVICE_LABELS];
-    out.push(`${o.selector} | ${labels.map((l) => `${l}=~${re}`).join(' or ')}`);
+    out.push({ query: `${o.selector} | ${labels.map((l) => `${l}=~${re}`).join(' or ')}`, since: q.since });
   }
   return out;
 }
@@ -131,7 +138,7 @@ export function createLokiSource(o: LokiOptions): LogSource {
     name: 'Loki',
     async query(q) {
       const answers = await Promise.all(
-        triggerQueries(o, q).map((query) => queryRange(o, query, q, q.signal)),
+        triggerQueries(o, q).map(({ query, since }) => queryRange(o, query, { ...q, since }, q.signal)),
       );
       return answers.flatMap((streams) => linesOfStreams(streams, o.serviceLabel));
     },

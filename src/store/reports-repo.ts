@@ -94,7 +94,8 @@ const toReport = (r: ReportRow): Report => ({
   incidentId: r.incident_id,
   changesFromCache: r.changes_from_cache === 1,
   hypotheses: JSON.parse(r.hypotheses),
-  ...(r.links ? (JSON.parse(r.links) as Pick<Report, 'mapSuggestions' | 'relatedReports'>) : {}),
+  // links: the report's optional extras as JSON (map suggestions, related reports, the session).
+  ...(r.links ? (JSON.parse(r.links) as Pick<Report, 'mapSuggestions' | 'relatedReports' | 'session'>) : {}),
 });
 
 const toRevision = (r: RevisionRow): ReportRevision => ({
@@ -226,10 +227,11 @@ export function createReportsRepo(db: Database, options: { inTransaction: (n: Re
           incidentId,
           report.changesFromCache ? 1 : 0,
           hyp,
-          report.mapSuggestions?.length || report.relatedReports?.length
+          report.mapSuggestions?.length || report.relatedReports?.length || report.session
             ? JSON.stringify({
                 ...(report.mapSuggestions?.length ? { mapSuggestions: report.mapSuggestions } : {}),
                 ...(report.relatedReports?.length ? { relatedReports: report.relatedReports } : {}),
+                ...(report.session ? { session: report.session } : {}),
               })
             : null,
         );

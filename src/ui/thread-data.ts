@@ -1,12 +1,31 @@
 import type { Change } from '../core/change.ts';
 import type { LogLine } from '../core/log-line.ts';
 import type { Report } from '../core/report.ts';
+import { buildSessionTimeline, condenseTimeline, type SessionStory } from '../core/session-timeline.ts';
 import type { AnswerFacts } from './answer/types.ts';
 import { buildTimeline, pathGraph } from './timeline.ts';
 import { changesBetween, type UiDeps } from './ui-deps.ts';
 
 const beforeMs = 5 * 60_000;
 const afterMs = 60_000;
+/** Rows of each kind read for the session story, and entries shown (the API has them all). */
+const SESSION_READ = 2000;
+const SESSION_SHOWN = 60;
+
+/**
+ * The report's charging session as it stands now, read like GET /api/sessions/:correlationId, so
+ * what followed the trigger (the stop after a fault) shows too; the report's own snapshot when the
+ * rows are gone (retention), none without a correlationId.
+ */
+export function sessionStory(deps: Pick<UiDeps, 'queries'>, report: Report): SessionStory | null {
+  const id = report.correlationId;
+  if (!id) return null;
+  const events = deps.queries.events({ correlationId: id, limit: SESSION_READ });
+  const logs = deps.queries.logs({ correlationId: id, limit: SESSION_READ });
+  if (events.length + logs.length < 2) return report.session ?? null;
+  const truncated = events.length >= SESSION_READ || logs.length >= SESSION_READ;
+  return condenseTimeline(buildSessionTimeline(id, events, logs, truncated), SESSION_SHOWN);
+}
 
 /** The local facts an answer may read for one report (store reads bounded by the caller's limits). */
 export function answerFacts(deps: UiDeps, report: Report): AnswerFacts {
@@ -85,6 +104,7 @@ export function threadData(deps: UiDeps, report: Report) {
       graph,
     }),
     path: pathGraph(report, graph),
+    chargingSession: sessionStory(deps, report),
     rootOptions: [...candidates, ...rest],
     changeOptions,
   };

@@ -18,7 +18,7 @@ import type { ReportReader } from './report-reader.ts';
 /** Everything the chat UI reads and writes; app.ts builds it. */
 export interface UiDeps {
   reports: ReportReader;
-  queries: Pick<IngestQueries, 'event' | 'logs'>;
+  queries: Pick<IngestQueries, 'event' | 'events' | 'logs'>;
   changes: ChangeSource | null;
   /** The map in force; `put` is the PUT /api/system-map path (validation, stored), used by "Add to map". */
   maps: Pick<SystemMapSource, 'current' | 'put'>;

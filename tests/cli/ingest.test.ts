@@ -60,7 +60,7 @@ describe('tracepulse ingest ocpp-log', () => {
     stop.abort();
     expect(await done).toBe(0);
     expect(err.text()).toBe('');
-    expect(out.text()).toBe('sent 21 frames and 2 log lines; 0 rejected\n');
+    expect(out.text()).toBe('sent 21 frames and 7 log lines; 0 rejected\n');
   });
 
   test('a file that is not a libocpp log: every line is reported and the exit code is 1', async () => {

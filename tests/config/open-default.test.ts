@@ -27,11 +27,13 @@ describe('misspelt TRACEPULSE_* variables', () => {
     const w = unknownVariableWarnings({
       TRACEPULSE_API_KEY: 'k',
       TRACEPULSE_MQTT_URI: 'mqtt://127.0.0.1',
+      TRACEPULSE_LOKI_ULR: 'http://loki:3100',
       TRACEPULSE_PORT: '3000',
       PATH: '/usr/bin',
     });
     expect(w).toEqual([
       'unknown variable TRACEPULSE_API_KEY ignored; did you mean TRACEPULSE_API_KEYS?',
+      'unknown variable TRACEPULSE_LOKI_ULR ignored; did you mean TRACEPULSE_LOKI_URL?',
       'unknown variable TRACEPULSE_MQTT_URI ignored; did you mean TRACEPULSE_MQTT_URL?',
     ]);
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { load } from 'js-yaml';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { repoRoot, tempDir, waitFor } from '../helpers/test-app.ts';
 
@@ -53,6 +54,22 @@ describe('compiled binary: EVerest and OCPP', () => {
     const check = run(['map', 'check', mapFile]);
     expect(check.code).toBe(0);
     expect(check.out).toContain('ok: 17 services');
+    // The map's edges are the config's connections, read from the config independently.
+    const cfg = load(readFileSync(config, 'utf8'), { json: true }) as {
+      active_modules: Record<string, { connections?: Record<string, Array<{ module_id: string }>> | null }>;
+    };
+    const written = load(readFileSync(mapFile, 'utf8')) as {
+      services: Record<string, { depends_on?: string[] }>;
+    };
+    for (const [id, m] of Object.entries(cfg.active_modules)) {
+      const deps = new Set(
+        Object.values(m.connections ?? {})
+          .flatMap((list) => list ?? [])
+          .map((c) => c.module_id)
+          .filter((d) => d !== id),
+      );
+      expect(new Set(written.services[id]?.depends_on ?? [])).toEqual(deps);
+    }
   });
 
   test('an EVerest error raise on the broker becomes a report; a libocpp log replayed gives the session', async () => {
@@ -121,7 +138,7 @@ describe('compiled binary: EVerest and OCPP', () => {
 
     const ingest = run(['ingest', 'ocpp-log', libocppLog, '--charge-point', 'cp001', '--url', url]);
     expect(ingest.code).toBe(0);
-    expect(ingest.out).toBe('sent 21 frames and 2 log lines; 0 rejected\n');
+    expect(ingest.out).toBe('sent 21 frames and 7 log lines; 0 rejected\n');
     const t = (await (
       await fetch(`${url}/api/sessions/cp001:2f1a0c1e-8c1b-4c43-9c5d-1a2b3c4d5e03`)
     ).json()) as { entries: Array<{ eventType?: string; errorCode?: string }> };
@@ -129,5 +146,25 @@ describe('compiled binary: EVerest and OCPP', () => {
       'OCPP_STATUS_ERROR/GroundFailure',
       'SESSION_DROP/EmergencyStop',
     ]);
+    // The abnormal stop is a report that carries the session's story, from the Authorize to the stop.
+    const stopReport = await waitFor(
+      async () => {
+        const r = (await (
+          await fetch(`${url}/api/reports?correlationId=cp001:2f1a0c1e-8c1b-4c43-9c5d-1a2b3c4d5e03`)
+        ).json()) as {
+          reports: Array<{
+            errorCode: string;
+            eventId: string;
+            session?: { entries: Array<{ phase: string; message: string; eventId?: string }> };
+          }>;
+        };
+        return r.reports.find((x) => x.errorCode === 'EmergencyStop');
+      },
+      5000,
+      'the EmergencyStop report',
+    );
+    const story = stopReport.session?.entries ?? [];
+    expect(story[0]?.message).toStartWith('OCPP cp->csms CALL Authorize');
+    expect(story.find((e) => e.eventId === stopReport.eventId)?.phase).toBe('stop');
   }, 30_000);
 });

@@ -1,30 +1,46 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { Database } from 'bun:sqlite';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { type FakeEs, startFakeEs } from '../helpers/es-server.ts';
 import { startTestApp, type TestApp, tempDir, waitFor } from '../helpers/test-app.ts';
 
 let es: FakeEs;
-const dataDir = tempDir();
-const messages = async (app: TestApp): Promise<string[]> =>
+const dirs: string[] = [];
+/** Lines of a service and how many distinct ones, read from the app's SQLite store. */
+const counted = (dataDir: string, service: string) => {
+  const db = new Database(join(dataDir, 'tracepulse.db'), { readonly: true });
+  try {
+    return db
+      .query<{ n: number; distinct: number }, [string]>(
+        'SELECT COUNT(*) AS n, COUNT(DISTINCT message) AS "distinct" FROM logs WHERE service = ?',
+      )
+      .get(service)!;
+  } finally {
+    db.close();
+  }
+};
+const messages = async (app: TestApp, service = 'OCPP201'): Promise<string[]> =>
   (
-    (await (await fetch(`${app.url}/api/logs?service=OCPP201&limit=1000`)).json()) as {
+    (await (await fetch(`${app.url}/api/logs?service=${service}&limit=1000`)).json()) as {
       logs: Array<{ message: string }>;
     }
   ).logs
     .map((l) => l.message)
     .sort();
-const start = () =>
-  startTestApp({
-    TRACEPULSE_DATA_DIR: dataDir,
-    TRACEPULSE_ELASTICSEARCH_URL: es.url,
-    TRACEPULSE_ELASTICSEARCH_FOLLOW: 'true',
-    TRACEPULSE_ELASTICSEARCH_FOLLOW_INTERVAL_MS: '100',
-  });
-const index = async (docs: Array<{ ms: number; message: string }>) => {
+let seq = 0;
+const index = async (docs: Array<{ ms: number; message: string; service?: string }>) => {
   const body = `${docs
     .map(
       (d) =>
-        `{"create":{"_index":"logs-everest-default"}}\n${JSON.stringify({ '@timestamp': new Date(d.ms).toISOString(), service: { name: 'OCPP201' }, log: { level: 'warn' }, message: d.message })}`,
+        `{"create":{"_index":"logs-everest-default"}}\n${JSON.stringify({
+          '@timestamp': new Date(d.ms).toISOString(),
+          service: { name: d.service ?? 'OCPP201' },
+          log: { level: 'warn' },
+          message: d.message,
+          // A unique keyword per document, as Filebeat's add_id processor writes it.
+          event: { id: `ev-${String(++seq).padStart(8, '0')}` },
+        })}`,
     )
     .join('\n')}\n`;
   expect((await fetch(`${es.url}/_bulk`, { method: 'POST', body })).status).toBe(200);
@@ -35,45 +51,99 @@ beforeAll(() => {
 });
 afterAll(() => {
   es.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-test('follow mode stores new documents, survives an outage and resumes after a restart without a gap or a duplicate', async () => {
-  await index([{ ms: Date.now() - 60_000, message: 'before the first start' }]);
-  let app = await start();
-  const t = Date.now();
-  // Two documents share one timestamp: both are stored, once.
-  await index([
-    { ms: t, message: 'pong timeout A' },
-    { ms: t, message: 'pong timeout B' },
-  ]);
-  await waitFor(async () => (await messages(app)).length === 2, 8000, 'first documents');
-  es.mode.status = 503;
-  await Bun.sleep(300);
-  await index([{ ms: t + 5, message: 'during the outage' }]).catch(() => {});
-  es.mode.status = null;
-  await index([{ ms: t + 5, message: 'during the outage' }]);
-  await waitFor(async () => (await messages(app)).length === 3, 8000, 'after the outage');
-  await app.stop();
-  await index([
-    { ms: t + 5, message: 'same ms as the checkpoint, while stopped' },
-    { ms: t + 10, message: 'while stopped' },
-  ]);
-  app = await start();
-  await waitFor(async () => (await messages(app)).length === 5, 8000, 'after the restart');
-  await Bun.sleep(400);
-  expect(await messages(app)).toEqual(
-    [
-      'pong timeout A',
-      'pong timeout B',
-      'during the outage',
-      'same ms as the checkpoint, while stopped',
-      'while stopped',
-    ].sort(),
+for (const tiebreaker of [undefined, 'event.id']) {
+  describe(
+    tiebreaker ? `with a tiebreaker (search_after on @timestamp, ${tiebreaker})` : 'without a tiebreaker',
+    () => {
+      const dataDir = tempDir();
+      dirs.push(dataDir);
+      const start = () =>
+        startTestApp({
+          TRACEPULSE_DATA_DIR: dataDir,
+          TRACEPULSE_ELASTICSEARCH_URL: es.url,
+          TRACEPULSE_ELASTICSEARCH_FOLLOW: 'true',
+          TRACEPULSE_ELASTICSEARCH_FOLLOW_INTERVAL_MS: '100',
+          ...(tiebreaker ? { TRACEPULSE_ELASTICSEARCH_TIEBREAKER_FIELD: tiebreaker } : {}),
+        });
+
+      test('follow mode stores new documents and resumes after an outage, a dropped connection and a restart without a gap or a duplicate', async () => {
+        es.docs.length = 0;
+        await index([{ ms: Date.now() - 60_000, message: 'before the first start' }]);
+        let app = await start();
+        const t = Date.now();
+        // Two documents share one timestamp: both are stored, once.
+        await index([
+          { ms: t, message: 'pong timeout A' },
+          { ms: t, message: 'pong timeout B' },
+        ]);
+        await waitFor(async () => (await messages(app)).length === 2, 8000, 'first documents');
+        es.mode.status = 503;
+        await Bun.sleep(300);
+        es.mode.status = null;
+        await index([{ ms: t + 5, message: 'after the outage' }]);
+        await waitFor(async () => (await messages(app)).length === 3, 8000, 'after the outage');
+        // The connection drops halfway through every answer for a while.
+        const before = es.requests.length;
+        es.mode.cut = true;
+        await index([{ ms: t + 5, message: 'same ms, while the connection drops' }]);
+        await waitFor(async () => es.requests.length >= before + 3, 8000, 'polls with a dropped connection');
+        const health = (await (await fetch(`${app.url}/healthz`)).json()) as {
+          components: Record<string, { lastError?: string | null }>;
+        };
+        expect(health.components.elasticsearchFollow?.lastError).toBe('down');
+        es.mode.cut = false;
+        await waitFor(async () => (await messages(app)).length === 4, 8000, 'after the dropped connection');
+        await app.stop();
+        await index([
+          { ms: t + 5, message: 'same ms as the checkpoint, while stopped' },
+          { ms: t + 10, message: 'while stopped' },
+        ]);
+        app = await start();
+        await waitFor(async () => (await messages(app)).length === 6, 8000, 'after the restart');
+        await Bun.sleep(400);
+        expect(await messages(app)).toEqual(
+          [
+            'pong timeout A',
+            'pong timeout B',
+            'after the outage',
+            'same ms, while the connection drops',
+            'same ms as the checkpoint, while stopped',
+            'while stopped',
+          ].sort(),
+        );
+        const after = (await (await fetch(`${app.url}/healthz`)).json()) as {
+          components: Record<string, unknown>;
+        };
+        expect(after.components.elasticsearchFollow).toMatchObject({
+          enabled: true,
+          lastError: null,
+          tiebreaker: tiebreaker ?? null,
+        });
+        await app.stop();
+      }, 60_000);
+
+      if (tiebreaker)
+        test('more documents at one millisecond than a page (1000): each stored once, across a restart', async () => {
+          es.docs.length = 0;
+          let app = await start();
+          const t = Date.now();
+          await index(
+            Array.from({ length: 1500 }, (_, i) => ({ ms: t, message: `burst ${i}`, service: 'Burst' })),
+          );
+          await waitFor(async () => counted(dataDir, 'Burst').n === 1500, 10_000, 'the burst');
+          await app.stop();
+          await index(
+            Array.from({ length: 700 }, (_, i) => ({ ms: t, message: `burst b${i}`, service: 'Burst' })),
+          );
+          app = await start();
+          await waitFor(async () => counted(dataDir, 'Burst').n >= 2200, 10_000, 'the second burst');
+          await Bun.sleep(400);
+          expect(counted(dataDir, 'Burst')).toEqual({ n: 2200, distinct: 2200 });
+          await app.stop();
+        }, 60_000);
+    },
   );
-  const health = (await (await fetch(`${app.url}/healthz`)).json()) as {
-    components: Record<string, unknown>;
-  };
-  expect(health.components.elasticsearchFollow).toMatchObject({ enabled: true, lastError: null });
-  await app.stop();
-}, 40_000);
+}

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import protobuf from 'protobufjs';
+import { gzipSync } from 'node:zlib';
 import { compress } from 'snappyjs';
 import { postJson, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -149,5 +150,49 @@ describe('POST /loki/api/v1/push', () => {
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metrics).toContain('tracepulse_rejected_total{reason="bad_protobuf",source="loki-push"} 1');
     expect(metrics).toMatch(/tracepulse_logs_total\{source="loki-push"\} 5/);
+  });
+
+  test('gzip JSON, as Fluent Bit sends with compress gzip, is stored; gzip and snappy bombs get 413, counted', async () => {
+    const t = Date.now() - 1500;
+    const body = JSON.stringify({
+      streams: [
+        {
+          stream: { service_name: 'EvseManager-gz', level: 'error' },
+          values: [[`${t}000000`, 'lock motor stalled', { correlation_id: 'txn-gz-1' }]],
+        },
+      ],
+    });
+    const res = await fetch(`${app.url}/loki/api/v1/push`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(body),
+    });
+    expect(res.status).toBe(204);
+    const logs = await logsOf('EvseManager-gz');
+    expect(logs.map((l) => [l.level, l.message, l.correlationId])).toEqual([
+      ['error', 'lock motor stalled', 'txn-gz-1'],
+    ]);
+    // 8 KiB limit: 16 x 8 KiB = 128 KiB after decompression.
+    const bomb = gzipSync(
+      JSON.stringify({ streams: [{ stream: { app: 'x' }, values: [[`${t}000000`, 'y'.repeat(200_000)]] }] }),
+    );
+    expect(bomb.length).toBeLessThan(8192);
+    const gz = await fetch(`${app.url}/loki/api/v1/push`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: bomb,
+    });
+    expect(gz.status).toBe(413);
+    // A snappy block that states 2^30 bytes: refused before anything is inflated.
+    const snappyBomb = new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x04, 0x00]);
+    const sn = await fetch(`${app.url}/loki/api/v1/push`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/x-protobuf' },
+      body: snappyBomb,
+    });
+    expect(sn.status).toBe(413);
+    expect(((await sn.json()) as { problems: string[] }).problems[0]).toContain('after snappy decompression');
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toContain('tracepulse_rejected_total{reason="too_large",source="loki-push"} 2');
   });
 });

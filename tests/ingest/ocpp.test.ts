@@ -55,7 +55,7 @@ const sink = () => {
 };
 
 describe('OCPP frames', () => {
-  test('a libocpp message log replayed gives the session, its fault and abnormal stop as triggers, a missing response and a gap', async () => {
+  test('a libocpp message log replayed gives the session, its fault and abnormal stop as triggers, a missing response, a heartbeat gap and a websocket gap', async () => {
     const out = sink();
     const err = sink();
     const code = await ingestCommand(['ocpp-log', fixture, '--charge-point', 'cp001', '--url', app.url], {
@@ -64,7 +64,7 @@ describe('OCPP frames', () => {
     });
     expect(err.text()).toBe('');
     expect(code).toBe(0);
-    expect(out.text()).toBe('sent 21 frames and 2 log lines; 0 rejected\n');
+    expect(out.text()).toBe('sent 21 frames and 7 log lines; 0 rejected\n');
 
     // The session opens at the Authorize (its message id) and runs to the StopTransaction.
     const session = 'cp001:2f1a0c1e-8c1b-4c43-9c5d-1a2b3c4d5e03';
@@ -113,15 +113,22 @@ describe('OCPP frames', () => {
       correlationId: 'cp001:2f1a0c1e-8c1b-4c43-9c5d-1a2b3c4d5e0a',
     });
     expect(missing?.timestamp).toBe('2026-11-25T08:05:30.000Z');
-    const gap = (await events('service=ocpp')).find((e) => e.eventType === 'OCPP_GAP');
-    expect(gap).toMatchObject({
-      errorCode: 'HeartbeatGap',
+    const gaps = (await events('service=ocpp')).filter((e) => e.eventType === 'OCPP_GAP');
+    expect(gaps.find((e) => e.errorCode === 'HeartbeatGap')).toMatchObject({
       priority: 'low',
       details: { gapS: '1101', heartbeatS: '300' },
     });
-    expect(
-      ocppLogs.some((l) => l.message === 'libocpp: Reconnecting to websocket' && l.level === 'warn'),
-    ).toBe(true);
+    expect(ocppLogs.some((l) => l.message === 'libocpp: Reconnecting' && l.level === 'warn')).toBe(true);
+    // libocpp's own websocket state (SYS Disconnected ... Connected) gives the websocket gap itself.
+    expect(gaps.find((e) => e.errorCode === 'WebsocketGap')).toMatchObject({
+      priority: 'low',
+      timestamp: '2026-11-25T08:23:20.600Z',
+      details: { chargePointId: 'cp001', gapS: '1031', downSince: '2026-11-25T08:06:10.000Z' },
+    });
+    expect(ocppLogs.find((l) => l.message.startsWith('libocpp: websocket down'))).toMatchObject({
+      level: 'warn',
+      message: 'libocpp: websocket down for 1031 s (Disconnected at 2026-11-25T08:06:10.000Z)',
+    });
   });
 
   test('2.0.1 over MQTT: the transactionId is the correlation, NotifyEvent techCode is an event, an abnormal stoppedReason a trigger', async () => {

@@ -25,7 +25,12 @@ function connections(text: string): Map<string, Set<string>> {
 }
 
 describe('map import everest', () => {
-  for (const name of ['config-sil-ocpp.yaml', 'config-CB-EVAL-DC.yaml', 'config-sil-ocpp201.yaml']) {
+  for (const name of [
+    'config-sil-ocpp.yaml',
+    'config-CB-EVAL-DC.yaml',
+    'config-sil-ocpp201.yaml',
+    'config-CB-SAT-AC-powermeter.yaml',
+  ]) {
     test(`${name}: the map passes map check and its edges are exactly the config's connections`, () => {
       const text = fixture(name);
       const r = importEverestConfig(text, { repo: 'EVerest/everest-core' });

@@ -94,6 +94,31 @@ describe('Elasticsearch at trigger time', () => {
     );
   });
 
+  test('a session failing for 20 minutes, only in Elasticsearch, widens the window; candidates stay in the analysis window', async () => {
+    const now = Date.now();
+    await bulk([
+      {
+        '@timestamp': new Date(now - 20 * 60_000).toISOString(),
+        service: { name: 'SessionManager' },
+        log: { level: 'warn' },
+        message: 'authorization retry 1 for the session',
+        labels: { correlation_id: 'txn-es-long' },
+      },
+      // A candidate's error 18 minutes back, without the id: outside the candidates' window.
+      {
+        '@timestamp': new Date(now - 18 * 60_000).toISOString(),
+        service: { name: 'PowerMeterDC' },
+        log: { level: 'error' },
+        message: 'eighteen minutes ago, uncorrelated',
+      },
+    ]);
+    await postJson(`${app.url}/webhook/event`, sessionDrop({ correlationId: 'txn-es-long', timestamp: now }));
+    const report = await reportFor('txn-es-long');
+    const text = JSON.stringify(report.hypotheses);
+    expect(text).toContain('authorization retry 1 for the session');
+    expect(text).not.toContain('eighteen minutes ago');
+  });
+
   for (const [what, set, label] of [
     [
       'slow (3 s)',
@@ -128,6 +153,24 @@ describe('Elasticsearch at trigger time', () => {
       expect(report.summary).toContain(`Log sources: Elasticsearch: ${label}, evidence is local only.`);
     });
   }
+});
+
+describe('Elasticsearch down', () => {
+  test('a source that is down yields no lines and its outcome, at once', async () => {
+    const { queryLogSources } = await import('../../src/pipeline/query-log-sources.ts');
+    const down = createElasticsearchSource({ url: 'http://127.0.0.1:1', index: 'logs-*', fields: ecsFields });
+    const t0 = performance.now();
+    const r = await queryLogSources(
+      [down],
+      { correlationId: 'x', services: ['ocpp'], since: 0, until: 1, limit: 10 },
+      2000,
+    );
+    expect(r).toEqual({
+      lines: [],
+      outcomes: [{ source: 'Elasticsearch', ok: false, lines: 0, error: 'down' }],
+    });
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
 });
 
 describe('Elasticsearch documents', () => {

@@ -90,11 +90,57 @@ describe('Loki at trigger time', () => {
       expect(r.headers.get('authorization')).toBe('Bearer glc_test_token');
       expect(r.params.get('query')).toStartWith('{station="EV-Station-01"}');
       expect(r.params.get('direction')).toBe('backward');
-      // The 5-minute window before the trigger, in nanoseconds.
       expect(BigInt(r.params.get('end')!)).toBe(BigInt(now + 1) * 1_000_000n);
-      expect(BigInt(r.params.get('start')!)).toBe(BigInt(now - 300_000) * 1_000_000n);
     }
-    expect(reqs.map((r) => r.params.get('query'))).toContain('{station="EV-Station-01"} |= "txn-loki-1"');
+    // The candidates: the analysis window (5 minutes here); the session: as far back as the window
+    // can stretch (an hour), in nanoseconds.
+    const startOf = (q: string) =>
+      BigInt(reqs.find((r) => r.params.get('query') === q)!.params.get('start')!);
+    expect(startOf('{station="EV-Station-01"} |= "txn-loki-1"')).toBe(BigInt(now - 3_600_000) * 1_000_000n);
+    const cands = reqs.find((r) => r.params.get('query')!.includes('service_name=~'))!;
+    expect(BigInt(cands.params.get('start')!)).toBe(BigInt(now - 300_000) * 1_000_000n);
+  });
+
+  test('a session failing for 20 minutes, only in Loki, widens the window: its first warning reaches the report', async () => {
+    const now = Date.now();
+    loki.push(
+      { ...station, app: 'SessionManager', level: 'warn' },
+      now - 20 * 60_000,
+      'session txn-loki-long: PowermeterTransactionStartFailed, retrying',
+    );
+    await postJson(
+      `${app.url}/webhook/event`,
+      sessionDrop({ correlationId: 'txn-loki-long', timestamp: now }),
+    );
+    const report = await reportFor(app, 'txn-loki-long');
+    expect(JSON.stringify(report.hypotheses)).toContain('txn-loki-long: PowermeterTransactionStartFailed');
+  });
+
+  test('with the window widened by local session warnings, the candidates are read from the widened start', async () => {
+    const now = Date.now();
+    const res = await postJson(`${app.url}/api/logs`, [
+      {
+        timestamp: now - 15 * 60_000,
+        service: 'SessionManager',
+        level: 'warn',
+        message: 'authorization slow',
+        correlationId: 'txn-loki-wide',
+      },
+    ]);
+    expect(res.status).toBe(200);
+    const before = loki.requests.length;
+    await postJson(
+      `${app.url}/webhook/event`,
+      sessionDrop({ correlationId: 'txn-loki-wide', timestamp: now }),
+    );
+    await reportFor(app, 'txn-loki-wide');
+    const cands = loki.requests
+      .slice(before)
+      .find(
+        (r) => r.path === '/loki/api/v1/query_range' && r.params.get('query')!.includes('service_name=~'),
+      )!;
+    // 15 minutes back plus the 2-minute lead, as the local evidence window.
+    expect(BigInt(cands.params.get('start')!)).toBe(BigInt(now - 17 * 60_000) * 1_000_000n);
   });
 
   for (const [what, set, label] of [
@@ -174,13 +220,14 @@ describe('Loki lines', () => {
     expect(levelFromText('E: something')).toBe('info');
   });
 
-  test('the candidates query filters on the service labels and escapes names', () => {
+  test('the candidates query filters on the service labels and escapes names; the session query reaches further back', () => {
     const [corr, cands] = triggerQueries(
       { url: 'http://x', selector: '{station="A"}' },
-      { correlationId: 'txn "q"', services: ['ocpp.201', 'OCPP'] },
+      { correlationId: 'txn "q"', services: ['ocpp.201', 'OCPP'], since: 5000, sessionSince: 1000 },
     );
-    expect(corr).toBe('{station="A"} |= "txn \\"q\\""');
-    expect(cands).toBe(
+    expect(corr).toEqual({ query: '{station="A"} |= "txn \\"q\\""', since: 1000 });
+    expect(cands?.since).toBe(5000);
+    expect(cands?.query).toBe(
       '{station="A"} | service_name=~"(?i)ocpp\\\\.201|OCPP" or service=~"(?i)ocpp\\\\.201|OCPP" or app=~"(?i)ocpp\\\\.201|OCPP" or job=~"(?i)ocpp\\\\.201|OCPP"',
     );
   });

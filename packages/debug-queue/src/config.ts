@@ -14,6 +14,12 @@ export interface DebugQueueConfig {
   lokiLabels?: Record<string, string>;
   /** X-Scope-OrgID for multi-tenant Loki. */
   lokiTenant?: string;
+  /** Elasticsearch or OpenSearch base URL: log lines are also written there with the _bulk API. */
+  elasticsearchUrl?: string;
+  /** Index or data stream for those lines; default `logs-debugqueue-default`. */
+  elasticsearchIndex?: string;
+  /** Elasticsearch API key (the base64 "encoded" value). */
+  elasticsearchApiKey?: string;
   /** Items held per destination (queued plus in flight); past it low priority is dropped first. */
   maxQueue?: number;
   /** Items per delivery attempt. */
@@ -64,6 +70,9 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     topicPrefix: get('DEBUG_QUEUE_TOPIC_PREFIX'),
     lokiUrl: get('DEBUG_QUEUE_LOKI_URL'),
     lokiTenant: get('DEBUG_QUEUE_LOKI_TENANT'),
+    elasticsearchUrl: get('DEBUG_QUEUE_ELASTICSEARCH_URL'),
+    elasticsearchIndex: get('DEBUG_QUEUE_ELASTICSEARCH_INDEX'),
+    elasticsearchApiKey: get('DEBUG_QUEUE_ELASTICSEARCH_API_KEY'),
     spoolFile: get('DEBUG_QUEUE_SPOOL_FILE'),
   };
   const maxQueue = get('DEBUG_QUEUE_MAX_QUEUE');
@@ -97,6 +106,7 @@ export function validateConfig(config: DebugQueueConfig): void {
   };
   checkUrl('url (DEBUG_QUEUE_URL)', config.url, primaryProtocols);
   checkUrl('lokiUrl (DEBUG_QUEUE_LOKI_URL)', config.lokiUrl, ['http:', 'https:']);
+  checkUrl('elasticsearchUrl (DEBUG_QUEUE_ELASTICSEARCH_URL)', config.elasticsearchUrl, ['http:', 'https:']);
   const positive = [
     'maxQueue',
     'batchSize',

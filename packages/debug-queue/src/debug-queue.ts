@@ -1,6 +1,7 @@
 import { type DebugQueueConfig, defaults, validateConfig } from './config.js';
 import { correlationStorage } from './correlation.js';
 import { createHttpTransport } from './http-transport.js';
+import { createElasticsearchTransport } from './elasticsearch-transport.js';
 import { createLokiTransport } from './loki-transport.js';
 import { createMqttTransport } from './mqtt-transport.js';
 import { writeNotice } from './notice.js';
@@ -103,7 +104,20 @@ export function createDebugQueue(config: DebugQueueConfig = {}): DebugQueue {
         c.spoolFile ? `${c.spoolFile}.loki` : undefined,
       )
     : undefined;
-  const sinks = [primary, loki].filter((s): s is Sink => s !== undefined);
+  const elasticsearch = c.elasticsearchUrl
+    ? sink(
+        'elasticsearch',
+        createElasticsearchTransport({
+          url: c.elasticsearchUrl,
+          index: c.elasticsearchIndex,
+          apiKey: c.elasticsearchApiKey,
+          timeoutMs: c.timeoutMs,
+          fetch: c.fetch,
+        }),
+        c.spoolFile ? `${c.spoolFile}.elasticsearch` : undefined,
+      )
+    : undefined;
+  const sinks = [primary, loki, elasticsearch].filter((s): s is Sink => s !== undefined);
 
   // Ids are one random UUID per instance plus a counter: unique across stations and restarts
   // (TracePulse dedups retried deliveries by id) without a crypto call on every log().
@@ -201,7 +215,15 @@ export function createDebugQueue(config: DebugQueueConfig = {}): DebugQueue {
     },
 
     stats() {
-      return { transport, accepted, discarded, invalid, primary: primary?.stats(), loki: loki?.stats() };
+      return {
+        transport,
+        accepted,
+        discarded,
+        invalid,
+        primary: primary?.stats(),
+        loki: loki?.stats(),
+        elasticsearch: elasticsearch?.stats(),
+      };
     },
   };
 }

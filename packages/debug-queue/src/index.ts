@@ -51,7 +51,7 @@ export const debugQueue: DebugQueue = {
 };
 
 /**
- * Forwards console.warn/error lines (with the current correlation id) as log lines while the
+ * Forwards console.log/info/warn/error lines (with the current correlation id) as log lines while the
  * console prints exactly what it printed before. Returns a function that unwraps.
  */
 export function wrapConsole(target: Parameters<typeof wrap>[0], options: WrapConsoleOptions): () => void {

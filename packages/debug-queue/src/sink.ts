@@ -4,7 +4,7 @@ import { errorOf, FatalTransportError, type Outcome, type SendResult, type Trans
 import { DebugQueueError, type DropInfo, type Item, type SinkState, type SinkStats } from './types.js';
 
 export interface SinkOptions {
-  /** `primary` (TracePulse or broker) or `loki`. */
+  /** `primary` (TracePulse or broker), `loki` or `elasticsearch`. */
   name: string;
   transport: Transport;
   maxQueue: number;

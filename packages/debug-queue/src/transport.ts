@@ -14,7 +14,7 @@ export interface SendResult {
 
 /** A destination. Queueing, retry, backoff and spooling are the sink's job; a transport only sends. */
 export interface Transport {
-  readonly kind: 'http' | 'mqtt' | 'loki';
+  readonly kind: 'http' | 'mqtt' | 'loki' | 'elasticsearch';
   send(items: Item[], signal: AbortSignal): Promise<SendResult>;
   close(): Promise<void>;
   /** Registers a callback for "reachable again" (MQTT reconnect), so a waiting retry can go at once. */

@@ -87,7 +87,7 @@ export type DebugQueueErrorCode =
 /** A problem the queue noticed; it never throws these at the caller of `log()`. */
 export class DebugQueueError extends Error {
   readonly code: DebugQueueErrorCode;
-  /** Which destination: `primary` (TracePulse or broker) or `loki`. */
+  /** Which destination: `primary` (TracePulse or broker), `loki` or `elasticsearch`. */
   readonly destination: string | undefined;
   constructor(
     code: DebugQueueErrorCode,
@@ -144,4 +144,6 @@ export interface DebugQueueStats {
   primary: SinkStats | undefined;
   /** Grafana Loki, when configured. */
   loki: SinkStats | undefined;
+  /** Elasticsearch or OpenSearch, when configured. */
+  elasticsearch: SinkStats | undefined;
 }

@@ -8,7 +8,7 @@ export interface WrapConsoleOptions {
   service: string;
   /** Queue to forward to; the default is the environment-configured `debugQueue`. */
   queue?: Pick<DebugQueue, 'logLine'>;
-  /** Methods to forward; default warn and error. */
+  /** Methods to forward; default log, info, warn and error (console.log and info as info lines). */
   methods?: ReadonlyArray<'warn' | 'error' | 'info' | 'log' | 'debug'>;
   /** Where the correlation id comes from; default the `withCorrelationId()` storage. */
   getCorrelationId?: () => string | undefined;
@@ -25,7 +25,7 @@ const levelOf: Record<Method, LogLevel> = {
 };
 
 /**
- * Makes console.warn/console.error also forward their line to the queue. The original method is
+ * Makes console.log/info/warn/error also forward their line to the queue. The original method is
  * called first with the same `this` and arguments, so what the console prints does not change.
  * Returns a function that puts the original methods back.
  */
@@ -34,7 +34,7 @@ export function wrapConsole(
   {
     service,
     queue,
-    methods = ['warn', 'error'],
+    methods = ['log', 'info', 'warn', 'error'],
     getCorrelationId = currentCorrelationId,
   }: WrapConsoleOptions,
   defaultQueue?: Pick<DebugQueue, 'logLine'>,

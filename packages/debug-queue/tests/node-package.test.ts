@@ -75,12 +75,14 @@ afterAll(async () => {
 test('npm pack ships the built ESM, its declarations, README and firmware docs, and nothing else', () => {
   expect(files).toContain('dist/index.js');
   expect(files).toContain('dist/index.d.ts');
+  expect(files).toContain('dist/cjs/index.js');
+  expect(files).toContain('dist/cjs/package.json');
   expect(files).toContain('README.md');
   expect(files).toContain('docs/firmware.md');
   expect(files).toContain('package.json');
   expect(files).toContain('docs/examples/publish-event.c');
   const shipped =
-    /^(dist\/[\w-]+\.(js|d\.ts)|README\.md|docs\/[\w-]+\.md|docs\/examples\/[\w-]+\.c|package\.json)$/;
+    /^(dist\/(cjs\/)?[\w-]+\.(js|d\.ts)|dist\/cjs\/package\.json|README\.md|docs\/[\w-]+\.md|docs\/examples\/[\w-]+\.c|package\.json)$/;
   expect(files.filter((f) => !shipped.test(f))).toEqual([]);
   expect(existsSync(join(app, 'node_modules/debug-queue/dist/index.d.ts'))).toBe(true);
 });
@@ -116,6 +118,38 @@ test('under node, the packed package delivers over HTTP (default instance from e
   expect(mqttEvent?.details).toEqual({ retryBackoffWaitMinimum: '3' });
 });
 
+test("under node, require('debug-queue') works (the CommonJS entry) and delivers, and it is not the ESM build", async () => {
+  writeFileSync(
+    join(app, 'cjs-consumer.cjs'),
+    [
+      "const dq = require('debug-queue');",
+      "const path = require.resolve('debug-queue');",
+      "dq.withCorrelationId('txn-node-cjs', () => dq.debugQueue.log('SESSION_DROP', { service: 'SessionManager', errorCode: 'TIMEOUT' }, { priority: 'low' }));",
+      'const q = dq.createDebugQueue({ url: process.env.DEBUG_QUEUE_URL, apiKey: process.env.DEBUG_QUEUE_API_KEY });',
+      "q.logLine('error', 'CJS consumer line', { service: 'SessionManager', correlationId: 'txn-node-cjs' });",
+      'Promise.all([dq.debugQueue.close(5000), q.close(5000)]).then((r) => {',
+      '  process.stdout.write(JSON.stringify({ path, delivered: r, names: Object.keys(dq).sort() }));',
+      '});',
+    ].join('\n'),
+  );
+  const r = await run('node', ['cjs-consumer.cjs'], {
+    cwd: app,
+    env: cleanEnv({ DEBUG_QUEUE_URL: tp.url, DEBUG_QUEUE_API_KEY: 'station-key-01' }),
+  });
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const out = JSON.parse(r.stdout) as { path: string; delivered: boolean[]; names: string[] };
+  expect(out.path).toEndWith('node_modules/debug-queue/dist/cjs/index.js');
+  expect(out.delivered).toEqual([true, true]);
+  expect(out.names).toEqual(
+    expect.arrayContaining(['createDebugQueue', 'debugQueue', 'withCorrelationId', 'wrapConsole']),
+  );
+  expect(await tp.events({ correlationId: 'txn-node-cjs' })).toHaveLength(1);
+  expect((await tp.logs({ correlationId: 'txn-node-cjs' })).map((l) => l.message)).toEqual([
+    'CJS consumer line',
+  ]);
+});
+
 test('under node, wrapConsole leaves the console output byte-identical', async () => {
   const env = {
     DQ_MODULE: join(app, 'node_modules/debug-queue/dist/index.js'),
@@ -132,6 +166,11 @@ test('under node, wrapConsole leaves the console output byte-identical', async (
   expect(wrapped.stderr).toBe(plain.stderr);
   const logs = await tp.logs({ correlationId: 'txn-console-9' });
   expect(logs.map((l) => l.level).sort()).toEqual(['error', 'error', 'warn']);
+  // console.log is forwarded by default (as info), under node too.
+  const all = await tp.logs({ service: 'evse_manager_1' });
+  expect(all.filter((l) => l.message === 'EvseManager: connector 1 state Charging')).toMatchObject([
+    { level: 'info' },
+  ]);
 });
 
 test('without the optional mqtt package, an mqtt:// queue says so once and rejects instead of hoarding', async () => {

@@ -17,7 +17,7 @@ afterAll(async () => {
   await tp.dispose();
 });
 
-test('wrapConsole leaves stdout and stderr byte-identical and forwards warn/error with the correlation id', async () => {
+test('wrapConsole leaves stdout and stderr byte-identical and forwards log/info/warn/error with the correlation id', async () => {
   const plain = await run(process.execPath, [app], { env: { DQ_MODULE: src, DQ_URL: tp.url, WRAP: '0' } });
   const wrapped = await run(process.execPath, [app], { env: { DQ_MODULE: src, DQ_URL: tp.url, WRAP: '1' } });
   expect(plain.code).toBe(0);
@@ -40,9 +40,11 @@ test('wrapConsole leaves stdout and stderr byte-identical and forwards warn/erro
   ]);
   expect(byMessage('after await:')).toMatchObject([{ level: 'error', correlationId: 'txn-console-9' }]);
   expect(byMessage('percent%')).toHaveLength(1);
-  // console.log/info are not forwarded, nor anything after unwrap()
-  expect(byMessage('EvseManager: connector')).toHaveLength(0);
-  expect(byMessage('info:')).toHaveLength(0);
+  // console.log and console.info are forwarded by default, as info lines; nothing after unwrap()
+  expect(byMessage('EvseManager: connector 1 state Charging')).toMatchObject([
+    { level: 'info', correlationId: null },
+  ]);
+  expect(byMessage('info: SessionEvent TransactionStarted')).toMatchObject([{ level: 'info' }]);
   expect(byMessage('after unwrap')).toHaveLength(0);
-  expect(logs).toHaveLength(6);
+  expect(logs).toHaveLength(8);
 });

@@ -2,12 +2,14 @@
 import { atLeast } from '../../auth/roles.ts';
 import type { Session } from '../../auth/session.ts';
 import type { MapSuggestion, Report } from '../../core/report.ts';
+import type { SessionStory as Story } from '../../core/session-timeline.ts';
 import type { ChatMessage } from '../../store/chat-store.ts';
 import type { Feedback } from '../../store/feedback-store.ts';
 import type { PathGraph, TimelineItem } from '../timeline.ts';
 import { PathSvg } from './path-svg.tsx';
 import { MapSuggestions, RelatedReports } from './report-links.tsx';
 import { Bar, clock, dayClock, pct } from './report-message.tsx';
+import { SessionStory } from './session-story.tsx';
 
 export interface ThreadProps {
   report: Report;
@@ -15,6 +17,8 @@ export interface ThreadProps {
   eventAt: number;
   timeline: TimelineItem[];
   path: PathGraph;
+  /** The trigger's charging session (its correlationId), in order, with its gaps. */
+  chargingSession: Story | null;
   messages: ChatMessage[];
   feedback: Feedback[];
   /** The report's suggested map edges, each with whether the map in force has it already. */
@@ -93,6 +97,8 @@ export function Thread(p: ThreadProps) {
           <PathSvg graph={p.path} />
         </div>
       </section>
+
+      <SessionStory story={p.chargingSession} eventId={r.eventId} eventAt={p.eventAt} />
 
       <section aria-labelledby="h-tl">
         <h2 id="h-tl">Evidence timeline</h2>

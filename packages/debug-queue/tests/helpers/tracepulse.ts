@@ -90,6 +90,8 @@ export interface TracePulseOptions {
   apiKeys?: string[];
   /** Wait for the MQTT subscription before returning from start(). */
   waitMqtt?: boolean;
+  /** More TRACEPULSE_* settings (e.g. an Elasticsearch source). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -127,6 +129,7 @@ export async function startTracePulse(options: TracePulseOptions = {}): Promise<
         TRACEPULSE_MQTT_CLIENT_ID: `${prefix}-tracepulse`,
         TRACEPULSE_SYSTEM_MAP: join(repoRoot, 'system-map.yaml'),
         TRACEPULSE_API_KEYS: (options.apiKeys ?? []).join(','),
+        ...options.env,
       },
     });
     child.stdout?.on('data', (d) => {
