@@ -149,6 +149,7 @@ export async function startCluster(deps: {
       clearInterval(timer);
       claims?.stop();
       reportStream.stop();
+      mapSync.stop();
       if (link.connected()) void link.send('ZREM', [peersKey, instanceId]).catch(() => {});
       link.close();
     },

@@ -7,7 +7,10 @@ import type { RedisLink } from './redis-link.ts';
 /** The map in force, mirrored to Redis (`<prefix>map`: {yaml, at, by}) and announced on the same channel. */
 export interface MapSync {
   state(): { syncedAt: number | null; lastError: string | null };
+  stop(): void;
 }
+
+const RECHECK_MS = 5000;
 
 interface Mirrored {
   yaml: string;
@@ -109,8 +112,16 @@ export function startMapSync(deps: {
   link.subscribe(key, consider);
   link.onConnect(() => void reconcile());
   if (link.connected()) void reconcile();
+  // Belt and braces for a missed message (a subscriber connection that dropped alone): one GET now and then.
+  const timer = setInterval(() => {
+    if (link.connected()) void reconcile();
+  }, RECHECK_MS);
+  timer.unref();
 
-  return { state: () => ({ syncedAt, lastError }) };
+  return {
+    state: () => ({ syncedAt, lastError }),
+    stop: () => clearInterval(timer),
+  };
 }
 
 function metrics(m: Metrics) {

@@ -66,14 +66,17 @@ export async function createRedisLink(options: {
     if (everConnected) status.reconnects++;
     logger.info(everConnected ? 'Redis connection back' : 'Redis connected', { url: redact(options.url) });
     everConnected = true;
-    void resubscribe();
-    for (const l of connectListeners) {
-      try {
-        l();
-      } catch (err) {
-        logger.error('Redis connect listener failed', { error: String(err) });
+    // Listeners run once the subscriptions are back: a resync that reads state after subscribing
+    // cannot miss a change published in between.
+    void resubscribe().then(() => {
+      for (const l of connectListeners) {
+        try {
+          l();
+        } catch (err) {
+          logger.error('Redis connect listener failed', { error: String(err) });
+        }
       }
-    }
+    });
   };
   main.onclose = (err) => {
     if (status.connected && !closed)
