@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Adjustments } from '../src/analyze/evidence.ts';
+import type { Adjustments } from '../src/core/learnt-model.ts';
 import { builtInRules } from '../src/analyze/rules/pack.ts';
 import { caseFiles } from '../src/cli/eval.ts';
 import { loadConfig } from '../src/config/config.ts';
@@ -29,6 +29,7 @@ const signals = [
   'event.origin',
   'change.recent',
   'cascade.cited',
+  'logs.silent',
 ];
 const packIds = builtInRules.map((r) => r.id);
 const variants: Array<[string, Adjustments | undefined]> = [

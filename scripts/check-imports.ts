@@ -4,14 +4,15 @@
  *   npx bun scripts/check-imports.ts [SRC_DIR]   prints each offending import, exit 1 when there is one
  * Part of `npm test` through tests/layout/imports.test.ts.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /**
  * What each folder of src/ may import besides itself. core, map and analyze are pure (no I/O
  * modules either); store sits on core only; the stages (ingest, sources, deliver, ui) sit on core
- * and store and never import each other, http or app; http mounts the stages' routes; only app.ts
- * (and the entry points main.ts and cli/) wires everything together.
+ * and store and never import each other, http or app; http mounts the stages' routes; only the
+ * composition root (app.ts and its parts in app/, which turn the config into each feature's
+ * dependencies) and the entry points (main.ts, cli/) wire everything together.
  */
 export const allowed: Record<string, readonly string[]> = {
   core: [],
@@ -43,6 +44,7 @@ export const allowed: Record<string, readonly string[]> = {
   ],
   replay: ['core', 'config', 'map'],
   cli: ['*'],
+  app: ['*'],
   'app.ts': ['*'],
   'main.ts': ['*'],
 };
@@ -51,22 +53,6 @@ export const allowed: Record<string, readonly string[]> = {
 export const pure = new Set(['core', 'map', 'analyze']);
 const ioModules =
   /^(node:(fs|net|http|https|child_process|dgram|tls|worker_threads)|bun:sqlite|mqtt|openai|@octokit\/|@slack\/|nodemailer)/;
-
-/**
- * Imports that break the rule today and are known, each with the reason it is still there. The check
- * fails on any other; remove an entry when its import goes.
- */
-export const knownExceptions: Record<string, string> = {
-  'deliver/connected-mode.ts -> config':
-    'connected mode still builds its sinks from the whole config (issue 11, "one composition root")',
-  'deliver/sink-registry.ts -> config': 'as above: sinks read their settings from the whole config',
-  'sources/change-sources.ts -> config': 'the change sources still read the whole config (issue 11)',
-  'ui/chat-feature.ts -> config': 'the chat feature still reads the whole config (issue 11)',
-  'llm/from-config.ts -> config': 'the LLM adapter is built from the whole config (app.ts calls it)',
-  'ui/chat-feature.ts -> deliver': 'the chat redacts LLM questions with deliver/redact.ts',
-  'ui/chat-feature.ts -> pipeline':
-    'the chat reads reports and re-ranks stored triggers through the pipeline',
-};
 
 export interface Violation {
   file: string;
@@ -97,13 +83,9 @@ function files(dir: string): string[] {
 }
 
 /** Every import under `srcDir` that breaks the rule. */
-export function checkImports(
-  srcDir: string,
-  exceptions: Record<string, string> = knownExceptions,
-): Violation[] {
+export function checkImports(srcDir: string): Violation[] {
   const root = resolve(srcDir);
   const out: Violation[] = [];
-  const used = new Set<string>();
   for (const file of files(root)) {
     const rel = relative(root, file);
     const from = partOf(rel);
@@ -128,22 +110,9 @@ export function checkImports(
         continue;
       }
       if (may.includes('*') || may.includes(to)) continue;
-      const key = `${rel.split(sep).join('/')} -> ${to}`;
-      if (exceptions[key]) {
-        used.add(key);
-        continue;
-      }
       report(`${from} may not import ${to} (it may import: ${may.join(', ') || 'nothing outside itself'})`);
     }
   }
-  // An exception whose import is gone must go too, so the list stays the truth.
-  for (const key of Object.keys(exceptions))
-    if (!used.has(key) && existsSync(join(root, key.split(' -> ')[0] as string)))
-      out.push({
-        file: key.split(' -> ')[0] as string,
-        specifier: '',
-        message: `stale known exception: ${key}`,
-      });
   return out;
 }
 

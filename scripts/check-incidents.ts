@@ -23,15 +23,19 @@ for (const file of process.argv.slice(2).flatMap(files)) {
   if (!parsed.ok) problems.push(...parsed.problems);
   else {
     const eventIds = new Set<string>();
+    let triggers = new Set<string>();
     for (const r of parsed.records) {
       if (r.type === 'map') {
         const map = parseSystemMap(r.yaml);
         if (!map.ok) problems.push(...map.problems.map((p) => `line ${r.line}: map: ${p.message}`));
+        else triggers = new Set(map.graph.triggers);
       }
       if (r.type === 'event') {
         const cid = (r.body.correlationId ??
           (r.body.event as Record<string, unknown> | undefined)?.correlationId) as string | undefined;
-        if (cid) eventIds.add(cid);
+        // Only a trigger gets a report: priority high, or no priority and a type the map triggers on.
+        const priority = r.body.priority ?? (triggers.has(String(r.body.eventType)) ? 'high' : 'low');
+        if (cid && priority === 'high') eventIds.add(cid);
       }
     }
     const labels = parsed.records.filter((r) => r.type === 'label');
@@ -41,7 +45,9 @@ for (const file of process.argv.slice(2).flatMap(files)) {
       if (!r.label.source) problems.push(`line ${r.line}: label has no source`);
       if (!r.label.faultClass) problems.push(`line ${r.line}: label has no faultClass`);
       if (!eventIds.has(r.label.correlationId))
-        problems.push(`line ${r.line}: no event with correlationId ${r.label.correlationId}`);
+        problems.push(
+          `line ${r.line}: no trigger event (priority high) with correlationId ${r.label.correlationId}`,
+        );
     }
   }
   if (problems.length) {

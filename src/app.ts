@@ -3,12 +3,12 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { type Config, unknownVariableWarnings } from './config/config.ts';
-import { type Clock, systemClock } from './core/clock.ts';
+import { type Clock, type Scheduler, systemClock, systemScheduler } from './core/clock.ts';
 import type { DebugEvent } from './core/event.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { ChangeRefresher, ChangeSource } from './core/ports.ts';
-import { startConnectedMode } from './deliver/connected-mode.ts';
+import { connectedModeFromConfig } from './app/connected-mode.ts';
 import { createChangeRoutes } from './http/change-routes.ts';
 import { createOutboxRoutes } from './http/outbox-routes.ts';
 import { createQueryRoutes } from './http/query-routes.ts';
@@ -26,18 +26,18 @@ import { createPushRoutes } from './ingest/push-routes.ts';
 import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analysis.ts';
 import { recoverUnreportedTriggers } from './pipeline/recovery.ts';
 import { createReportService, type ReportService } from './pipeline/reports.ts';
-import { createChangeSources } from './sources/change-sources.ts';
-import { llmAdapterFromConfig } from './llm/from-config.ts';
+import { createChangeSources } from './app/change-sources.ts';
+import { llmAdapterFromConfig } from './app/llm.ts';
 import type { LlmAdapter } from './core/llm.ts';
 import { createLogSources, elasticsearchOptions, lokiOptions } from './sources/log-sources.ts';
 import { latestBatchKey } from './store/follow-checkpoints.ts';
 import { createSystemMapSource, type SystemMapSource } from './sources/system-map-source.ts';
-import { openDatabase, WAL_AUTOCHECKPOINT_PAGES } from './store/db.ts';
+import { isDiskFull, openStore, WAL_AUTOCHECKPOINT_PAGES } from './store/db.ts';
 import { createIngestQueries, type IngestQueries } from './store/ingest-queries.ts';
 import { createIngestWriter, type IngestWriter } from './store/ingest-writer.ts';
 import { createSizeGuard, diskFreeBytes, scheduleRetention, storeBytes } from './store/retention.ts';
 import { createWalCheckpointer } from './store/wal-checkpointer.ts';
-import { createChatFeature } from './ui/chat-feature.ts';
+import { createChatFeature } from './app/chat.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 export const version: string = pkg.version;
@@ -98,20 +98,37 @@ const errCode = (err: unknown): string =>
 /** Composition root: builds every stage from config and wires them; the only place that knows the whole graph. */
 export async function startApp(
   config: Config,
-  options: { clock?: Clock; logger?: Logger; env?: Record<string, string | undefined> } = {},
+  options: {
+    clock?: Clock;
+    /** The timers of retention and pruning (tests pass a manual clock and advance it). */
+    scheduler?: Scheduler;
+    logger?: Logger;
+    env?: Record<string, string | undefined>;
+  } = {},
 ): Promise<RunningApp> {
   const startedAt = performance.now();
   const clock = options.clock ?? systemClock;
+  const scheduler = options.scheduler ?? systemScheduler;
   const logger = options.logger ?? createLogger({ level: config.TRACEPULSE_LOG_LEVEL });
   const metrics = createMetrics();
   const stationId = config.TRACEPULSE_STATION_ID ?? hostname();
 
   const dbPath = join(config.TRACEPULSE_DATA_DIR, 'tracepulse.db');
   let db: Database;
+  let fullAtStart: string | null;
+  // The WAL is on the same disk as the store: on a small store, checkpoint it at an eighth of the
+  // bound (4000 pages, 16 MB, from 128 MB up) and cut it back to an eighth (4 to 64 MB), so both stay
+  // near the bound. The default 512 MB store is as before.
+  const walBytes = Math.min(WAL_AUTOCHECKPOINT_PAGES * 4096, (config.TRACEPULSE_MAX_DB_MB * 1024 * 1024) / 8);
+  const autocheckpointPages = Math.max(256, Math.floor(walBytes / 4096));
   try {
-    db = openDatabase(dbPath, { sync: config.TRACEPULSE_SQLITE_SYNC });
+    ({ db, fullAtStart } = openStore(dbPath, {
+      sync: config.TRACEPULSE_SQLITE_SYNC,
+      walLimitBytes: Math.min(64, Math.max(4, config.TRACEPULSE_MAX_DB_MB / 8)) * 1024 * 1024,
+      autocheckpointPages,
+    }));
   } catch (cause) {
-    const full = /ENOSPC|SQLITE_FULL|disk is full/i.test(`${errCode(cause)} ${String(cause)}`);
+    const full = isDiskFull(cause);
     throw new StartupError(
       full
         ? `disk full: cannot open the store ${dbPath} (free space on its file system)`
@@ -120,10 +137,17 @@ export async function startApp(
       { cause },
     );
   }
+  if (fullAtStart)
+    logger.warn(
+      `disk full: the store at ${dbPath} is open read-only until space returns (reads and the UI work; writes get 503)`,
+      { freeBytes: diskFreeBytes(config.TRACEPULSE_DATA_DIR) },
+    );
   const checkpointer = createWalCheckpointer(db, dbPath, {
-    autocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
+    autocheckpointPages,
     logger: logger.child('store'),
     metrics,
+    // A store opened on a full disk holds an exclusive lock: the worker's connection could not read it.
+    ...(fullAtStart ? { startRowsPerSecond: Number.POSITIVE_INFINITY } : {}),
   });
   const queries = createIngestQueries(db);
   const maps = createSystemMapSource({ path: config.TRACEPULSE_SYSTEM_MAP, db, logger: logger.child('map') });
@@ -134,18 +158,24 @@ export async function startApp(
   };
   const sizeGuard = createSizeGuard(db, {
     policy: retentionPolicy,
+    walPath: `${dbPath}-wal`,
     dir: config.TRACEPULSE_DATA_DIR,
     reserveBytes: config.TRACEPULSE_DISK_RESERVE_MB * 1024 * 1024,
     clock,
     logger: logger.child('store'),
+    probe: () => writer.probe(),
   });
   const triggerHandlers: Array<(e: DebugEvent) => void> = [];
   // Told the rows of each ingest commit: the WAL checkpointer (load), the size bound and pattern indexing.
-  const commitHandlers: Array<(rows: number) => void> = [checkpointer.noteCommitted, sizeGuard.noteCommitted];
+  const commitHandlers: Array<(rows: number, bytes: number) => void> = [
+    checkpointer.noteCommitted,
+    sizeGuard.noteCommitted,
+  ];
   const writer = createIngestWriter(db, {
     onFailed: sizeGuard.noteFailed,
-    onCommitted: (rows) => {
-      for (const h of commitHandlers) h(rows);
+    failingAtStart: fullAtStart,
+    onCommitted: (rows, bytes) => {
+      for (const h of commitHandlers) h(rows, bytes);
     },
     onEventsCommitted: (results) => {
       for (const r of results) {
@@ -160,6 +190,9 @@ export async function startApp(
       }
     },
   });
+
+  // Learn as soon as space is back, not only at the next write.
+  if (fullAtStart) sizeGuard.noteFailed();
 
   const localIntake = createIngestIntake({
     writer,
@@ -225,10 +258,11 @@ export async function startApp(
   // One adapter for both LLM features; the SDK itself is imported on the first call.
   const llm = llmAdapterFromConfig(config);
   // Connected mode (issue 4): registers its outbox hook on the reports before any report can be made.
-  const connected = await startConnectedMode({
+  const connected = await connectedModeFromConfig({
     config,
     db,
     clock,
+    scheduler,
     logger,
     metrics,
     stationId,
@@ -294,7 +328,7 @@ export async function startApp(
   };
 
   // Chat UI (issue 7): sessions, live updates, questions, feedback and learning.
-  const chat = createChatFeature(ctx);
+  const chat = createChatFeature(ctx, scheduler);
 
   // Features register their routes, trigger handlers and stop hooks here, in dependency order.
   const routes: Hono[] = [
@@ -473,6 +507,7 @@ export async function startApp(
   const retention = scheduleRetention(db, {
     policy: retentionPolicy,
     clock,
+    scheduler,
     logger,
   });
 
@@ -505,6 +540,7 @@ export async function startApp(
     stop: () => {
       stopping ??= (async () => {
         retention.stop();
+        sizeGuard.stop();
         // Order matters: stop taking input, let in-flight requests and PUBACKs finish, then close the store.
         await withGrace(mqtt?.stop(), 5_000, () => logger.warn('MQTT did not close in time'));
         await withGrace(everest?.stop(), 5_000, () => logger.warn('EVerest MQTT did not close in time'));

@@ -1,5 +1,6 @@
 import type { Hypothesis, MapSuggestion, RelatedReport } from '../core/report.ts';
 import type { SystemGraph } from '../map/graph.ts';
+import { modelVersionOf } from '../core/learnt-model.ts';
 import type { Adjustments, EvidenceBundle } from './evidence.ts';
 import { levelRank } from '../core/log-line.ts';
 import { buildFacts, type TriggerEvent } from './facts.ts';
@@ -15,7 +16,6 @@ import { onset } from './rules/onset.ts';
 import { silentPeer } from './rules/silent-peer.ts';
 import type { Rule, RuleSet } from './rules/schema.ts';
 import { summarize } from './summary.ts';
-import { fingerprint } from './text.ts';
 
 export interface AnalyzeInput {
   event: TriggerEvent;
@@ -53,16 +53,6 @@ export const families: readonly RuleFamily[] = [
   silentPeer,
 ];
 
-const hasAdjustments = (a?: Adjustments) =>
-  !!a && (Object.keys(a.rules ?? {}).length > 0 || Object.keys(a.services ?? {}).length > 0);
-
-const sortedJson = (o: Record<string, number> = {}) =>
-  JSON.stringify(
-    Object.keys(o)
-      .sort()
-      .map((k) => [k, o[k]]),
-  );
-
 /** Ranks root-cause hypotheses for one trigger. Pure: same input, same output. */
 export function analyze(input: AnalyzeInput): AnalyzeResult {
   let facts = buildFacts(input);
@@ -88,10 +78,7 @@ export function analyze(input: AnalyzeInput): AnalyzeResult {
   const scored = score(facts, findings, input.adjustments);
   const hypotheses = toHypotheses(facts, scored);
   const summary = summarize(facts, hypotheses, scored);
-  const adj = input.adjustments;
-  const modelVersion = hasAdjustments(adj)
-    ? `${input.rules.version}+adj-${fingerprint(`${sortedJson(adj?.rules)}|${sortedJson(adj?.services)}`)}`
-    : input.rules.version;
+  const modelVersion = modelVersionOf(input.rules.version, input.adjustments);
   const notes =
     input.event.timestamp > input.now + 60_000
       ? ['event timestamp is more than 60 s ahead of the gateway clock: its windows reach into the future']

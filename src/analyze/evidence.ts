@@ -80,13 +80,8 @@ export interface RecentDiagnosis {
   createdAt: string;
 }
 
-/** Weight multipliers learnt from feedback; absent entries mean 1. */
-export interface Adjustments {
-  /** By rule id: YAML rule ids and the structural signal ids (graph.prior, logs.errors, ...). */
-  rules?: Record<string, number>;
-  /** By map service name. */
-  services?: Record<string, number>;
-}
+/** Weight multipliers learnt from feedback (one type, in core). */
+export type { Adjustments } from '../core/learnt-model.ts';
 
 export const emptyEvidence = (): EvidenceBundle => ({
   windowMs: 5 * 60_000,

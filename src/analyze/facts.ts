@@ -144,7 +144,7 @@ export function buildFacts(input: {
   const known = graph.resolve(event.service);
   const failing = known ?? event.service;
   const failingKey = nameKey(event.service);
-  const declared = known ? graph.candidates(known) : [{ service: failing, distance: 0, path: [failing] }];
+  const declared = graph.failureCandidates(event.service);
   const { outside, linked } = lookOutside({
     event,
     graph,

@@ -1,3 +1,4 @@
+import { clip } from '../core/clip.ts';
 import { levelRank } from '../core/log-line.ts';
 import type { SystemGraph } from '../map/graph.ts';
 import type { EvidenceBundle, EvidenceLog, RecentDiagnosis } from './evidence.ts';
@@ -167,7 +168,7 @@ export function lookOutside(input: {
         if (s !== speaker)
           consider({
             service: s,
-            why: `${l.service} names it: "${l.message.slice(0, 120)}"`,
+            why: `${l.service} names it: "${clip(l.message, 120)}"`,
             suggest: { service: speaker, dependsOn: s },
             viaPath: false,
             mapped: graph.services.has(s),

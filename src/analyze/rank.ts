@@ -1,3 +1,4 @@
+import { clip } from '../core/clip.ts';
 import { cmp } from './text.ts';
 import type { Change } from '../core/change.ts';
 import type { BlamedChange, Evidence, Hypothesis } from '../core/report.ts';
@@ -98,7 +99,7 @@ const floor3 = (x: number) => Math.floor(x * 1000) / 1000;
 function blamed(c: Change): BlamedChange {
   return {
     ...(c.sha ? { sha: c.sha } : { id: c.id }),
-    message: c.summary.split('\n')[0]!.slice(0, 200),
+    message: clip(c.summary.split('\n')[0]!, 200),
     ...(c.author ? { author: c.author } : {}),
     ...(c.url ? { url: c.url } : {}),
   };

@@ -2,6 +2,7 @@ import type { Hypothesis } from '../core/report.ts';
 import type { Facts } from './facts.ts';
 import { mentionedFunction, type Scored } from './rank.ts';
 import { changeLabel } from './rules/change-recency.ts';
+import { clip } from '../core/clip.ts';
 import { span } from './text.ts';
 
 const pct = (c: number) => `${Math.round(c * 100)}%`;
@@ -30,7 +31,7 @@ export function summarize(facts: Facts, hypotheses: Hypothesis[], scored: Scored
   const blame = scored[0]?.change;
   if (top.change && blame) {
     const what = top.function ? ` changed ${top.function}` : top.file ? ` changed ${top.file}` : '';
-    head += `: ${changeLabel(blame.change)} '${top.change.message.slice(0, 80)}'${what}, ${span(facts.T - blame.change.timestamp)} before`;
+    head += `: ${changeLabel(blame.change)} '${clip(top.change.message, 80)}'${what}, ${span(facts.T - blame.change.timestamp)} before`;
   }
   parts.push(head);
 
@@ -39,7 +40,7 @@ export function summarize(facts: Facts, hypotheses: Hypothesis[], scored: Scored
   if (n) {
     const first = fresh[0]!;
     parts.push(
-      `${n} new warning/error line${n > 1 ? 's' : ''} from ${top.service} in the ${span(facts.T - first.firstTs)} before the ${word}, first "${first.example.slice(0, 120)}"`,
+      `${n} new warning/error line${n > 1 ? 's' : ''} from ${top.service} in the ${span(facts.T - first.firstTs)} before the ${word}, first "${clip(first.example, 120)}"`,
     );
   } else if (!top.change) {
     const deps = facts.candidates.length - 1;
@@ -61,6 +62,10 @@ export function summarize(facts: Facts, hypotheses: Hypothesis[], scored: Scored
   const o = facts.outside.get(top.service);
   if (o)
     text += ` ${top.service} is not among ${facts.failing}'s dependencies in the map; the map may be missing: ${o.suggest.service} depends_on ${o.suggest.dependsOn}.`;
+  // The station's clock was clearly wrong (ingest kept its stamp and used the arrival time).
+  const stamped = e.details.sourceTimestamp;
+  if (stamped)
+    text += ` The station stamped this event ${stamped}, which cannot be right; its arrival time was used for the window.`;
   const cited = facts.linked.find((d) => d.root === top.service);
   if (cited)
     text += ` Same incident as the ${cited.eventType} on ${cited.service} ${span(facts.T - cited.ts)} earlier.`;

@@ -21,7 +21,7 @@ export const NOVELTY_WEIGHT: Record<Novelty, number> = { new: 1, spiking: 0.5, c
 /** Lines that carry the trigger's correlationId are on the failing session's own path. */
 export const CORRELATED = 1.5;
 /** No chatty service outweighs everything else by volume alone. */
-export const LOG_CAP = 3;
+export const LOG_WEIGHT_CAP = 3;
 /** A message that names nothing (vocabulary.ts) only says something went wrong there: it counts like a warning. */
 export const VAGUE = 0.3;
 /** The failing service repeating the trigger's own words reports the failure; it says little about its cause. */

@@ -1,18 +1,35 @@
 /**
- * The shapes of learnt ranking adjustments and of the learning gate's figures, shared by learn/
- * (which computes them) and store/ (which keeps them); store may import only core.
+ * The shapes of learnt ranking adjustments and of the learning gate's figures, shared by analyze/
+ * (which ranks with them), learn/ (which computes them) and store/ (which keeps them).
  */
+import { fingerprint } from './fingerprint.ts';
 
-/**
- * Weight multipliers for the ranking, learnt from feedback. Shaped like the engine's `Adjustments`
- * (analyze/evidence.ts): absent entries mean 1.
- */
-export interface RankingAdjustments {
+/** Weight multipliers for the ranking, learnt from feedback; absent entries mean 1. */
+export interface Adjustments {
   /** By rule id (YAML rule ids and structural signal ids such as graph.prior). */
   rules?: Record<string, number>;
   /** By map service name. */
   services?: Record<string, number>;
 }
+
+/** True when the adjustments change at least one weight (an empty object changes nothing). */
+export const hasAdjustments = (a: Adjustments | undefined): a is Adjustments =>
+  !!a && (Object.keys(a.rules ?? {}).length > 0 || Object.keys(a.services ?? {}).length > 0);
+
+const sortedPairs = (o: Record<string, number> = {}) =>
+  JSON.stringify(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
+
+/** The tag of a set of adjustments in a model version: "adj-" and a fingerprint that ignores key order. */
+export const adjustmentsTag = (a: Adjustments): string =>
+  `adj-${fingerprint(`${sortedPairs(a.rules)}|${sortedPairs(a.services)}`)}`;
+
+/** A report's modelVersion: the rules' version, and "+adj-..." when adjustments ranked it. */
+export const modelVersionOf = (rulesVersion: string, a: Adjustments | undefined): string =>
+  hasAdjustments(a) ? `${rulesVersion}+${adjustmentsTag(a)}` : rulesVersion;
 
 /** A failure context: "EVENT_TYPE/ERROR_CODE", or the error code alone (see learn/model.ts). */
 export type ContextKey = string;
@@ -20,7 +37,7 @@ export type ContextKey = string;
 /** Learnt adjustments in force, by context; version names them in report.modelVersion. */
 export interface LearntModel {
   version: string;
-  contexts: Record<ContextKey, RankingAdjustments>;
+  contexts: Record<ContextKey, Adjustments>;
 }
 
 export interface Tally {

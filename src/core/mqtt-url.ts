@@ -10,7 +10,7 @@ export interface MqttEndpoint {
 
 /**
  * Host/port/protocol fields rather than a URL string: mqtt.js's URL form goes through url.parse(),
- * which warns in bundled code (STACK-NOTES).
+ * which warns (DEP0169) in bundled code.
  */
 export function mqttEndpoint(url: string): MqttEndpoint {
   const u = new URL(url);

@@ -42,6 +42,8 @@ export interface Report {
   service: string;
   errorCode: string;
   stationId: string | null;
+  /** When the failure happened (the event's time; its arrival when the source clock was implausible). */
+  eventAt?: string;
   createdAt: string;
   latencyMs: number;
   summary: string;

@@ -1,37 +1,37 @@
-import type { Database } from 'bun:sqlite';
-import { type Config, ConfigError } from '../config/config.ts';
-import type { Clock } from '../core/clock.ts';
+import { type Clock, type Scheduler, systemScheduler } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
-import type { ChangeSource, ReportHooks } from '../core/ports.ts';
-import type { SystemGraph } from '../map/graph.ts';
-import type { LlmAdapter } from '../core/llm.ts';
+import type { ReportHooks } from '../core/ports.ts';
 import type { IngestQueries } from '../store/ingest-queries.ts';
-import { createOutboxRepo, type OutboxRepo } from '../store/outbox-repo.ts';
+import type { OutboxRepo } from '../store/outbox-repo.ts';
 import { envelopeOf, messageKey, sensitiveValues } from './envelope.ts';
 import { describeOutboxMetrics } from './outbox-metrics.ts';
-import type { RefinableReports } from './llm-refiner.ts';
-import { createOutboxWorker, type OutboxWorker } from './outbox-worker.ts';
-import { createRedactor } from './redact.ts';
-import { checkConnectedConfig, sinkFactories } from './sink-registry.ts';
-import { type NoticeEnvelope, outboxChannels, type Sink } from './sink.ts';
+import { type BackoffOptions, createOutboxWorker, type OutboxWorker } from './outbox-worker.ts';
+import type { Redactor } from './redact.ts';
+import type { NoticeEnvelope, Sink } from './sink.ts';
 
 export interface ConnectedModeDeps {
-  config: Config;
-  db: Database;
+  /** The outbox table; rows are written in the report's own transaction. */
+  repo: OutboxRepo;
+  /** The configured channels (app.ts builds them: src/app/sinks.ts). */
+  sinks: Sink[];
+  redact: Redactor;
+  /** The configured field names to redact (TRACEPULSE_REDACT_FIELDS): their values are blanked in any text. */
+  redactFields: readonly string[];
+  maxAttempts: number;
+  backoff: BackoffOptions;
+  /** Pending rows per channel before new messages are dropped (TRACEPULSE_OUTBOX_MAX_PENDING). */
+  maxPending: number;
+  /** Delivered and dead rows older than this are pruned. */
+  retentionMs: number;
   clock: Clock;
+  /** The worker's back-off and idle waits and the hourly prune (system timers by default). */
+  scheduler?: Scheduler;
   logger: Logger;
   metrics: Metrics;
-  stationId: string;
-  graph: () => SystemGraph;
-  reports: ReportHooks & RefinableReports;
-  changes?: ChangeSource | null;
+  reports: ReportHooks;
   /** Stored events: the details of a report's session feed the redactor (values to blank in any text). */
   events?: Pick<IngestQueries, 'event' | 'events'> | null;
-  /** The shared OpenAI-compatible adapter; LLM refinement is on when it is given. */
-  llm?: LlmAdapter | null;
-  /** Replaces the sinks built from config (tests). */
-  sinks?: Sink[];
   /** Worker tuning (tests). */
   idlePollMs?: number;
   random?: () => number;
@@ -50,31 +50,20 @@ export interface ConnectedMode {
  * commit together and nothing is sent for a report that was rolled back), then delivered by
  * the worker after the commit; the local report never waits for the network.
  */
-export async function startConnectedMode(d: ConnectedModeDeps): Promise<ConnectedMode> {
-  const c = d.config;
-  const problems = checkConnectedConfig(c);
-  if (problems.length) throw new ConfigError(problems);
+export function startConnectedMode(d: ConnectedModeDeps): ConnectedMode {
+  const { repo, sinks, redact } = d;
   const log = d.logger.child('outbox');
-  const redact = createRedactor(c.TRACEPULSE_REDACT_FIELDS);
-  const repo = createOutboxRepo(d.db);
-  const sinks =
-    d.sinks ??
-    (await Promise.all(outboxChannels.map((ch) => sinkFactories[ch](d, redact)))).filter(
-      (s): s is Sink => s !== null,
-    );
+  const scheduler = d.scheduler ?? systemScheduler;
   const worker = createOutboxWorker({
     repo,
     sinks,
     clock: d.clock,
     logger: log,
     metrics: d.metrics,
-    maxAttempts: c.TRACEPULSE_OUTBOX_MAX_ATTEMPTS,
-    backoff: {
-      initialMs: c.TRACEPULSE_OUTBOX_BACKOFF_MS,
-      maxMs: c.TRACEPULSE_OUTBOX_MAX_BACKOFF_MS,
-      jitter: 0.5,
-    },
+    maxAttempts: d.maxAttempts,
+    backoff: d.backoff,
     idlePollMs: d.idlePollMs,
+    scheduler,
     random: d.random,
   });
   describeOutboxMetrics(
@@ -90,7 +79,7 @@ export async function startConnectedMode(d: ConnectedModeDeps): Promise<Connecte
     if (!wanted.length) return;
     let payload: NoticeEnvelope;
     try {
-      payload = envelopeOf(notice, redact, sensitiveValues(notice, c.TRACEPULSE_REDACT_FIELDS, d.events));
+      payload = envelopeOf(notice, redact, sensitiveValues(notice, d.redactFields, d.events));
     } catch (err) {
       // A bug here must not roll back the local report: record it and send nothing for it.
       d.metrics.inc('tracepulse_outbox_dropped_total', { channel: 'all', reason: 'build_failed' });
@@ -113,7 +102,7 @@ export async function startConnectedMode(d: ConnectedModeDeps): Promise<Connecte
           payload,
         },
         now,
-        c.TRACEPULSE_OUTBOX_MAX_PENDING,
+        d.maxPending,
         sink.coalesceIncidents === true,
       );
       d.metrics.inc(
@@ -131,26 +120,25 @@ export async function startConnectedMode(d: ConnectedModeDeps): Promise<Connecte
   // Delivered and dead rows are history; they go with the rest of the data after the retention period.
   const prune = () => {
     try {
-      const n = repo.prune(d.clock.now() - c.TRACEPULSE_RETENTION_DAYS * 86_400_000);
+      const n = repo.prune(d.clock.now() - d.retentionMs);
       if (n) log.info('outbox history pruned', { rows: n });
     } catch (err) {
       log.error('outbox prune failed', { error: String(err) });
     }
   };
-  const pruneTimer = setInterval(prune, 3_600_000);
-  pruneTimer.unref();
+  const pruneTimer = scheduler.every(3_600_000, prune);
 
   worker.start();
   log.info('connected mode', {
     sinks: sinks.map((s) => s.channel).join(',') || 'none',
-    redacting: c.TRACEPULSE_REDACT_FIELDS.length,
+    redacting: d.redactFields.length,
   });
   return {
     repo,
     worker,
     sinks,
     stop: async () => {
-      clearInterval(pruneTimer);
+      pruneTimer.cancel();
       await worker.stop();
     },
   };

@@ -144,8 +144,7 @@ export async function createLlmRefiner(o: LlmRefinerOptions): Promise<Sink> {
       if (wait > 0) throw new DeliveryError('deferred', 'LLM hourly budget spent', { retryAfterMs: wait });
 
       const graph = o.graph();
-      const failing = graph.resolve(local.service) ?? local.service;
-      const candidates = graph.candidates(failing).filter((c) => graph.services.has(c.service));
+      const candidates = graph.failureCandidates(local.service).filter((c) => graph.services.has(c.service));
       if (!candidates.length) throw permanent(`service ${local.service} is not in the system map`);
       const names = candidates.map((c) => c.service);
       // Examples take at most a third of the prompt budget; the failure itself gets the rest.

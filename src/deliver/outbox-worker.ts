@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.ts';
+import { type Clock, type Scheduler, systemScheduler } from '../core/clock.ts';
 import { TracePulseError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -54,6 +54,8 @@ export interface OutboxWorkerOptions {
   backoff: BackoffOptions;
   /** Safety re-check of an idle channel (a missed wake-up costs at most this). */
   idlePollMs?: number;
+  /** Waits for back-off and the idle poll (system timers by default; tests advance a manual clock). */
+  scheduler?: Scheduler;
   /** How long stop() lets an in-flight send finish before abandoning it. */
   stopGraceMs?: number;
   random?: () => number;
@@ -83,6 +85,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const { repo, clock, logger, metrics, maxAttempts, backoff } = options;
   const random = options.random ?? Math.random;
   const idlePollMs = options.idlePollMs ?? 30_000;
+  const scheduler = options.scheduler ?? systemScheduler;
   const stopGraceMs = options.stopGraceMs ?? 2_000;
   const lanes = new Map<OutboxChannel, Lane>();
   for (const sink of options.sinks) {
@@ -111,9 +114,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         resolve();
         return;
       }
-      const timer = setTimeout(done, Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+      const timer = scheduler.after(Math.max(0, Math.min(ms, 2 ** 31 - 1)), done);
       function done() {
-        clearTimeout(timer);
+        timer.cancel();
         lane.wakeUp = null;
         lane.woken = false;
         resolve();

@@ -55,7 +55,7 @@ export function createFeedbackIntake(deps: {
         root = graph.resolve(input.rootService);
         if (!root) {
           const failing = graph.resolve(report.service) ?? report.service;
-          const names = graph.candidates(failing).map((c) => c.service);
+          const names = graph.failureCandidates(report.service).map((c) => c.service);
           problems.push(
             `rootService: '${input.rootService}' is not a service of the map (candidates of ${failing}: ${names.join(', ') || 'none'})`,
           );

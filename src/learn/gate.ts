@@ -3,7 +3,7 @@ import {
   adjustmentsFor,
   changedContexts,
   type LearntModel,
-  type RankingAdjustments,
+  type Adjustments,
   sameAdjustments,
 } from './model.ts';
 
@@ -20,7 +20,7 @@ export interface LabelledReport {
   /** The root cause the engineer gave (the confirmed top hypothesis or the correction). */
   expected: string;
   /** The top-ranked service under `adjustments`; null when the trigger cannot be ranked (event gone). */
-  top(adjustments: RankingAdjustments | undefined): string | null;
+  top(adjustments: Adjustments | undefined): string | null;
 }
 
 export interface GateResult {

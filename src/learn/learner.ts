@@ -1,9 +1,9 @@
 import type { RankedSnapshot } from '../store/feedback-store.ts';
-import { type ContextKey, multiplierBounds, type RankingAdjustments } from './model.ts';
+import { type ContextKey, multiplierBounds, type Adjustments } from './model.ts';
 
 /** The engine's ranking of one trigger under given adjustments: services with confidences, best first. */
 export type RankOracle = (
-  adjustments: RankingAdjustments | undefined,
+  adjustments: Adjustments | undefined,
 ) => ReadonlyArray<{ service: string; confidence: number }> | null;
 
 /** One report with a known root cause. */
@@ -42,7 +42,7 @@ const clamp = (v: number) => Math.min(hi, Math.max(lo, v));
  * Confirmed samples take part too, so a correction cannot silently undo what was confirmed before.
  * Every multiplier stays within multiplierBounds.
  */
-export function learnContext(samples: Sample[], options: LearnOptions = {}): RankingAdjustments {
+export function learnContext(samples: Sample[], options: LearnOptions = {}): Adjustments {
   const { rate = 0.1, epochs = 40, margin = 1.05, refineRounds = 4 } = options;
   const svc = new Map<string, number>();
   const rule = new Map<string, number>();
@@ -99,10 +99,10 @@ export function learnContext(samples: Sample[], options: LearnOptions = {}): Ran
 }
 
 /** Learns every context present in the samples. */
-export function learn(samples: Sample[], options?: LearnOptions): Record<ContextKey, RankingAdjustments> {
+export function learn(samples: Sample[], options?: LearnOptions): Record<ContextKey, Adjustments> {
   const by = new Map<ContextKey, Sample[]>();
   for (const s of samples) by.set(s.context, [...(by.get(s.context) ?? []), s]);
-  const out: Record<ContextKey, RankingAdjustments> = {};
+  const out: Record<ContextKey, Adjustments> = {};
   for (const [k, list] of by) {
     const a = learnContext(list, options);
     if (a.rules || a.services) out[k] = a;
@@ -110,7 +110,7 @@ export function learn(samples: Sample[], options?: LearnOptions): Record<Context
   return out;
 }
 
-function toAdjustments(svc: Map<string, number>, rule: Map<string, number>): RankingAdjustments {
+function toAdjustments(svc: Map<string, number>, rule: Map<string, number>): Adjustments {
   const out = (m: Map<string, number>) => {
     const o: Record<string, number> = {};
     for (const [k, v] of [...m].sort(([a], [b]) => a.localeCompare(b))) {
@@ -119,7 +119,7 @@ function toAdjustments(svc: Map<string, number>, rule: Map<string, number>): Ran
     }
     return Object.keys(o).length ? o : undefined;
   };
-  const adj: RankingAdjustments = {};
+  const adj: Adjustments = {};
   const services = out(svc);
   const rules = out(rule);
   if (services) adj.services = services;

@@ -5,6 +5,7 @@ import type { Hypothesis } from '../core/report.ts';
 import type { Feedback, FeedbackStore, RankedSnapshot } from '../store/feedback-store.ts';
 import type { LearnStore, StoredModel } from '../store/learn-store.ts';
 import { signals } from '../core/signals.ts';
+import { hasAdjustments } from '../core/learnt-model.ts';
 import { type LabelledReport, runGate } from './gate.ts';
 import { learnContext, type Sample } from './learner.ts';
 import {
@@ -15,22 +16,18 @@ import {
   codeKey,
   type ContextKey,
   contextKey,
-  isEmptyAdjustments,
   type LearntModel,
-  type RankingAdjustments,
+  type Adjustments,
 } from './model.ts';
 
 /** Ranks a stored trigger again under given adjustments without storing (ctx.analysis.analyzeStored); null when gone. */
-export type StoredRanker = (
-  eventId: string,
-  adjustments: RankingAdjustments | undefined,
-) => Hypothesis[] | null;
+export type StoredRanker = (eventId: string, adjustments: Adjustments | undefined) => Hypothesis[] | null;
 
 export interface Learning {
   readonly enabled: boolean;
   /** The learnt model in force (adj-0 when nothing was learnt or accepted). */
   current(): LearntModel;
-  adjustmentsFor(eventType: string, errorCode: string): RankingAdjustments | undefined;
+  adjustmentsFor(eventType: string, errorCode: string): Adjustments | undefined;
   /** Re-learns the feedback's context and gates it; resolves with the stored decision, or null when nothing changed. */
   onFeedback(f: Feedback): Promise<StoredModel | null>;
   history(limit?: number): StoredModel[];
@@ -90,7 +87,7 @@ export function createLearning(options: {
       context: contextKey(f.eventType, f.errorCode),
       rootService: f.rootService,
       ranked: raw ? snapshotOf(raw) : f.ranked,
-      ...(raw ? { rank: (adj: RankingAdjustments | undefined) => rankStored(f.eventId, adj) } : {}),
+      ...(raw ? { rank: (adj: Adjustments | undefined) => rankStored(f.eventId, adj) } : {}),
     };
   };
   const labelled = (f: Feedback): LabelledReport => {
@@ -132,7 +129,7 @@ export function createLearning(options: {
       const contexts = { ...active.contexts };
       const put = (key: ContextKey, from: Feedback[]) => {
         const a = learnContext(from.map(sample));
-        if (isEmptyAdjustments(a)) delete contexts[key];
+        if (!hasAdjustments(a)) delete contexts[key];
         else contexts[key] = a;
       };
       put(

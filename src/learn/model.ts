@@ -1,7 +1,7 @@
-import { fingerprint } from '../analyze/text.ts';
-import type { ContextKey, LearntModel, RankingAdjustments } from '../core/learnt-model.ts';
+import type { Adjustments, ContextKey, LearntModel } from '../core/learnt-model.ts';
 
-export type { ContextKey, LearntModel, RankingAdjustments } from '../core/learnt-model.ts';
+export type { Adjustments, ContextKey, LearntModel } from '../core/learnt-model.ts';
+export { adjustmentsTag } from '../core/learnt-model.ts';
 
 /**
  * Adjustments apply per failure context: the trigger's event type and error code ("TYPE/CODE"), with
@@ -21,40 +21,21 @@ export function adjustmentsFor(
   model: Pick<LearntModel, 'contexts'>,
   eventType: string,
   errorCode: string,
-): RankingAdjustments | undefined {
+): Adjustments | undefined {
   return model.contexts[contextKey(eventType, errorCode)] ?? model.contexts[codeKey(errorCode)];
 }
 
 /** A stable text form of adjustments (key order does not matter). */
-export const canonical = (a: RankingAdjustments | undefined): string =>
+export const canonical = (a: Adjustments | undefined): string =>
   JSON.stringify([
     Object.entries(a?.rules ?? {}).sort(([x], [y]) => x.localeCompare(y)),
     Object.entries(a?.services ?? {}).sort(([x], [y]) => x.localeCompare(y)),
   ]);
 
-export const sameAdjustments = (
-  a: RankingAdjustments | undefined,
-  b: RankingAdjustments | undefined,
-): boolean => canonical(a) === canonical(b);
+export const sameAdjustments = (a: Adjustments | undefined, b: Adjustments | undefined): boolean =>
+  canonical(a) === canonical(b);
 
 /** Contexts whose adjustments differ between two models. */
 export function changedContexts(a: LearntModel['contexts'], b: LearntModel['contexts']): ContextKey[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !sameAdjustments(a[k], b[k]));
 }
-
-export const isEmptyAdjustments = (a: RankingAdjustments | undefined): boolean =>
-  !a || (!Object.keys(a.rules ?? {}).length && !Object.keys(a.services ?? {}).length);
-
-const sortedPairs = (o: Record<string, number> = {}) =>
-  JSON.stringify(
-    Object.keys(o)
-      .sort()
-      .map((k) => [k, o[k]]),
-  );
-
-/**
- * The tag a report's modelVersion carries when these adjustments ranked it ("+adj-" and this), as
- * analyze() computes it; lets the learning page say which reports a learnt context ranked.
- */
-export const adjustmentsTag = (a: RankingAdjustments): string =>
-  `adj-${fingerprint(`${sortedPairs(a.rules)}|${sortedPairs(a.services)}`)}`;

@@ -21,7 +21,7 @@ const configSchema = z.object({
 
 /**
  * Functions known to matter in failures, per module type; each exists in the everest-core snapshot
- * above (shared/domain/ev-stations.md section 4).
+ * above (EVerest/everest-core@23c9dac, the module folders of everest-modules.ts).
  */
 const knownFunctions: Record<string, string[]> = {
   EvseManager: [

@@ -32,6 +32,12 @@ export interface SystemGraph {
   resolve(name: string): string | null;
   /** Root-cause candidates of a failure in `service`: itself and everything it depends on, transitively (BFS, cycle-safe). */
   candidates(service: string): Candidate[];
+  /**
+   * The candidates of a failure reported under `name` as events and logs spell it: the closure of
+   * the map service it resolves to, or the name alone (the unknown failing service) when the map
+   * does not know it.
+   */
+  failureCandidates(name: string): Candidate[];
   /** Services that depend on `service` directly. */
   dependents(service: string): string[];
   /** Services whose files cover `path` (exact file or a folder entry ending in '/'). */
@@ -70,7 +76,7 @@ export function buildGraph(spec: SystemMapSpec): SystemGraph {
 
   const candidateCache = new Map<string, Candidate[]>();
 
-  return {
+  const graph: SystemGraph = {
     repo: spec.repo ?? null,
     triggers: new Set(spec.triggers),
     services,
@@ -101,6 +107,9 @@ export function buildGraph(spec: SystemMapSpec): SystemGraph {
     dependents(service) {
       return reverse.get(service) ?? [];
     },
+    failureCandidates(name) {
+      return graph.candidates(graph.resolve(name) ?? name);
+    },
     servicesForFile(path) {
       const p = path.replace(/^\.?\//, '');
       const hits: string[] = [];
@@ -116,6 +125,7 @@ export function buildGraph(spec: SystemMapSpec): SystemGraph {
       return hits;
     },
   };
+  return graph;
 }
 
 /** Finds elementary cycles reachable by DFS (one per back edge), each reported once. */

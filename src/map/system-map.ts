@@ -80,43 +80,24 @@ export function parseSystemMap(yamlText: string): MapResult {
   // Parsed at start and on edits only: jitless spares zod compiling a fast path (~5 ms of start-up).
   const parsed = mapSchema.safeParse(raw ?? {}, { jitless: true });
   if (!parsed.success) {
-    return {
-      ok: false,
-      problems: parsed.error.issues.map((issue) => {
-        const [top, service] = issue.path;
-        const svc = top === 'services' && typeof service === 'string' ? service : undefined;
-        const line = svc ? serviceLine(yamlText, svc) : undefined;
-        const where = issue.path.map(String).join('.');
-        return {
-          severity: 'error' as const,
-          service: svc,
-          line,
-          message: `${where || '(root)'}: ${issue.message}${line ? ` (line ${line})` : ''}`,
-        };
-      }),
-    };
+    // With the schema's problems, the dependency and trigger problems it could not reach: one round.
+    const schemaProblems = parsed.error.issues.map((issue) => {
+      const [top, service] = issue.path;
+      const svc = top === 'services' && typeof service === 'string' ? service : undefined;
+      const line = svc ? serviceLine(yamlText, svc) : undefined;
+      const where = issue.path.map(String).join('.');
+      return {
+        severity: 'error' as const,
+        service: svc,
+        line,
+        message: `${where || '(root)'}: ${issue.message}${line ? ` (line ${line})` : ''}`,
+      };
+    });
+    return { ok: false, problems: [...schemaProblems, ...referenceProblems(raw, yamlText)] };
   }
-  const spec = parsed.data;
-  const problems: MapProblem[] = [];
-  const names = new Set(Object.keys(spec.services));
-  for (const [svc, s] of Object.entries(spec.services)) {
-    for (const dep of s.depends_on) {
-      if (!names.has(dep)) {
-        const line = serviceLine(yamlText, svc);
-        problems.push({
-          severity: 'error',
-          service: svc,
-          line,
-          message: `service '${svc}' depends on unknown service '${dep}'${line ? ` (line ${line})` : ''}`,
-        });
-      }
-    }
-  }
-  for (const t of spec.triggers)
-    if (!/^[A-Z0-9_.:-]+$/i.test(t))
-      problems.push({ severity: 'error', message: `trigger '${t}' is not an event type` });
+  const problems = referenceProblems(parsed.data, yamlText);
   if (problems.length) return { ok: false, problems };
-  const graph = buildGraph(spec);
+  const graph = buildGraph(parsed.data);
   const warnings: MapProblem[] = graph.cycles.map((cycle) => ({
     severity: 'warning',
     service: cycle[0],
@@ -125,6 +106,35 @@ export function parseSystemMap(yamlText: string): MapResult {
   }));
   return { ok: true, graph, warnings };
 }
+
+/** Unknown dependencies and malformed triggers, read from whatever parts of the map have the right shape. */
+function referenceProblems(raw: unknown, yamlText: string): MapProblem[] {
+  const problems: MapProblem[] = [];
+  const map = isRecord(raw) ? raw : {};
+  const services = isRecord(map.services) ? map.services : {};
+  const names = new Set(Object.keys(services));
+  for (const [svc, s] of Object.entries(services)) {
+    const deps = isRecord(s) && Array.isArray(s.depends_on) ? s.depends_on : [];
+    for (const dep of deps) {
+      if (typeof dep !== 'string' || names.has(dep.trim())) continue;
+      const line = serviceLine(yamlText, svc);
+      problems.push({
+        severity: 'error',
+        service: svc,
+        line,
+        message: `service '${svc}' depends on unknown service '${dep}'${line ? ` (line ${line})` : ''}`,
+      });
+    }
+  }
+  const triggers = Array.isArray(map.triggers) ? map.triggers : [];
+  for (const t of triggers)
+    if (typeof t === 'string' && !/^[A-Z0-9_.:-]+$/i.test(t.trim()))
+      problems.push({ severity: 'error', message: `trigger '${t}' is not an event type` });
+  return problems;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function serviceLine(text: string, service: string): number | undefined {
   const lines = text.split('\n');

@@ -1,6 +1,6 @@
 import type { Database } from 'bun:sqlite';
 import { analyze } from '../analyze/engine.ts';
-import type { Adjustments } from '../analyze/evidence.ts';
+import type { Adjustments } from '../core/learnt-model.ts';
 import type { Change } from '../core/change.ts';
 import type { Clock } from '../core/clock.ts';
 import type { DebugEvent } from '../core/event.ts';
@@ -18,7 +18,7 @@ import {
 } from '../core/log-source.ts';
 import type { SystemMapSource } from '../map/map-source.ts';
 import { createLogPatterns } from '../store/log-patterns.ts';
-import { createEvidenceGatherer, LOG_CAP, MAX_WINDOW_MS, WINDOW_MS } from './gather.ts';
+import { createEvidenceGatherer, MAX_LOG_ROWS, MAX_WINDOW_MS, WINDOW_MS } from './gather.ts';
 import { createLatencyWindow } from './latency-window.ts';
 import { queryLogSources } from './query-log-sources.ts';
 import type { ReportService } from './reports.ts';
@@ -101,12 +101,8 @@ export function createAnalysisPipeline(deps: {
     { value: queue.length - head },
   ]);
 
-  const candidatesOf = (graph: SystemGraph, event: DebugEvent): Candidate[] => {
-    const failing = graph.resolve(event.service);
-    return failing
-      ? graph.candidates(failing)
-      : [{ service: event.service, distance: 0, path: [event.service] }];
-  };
+  const candidatesOf = (graph: SystemGraph, event: DebugEvent): Candidate[] =>
+    graph.failureCandidates(event.service);
 
   const readChanges = (event: DebugEvent): Change[] => {
     if (!deps.changes) return [];
@@ -194,7 +190,7 @@ export function createAnalysisPipeline(deps: {
         since: gatherer.windowStart(event),
         sessionSince: event.timestamp - MAX_WINDOW_MS,
         until: event.timestamp,
-        limit: LOG_CAP,
+        limit: MAX_LOG_ROWS,
       },
       REFRESH_DEADLINE_MS,
     );

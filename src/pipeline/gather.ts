@@ -19,8 +19,8 @@ import type { LogPatterns } from '../store/log-patterns.ts';
 
 export const WINDOW_MS = 5 * 60_000;
 export const BASELINE_MS = 24 * 3_600_000;
-/** Caps that keep the trigger path linear and bounded whatever the store holds. */
-export const LOG_CAP = 500;
+/** Log rows read per query for one trigger: keeps the trigger path linear and bounded whatever the store holds. */
+export const MAX_LOG_ROWS = 500;
 /** The longest the window stretches back to the failing session's first warning, and the lead kept before it. */
 export const MAX_WINDOW_MS = 60 * 60_000;
 const LEAD_MS = 2 * 60_000;
@@ -125,7 +125,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
              WHERE service IN (${marks(part.length)}) AND level >= 2 AND level IN (2, 3, 4) AND ts >= ? AND ts <= ?
              ORDER BY ts DESC LIMIT ?`,
           )
-          .all(...part, since, until, LOG_CAP),
+          .all(...part, since, until, MAX_LOG_ROWS),
       );
     return rows;
   };
@@ -293,14 +293,14 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
       };
       let truncated = false;
       if (event.correlationId) {
-        const rows = corrLogs.all(event.correlationId, since, T, LOG_CAP);
-        truncated ||= rows.length >= LOG_CAP;
+        const rows = corrLogs.all(event.correlationId, since, T, MAX_LOG_ROWS);
+        truncated ||= rows.length >= MAX_LOG_ROWS;
         rows.forEach(keep);
       }
       const candRows = candidateLogs(allNames, since, T)
         .sort((a, b) => b.ts - a.ts)
-        .slice(0, LOG_CAP);
-      truncated ||= candRows.length >= LOG_CAP;
+        .slice(0, MAX_LOG_ROWS);
+      truncated ||= candRows.length >= MAX_LOG_ROWS;
       candRows.forEach(keep);
       // Warnings of every other service over the same window: the map may be missing the edge to the
       // cause. The engine only considers such a service when a domain rule points at it as well.
@@ -311,7 +311,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         elsewhere.add(r.service);
         keep(r);
       }
-      for (const l of (input.external ?? []).slice(0, LOG_CAP))
+      for (const l of (input.external ?? []).slice(0, MAX_LOG_ROWS))
         keep({ ...l, level: levelRank[l.level], correlation_id: l.correlationId });
 
       const events: EvidenceEvent[] = [];
@@ -382,5 +382,3 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
     },
   };
 }
-
-export type EvidenceGatherer = ReturnType<typeof createEvidenceGatherer>;

@@ -84,6 +84,24 @@ export function createChatStore(db: Database) {
           .map((r) => [r.channel, r.seen_at]),
       );
     },
+    /** The user opened this report's thread: it is unread nowhere any more. */
+    markRead(user: string, reportId: string, at: number): void {
+      db.query(
+        'INSERT INTO chat_report_reads (user, report_id, read_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ).run(user, reportId, at);
+    },
+    /** Which of these reports the user has opened. */
+    readAmong(user: string, reportIds: string[]): Set<string> {
+      if (!reportIds.length) return new Set();
+      return new Set(
+        db
+          .query<{ report_id: string }, [string, string]>(
+            'SELECT report_id FROM chat_report_reads WHERE user = ? AND report_id IN (SELECT value FROM json_each(?))',
+          )
+          .all(user, JSON.stringify(reportIds))
+          .map((r) => r.report_id),
+      );
+    },
     /** Retention: conversations older than `before` (epoch ms) go. */
     deleteOlderThan(before: number): number {
       return db.query('DELETE FROM chat_messages WHERE created_at < ?').run(before).changes;

@@ -48,7 +48,26 @@ export interface IngestWriter {
   flush(): void;
   /** Whether the last commit succeeded; a full disk makes every commit fail until space returns. */
   state(): { writable: boolean; lastError: string | null; failingSince: number | null };
+  /**
+   * While writes fail: one small write transaction (the header's user_version, rewritten as it is)
+   * to learn whether space is back before the next real write comes. Returns the new state.
+   */
+  probe(): boolean;
 }
+
+/** Per row on top of its text: keys, timestamps and index entries (a rough figure, for the size bound). */
+const ROW_OVERHEAD_BYTES = 120;
+const eventBytes = (e: DebugEvent): number => {
+  let n = ROW_OVERHEAD_BYTES + e.eventType.length + e.service.length + e.errorCode.length;
+  n += (e.correlationId?.length ?? 0) + (e.message?.length ?? 0);
+  for (const [k, v] of Object.entries(e.details)) n += k.length + String(v).length + 4;
+  return n;
+};
+const logBytes = (l: LogLine): number => {
+  let n = ROW_OVERHEAD_BYTES + l.service.length + l.message.length + (l.correlationId?.length ?? 0);
+  if (l.attributes) n += JSON.stringify(l.attributes).length;
+  return n;
+};
 
 /** Rows per INSERT statement: 32 x 11 parameters stays far below SQLite's limit of 32766. */
 const MAX_ROWS_PER_INSERT = 32;
@@ -72,10 +91,15 @@ export function createIngestWriter(
   db: Database,
   options: {
     onEventsCommitted?: (results: EventWriteResult[]) => void;
-    /** Rows (events, log lines, dead letters) in each commit, for the WAL checkpointer's load signal. */
-    onCommitted?: (rows: number) => void;
+    /**
+     * Rows (events, log lines, dead letters) in each commit, for the WAL checkpointer's load signal,
+     * and roughly the bytes they hold (text and JSON lengths), for the size bound.
+     */
+    onCommitted?: (rows: number, bytes: number) => void;
     /** A commit failed (e.g. SQLITE_FULL); its writers got a STORAGE error. */
     onFailed?: (cause: unknown) => void;
+    /** Why writes are known to fail from the start (the store was opened on a full disk). */
+    failingAtStart?: string | null;
   } = {},
 ): IngestWriter {
   // One multi-row INSERT per power-of-two chunk of a batch instead of one statement per event: the
@@ -154,7 +178,31 @@ export function createIngestWriter(
 
   let queue: Op[] = [];
   let scheduled = false;
-  const health = { writable: true, lastError: null as string | null, failingSince: null as number | null };
+  const health = {
+    writable: !options.failingAtStart,
+    lastError: options.failingAtStart ?? null,
+    failingSince: options.failingAtStart ? Date.now() : null,
+  };
+  const fail = (cause: unknown) => {
+    health.writable = false;
+    health.lastError = String(cause);
+    health.failingSince ??= Date.now();
+  };
+  const succeed = () => {
+    health.writable = true;
+    health.lastError = null;
+    health.failingSince = null;
+  };
+  const probe = () => {
+    try {
+      const v = db.query<{ user_version: number }, []>('PRAGMA user_version').get()?.user_version ?? 0;
+      db.exec(`PRAGMA user_version = ${v}`);
+      succeed();
+    } catch (cause) {
+      fail(cause);
+    }
+    return health.writable;
+  };
 
   const commit = db.transaction((ops: Op[]) => {
     const events: DebugEvent[] = [];
@@ -188,34 +236,36 @@ export function createIngestWriter(
       results = commit(ops);
     } catch (cause) {
       const err = new TracePulseError('STORAGE', 'could not commit to the store', { cause });
-      health.writable = false;
-      health.lastError = String(cause);
-      health.failingSince ??= Date.now();
+      fail(cause);
       for (const op of ops) op.reject(err);
       options.onFailed?.(cause);
       return;
     }
-    health.writable = true;
-    health.lastError = null;
-    health.failingSince = null;
+    succeed();
     const committedEvents: EventWriteResult[] = [];
     let rows = 0;
+    let bytes = 0;
     ops.forEach((op, i) => {
       const r = results[i];
       if (op.kind === 'event') {
         committedEvents.push(r as EventWriteResult);
         op.resolve(r as EventWriteResult);
         rows++;
+        bytes += eventBytes(op.event);
       } else if (op.kind === 'logs') {
         const batch = r as LogBatchResult;
         op.resolve(batch);
-        if (!batch.duplicate) rows += batch.accepted;
+        if (!batch.duplicate) {
+          rows += batch.accepted;
+          for (const l of op.lines) bytes += logBytes(l);
+        }
       } else {
         op.resolve();
         rows++;
+        bytes += ROW_OVERHEAD_BYTES + Math.min(DEAD_LETTER_PREFIX_BYTES, op.letter.payload.length);
       }
     });
-    options.onCommitted?.(rows);
+    options.onCommitted?.(rows, bytes);
     if (committedEvents.length) options.onEventsCommitted?.(committedEvents);
   };
 
@@ -245,5 +295,6 @@ export function createIngestWriter(
       new Promise((resolve, reject) => enqueue({ kind: 'dead', letter, resolve, reject })),
     flush,
     state: () => ({ ...health }),
+    probe,
   };
 }

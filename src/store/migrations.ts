@@ -345,6 +345,19 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    name: '0012-chat-report-reads',
+    sql: `
+      -- Reports a user has opened: they no longer count as unread in any channel.
+      CREATE TABLE chat_report_reads (
+        user TEXT NOT NULL,
+        report_id TEXT NOT NULL,
+        read_at INTEGER NOT NULL,
+        PRIMARY KEY (user, report_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX chat_report_reads_at ON chat_report_reads (read_at);
+    `,
+  },
+  {
     name: 'cluster-0001-sync-state',
     sql: `
       -- Issue 13: what has been published to Redis (the reports stream cursor, by report rowid) and

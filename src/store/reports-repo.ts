@@ -43,6 +43,7 @@ interface ReportRow {
   service: string;
   error_code: string;
   station_id: string | null;
+  event_ts: number;
   created_at: number;
   latency_ms: number;
   summary: string;
@@ -85,6 +86,7 @@ const toReport = (r: ReportRow): Report => ({
   service: r.service,
   errorCode: r.error_code,
   stationId: r.station_id,
+  eventAt: isoTime(r.event_ts),
   createdAt: isoTime(r.created_at),
   latencyMs: r.latency_ms,
   summary: r.summary,
@@ -205,7 +207,12 @@ export function createReportsRepo(db: Database, options: { inTransaction: (n: Re
             createdAt,
           );
         }
-        const report: Report = { ...r, incidentId, latencyMs: Math.round(input.latencyMs() * 1000) / 1000 };
+        const report: Report = {
+          ...r,
+          eventAt: isoTime(ts),
+          incidentId,
+          latencyMs: Math.round(input.latencyMs() * 1000) / 1000,
+        };
         const hyp = JSON.stringify(report.hypotheses);
         insertReport.run(
           report.id,

@@ -1,7 +1,8 @@
 import type { Database } from 'bun:sqlite';
-import { statfsSync } from 'node:fs';
-import type { Clock } from '../core/clock.ts';
+import { statfsSync, statSync } from 'node:fs';
+import { type Clock, type Scheduler, systemScheduler } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
+import { BUSY_TIMEOUT_MS } from './db.ts';
 
 export interface RetentionPolicy {
   maxAgeMs: number;
@@ -36,6 +37,7 @@ export const retentionTables: Array<{
   // Idempotency keys of /api/logs batches: kept as long as the data (TRACEPULSE_RETENTION_DAYS,
   // at least a day), far longer than any sender retries one batch.
   { table: 'log_batches', timeColumn: 'received_at', shrinkFirst: true },
+  { table: 'chat_report_reads', timeColumn: 'read_at', shrinkFirst: true },
 ];
 
 export const storeBytes = (db: Database): number => {
@@ -54,34 +56,75 @@ export const storeBytes = (db: Database): number => {
  * Deletes rows past the age limit, then, while the store is over its size limit, the oldest
  * logs (the bulk of the data) in chunks, then the oldest events. Keeps a gateway's disk from filling.
  */
-export function applyRetention(db: Database, policy: RetentionPolicy, now: number): RetentionResult {
+export function applyRetention(
+  db: Database,
+  policy: RetentionPolicy,
+  now: number,
+  options: { lowSpace?: boolean } = {},
+): RetentionResult {
   let deletedByAge = 0;
   let deletedBySize = 0;
+  // On a nearly full disk every delete costs WAL space before it frees any: small steps, each
+  // checkpointed and the WAL truncated, so the WAL never grows into the space being freed.
+  const chunk = options.lowSpace ? 500 : 5000;
+  const settle = () => {
+    if (options.lowSpace) truncateWal(db);
+  };
   const cutoff = now - policy.maxAgeMs;
   for (const t of retentionTables) {
     deletedByAge += db.query(`DELETE FROM ${t.table} WHERE ${t.timeColumn} < ?`).run(cutoff).changes;
   }
+  settle();
   const order = [
     ...retentionTables.filter((t) => t.shrinkFirst),
     ...retentionTables.filter((t) => !t.shrinkFirst),
   ];
   for (const t of order) {
     const key = rowKey(db, t.table);
-    for (let guard = 0; guard < 1000 && storeBytes(db) > policy.maxBytes; guard++) {
+    for (let guard = 0; guard < 10_000 && storeBytes(db) > policy.maxBytes; guard++) {
       const n = db
         .query(
-          `DELETE FROM ${t.table} WHERE (${key}) IN (SELECT ${key} FROM ${t.table} ORDER BY ${t.orderBy ?? t.timeColumn} ASC LIMIT 5000)`,
+          `DELETE FROM ${t.table} WHERE (${key}) IN (SELECT ${key} FROM ${t.table} ORDER BY ${t.orderBy ?? t.timeColumn} ASC LIMIT ${chunk})`,
         )
         .run().changes;
       deletedBySize += n;
+      settle();
       if (n === 0) break;
     }
   }
   if (deletedByAge + deletedBySize > 0) {
-    db.exec('PRAGMA incremental_vacuum');
-    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    if (options.lowSpace) {
+      // Gives free pages back to the disk a megabyte at a time (each step moves pages through the WAL).
+      for (let i = 0; i < 100_000 && freePages(db) > 0; i++) {
+        db.exec('PRAGMA incremental_vacuum(256)');
+        truncateWal(db);
+      }
+    } else db.exec('PRAGMA incremental_vacuum');
+    truncateWal(db);
   }
   return { deletedByAge, deletedBySize, bytesAfter: storeBytes(db) };
+}
+
+const freePages = (db: Database): number =>
+  db.query<{ n: number }, []>('SELECT freelist_count AS n FROM pragma_freelist_count()').get()?.n ?? 0;
+
+/**
+ * Copies the WAL into the database and cuts the WAL file to zero bytes. The WAL keeps its peak size
+ * otherwise (it is reused, up to journal_size_limit), and on a full disk that space is what the
+ * database needs. Returns whether it completed (busy readers or no room to grow the file: false).
+ */
+export function truncateWal(db: Database): boolean {
+  // Not the usual 5 s busy wait: this runs on the thread that answers requests, and a checkpoint the
+  // background thread is running now is as good.
+  db.exec('PRAGMA busy_timeout = 50');
+  try {
+    const r = db.query<{ busy: number }, []>('PRAGMA wal_checkpoint(TRUNCATE)').get();
+    return r?.busy === 0;
+  } catch {
+    return false;
+  } finally {
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
 }
 
 /**
@@ -106,7 +149,7 @@ function rowKey(db: Database, table: string): string {
  */
 export function scheduleRetention(
   db: Database,
-  deps: { policy: RetentionPolicy; clock: Clock; logger: Logger },
+  deps: { policy: RetentionPolicy; clock: Clock; logger: Logger; scheduler?: Scheduler },
 ): { stop(): void } {
   const run = () => {
     try {
@@ -116,15 +159,14 @@ export function scheduleRetention(
       deps.logger.error('retention failed', { error: String(err) });
     }
   };
-  const every = setInterval(run, 15 * 60_000);
-  every.unref();
-  const first = setTimeout(run, 5_000);
-  first.unref();
+  const scheduler = deps.scheduler ?? systemScheduler;
+  const every = scheduler.every(15 * 60_000, run);
+  const first = scheduler.after(5_000, run);
   return {
     stop() {
-      clearInterval(every);
+      every.cancel();
       // A service stopped within 5 s of starting must not prune a closed store.
-      clearTimeout(first);
+      first.cancel();
     },
   };
 }
@@ -141,53 +183,116 @@ export function diskFreeBytes(dir: string): number | null {
 
 /**
  * The size bound enforced by volume written, not only by the 15-minute timer: after every
- * `checkEveryRows` committed rows (and after a failed commit) it compares the store with
- * TRACEPULSE_MAX_DB_MB and the disk with its reserve, and prunes at once when either is crossed.
- * Below the reserve the target shrinks by the missing space, so the disk keeps room for the WAL
- * (a delete needs WAL space too; on a completely full disk nothing can be pruned).
+ * `checkEveryBytes` written (about 1/32 of TRACEPULSE_MAX_DB_MB, at most 4 MiB) or `checkEveryRows`
+ * committed rows, and after a failed commit, it compares the store with TRACEPULSE_MAX_DB_MB and the
+ * disk with its reserve, and prunes at once when either is crossed. Below the reserve the target
+ * shrinks by the missing space, so the disk keeps room for the WAL (a delete needs WAL space too; on
+ * a completely full disk nothing can be pruned). While writes fail it checks again every
+ * `retryMs` and probes the store, so writes are known to work again as soon as space returns.
  */
 export function createSizeGuard(
   db: Database,
   deps: {
     policy: RetentionPolicy;
     dir: string;
+    /**
+     * The WAL file: on the same disk, so it counts against the bound. Its share is an eighth of the
+     * bound (app.ts checkpoints it there); past that it is checkpointed and cut to zero.
+     */
+    walPath?: string;
     reserveBytes: number;
     clock: Clock;
     logger: Logger;
+    /** One small write; true when it committed. */
+    probe: () => boolean;
     checkEveryRows?: number;
+    checkEveryBytes?: number;
+    retryMs?: number;
   },
-): { noteCommitted(rows: number): void; noteFailed(): void } {
-  const every = deps.checkEveryRows ?? 256;
+): { noteCommitted(rows: number, bytes?: number): void; noteFailed(): void; stop(): void } {
+  const everyRows = deps.checkEveryRows ?? 256;
+  const everyBytes =
+    deps.checkEveryBytes ?? Math.max(64 * 1024, Math.min(4 * 1024 * 1024, deps.policy.maxBytes / 32));
+  const retryMs = deps.retryMs ?? 1000;
   let rows = 0;
-  let pending = false;
-  const check = () => {
-    pending = false;
+  let bytes = 0;
+  let pending: ReturnType<typeof setTimeout> | null = null;
+  let failing = false;
+  let stopped = false;
+  let lastWarning = Number.NEGATIVE_INFINITY;
+  let lastNotWritable = Number.NEGATIVE_INFINITY;
+  const walAllowance = deps.walPath ? deps.policy.maxBytes / 8 : 0;
+  const walBytes = () => {
     try {
-      const bytes = storeBytes(db);
-      const free = diskFreeBytes(deps.dir);
-      const deficit = free === null ? 0 : Math.max(0, deps.reserveBytes - free);
-      const maxBytes = Math.max(0, Math.min(deps.policy.maxBytes, bytes - deficit));
-      if (bytes <= maxBytes && deficit === 0) return;
-      const r = applyRetention(db, { ...deps.policy, maxBytes }, deps.clock.now());
-      if (r.deletedBySize || r.deletedByAge)
-        deps.logger.info('size bound applied', { ...r, freeBytes: diskFreeBytes(deps.dir) });
-    } catch (err) {
-      deps.logger.warn('size bound could not be applied', { error: String(err) });
+      return deps.walPath ? statSync(deps.walPath).size : 0;
+    } catch {
+      return 0;
     }
   };
-  const schedule = () => {
-    if (pending) return;
-    pending = true;
+  const check = () => {
+    pending = null;
+    try {
+      let free = diskFreeBytes(deps.dir);
+      // Short of the reserve or past the bound, the WAL's own file comes back first: no row needs
+      // to go for that.
+      if ((free !== null && free < deps.reserveBytes) || walBytes() > walAllowance) {
+        truncateWal(db);
+        free = diskFreeBytes(deps.dir);
+      }
+      const size = storeBytes(db);
+      const deficit = free === null ? 0 : Math.max(0, deps.reserveBytes - free);
+      const maxBytes = Math.max(0, Math.min(deps.policy.maxBytes - walAllowance, size - deficit));
+      if (size > maxBytes || deficit > 0) {
+        const r = applyRetention(db, { ...deps.policy, maxBytes }, deps.clock.now(), {
+          lowSpace: deficit > 0 || failing,
+        });
+        if (r.deletedBySize || r.deletedByAge)
+          deps.logger.info('size bound applied', { ...r, freeBytes: diskFreeBytes(deps.dir) });
+      }
+    } catch (err) {
+      // At most once a minute: a full disk makes this fail at every retry.
+      const now = deps.clock.now();
+      if (now - lastWarning >= 60_000) {
+        lastWarning = now;
+        deps.logger.warn('size bound could not be applied', { error: String(err) });
+      }
+    }
+    if (!failing) return;
+    if (deps.probe()) {
+      failing = false;
+      deps.logger.info('store writable again', { freeBytes: diskFreeBytes(deps.dir) });
+    } else schedule(retryMs);
+  };
+  const schedule = (ms: number) => {
+    if (pending || stopped) return;
     // After the commit's callbacks, not inside them.
-    setTimeout(check, 0);
+    pending = setTimeout(check, ms);
+    pending.unref();
   };
   return {
-    noteCommitted(n) {
+    noteCommitted(n, b = 0) {
+      failing = false;
       rows += n;
-      if (rows < every) return;
+      bytes += b;
+      if (rows < everyRows && bytes < everyBytes) return;
       rows = 0;
-      schedule();
+      bytes = 0;
+      schedule(0);
     },
-    noteFailed: schedule,
+    noteFailed() {
+      const now = deps.clock.now();
+      // Once a minute at most: on a nearly full disk commits can fail and succeed by turns.
+      if (!failing && now - lastNotWritable >= 60_000) {
+        lastNotWritable = now;
+        deps.logger.warn('store not writable', { freeBytes: diskFreeBytes(deps.dir) });
+      }
+      failing = true;
+      schedule(0);
+    },
+    stop() {
+      stopped = true;
+      if (pending) clearTimeout(pending);
+      pending = null;
+    },
   };
 }

@@ -26,7 +26,7 @@ export function channelsOf(r: Report, graph: SystemGraph): ChannelId[] {
   return out;
 }
 
-/** Sidebar: every channel with its unread count (reports newer than the user's last visit). */
+/** Sidebar: every channel with its unread count (reports newer than the user's last visit, not opened). */
 export function buildChannels(input: {
   reports: Report[];
   graph: SystemGraph;
@@ -35,9 +35,12 @@ export function buildChannels(input: {
   seen: Map<ChannelId, number>;
   /** Seen time for channels never opened (the user's creation time). */
   defaultSeen: number;
+  /** Reports whose thread the user has opened: unread in no channel. */
+  read?: Set<string>;
 }): Channel[] {
   const unread = new Map<ChannelId, number>();
   for (const r of input.reports) {
+    if (input.read?.has(r.id)) continue;
     const at = Date.parse(r.createdAt);
     for (const c of channelsOf(r, input.graph))
       if (at > (input.seen.get(c) ?? input.defaultSeen)) unread.set(c, (unread.get(c) ?? 0) + 1);

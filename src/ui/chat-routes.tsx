@@ -29,6 +29,17 @@ export function createChatRoutes(
   const app = new Hono<UiEnv>();
   const graph = () => deps.maps.current().graph;
 
+  // Read marks are a convenience: a store that cannot be written (a full disk) still serves the page.
+  let markFailures = 0;
+  const remember = (mark: () => void) => {
+    try {
+      mark();
+    } catch (err) {
+      if (markFailures++ % 100 === 0)
+        deps.logger.warn('read mark not stored', { error: String(err), failures: markFailures });
+    }
+  };
+
   const shell = (session: Session, current: string | null, recent: Report[]) => {
     const user = deps.users.get(session.name);
     const incidents = deps.reports.incidents(20);
@@ -41,6 +52,10 @@ export function createChatRoutes(
         stationIds: [deps.stationId],
         seen: deps.chat.seen(session.name),
         defaultSeen: user?.createdAt ?? 0,
+        read: deps.chat.readAmong(
+          session.name,
+          recent.map((r) => r.id),
+        ),
       }).map((c) => (c.id === current ? { ...c, unread: 0 } : c)),
     };
   };
@@ -65,7 +80,7 @@ export function createChatRoutes(
     const { channels, incidents } = shell(session, channel, recent);
     const list = reportsIn(channel, recent, graph());
     const shown = list.slice(0, channelLimit);
-    deps.chat.markSeen(session.name, channel, deps.clock.now());
+    remember(() => deps.chat.markSeen(session.name, channel, deps.clock.now()));
     return c.html(
       <Layout
         title={`#${channelTitle(channel)}`}
@@ -138,6 +153,7 @@ export function createChatRoutes(
         : added
           ? { kind: 'ok', text: `Added to the system map: ${added.slice(0, 200)}.` }
           : undefined;
+    remember(() => deps.chat.markRead(c.get('session').name, report.id, deps.clock.now()));
     const [page, status] = renderThread(c.get('session'), report, 200, notice);
     return c.html(page, status);
   });
@@ -283,8 +299,9 @@ export function createChatRoutes(
           if (typeof e.data !== 'string' || e.data.length > 1000) return;
           try {
             const m = JSON.parse(e.data) as { type?: string; channel?: string };
-            if (m.type === 'seen' && typeof m.channel === 'string' && m.channel.length <= 256)
-              deps.chat.markSeen(session.name, m.channel, deps.clock.now());
+            const channel = m.channel;
+            if (m.type === 'seen' && typeof channel === 'string' && channel.length <= 256)
+              remember(() => deps.chat.markSeen(session.name, channel, deps.clock.now()));
           } catch {
             ws.close(1003, 'bad message');
           }

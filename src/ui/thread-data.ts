@@ -1,4 +1,5 @@
 import type { Change } from '../core/change.ts';
+import { clip } from '../core/clip.ts';
 import type { LogLine } from '../core/log-line.ts';
 import type { Report } from '../core/report.ts';
 import { buildSessionTimeline, condenseTimeline, type SessionStory } from '../core/session-timeline.ts';
@@ -89,11 +90,14 @@ export function threadData(deps: UiDeps, report: Report) {
     .slice(0, 30)
     .map((c) => ({
       id: c.id,
-      label: `${c.service ?? '?'} ${c.kind}: ${c.summary.split('\n')[0]!.slice(0, 80)}`,
+      label: `${c.service ?? '?'} ${c.kind}: ${clip(c.summary.split('\n')[0]!, 80)}`,
     }));
   const rest = [...graph.services.keys()].filter((s) => !candidates.includes(s)).sort();
+  // The ingest placed an event whose source clock was implausible at its arrival (core/event.ts).
+  const sent = event?.details.sourceTimestamp;
   return {
     eventAt,
+    sourceClock: typeof sent === 'string' ? sent : null,
     timeline: buildTimeline({
       report,
       eventAt,

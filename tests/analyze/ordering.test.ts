@@ -165,3 +165,27 @@ services:
     expect(r.mapSuggestions.map((s) => `${s.service}->${s.dependsOn}`)).toContain('evse_manager->imd');
   });
 });
+
+describe('summary', () => {
+  test('a station clock that was clearly wrong is said, and cut values end with an ellipsis', () => {
+    const r = run({
+      graph: ocppToCsms,
+      event: trigger({
+        service: 'ocpp',
+        eventType: 'OCPP_DISCONNECT',
+        errorCode: 'ConnectionLost',
+        details: { sourceTimestamp: '1970-01-02T00:00:00.000Z' },
+      }),
+      logs: [
+        log(
+          'csms',
+          'error',
+          `Websocket to station closed by gateway to 192.168.50.1 after ${'repeated ping failures '.repeat(8)}`,
+          30,
+        ),
+      ],
+    });
+    expect(r.summary).toContain('stamped this event 1970-01-02T00:00:00.000Z');
+    expect(r.summary).toContain('…"');
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
-import { checkConnectedConfig } from '../../src/deliver/sink-registry.ts';
+import { checkConnectedConfig } from '../../src/app/sinks.ts';
 
 describe('connected-mode settings', () => {
   test('defaults: nothing configured, the documented redaction list and outbox bounds', () => {

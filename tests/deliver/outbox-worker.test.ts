@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test';
+import { createManualClock } from '../../src/core/clock.ts';
 import { backoffDelay, classify } from '../../src/deliver/outbox-worker.ts';
 import { DeliveryError, type OutboxMessage, type Sink } from '../../src/deliver/sink.ts';
 import { sampleEvent, sampleReport } from './support/fixtures.ts';
@@ -128,6 +129,33 @@ describe('outbox worker', () => {
     cleanups.push(() => h2.cleanup());
     await waitFor('delivered after restart', () => sink.delivered.length === 1);
     expect(sink.seen[0]).toMatchObject({ reportId: id, maybeSent: true, attempt: 2 });
+  });
+
+  test('a retry waits for its back-off on the injected clock: none before the clock moves, one after', async () => {
+    const clock = createManualClock(Date.now());
+    const sink = scriptedSink((_m, n) => (n === 1 ? new DeliveryError('transient', 'HTTP 503') : 'ok'));
+    // A minute of back-off: with the system's timers this test would wait that long.
+    const h = await startHarness({
+      sinks: [sink],
+      clock,
+      env: { TRACEPULSE_OUTBOX_BACKOFF_MS: '60000', TRACEPULSE_OUTBOX_MAX_BACKOFF_MS: '60000' },
+    });
+    cleanups.push(() => h.cleanup());
+    const [id] = createReports(h, 1);
+    h.cm.worker.wake();
+    await waitFor('the first try', () => sink.seen.length === 1);
+    // The worker is parked on the back-off timer; wake-ups do not bypass the retry time.
+    for (let i = 0; i < 5; i++) {
+      h.cm.worker.wake();
+      await Promise.resolve();
+    }
+    clock.advance(29_000);
+    await Bun.sleep(0);
+    expect(sink.seen.length).toBe(1);
+    clock.advance(31_000);
+    await waitFor('the retry after the back-off', () => sink.delivered.length === 1);
+    expect(sink.delivered).toEqual([id as string]);
+    expect(sink.seen.map((s) => s.attempt)).toEqual([1, 2]);
   });
 
   test('back-off doubles up to the ceiling, with jitter inside the delay', () => {

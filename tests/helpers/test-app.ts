@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningApp, startApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
+import type { Scheduler } from '../../src/core/clock.ts';
 import { createMemoryLogger } from '../../src/core/logger.ts';
 
 export const repoRoot = join(import.meta.dir, '..', '..');
@@ -20,7 +21,10 @@ export interface TestApp extends RunningApp {
 }
 
 /** Starts the real service in-process on a free port with a temporary data dir. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: { scheduler?: Scheduler } = {},
+): Promise<TestApp> {
   const dataDir = env.TRACEPULSE_DATA_DIR ?? tempDir();
   const logger = createMemoryLogger();
   const app = await startApp(
@@ -31,7 +35,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       TRACEPULSE_SYSTEM_MAP: exampleMap,
       ...env,
     }),
-    { logger },
+    { logger, scheduler: options.scheduler },
   );
   return Object.assign(app, {
     dataDir,

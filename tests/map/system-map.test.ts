@@ -17,6 +17,18 @@ describe('system map', () => {
     expect(r.warnings).toEqual([]);
   });
 
+  test('in the example map an OCPP failure can surface in both EvseManagers, as EVerest wires them', () => {
+    // The OCPP module stops the EvseManagers' transactions (StopTransactionOnConnectionLoss), so a
+    // SESSION_DROP on either connector has ocpp, and what ocpp depends on, among its candidates.
+    const { graph } = ok(readFileSync(exampleMap, 'utf8'));
+    for (const evse of ['evse_manager_1', 'evse_manager_2']) {
+      const names = graph.candidates(evse).map((c) => c.service);
+      expect(names).toContain('ocpp');
+      expect(names).toContain('csms');
+      expect(names).toContain('network');
+    }
+  });
+
   test('candidates of a failure are the service and everything it depends on, with distances', () => {
     const { graph } = ok(`
 services:
@@ -35,6 +47,22 @@ services:
     ]);
     expect(c.find((x) => x.service === 'comm_hub')?.path).toEqual(['evse_manager', 'powermeter', 'comm_hub']);
     expect(graph.dependents('evse_manager')).toEqual(['display']);
+  });
+
+  test('the candidates of a failure reported under an alias or an unmapped name', () => {
+    const { graph } = ok(`
+services:
+  evse_manager: { depends_on: [powermeter], aliases: [EvseManager] }
+  powermeter: {}
+`);
+    expect(graph.failureCandidates('EvseManager').map((x) => x.service)).toEqual([
+      'evse_manager',
+      'powermeter',
+    ]);
+    // The map does not know the service: the failing service alone, under the event's own name.
+    expect(graph.failureCandidates('iso15118_charger')).toEqual([
+      { service: 'iso15118_charger', distance: 0, path: ['iso15118_charger'] },
+    ]);
   });
 
   test('a cycle is a warning with its path, and walks terminate on it', () => {

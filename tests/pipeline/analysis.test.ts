@@ -143,7 +143,9 @@ describe('trigger to report over HTTP', () => {
           eventType: 'OCPP_DISCONNECT',
           errorCode: 'WebsocketPongTimeout',
           correlationId: `txn-storm-${i}`,
-          timestamp: now + i * 1000,
+          // A minute after the meter failure: the example map has ocpp among evse_manager_1's
+          // dependencies, so a disconnect at its time would be evidence when it is analysed again.
+          timestamp: now + 60_000 + i * 1000,
         }),
       );
       ids.push(((await res.json()) as { eventId: string }).eventId);
@@ -159,7 +161,7 @@ describe('trigger to report over HTTP', () => {
     const inc = incidents.find((i) => i.id === incident)!;
     expect(inc.count).toBe(4);
     expect(inc.reportId).toBe(reports[0]!.id);
-    expect(inc.lastAt).toBe(new Date(now + 3000).toISOString());
+    expect(inc.lastAt).toBe(new Date(now + 63_000).toISOString());
   });
 
   test('analyzeStored re-ranks a stored event without storing it; adjustments change the ranking', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import type { DebugEvent } from '../../src/core/event.ts';
 import type { LogLevel, LogLine } from '../../src/core/log-line.ts';
-import { createEvidenceGatherer, LOG_CAP } from '../../src/pipeline/gather.ts';
+import { createEvidenceGatherer, MAX_LOG_ROWS } from '../../src/pipeline/gather.ts';
 import { createServiceNames } from '../../src/pipeline/service-names.ts';
 import { openDatabase } from '../../src/store/db.ts';
 import { createLogPatterns } from '../../src/store/log-patterns.ts';
@@ -136,14 +136,14 @@ describe('evidence gathering', () => {
   });
 
   test('evidence is capped however much a candidate logs', async () => {
-    const flood = Array.from({ length: LOG_CAP + 200 }, (_, i) =>
+    const flood = Array.from({ length: MAX_LOG_ROWS + 200 }, (_, i) =>
       line('bsp', 'error', `evSerial: CRC mismatch frame ${i}`, T - 200_000 + i * 100),
     );
     const { gather } = await setup(flood);
     const b = gather();
-    expect(b.logs.length).toBe(LOG_CAP);
+    expect(b.logs.length).toBe(MAX_LOG_ROWS);
     expect(b.logsTruncated).toBe(true);
     // The newest lines are the ones kept.
-    expect(Math.max(...b.logs.map((l) => l.ts))).toBe(T - 200_000 + (LOG_CAP + 199) * 100);
+    expect(Math.max(...b.logs.map((l) => l.ts))).toBe(T - 200_000 + (MAX_LOG_ROWS + 199) * 100);
   });
 });

@@ -2,7 +2,9 @@ import { afterEach, describe, expect, test } from 'bun:test';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/store/db.ts';
-import { applyRetention, storeBytes } from '../../src/store/retention.ts';
+import { createManualClock } from '../../src/core/clock.ts';
+import { createMemoryLogger } from '../../src/core/logger.ts';
+import { applyRetention, scheduleRetention, storeBytes } from '../../src/store/retention.ts';
 import { tempDir } from '../helpers/test-app.ts';
 
 const day = 86_400_000;
@@ -37,6 +39,31 @@ function seed(count: number, ageMs: (i: number) => number) {
 }
 
 describe('retention', () => {
+  test('scheduled: first 5 s after start, then every 15 min, on the injected timers; stop() cancels both', () => {
+    const db = seed(100, (i) => (i < 40 ? 20 * day : day));
+    const clock = createManualClock(now);
+    const logger = createMemoryLogger();
+    const count = () => db.query<{ n: number }, []>('SELECT count(*) AS n FROM logs').get()?.n;
+    const policy = { maxAgeMs: 14 * day, maxBytes: 1e12 };
+    const retention = scheduleRetention(db, { policy, clock, scheduler: clock, logger });
+    clock.advance(4_999);
+    expect(count()).toBe(100);
+    clock.advance(1);
+    expect(count()).toBe(60);
+    // Rows that age past the limit go at the next 15-minute run, not before.
+    db.run('UPDATE logs SET ts = ? WHERE rowid IN (SELECT rowid FROM logs LIMIT 10)', [
+      now - 14 * day + 60_000,
+    ]);
+    clock.advance(60_000);
+    expect(count()).toBe(60);
+    clock.advance(15 * 60_000);
+    expect(count()).toBe(50);
+    retention.stop();
+    db.run('UPDATE logs SET ts = ?', [now - 30 * day]);
+    clock.advance(60 * 60_000);
+    expect(count()).toBe(50);
+  });
+
   test('deletes rows older than the age limit and keeps newer ones', () => {
     const db = seed(1000, (i) => (i < 400 ? 20 * day : day));
     const r = applyRetention(db, { maxAgeMs: 14 * day, maxBytes: 1e12 }, now);

@@ -3,9 +3,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { postJson, repoRoot, startTestApp, type TestApp, tempDir, waitFor } from '../helpers/test-app.ts';
-import { addUser, password, storeReport } from './helpers.ts';
+import { addUser, mapWithoutOcppEdge, password, storeReport } from './helpers.ts';
 
-// Debian's chromium with the flags from STACK-NOTES; never a downloaded browser.
+// Debian's chromium with the flags a root container needs; never a downloaded browser.
 const chromiumPath = '/usr/bin/chromium';
 const flags = [
   '--headless',
@@ -29,6 +29,8 @@ beforeAll(async () => {
   app = await startTestApp({
     TRACEPULSE_API_KEYS: apiKey,
     TRACEPULSE_STATION_ID: 'EV-Station-01',
+    // "Add to map" needs a map that misses the evse_manager_1 -> ocpp edge.
+    TRACEPULSE_SYSTEM_MAP: mapWithoutOcppEdge(),
   });
   await addUser(app, 'erin', 'engineer');
   await addUser(app, 'vic', 'viewer');

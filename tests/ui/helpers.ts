@@ -1,10 +1,29 @@
 import type { DebugEvent } from '../../src/core/event.ts';
 import type { Report } from '../../src/core/report.ts';
 import { createUserStore } from '../../src/store/user-store.ts';
-import type { TestApp } from '../helpers/test-app.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exampleMap, type TestApp, tempDir } from '../helpers/test-app.ts';
 import { event as fixtureEvent, report as fixtureReport } from './fixtures.ts';
 
 export const password = 'correct horse battery';
+
+/**
+ * The example map without its evse_manager_1 -> ocpp edge: the map of a station whose map misses
+ * it, for the "Add to map" cascade (an OCPP_DISCONNECT, then a SESSION_DROP on evse_manager_1).
+ */
+export function mapWithoutOcppEdge(): string {
+  const yaml = readFileSync(exampleMap, 'utf8');
+  const edited = yaml.replace(
+    'persistent_store, energy_manager, ocpp, mqtt_broker]',
+    'persistent_store, energy_manager, mqtt_broker]',
+  );
+  if (edited === yaml)
+    throw new Error('the example map no longer has the evse_manager_1 -> ocpp edge this expects');
+  const file = join(tempDir('tp-map-no-ocpp-'), 'system-map.yaml');
+  writeFileSync(file, edited);
+  return file;
+}
 
 /** Adds a user straight into the app's store. */
 export const addUser = (app: TestApp, name: string, role: 'viewer' | 'engineer' | 'admin') =>

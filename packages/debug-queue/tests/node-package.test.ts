@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
-import { copyFileSync, cpSync, existsSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { cleanEnv, type RunResult, run } from './helpers/run.ts';
 import {
@@ -72,8 +81,10 @@ afterAll(async () => {
   tmp.cleanup();
 }, 30_000);
 
-test('npm pack ships the built ESM, its declarations, README and firmware docs, and nothing else', () => {
+test('npm pack ships the built ESM, its declarations, README, licence, changelog and firmware docs, and nothing else', () => {
   expect(files).toContain('dist/index.js');
+  expect(files).toContain('LICENSE');
+  expect(files).toContain('CHANGELOG.md');
   expect(files).toContain('dist/index.d.ts');
   expect(files).toContain('dist/cjs/index.js');
   expect(files).toContain('dist/cjs/package.json');
@@ -82,9 +93,29 @@ test('npm pack ships the built ESM, its declarations, README and firmware docs, 
   expect(files).toContain('package.json');
   expect(files).toContain('docs/examples/publish-event.c');
   const shipped =
-    /^(dist\/(cjs\/)?[\w-]+\.(js|d\.ts)|dist\/cjs\/package\.json|README\.md|docs\/[\w-]+\.md|docs\/examples\/[\w-]+\.c|package\.json)$/;
+    /^(dist\/(cjs\/)?[\w-]+\.(js|d\.ts)|dist\/cjs\/package\.json|README\.md|CHANGELOG\.md|LICENSE|docs\/[\w-]+\.md|docs\/examples\/[\w-]+\.c|package\.json)$/;
   expect(files.filter((f) => !shipped.test(f))).toEqual([]);
   expect(existsSync(join(app, 'node_modules/debug-queue/dist/index.d.ts'))).toBe(true);
+});
+
+test('the package is open source and ready to publish: an SPDX licence with its text, the version in the changelog', async () => {
+  const installed = join(app, 'node_modules/debug-queue');
+  const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+    license: string;
+    version: string;
+    types: string;
+  };
+  expect(manifest.license).toBe('Apache-2.0');
+  expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toContain('Apache License');
+  expect(readFileSync(join(installed, 'CHANGELOG.md'), 'utf8')).toContain(`## [${manifest.version}]`);
+  expect(existsSync(join(installed, manifest.types))).toBe(true);
+  // --dry-run publishes nothing; the only warning allowed is that this machine is not logged in.
+  const r = await run('npm', ['publish', '--dry-run'], { cwd: packageRoot, timeoutMs: 60_000 });
+  expect(r.code).toBe(0);
+  const warnings = `${r.stdout}\n${r.stderr}`
+    .split('\n')
+    .filter((l) => /npm (warn|error)/i.test(l) && !/requires you to be logged in/.test(l));
+  expect(warnings).toEqual([]);
 });
 
 test('under node, the packed package delivers over HTTP (default instance from env) and MQTT', async () => {

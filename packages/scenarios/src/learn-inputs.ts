@@ -96,10 +96,7 @@ function* buildInputs(
         // What the change source would hand the pipeline: the look-back up to the event.
         .filter((c) => c.timestamp >= T - lookbackMs && c.timestamp <= T)
         .sort((a, b) => a.timestamp - b.timestamp);
-      const failing = graph.resolve(event.service);
-      const candidates = failing
-        ? graph.candidates(failing)
-        : [{ service: event.service, distance: 0, path: [event.service] }];
+      const candidates = graph.failureCandidates(event.service);
       const knownNames = [...new Set([event.service, ...sc.logs.map((l) => l.service)])];
       const evidence = gatherer.gather({ event, graph, candidates, knownNames, changes, lookbackMs });
       const input: AnalyzeInput = { event, graph, evidence, rules, now: T + 1000, lookbackMs };

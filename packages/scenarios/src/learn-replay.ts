@@ -1,6 +1,6 @@
 import { type AnalyzeInput, analyze } from '../../../src/analyze/engine.ts';
 import type { LabelledReport } from '../../../src/learn/gate.ts';
-import { canonical, type RankingAdjustments } from '../../../src/learn/model.ts';
+import { canonical, type Adjustments } from '../../../src/learn/model.ts';
 
 /** A trigger with its full analysis input and the service that really was the root cause. */
 export interface ReplayInput {
@@ -10,7 +10,7 @@ export interface ReplayInput {
 }
 
 /** The engine's hypotheses for a replay input under `adjustments` (pure). */
-export const rankReplay = (r: ReplayInput, adjustments: RankingAdjustments | undefined) =>
+export const rankReplay = (r: ReplayInput, adjustments: Adjustments | undefined) =>
   analyze({ ...r.input, adjustments }).hypotheses;
 
 /**

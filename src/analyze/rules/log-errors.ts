@@ -9,7 +9,7 @@ import {
   CLOCK_SKEW_MS,
   CORRELATED,
   LEVEL_WEIGHT,
-  LOG_CAP,
+  LOG_WEIGHT_CAP,
   NOVELTY_WEIGHT,
   RESTATED,
   VAGUE,
@@ -90,7 +90,7 @@ export const logErrors: RuleFamily = {
           correlated: p.correlated,
         });
       }
-      const weight = Math.min(LOG_CAP, total);
+      const weight = Math.min(LOG_WEIGHT_CAP, total);
       const errors = patterns.filter((p) => levelRank[p.level] >= levelRank.error && p.novelty !== 'chronic');
       const n = errors.reduce((s, p) => s + p.count, 0);
       const first = errors[0] ?? patterns[0]!;

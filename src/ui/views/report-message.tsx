@@ -19,10 +19,15 @@ export function ReportMessage(props: { report: Report; incidentCount?: number; q
   const r = props.report;
   const top = r.hypotheses[0];
   const at = Date.parse(r.createdAt);
+  // When the failure happened, not when the report was made (a replay or a recovered trigger is
+  // analysed long after); the report's time is in the tooltip.
+  const eventAt = r.eventAt ?? r.createdAt;
   return (
     <li class="msg" id={`r-${r.id}`} data-report={r.id} data-created={at}>
       <div class="meta">
-        <time datetime={r.createdAt}>{dayClock(at)}</time>
+        <time datetime={eventAt} title={`reported ${dayClock(at)} UTC`}>
+          {dayClock(Date.parse(eventAt))}
+        </time>
         <span class="evt">{r.eventType}</span>
         <span>
           on <b>{r.service}</b> ({r.errorCode})

@@ -15,6 +15,8 @@ export interface ThreadProps {
   report: Report;
   session: Session;
   eventAt: number;
+  /** What the station's clock said when it was implausible (then eventAt is the arrival time). */
+  sourceClock?: string | null;
   timeline: TimelineItem[];
   path: PathGraph;
   /** The trigger's charging session (its correlationId), in order, with its gaps. */
@@ -43,6 +45,12 @@ export function Thread(p: ThreadProps) {
         {r.eventType} on {r.service} <small>({r.errorCode})</small>
       </h1>
       <p class="sum">{r.summary}</p>
+      {p.sourceClock ? (
+        <p class="notice clock" role="note">
+          The station's clock was clearly wrong (it stamped the event {p.sourceClock}): the arrival time,{' '}
+          {dayClock(p.eventAt)} UTC, was used for the evidence window.
+        </p>
+      ) : null}
       <p class="meta">
         {dayClock(Date.parse(r.createdAt))} UTC · station {r.stationId ?? '?'} · {r.source} · revision{' '}
         {r.revision} · model <code>{r.modelVersion}</code> · {r.latencyMs} ms

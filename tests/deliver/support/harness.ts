@@ -4,13 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../../src/config/config.ts';
-import { systemClock } from '../../../src/core/clock.ts';
+import { type Clock, type Scheduler, systemClock } from '../../../src/core/clock.ts';
 import { createMemoryLogger } from '../../../src/core/logger.ts';
 import { createMetrics } from '../../../src/core/metrics.ts';
 import type { ChangeSource } from '../../../src/core/ports.ts';
-import { startConnectedMode } from '../../../src/deliver/connected-mode.ts';
+import { connectedModeFromConfig } from '../../../src/app/connected-mode.ts';
 import type { Sink } from '../../../src/deliver/sink.ts';
-import { llmAdapterFromConfig } from '../../../src/llm/from-config.ts';
+import { llmAdapterFromConfig } from '../../../src/app/llm.ts';
 import { openDatabase } from '../../../src/store/db.ts';
 import { createIngestQueries } from '../../../src/store/ingest-queries.ts';
 import { createFakeReports } from './fake-reports.ts';
@@ -25,7 +25,14 @@ export const fastOutbox = {
 };
 
 export async function startHarness(
-  opts: { env?: Record<string, string>; sinks?: Sink[]; dir?: string; changes?: ChangeSource } = {},
+  opts: {
+    env?: Record<string, string>;
+    sinks?: Sink[];
+    dir?: string;
+    changes?: ChangeSource;
+    /** A manual clock for the outbox's time and timers (the default: the system's). */
+    clock?: Clock & Scheduler;
+  } = {},
 ) {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tp-deliver-'));
   const db = openDatabase(join(dir, 'tracepulse.db'));
@@ -34,10 +41,11 @@ export async function startHarness(
   const metrics = createMetrics();
   const config = loadConfig({ ...fastOutbox, ...opts.env });
   const graph = testGraph();
-  const cm = await startConnectedMode({
+  const cm = await connectedModeFromConfig({
     config,
     db,
-    clock: systemClock,
+    clock: opts.clock ?? systemClock,
+    scheduler: opts.clock,
     logger,
     metrics,
     stationId: 'EV-Station-01',

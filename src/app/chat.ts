@@ -3,7 +3,7 @@ import { loadJwtSecret } from '../auth/jwt-secret.ts';
 import { createSessions } from '../auth/session.ts';
 import type { Database } from 'bun:sqlite';
 import type { Config } from '../config/config.ts';
-import type { Clock } from '../core/clock.ts';
+import { type Clock, type Scheduler, systemScheduler } from '../core/clock.ts';
 import type { LlmAdapter } from '../core/llm.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -19,8 +19,8 @@ import { createChatStore } from '../store/chat-store.ts';
 import { createFeedbackStore } from '../store/feedback-store.ts';
 import { createLearnStore } from '../store/learn-store.ts';
 import { createUserStore } from '../store/user-store.ts';
-import { createLlmAnswerer } from './answer/llm-answer.ts';
-import { type ChatUi, createChatUi } from './chat-ui.ts';
+import { createLlmAnswerer } from '../ui/answer/llm-answer.ts';
+import { type ChatUi, createChatUi } from '../ui/chat-ui.ts';
 
 export interface ChatFeature extends ChatUi {
   learning: Learning;
@@ -30,21 +30,24 @@ export interface ChatFeature extends ChatUi {
  * Builds the chat UI with its stores, sessions, question answering and learning from feedback, and
  * plugs learnt adjustments into the analysis of new triggers. Called from app.ts only.
  */
-export function createChatFeature(ctx: {
-  config: Config;
-  db: Database;
-  clock: Clock;
-  logger: Logger;
-  metrics: Metrics;
-  maps: SystemMapSource;
-  queries: IngestQueries;
-  changes: ChangeSource;
-  reports: ReportService;
-  analysis: AnalysisPipeline;
-  stationId: string;
-  /** The LLM adapter, when one is configured (app.ts builds it). */
-  llm: LlmAdapter | null;
-}): ChatFeature {
+export function createChatFeature(
+  ctx: {
+    config: Config;
+    db: Database;
+    clock: Clock;
+    logger: Logger;
+    metrics: Metrics;
+    maps: SystemMapSource;
+    queries: IngestQueries;
+    changes: ChangeSource;
+    reports: ReportService;
+    analysis: AnalysisPipeline;
+    stationId: string;
+    /** The LLM adapter, when one is configured (app.ts builds it). */
+    llm: LlmAdapter | null;
+  },
+  scheduler: Scheduler = systemScheduler,
+): ChatFeature {
   const { config, db, clock, metrics } = ctx;
   const logger = ctx.logger.child('ui');
   const users = createUserStore(db);
@@ -115,8 +118,7 @@ export function createChatFeature(ctx: {
       logger.error('chat retention failed', { error: String(err) });
     }
   };
-  const pruneTimer = setInterval(pruneChat, 3_600_000);
-  pruneTimer.unref();
+  const pruneTimer = scheduler.every(3_600_000, pruneChat);
 
   const ui = createChatUi({
     reports: ctx.reports,
@@ -153,7 +155,7 @@ export function createChatFeature(ctx: {
     ...ui,
     learning,
     stop: () => {
-      clearInterval(pruneTimer);
+      pruneTimer.cancel();
       ui.stop();
     },
   };

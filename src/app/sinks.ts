@@ -1,18 +1,40 @@
+import type { Database } from 'bun:sqlite';
 import type { Config } from '../config/config.ts';
+import type { Clock } from '../core/clock.ts';
+import type { LlmAdapter } from '../core/llm.ts';
+import type { Logger } from '../core/logger.ts';
+import type { ChangeSource } from '../core/ports.ts';
+import { sensitiveValues } from '../deliver/envelope.ts';
+import type { RefinableReports } from '../deliver/llm-refiner.ts';
+import type { Redactor } from '../deliver/redact.ts';
+import type { OutboxChannel, Sink } from '../deliver/sink.ts';
+import type { SystemGraph } from '../map/graph.ts';
 import { createFeedbackStore } from '../store/feedback-store.ts';
+import type { IngestQueries } from '../store/ingest-queries.ts';
 import { createLlmUsageRepo } from '../store/llm-usage-repo.ts';
-import { sensitiveValues } from './envelope.ts';
-import type { ConnectedModeDeps } from './connected-mode.ts';
-import type { Redactor } from './redact.ts';
-import type { OutboxChannel, Sink } from './sink.ts';
 
-export type SinkFactory = (d: ConnectedModeDeps, redact: Redactor) => Promise<Sink | null>;
+/** What the sink factories build the configured channels from. */
+export interface SinkContext {
+  config: Config;
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  stationId: string;
+  graph: () => SystemGraph;
+  reports: RefinableReports;
+  changes?: ChangeSource | null;
+  events?: Pick<IngestQueries, 'event' | 'events'> | null;
+  /** The shared OpenAI-compatible adapter; LLM refinement is on when it is given. */
+  llm?: LlmAdapter | null;
+}
+
+export type SinkFactory = (d: SinkContext, redact: Redactor) => Promise<Sink | null>;
 
 /** One factory per channel; each returns null when its settings are absent, and imports its SDK only then. */
 export const sinkFactories: Record<OutboxChannel, SinkFactory> = {
   slack: async ({ config: c, graph, logger }) =>
     c.SLACK_BOT_TOKEN
-      ? (await import('./slack-sink.ts')).createSlackSink({
+      ? (await import('../deliver/slack-sink.ts')).createSlackSink({
           token: c.SLACK_BOT_TOKEN,
           apiUrl: c.SLACK_API_URL,
           defaultChannel: c.SLACK_CHANNEL,
@@ -24,7 +46,7 @@ export const sinkFactories: Record<OutboxChannel, SinkFactory> = {
       : null,
   email: async ({ config: c, logger }) =>
     c.SMTP_URL
-      ? (await import('./email-sink.ts')).createEmailSink({
+      ? (await import('../deliver/email-sink.ts')).createEmailSink({
           smtpUrl: c.SMTP_URL,
           to: c.TRACEPULSE_EMAIL_TO,
           from: c.TRACEPULSE_EMAIL_FROM,
@@ -35,7 +57,7 @@ export const sinkFactories: Record<OutboxChannel, SinkFactory> = {
       : null,
   mqtt: async ({ config: c, logger, stationId }) =>
     c.TRACEPULSE_MQTT_URL
-      ? (await import('./mqtt-report-sink.ts')).createMqttReportSink({
+      ? (await import('../deliver/mqtt-report-sink.ts')).createMqttReportSink({
           url: c.TRACEPULSE_MQTT_URL,
           prefix: c.TRACEPULSE_MQTT_TOPIC_PREFIX,
           stationId,
@@ -48,7 +70,7 @@ export const sinkFactories: Record<OutboxChannel, SinkFactory> = {
     const c = d.config;
     if (!d.llm) return null;
     const labels = createFeedbackStore(d.db);
-    return (await import('./llm-refiner.ts')).createLlmRefiner({
+    return (await import('../deliver/llm-refiner.ts')).createLlmRefiner({
       llm: d.llm,
       timeoutMs: c.TRACEPULSE_LLM_TIMEOUT_MS,
       hourlyRequests: c.TRACEPULSE_LLM_HOURLY_BUDGET,

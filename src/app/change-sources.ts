@@ -6,9 +6,9 @@ import type { Metrics } from '../core/metrics.ts';
 import type { ChangeRefresher, ChangeSource } from '../core/ports.ts';
 import { type ChangesRepo, createChangesRepo } from '../store/changes-repo.ts';
 import { createGitHubCache } from '../store/github-cache.ts';
-import { createGitHubChanges, type GitHubChanges } from './github.ts';
-import { createGitHubClient, type GitHubApi } from './github-client.ts';
-import type { SystemMapSource } from './system-map-source.ts';
+import { createGitHubChanges, type GitHubChanges } from '../sources/github.ts';
+import { createGitHubClient, type GitHubApi } from '../sources/github-client.ts';
+import type { SystemMapSource } from '../sources/system-map-source.ts';
 
 export interface ChangeSources {
   changes: ChangeSource;

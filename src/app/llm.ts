@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.ts';
 import type { LlmAdapter } from '../core/llm.ts';
-import { createLlmAdapter } from './openai-adapter.ts';
+import { createLlmAdapter } from '../llm/openai-adapter.ts';
 
 /** The adapter the OPENAI_* and TRACEPULSE_LLM_* settings describe; null when neither a key nor a base URL is set. */
 export function llmAdapterFromConfig(c: Config): LlmAdapter | null {
