@@ -26,6 +26,7 @@ export const allowed: Record<string, readonly string[]> = {
   ingest: ['core', 'map', 'store'],
   sources: ['core', 'map', 'store'],
   deliver: ['core', 'map', 'store'],
+  cluster: ['core', 'map', 'store', 'sources'],
   llm: ['core'],
   ui: ['core', 'map', 'analyze', 'store', 'auth', 'learn'],
   http: [

@@ -19,7 +19,8 @@ import { createSessionRoutes } from './http/session-routes.ts';
 import { createEventReceiver, createHttpIngestRoutes } from './ingest/http.ts';
 import type { EverestReceiver } from './ingest/everest.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
-import { createIngestIntake } from './ingest/intake.ts';
+import { createIngestIntake, type IngestIntake } from './ingest/intake.ts';
+import type { LogLine } from './core/log-line.ts';
 import { createLazyOcppIngest } from './ingest/ocpp-lazy.ts';
 import { createPushRoutes } from './ingest/push-routes.ts';
 import { type AnalysisPipeline, createAnalysisPipeline } from './pipeline/analysis.ts';
@@ -193,12 +194,23 @@ export async function startApp(
   // Learn as soon as space is back, not only at the next write.
   if (fullAtStart) sizeGuard.noteFailed();
 
-  const intake = createIngestIntake({
+  const localIntake = createIngestIntake({
     writer,
     metrics,
     clock,
     triggers: () => maps.current().graph.triggers,
   });
+  // Cluster mode: committed log lines are also appended to the shared evidence streams (after the
+  // commit, never holding the acknowledgement). Set once the cluster is up, before any input is taken.
+  let shareLines: ((lines: LogLine[]) => void) | null = null;
+  const intake: IngestIntake = {
+    ...localIntake,
+    logs: async (lines, batch) => {
+      const r = await localIntake.logs(lines, batch);
+      if (shareLines && !r.duplicate) shareLines(lines);
+      return r;
+    },
+  };
 
   // OCPP-J frames (issue 14): POST /api/ocpp/:chargePointId and MQTT PREFIX/ocpp/<chargePointId>.
   const ocpp = createLazyOcppIngest(async () =>
@@ -211,11 +223,40 @@ export async function startApp(
     }),
   );
 
-  const changeSources = await createChangeSources({ config, db, clock, logger, metrics, maps, version });
+  const reports = createReportService({ db, clock, logger: logger.child('reports'), metrics });
+  // Issue 13: sync to Redis, and several instances acting as one (docs/cluster.md); loaded only when configured.
+  const instanceId = config.TRACEPULSE_INSTANCE_ID ?? hostname();
+  const cluster = config.REDIS_URL
+    ? await (await import('./cluster/cluster.ts')).startCluster({
+        url: config.REDIS_URL,
+        prefix: config.TRACEPULSE_REDIS_PREFIX,
+        mode: config.TRACEPULSE_CLUSTER,
+        instanceId,
+        db,
+        maps,
+        mapPath: config.TRACEPULSE_SYSTEM_MAP,
+        reports,
+        claimTtlMs: config.TRACEPULSE_CLAIM_TTL_MS,
+        evidenceMaxLen: config.TRACEPULSE_REDIS_EVIDENCE_MAXLEN,
+        reportsMaxLen: config.TRACEPULSE_REDIS_REPORTS_MAXLEN,
+        logger: logger.child('cluster'),
+        metrics,
+        now: () => clock.now(),
+      })
+    : null;
+  const changeSources = await createChangeSources({
+    config,
+    db,
+    clock,
+    logger,
+    metrics,
+    maps,
+    version,
+    wrapGitHub: cluster?.shareGitHub,
+  });
 
   // One adapter for both LLM features; the SDK itself is imported on the first call.
   const llm = llmAdapterFromConfig(config);
-  const reports = createReportService({ db, clock, logger: logger.child('reports'), metrics });
   // Connected mode (issue 4): registers its outbox hook on the reports before any report can be made.
   const connected = await connectedModeFromConfig({
     config,
@@ -246,9 +287,24 @@ export async function startApp(
     lookbackDays: config.TRACEPULSE_CHANGE_LOOKBACK_DAYS,
     stormWindowS: config.TRACEPULSE_STORM_WINDOW_S,
     // Issue 12: Loki and Elasticsearch read at trigger time (docs/log-sources.md).
-    logSources: await createLogSources(config, stationId),
+    logSources: [
+      ...(await createLogSources(config, stationId)),
+      // Cluster mode: lines other instances took, read like Loki's (merged without duplicates).
+      ...(cluster?.evidence ? [cluster.evidence.source] : []),
+    ],
   });
-  triggerHandlers.push((e) => analysis.enqueue(e));
+  // Cluster mode: a trigger is analysed (and so delivered) only by the instance holding its claim,
+  // a moment after it, so the peers' last lines are in Redis.
+  const settleMs = config.TRACEPULSE_CLUSTER_SETTLE_MS;
+  const claims = cluster?.claims;
+  const analyse = claims
+    ? (e: DebugEvent) =>
+        claims.offer(e, (won) =>
+          settleMs ? setTimeout(() => analysis.enqueue(won), settleMs) : analysis.enqueue(won),
+        )
+    : (e: DebugEvent) => analysis.enqueue(e);
+  triggerHandlers.push(analyse);
+  if (cluster?.evidence) shareLines = cluster.evidence.append;
   commitHandlers.push(analysis.noteCommitted);
 
   const ctx: AppContext = {
@@ -354,6 +410,7 @@ export async function startApp(
       outbox: () => connected.worker.channels(),
       lokiFollow: () => (follower ? { enabled: true, ...follower.state() } : { enabled: false }),
       elasticsearchFollow: () => (esFollower ? { enabled: true, ...esFollower.state() } : { enabled: false }),
+      cluster: () => cluster?.health() ?? { enabled: false },
     },
   });
 
@@ -419,7 +476,11 @@ export async function startApp(
     mqtt = await startMqttReceiver({
       url: config.TRACEPULSE_MQTT_URL,
       prefix: config.TRACEPULSE_MQTT_TOPIC_PREFIX,
-      clientId: config.TRACEPULSE_MQTT_CLIENT_ID ?? `tracepulse-${stationId}`.slice(0, 128),
+      // Cluster mode: one persistent session per instance, all in one shared-subscription group.
+      clientId:
+        config.TRACEPULSE_MQTT_CLIENT_ID ??
+        (claims ? `tracepulse-${stationId}-${instanceId}` : `tracepulse-${stationId}`).slice(0, 128),
+      shareGroup: claims ? config.TRACEPULSE_MQTT_SHARE_GROUP : undefined,
       intake,
       logger: logger.child('mqtt'),
       maxPayloadBytes: config.TRACEPULSE_MQTT_MAX_PAYLOAD_BYTES,
@@ -451,7 +512,7 @@ export async function startApp(
   });
 
   // Committed triggers a crash or an overload left without a report (src/pipeline/recovery.ts).
-  recoverUnreportedTriggers({ db, enqueue: analysis.enqueue, logger, metrics, limit: 500 });
+  recoverUnreportedTriggers({ db, enqueue: analyse, logger, metrics, limit: 500 });
 
   const port = server.port ?? config.TRACEPULSE_PORT;
   for (const w of unknownVariableWarnings(options.env ?? {})) logger.warn(w);
@@ -492,6 +553,7 @@ export async function startApp(
         writer.flush();
         await checkpointer.stop();
         maps.stop();
+        cluster?.stop();
         db.close();
         logger.info('TracePulse stopped');
       })();

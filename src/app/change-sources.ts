@@ -7,7 +7,7 @@ import type { ChangeRefresher, ChangeSource } from '../core/ports.ts';
 import { type ChangesRepo, createChangesRepo } from '../store/changes-repo.ts';
 import { createGitHubCache } from '../store/github-cache.ts';
 import { createGitHubChanges, type GitHubChanges } from '../sources/github.ts';
-import { createGitHubClient } from '../sources/github-client.ts';
+import { createGitHubClient, type GitHubApi } from '../sources/github-client.ts';
 import type { SystemMapSource } from '../sources/system-map-source.ts';
 
 export interface ChangeSources {
@@ -31,6 +31,8 @@ export async function createChangeSources(deps: {
   metrics: Metrics;
   maps: SystemMapSource;
   version: string;
+  /** Cluster mode: shares the client's answers with the other instances (cluster/shared-github.ts). */
+  wrapGitHub?: (api: GitHubApi) => GitHubApi;
 }): Promise<ChangeSources> {
   const { config, db, clock, metrics } = deps;
   const logger = deps.logger.child('github');
@@ -42,7 +44,7 @@ export async function createChangeSources(deps: {
 
   let github: GitHubChanges | null = null;
   if (config.GITHUB_TOKEN || config.GITHUB_API_URL) {
-    const api = await createGitHubClient({
+    const client = await createGitHubClient({
       apiUrl: config.GITHUB_API_URL ?? 'https://api.github.com',
       token: config.GITHUB_TOKEN,
       clock,
@@ -50,6 +52,7 @@ export async function createChangeSources(deps: {
       metrics,
       userAgent: `tracepulse/${deps.version}`,
     });
+    const api = deps.wrapGitHub ? deps.wrapGitHub(client) : client;
     github = createGitHubChanges({
       api,
       changes,

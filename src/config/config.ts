@@ -193,10 +193,48 @@ export const configSchema = z
     TRACEPULSE_ELASTICSEARCH_CORRELATION_FIELDS: list
       .pipe(z.array(z.string()).min(1))
       .default(['labels.correlation_id', 'trace.id']),
+    // --- Cluster (issue 13): optional sync to Redis, several instances acting as one (docs/cluster.md).
+    /** redis:// or rediss:// URL; sync to Redis is on when set (and cluster mode, unless TRACEPULSE_CLUSTER=off). */
+    REDIS_URL: url(['redis:', 'rediss:', 'redis+unix:', 'valkey:']).optional(),
+    /** Prefix of every Redis key and channel TracePulse uses (several deployments may share one Redis). */
+    TRACEPULSE_REDIS_PREFIX: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[^\s*?[\]]+$/, 'no spaces or glob characters')
+      .default('tracepulse:'),
+    /**
+     * redis: several instances act as one (MQTT shared subscriptions, one analysis and one delivery
+     * per trigger, shared window evidence); off: Redis is only mirrored to. Default: redis when
+     * REDIS_URL is set.
+     */
+    TRACEPULSE_CLUSTER: z.enum(['redis', 'off']).optional(),
+    /** This instance's name among its peers; default the host name (a Kubernetes pod's name). */
+    TRACEPULSE_INSTANCE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, dash, underscore; at most 100')
+      .optional(),
+    /** MQTT shared subscription group of the cluster ($share/<group>/...). */
+    TRACEPULSE_MQTT_SHARE_GROUP: z
+      .string()
+      .regex(/^[^#+/]{1,100}$/, 'no MQTT wildcards or slashes')
+      .default('tracepulse'),
+    /** A trigger's claim expires this long after its holder last renewed it; then another instance takes over. */
+    TRACEPULSE_CLAIM_TTL_MS: int(500, 600_000).default(10_000),
+    /** A claimed trigger is analysed this long after its claim, so peers' lines of its last moments reach Redis. */
+    TRACEPULSE_CLUSTER_SETTLE_MS: int(0, 10_000).default(50),
+    /** Entries kept per shared evidence stream (one per session and one per service's warnings). */
+    TRACEPULSE_REDIS_EVIDENCE_MAXLEN: int(100, 1_000_000).default(5000),
+    /** Entries kept in the <prefix>reports stream for fleet consumers. */
+    TRACEPULSE_REDIS_REPORTS_MAXLEN: int(100, 10_000_000).default(100_000),
   })
   .passthrough();
 
-export type Config = z.output<typeof configSchema> & { TRACEPULSE_HOST: string };
+export type Config = z.output<typeof configSchema> & {
+  TRACEPULSE_HOST: string;
+  /** Resolved: redis when REDIS_URL is set and TRACEPULSE_CLUSTER is not off. */
+  TRACEPULSE_CLUSTER: 'redis' | 'off';
+};
 
 /** Parses the environment; on failure throws with one line per bad variable, naming it. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -211,6 +249,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     ...c,
     TRACEPULSE_HOST: c.TRACEPULSE_HOST ?? (c.TRACEPULSE_API_KEYS.length ? '0.0.0.0' : '127.0.0.1'),
+    TRACEPULSE_CLUSTER: c.REDIS_URL ? (c.TRACEPULSE_CLUSTER ?? 'redis') : 'off',
   };
 }
 

@@ -16,6 +16,11 @@ export interface MqttReceiverOptions {
   ocpp?: (chargePointId: string, topic: string, payload: Uint8Array) => Promise<void>;
   /** Largest payload taken (TRACEPULSE_MQTT_MAX_PAYLOAD_BYTES); larger ones are dead-lettered unparsed. */
   maxPayloadBytes: number;
+  /**
+   * Cluster mode: subscribe as `$share/<group>/...` (MQTT 5 shared subscriptions, §4.8.2) so the
+   * broker hands each message to one member of the group instead of to every instance.
+   */
+  shareGroup?: string;
 }
 
 /** MQTT's largest packet (Remaining Length of 268,435,455 bytes plus the fixed header). */
@@ -47,7 +52,9 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
   const status = { connected: false, subscribed: false, lastError: null as string | null };
   const eventsTopic = `${prefix}/events/#`;
   const logsTopic = `${prefix}/logs/#`;
-  const topics = options.ocpp ? [eventsTopic, logsTopic, `${prefix}/ocpp/+`] : [eventsTopic, logsTopic];
+  const own = options.ocpp ? [eventsTopic, logsTopic, `${prefix}/ocpp/+`] : [eventsTopic, logsTopic];
+  // Messages carry their original topic name on a shared subscription, so handle() is unchanged.
+  const topics = options.shareGroup ? own.map((t) => `$share/${options.shareGroup}/${t}`) : own;
 
   const client: MqttClient = connect({
     ...mqttEndpoint(options.url),

@@ -357,4 +357,15 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX chat_report_reads_at ON chat_report_reads (read_at);
     `,
   },
+  {
+    name: 'cluster-0001-sync-state',
+    sql: `
+      -- Issue 13: what has been published to Redis (the reports stream cursor, by report rowid) and
+      -- this store's id among the instances; one row per name.
+      CREATE TABLE sync_state (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
