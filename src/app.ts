@@ -203,8 +203,14 @@ export async function startApp(
   // Cluster mode: committed log lines are also appended to the shared evidence streams (after the
   // commit, never holding the acknowledgement). Set once the cluster is up, before any input is taken.
   let shareLines: ((lines: LogLine[]) => void) | null = null;
+  let shareEvent: ((event: DebugEvent) => void) | null = null;
   const intake: IngestIntake = {
     ...localIntake,
+    event: async (event) => {
+      const r = await localIntake.event(event);
+      if (shareEvent && r.inserted) shareEvent(r.event);
+      return r;
+    },
     logs: async (lines, batch) => {
       const r = await localIntake.logs(lines, batch);
       if (shareLines && !r.duplicate) shareLines(lines);
@@ -292,6 +298,8 @@ export async function startApp(
       // Cluster mode: lines other instances took, read like Loki's (merged without duplicates).
       ...(cluster?.evidence ? [cluster.evidence.source] : []),
     ],
+    // Cluster mode: events other instances took (merged by id).
+    eventSources: cluster?.evidence ? [cluster.evidence.events] : [],
   });
   // Cluster mode: a trigger is analysed (and so delivered) only by the instance holding its claim,
   // a moment after it, so the peers' last lines are in Redis.
@@ -304,7 +312,10 @@ export async function startApp(
         )
     : (e: DebugEvent) => analysis.enqueue(e);
   triggerHandlers.push(analyse);
-  if (cluster?.evidence) shareLines = cluster.evidence.append;
+  if (cluster?.evidence) {
+    shareLines = cluster.evidence.append;
+    shareEvent = cluster.evidence.appendEvent;
+  }
   commitHandlers.push(analysis.noteCommitted);
 
   const ctx: AppContext = {

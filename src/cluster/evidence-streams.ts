@@ -6,6 +6,8 @@ import {
   SourceError,
   toLevel,
 } from '../core/log-source.ts';
+import type { DebugEvent } from '../core/event.ts';
+import type { EventQuery, EventSource, RemoteEvent } from '../core/event-source.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { RedisLink } from './redis-link.ts';
 
@@ -23,13 +25,19 @@ const MAX_MESSAGE = 4096;
  * `<prefix>ev:svc:<service>` — exactly the two kinds of lines a trigger reads (core/log-source.ts
  * `relevant`). Streams are capped (MAXLEN ~) and expire when unused. Appends never hold an
  * acknowledgement: they are buffered (bounded, counted) and sent after the commit.
+ * Events (every priority) go the same way to `<prefix>ev:evcorr:<correlationId>` and
+ * `<prefix>ev:evsvc:<service>`: the failing session's events and the candidates' events.
  */
 export interface EvidenceStreams {
   /** Called after `lines` are committed here. */
   append(lines: readonly LogLine[]): void;
+  /** Called after `event` is committed here (not for a redelivered id). */
+  appendEvent(event: DebugEvent): void;
   /** Reads other instances' lines for a trigger (behind the LogSource interface of Loki and ES). */
   source: LogSource;
-  state(): { buffered: number; lastFlushLagMs: number | null };
+  /** Reads other instances' events for a trigger. */
+  events: EventSource;
+  state(): { buffered: number; bufferedEvents: number; lastFlushLagMs: number | null };
 }
 
 export function createEvidenceStreams(deps: {
@@ -42,7 +50,10 @@ export function createEvidenceStreams(deps: {
   const { link, metrics } = deps;
   const corrKey = (c: string) => `${link.prefix}ev:corr:${c}`;
   const svcKey = (s: string) => `${link.prefix}ev:svc:${nameKey(s)}`;
+  const evCorrKey = (c: string) => `${link.prefix}ev:evcorr:${c}`;
+  const evSvcKey = (s: string) => `${link.prefix}ev:evsvc:${nameKey(s)}`;
   let buffer: Array<{ line: LogLine; at: number }> = [];
+  let eventBuffer: Array<{ event: DebugEvent; at: number }> = [];
   let scheduled = false;
   let lastFlushLagMs: number | null = null;
   metrics.describe(
@@ -53,9 +64,74 @@ export function createEvidenceStreams(deps: {
     'tracepulse_cluster_evidence_dropped_total',
     'Log lines not shared (kept locally only), by reason: redis_down, buffer_full, error',
   );
+  metrics.describe(
+    'tracepulse_cluster_evidence_events_total',
+    'Events appended to the shared evidence streams',
+  );
+  metrics.describe(
+    'tracepulse_cluster_evidence_events_dropped_total',
+    'Events not shared (kept locally only), by reason: redis_down, buffer_full, error',
+  );
+  const schedule = () => {
+    if (!scheduled && (buffer.length || eventBuffer.length)) {
+      scheduled = true;
+      setImmediate(() => void flush());
+    }
+  };
 
   const flush = async () => {
     scheduled = false;
+    await Promise.all([flushLines(), flushEvents()]);
+  };
+
+  const flushEvents = async () => {
+    const batch = eventBuffer;
+    eventBuffer = [];
+    if (!batch.length) return;
+    if (!link.connected()) {
+      metrics.inc('tracepulse_cluster_evidence_events_dropped_total', { reason: 'redis_down' }, batch.length);
+      return;
+    }
+    const touched = new Set<string>();
+    const sends: Promise<unknown>[] = [];
+    const cap = String(deps.maxLen);
+    for (const { event: e } of batch) {
+      const fields = [
+        'i',
+        e.id,
+        't',
+        String(e.timestamp),
+        'y',
+        e.eventType,
+        's',
+        e.service,
+        'e',
+        e.errorCode,
+        'm',
+        e.message === null ? '' : e.message.slice(0, MAX_MESSAGE),
+        'n',
+        e.message === null ? '1' : '0',
+        'c',
+        e.correlationId ?? '',
+        'o',
+        deps.instanceId,
+      ];
+      const keys = [evSvcKey(e.service)];
+      if (e.correlationId) keys.push(evCorrKey(e.correlationId));
+      for (const k of keys) {
+        touched.add(k);
+        sends.push(link.send('XADD', [k, 'MAXLEN', '~', cap, '*', ...fields]));
+      }
+    }
+    for (const k of touched) sends.push(link.send('PEXPIRE', [k, String(STREAM_TTL_MS)]));
+    const results = await Promise.allSettled(sends);
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    if (failed) metrics.inc('tracepulse_cluster_evidence_events_dropped_total', { reason: 'error' }, failed);
+    metrics.inc('tracepulse_cluster_evidence_events_total', undefined, batch.length);
+    lastFlushLagMs = deps.now() - batch[0]!.at;
+  };
+
+  const flushLines = async () => {
     const batch = buffer;
     buffer = [];
     if (!batch.length) return;
@@ -134,7 +210,53 @@ export function createEvidenceStreams(deps: {
     },
   };
 
+  const events: EventSource = {
+    name: 'Redis (other instances)',
+    async query(q: EventQuery): Promise<RemoteEvent[]> {
+      if (!link.connected()) throw new SourceError('down', 'Redis is not connected');
+      const keys = new Set<string>();
+      if (q.correlationId) keys.add(evCorrKey(q.correlationId));
+      for (const s of q.services) keys.add(evSvcKey(s));
+      const answers = await Promise.all(
+        [...keys].map((k) =>
+          link.send('XREVRANGE', [k, '+', String(Math.max(0, q.since)), 'COUNT', String(q.limit)]),
+        ),
+      ).catch((err) => {
+        throw new SourceError('down', String(err));
+      });
+      const out = new Map<string, RemoteEvent>();
+      for (const entries of answers) {
+        if (!Array.isArray(entries)) continue;
+        for (const entry of entries as Array<[string, string[]]>) {
+          const f = fieldsOf(entry[1]);
+          if (f.o === deps.instanceId || !f.i || out.has(f.i)) continue; // ours are in the local store
+          const ts = Number(f.t);
+          if (!Number.isFinite(ts) || ts < q.since || ts > q.until) continue;
+          out.set(f.i, {
+            id: f.i,
+            ts,
+            eventType: f.y ?? '',
+            service: f.s ?? 'unknown',
+            errorCode: f.e ?? '',
+            message: f.n === '1' ? null : (f.m ?? ''),
+            correlationId: f.c ? f.c : null,
+          });
+        }
+      }
+      return [...out.values()];
+    },
+  };
+
   return {
+    appendEvent(event) {
+      if (eventBuffer.length >= MAX_BUFFER) {
+        metrics.inc('tracepulse_cluster_evidence_events_dropped_total', { reason: 'buffer_full' });
+        return;
+      }
+      eventBuffer.push({ event, at: deps.now() });
+      schedule();
+    },
+    events,
     append(lines) {
       const at = deps.now();
       for (const line of lines) {
@@ -145,13 +267,10 @@ export function createEvidenceStreams(deps: {
         }
         buffer.push({ line, at });
       }
-      if (!scheduled && buffer.length) {
-        scheduled = true;
-        setImmediate(() => void flush());
-      }
+      schedule();
     },
     source,
-    state: () => ({ buffered: buffer.length, lastFlushLagMs }),
+    state: () => ({ buffered: buffer.length, bufferedEvents: eventBuffer.length, lastFlushLagMs }),
   };
 }
 

@@ -4,6 +4,7 @@ import type { Adjustments } from '../core/learnt-model.ts';
 import type { Change } from '../core/change.ts';
 import type { Clock } from '../core/clock.ts';
 import type { DebugEvent } from '../core/event.ts';
+import type { EventSource, RemoteEvent } from '../core/event-source.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { ChangeRefresher, ChangeSource } from '../core/ports.ts';
@@ -74,6 +75,8 @@ export function createAnalysisPipeline(deps: {
   queueLimit?: number;
   /** Outside log stores read at trigger time (Loki, Elasticsearch); none by default. */
   logSources?: LogSource[];
+  /** Events other instances took, read at trigger time (cluster mode); none by default. */
+  eventSources?: EventSource[];
 }): AnalysisPipeline {
   const { clock, logger, metrics } = deps;
   const log = logger.child('analysis');
@@ -167,19 +170,75 @@ export function createAnalysisPipeline(deps: {
     'tracepulse_log_source_lines_total',
     'Lines read from log sources at trigger time, by source',
   );
+  metrics.describe(
+    'tracepulse_event_source_queries_total',
+    'Trigger-time reads of events other instances took, by source and outcome',
+  );
+  metrics.describe(
+    'tracepulse_event_source_events_total',
+    'Events read from other instances at trigger time, by source',
+  );
   /** Reads the analysis window before the trigger from the outside log stores, within the same deadline as GitHub. */
   const readLogSources = async (
     graph: SystemGraph,
     candidates: Candidate[],
     event: DebugEvent,
-  ): Promise<{ lines: RemoteLogLine[]; outcomes: SourceOutcome[] }> => {
+  ): Promise<{ lines: RemoteLogLine[]; outcomes: SourceOutcome[]; events: RemoteEvent[] }> => {
     const sources = deps.logSources ?? [];
-    if (!sources.length) return { lines: [], outcomes: [] };
     const services = new Set<string>([event.service]);
     for (const c of candidates) {
       services.add(c.service);
       for (const a of graph.services.get(c.service)?.aliases ?? []) services.add(a);
     }
+    const [r, events] = await Promise.all([readLines(sources, event, services), readEvents(event, services)]);
+    return { ...r, events };
+  };
+
+  /** Events other instances took (cluster mode), within the same deadline; a failed source yields none. */
+  const readEvents = async (event: DebugEvent, services: Set<string>): Promise<RemoteEvent[]> => {
+    const sources = deps.eventSources ?? [];
+    if (!sources.length) return [];
+    const q = {
+      correlationId: event.correlationId,
+      services: [...services],
+      since: gatherer.windowStart(event),
+      until: event.timestamp,
+      limit: MAX_LOG_ROWS,
+    };
+    const answers = await Promise.all(
+      sources.map(async (s) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('timeout')), REFRESH_DEADLINE_MS);
+        });
+        try {
+          const events = await Promise.race([s.query(q), late]);
+          metrics.inc('tracepulse_event_source_queries_total', { source: s.name, outcome: 'ok' });
+          if (events.length)
+            metrics.inc('tracepulse_event_source_events_total', { source: s.name }, events.length);
+          return events;
+        } catch (err) {
+          metrics.inc('tracepulse_event_source_queries_total', { source: s.name, outcome: 'error' });
+          log.warn('event source did not answer; its events are missing from this report', {
+            eventId: event.id,
+            source: s.name,
+            error: String(err),
+          });
+          return [];
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    return answers.flat();
+  };
+
+  const readLines = async (
+    sources: LogSource[],
+    event: DebugEvent,
+    services: Set<string>,
+  ): Promise<{ lines: RemoteLogLine[]; outcomes: SourceOutcome[] }> => {
+    if (!sources.length) return { lines: [], outcomes: [] };
     const r = await queryLogSources(
       sources,
       {
@@ -256,7 +315,10 @@ export function createAnalysisPipeline(deps: {
     event: DebugEvent,
     changesFromCache: boolean,
     adjustments: Adjustments | undefined,
-    remote: { lines: RemoteLogLine[]; outcomes: SourceOutcome[] } = { lines: [], outcomes: [] },
+    remote: { lines: RemoteLogLine[]; outcomes: SourceOutcome[]; events?: RemoteEvent[] } = {
+      lines: [],
+      outcomes: [],
+    },
   ) => {
     // A baseline ends where the evidence window starts: rows that arrived after the pending ones
     // began inside the window are not needed for it, so a burst of fresh logs does not delay the
@@ -272,6 +334,7 @@ export function createAnalysisPipeline(deps: {
       changes: readChanges(event),
       lookbackMs,
       external: remote.lines,
+      externalEvents: remote.events,
     });
     const result = analyze({
       event,

@@ -9,6 +9,7 @@ import type {
 import { messagePattern, nameKey } from '../analyze/text.ts';
 import type { Change } from '../core/change.ts';
 import type { DebugEvent } from '../core/event.ts';
+import type { RemoteEvent } from '../core/event-source.ts';
 import { CASCADE_MS } from '../analyze/weights.ts';
 import type { Hypothesis } from '../core/report.ts';
 import { isoTime } from '../core/time.ts';
@@ -215,6 +216,8 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
       lookbackMs: number;
       /** Lines read from outside log stores (Loki, Elasticsearch) for this trigger; merged without duplicates. */
       external?: RemoteLogLine[];
+      /** Events read from outside the store (other instances) for this trigger; merged without duplicates (by id). */
+      externalEvents?: RemoteEvent[];
     }): EvidenceBundle {
       const { event, graph, candidates } = input;
       const T = event.timestamp;
@@ -331,6 +334,29 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
       };
       if (event.correlationId) corrEvents.all(event.correlationId, since, T, EVENT_CAP).forEach(toEvent);
       candidateEvents(allNames, since, T).forEach(toEvent);
+      // Another instance's events: the same two kinds the local reads take (the session's, and the
+      // candidates' by any of their names), in the same window, newest first, capped alike.
+      const rawNames = new Set(allNames);
+      const outside = (input.externalEvents ?? [])
+        .filter(
+          (e) =>
+            e.ts >= since &&
+            e.ts <= T &&
+            ((event.correlationId !== null && e.correlationId === event.correlationId) ||
+              rawNames.has(e.service)),
+        )
+        .sort((a, b) => b.ts - a.ts)
+        .slice(0, EVENT_CAP);
+      for (const e of outside)
+        toEvent({
+          id: e.id,
+          ts: e.ts,
+          event_type: e.eventType,
+          service: e.service,
+          error_code: e.errorCode,
+          message: e.message,
+          correlation_id: e.correlationId,
+        });
 
       // New or chronic: each window pattern's count in the baseline day before the window.
       const pairs = new Map<string, { service: string; pattern: string }>();

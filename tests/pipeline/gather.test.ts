@@ -135,6 +135,46 @@ describe('evidence gathering', () => {
     expect(b.failureHistory.timestamps).toEqual([T - 3 * HOUR, T - 2 * HOUR]);
   });
 
+  test("other instances' events are merged by id: the session's and the candidates', in the window only", async () => {
+    const { gather } = await setup(
+      [],
+      [
+        ev({
+          id: 'local',
+          timestamp: T - MIN,
+          service: 'PowerMeterDC',
+          errorCode: 'MODBUS',
+          priority: 'low',
+        }),
+      ],
+    );
+    const remote = (id: string, ts: number, service: string, correlationId: string | null) => ({
+      id,
+      ts,
+      eventType: 'FAULT',
+      service,
+      errorCode: `E_${id}`,
+      message: null,
+      correlationId,
+    });
+    const events = gather({
+      externalEvents: [
+        remote('local', T - MIN, 'PowerMeterDC', 'sess-7f3a'), // the same event, also in the local store
+        remote('trigger', T, 'SessionManager', 'sess-7f3a'), // the trigger itself
+        remote('session', T - 30_000, 'display', 'sess-7f3a'),
+        remote('candidate', T - 20_000, 'PowerMeterDC', null),
+        remote('session', T - 30_000, 'display', 'sess-7f3a'), // read from two streams
+        remote('unrelated', T - 20_000, 'display', 'sess-other'),
+        remote('too-old', T - 6 * MIN, 'PowerMeterDC', 'sess-7f3a'),
+        remote('after', T + 1000, 'PowerMeterDC', 'sess-7f3a'),
+      ],
+    }).events;
+    expect(events.map((e) => e.id).sort()).toEqual(['candidate', 'local', 'session']);
+    expect(events.find((e) => e.id === 'local')?.errorCode).toBe('MODBUS');
+    expect(events.find((e) => e.id === 'session')?.correlated).toBe(true);
+    expect(events.find((e) => e.id === 'candidate')?.correlated).toBe(false);
+  });
+
   test('evidence is capped however much a candidate logs', async () => {
     const flood = Array.from({ length: MAX_LOG_ROWS + 200 }, (_, i) =>
       line('bsp', 'error', `evSerial: CRC mismatch frame ${i}`, T - 200_000 + i * 100),
