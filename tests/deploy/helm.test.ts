@@ -1,8 +1,9 @@
 // deploy/helm/tracepulse (issue 13): the chart's values cover what deploy/k8s and deploy/k8s/single
-// do. helm is not installed here (Debian bookworm and npm ship no helm package), so the templates are not rendered; checked instead: every value
-// a template reads exists in values.yaml and every value is read, the default settings are the
-// manifests' settings and form a valid configuration, and the pod template sets the same
-// environment, probes, mounts and security context as the kustomize manifests.
+// do. helm is not installed here (Debian bookworm and npm ship no helm package), so the templates
+// are not rendered; checked instead: every value a template reads exists in values.yaml and every
+// value is read, the default settings are the manifests' settings and form a valid configuration,
+// and the pod template sets the same environment, probes, mounts and security context as the
+// kustomize manifests.
 import { describe, expect, test } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
