@@ -214,12 +214,12 @@ export function createEvidenceStreams(deps: {
     name: 'Redis (other instances)',
     async query(q: EventQuery): Promise<RemoteEvent[]> {
       if (!link.connected()) throw new SourceError('down', 'Redis is not connected');
-      const keys = new Set<string>();
-      if (q.correlationId) keys.add(evCorrKey(q.correlationId));
-      for (const s of q.services) keys.add(evSvcKey(s));
+      const keys = new Map<string, number>();
+      for (const s of q.services) keys.set(evSvcKey(s), q.since);
+      if (q.correlationId) keys.set(evCorrKey(q.correlationId), Math.min(q.since, q.sessionSince));
       const answers = await Promise.all(
-        [...keys].map((k) =>
-          link.send('XREVRANGE', [k, '+', String(Math.max(0, q.since)), 'COUNT', String(q.limit)]),
+        [...keys].map(([k, from]) =>
+          link.send('XREVRANGE', [k, '+', String(Math.max(0, from)), 'COUNT', String(q.limit)]),
         ),
       ).catch((err) => {
         throw new SourceError('down', String(err));
@@ -231,7 +231,8 @@ export function createEvidenceStreams(deps: {
           const f = fieldsOf(entry[1]);
           if (f.o === deps.instanceId || !f.i || out.has(f.i)) continue; // ours are in the local store
           const ts = Number(f.t);
-          if (!Number.isFinite(ts) || ts < q.since || ts > q.until) continue;
+          const from = f.c && f.c === q.correlationId ? Math.min(q.since, q.sessionSince) : q.since;
+          if (!Number.isFinite(ts) || ts < from || ts > q.until) continue;
           out.set(f.i, {
             id: f.i,
             ts,

@@ -14,8 +14,10 @@ export interface EventQuery {
   correlationId: string | null;
   /** Raw service names of the candidates (map names and aliases). */
   services: string[];
-  /** Start of the analysis window. */
+  /** Start of the analysis window: the candidates' events are read from here. */
   since: number;
+  /** Start of the failing session's events (the window may stretch back to its first warning). */
+  sessionSince: number;
   until: number;
   /** Most events per stream read. */
   limit: number;

@@ -202,6 +202,8 @@ export function createAnalysisPipeline(deps: {
       correlationId: event.correlationId,
       services: [...services],
       since: gatherer.windowStart(event),
+      // The window may open further back, at the session's first warning (gather.ts).
+      sessionSince: event.timestamp - MAX_WINDOW_MS,
       until: event.timestamp,
       limit: MAX_LOG_ROWS,
     };

@@ -42,7 +42,14 @@ const event = (id: string, over: Partial<DebugEvent> = {}): DebugEvent => ({
   source: 'http',
   ...over,
 });
-const query = { correlationId: 'txn-1', services: ['imd'], since: T - 60_000, until: T + 60_000, limit: 500 };
+const query = {
+  correlationId: 'txn-1',
+  services: ['imd'],
+  since: T - 60_000,
+  sessionSince: T - 60_000,
+  until: T + 60_000,
+  limit: 500,
+};
 
 describe('event evidence streams on Redis', () => {
   test("a peer reads an instance's events once each; the instance skips its own", async () => {
@@ -66,6 +73,25 @@ describe('event evidence streams on Redis', () => {
     });
     expect(got.find((e) => e.id === 'e1')?.message).toBe('insulation below limit');
     expect(await a.streams.events.query(query)).toEqual([]);
+  });
+
+  test("the session's events are read from further back than the candidates' (the window may stretch)", async () => {
+    const a = await instance('old-a');
+    const b = await instance('old-b');
+    a.streams.appendEvent(event('s-old', { correlationId: 'txn-old', timestamp: T - 20 * 60_000 }));
+    a.streams.appendEvent(
+      event('c-old', { correlationId: null, service: 'dc_meter', timestamp: T - 20 * 60_000 }),
+    );
+    await Bun.sleep(200);
+    // Entry ids are arrival times (now), so both entries are in range; the event times decide.
+    const got = await b.streams.events.query({
+      ...query,
+      correlationId: 'txn-old',
+      services: ['dc_meter'],
+      since: T - 5 * 60_000,
+      sessionSince: T - 60 * 60_000,
+    });
+    expect(got.map((e) => e.id)).toEqual(['s-old']);
   });
 
   test('each stream is capped (MAXLEN ~)', async () => {
