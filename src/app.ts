@@ -100,7 +100,7 @@ export async function startApp(
   config: Config,
   options: {
     clock?: Clock;
-    /** The timers of retention and pruning (tests pass a manual clock and advance it). */
+    /** Every timer of the service's own periods, delays and deadlines (tests pass a manual clock and advance it). */
     scheduler?: Scheduler;
     logger?: Logger;
     env?: Record<string, string | undefined>;
@@ -146,6 +146,8 @@ export async function startApp(
     autocheckpointPages,
     logger: logger.child('store'),
     metrics,
+    clock,
+    scheduler,
     // A store opened on a full disk holds an exclusive lock: the worker's connection could not read it.
     ...(fullAtStart ? { startRowsPerSecond: Number.POSITIVE_INFINITY } : {}),
   });
@@ -248,6 +250,7 @@ export async function startApp(
     config,
     db,
     clock,
+    scheduler,
     logger,
     metrics,
     maps,
@@ -275,6 +278,7 @@ export async function startApp(
   const analysis = createAnalysisPipeline({
     db,
     clock,
+    scheduler,
     logger,
     metrics,
     maps,
@@ -368,6 +372,7 @@ export async function startApp(
       metrics,
       loadCheckpoint: () => latestBatchKey(db, KEY_PREFIX),
       now: () => clock.now(),
+      scheduler,
     });
     stopHooks.push(() => follower?.stop());
   }
@@ -381,6 +386,7 @@ export async function startApp(
       logger: logger.child('es-follow'),
       loadCheckpoint: () => latestBatchKey(db, KEY_PREFIX),
       now: () => clock.now(),
+      scheduler,
       intervalMs: config.TRACEPULSE_ELASTICSEARCH_FOLLOW_INTERVAL_MS,
     });
     stopHooks.push(() => esFollower?.stop());
