@@ -1,6 +1,5 @@
 import type { Database } from 'bun:sqlite';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { type Config, unknownVariableWarnings } from './config/config.ts';
 import { type Clock, type Scheduler, systemClock, systemScheduler } from './core/clock.ts';
@@ -14,9 +13,9 @@ import { createOutboxRoutes } from './http/outbox-routes.ts';
 import { createQueryRoutes } from './http/query-routes.ts';
 import { createReportRoutes } from './http/report-routes.ts';
 import { createHealthRoutes } from './http/health-routes.ts';
-import { createHttpApp, errorResponse, fastRoute } from './http/server.ts';
+import { createHttpApp } from './http/server.ts';
 import { createSessionRoutes } from './http/session-routes.ts';
-import { createEventReceiver, createHttpIngestRoutes } from './ingest/http.ts';
+import { createHttpIngestRoutes } from './ingest/http.ts';
 import type { EverestReceiver } from './ingest/everest.ts';
 import { type MqttReceiver, startMqttReceiver } from './ingest/mqtt.ts';
 import { createIngestIntake, type IngestIntake } from './ingest/intake.ts';
@@ -29,15 +28,16 @@ import { createReportService, type ReportService } from './pipeline/reports.ts';
 import { createChangeSources } from './app/change-sources.ts';
 import { llmAdapterFromConfig } from './app/llm.ts';
 import type { LlmAdapter } from './core/llm.ts';
-import { createLogSources, elasticsearchOptions, lokiOptions } from './sources/log-sources.ts';
-import { latestBatchKey } from './store/follow-checkpoints.ts';
+import { createLogSources } from './sources/log-sources.ts';
 import { createSystemMapSource, type SystemMapSource } from './sources/system-map-source.ts';
-import { isDiskFull, openStore, WAL_AUTOCHECKPOINT_PAGES } from './store/db.ts';
 import { createIngestQueries, type IngestQueries } from './store/ingest-queries.ts';
 import { createIngestWriter, type IngestWriter } from './store/ingest-writer.ts';
 import { createSizeGuard, diskFreeBytes, scheduleRetention, storeBytes } from './store/retention.ts';
-import { createWalCheckpointer } from './store/wal-checkpointer.ts';
 import { createChatFeature } from './app/chat.ts';
+import { startLogFollowers } from './app/log-followers.ts';
+import { StartupError } from './app/startup-error.ts';
+import { openAppStore } from './app/store.ts';
+import { listen } from './app/listen.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 export const version: string = pkg.version;
@@ -77,30 +77,14 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-/**
- * A start-up failure other than configuration, with its documented exit code (sysexits.h):
- * 69 the port cannot be bound, 73 the data directory cannot be used, 74 the disk is full.
- */
-export class StartupError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 69 | 73 | 74,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'StartupError';
-  }
-}
-
-const errCode = (err: unknown): string =>
-  String((err as { code?: unknown })?.code ?? (err instanceof Error ? err.message : err));
+export { StartupError };
 
 /** Composition root: builds every stage from config and wires them; the only place that knows the whole graph. */
 export async function startApp(
   config: Config,
   options: {
     clock?: Clock;
-    /** The timers of retention and pruning (tests pass a manual clock and advance it). */
+    /** Every timer of the service's own periods, delays and deadlines (tests pass a manual clock and advance it). */
     scheduler?: Scheduler;
     logger?: Logger;
     env?: Record<string, string | undefined>;
@@ -113,41 +97,12 @@ export async function startApp(
   const metrics = createMetrics();
   const stationId = config.TRACEPULSE_STATION_ID ?? hostname();
 
-  const dbPath = join(config.TRACEPULSE_DATA_DIR, 'tracepulse.db');
-  let db: Database;
-  let fullAtStart: string | null;
-  // The WAL is on the same disk as the store: on a small store, checkpoint it at an eighth of the
-  // bound (4000 pages, 16 MB, from 128 MB up) and cut it back to an eighth (4 to 64 MB), so both stay
-  // near the bound. The default 512 MB store is as before.
-  const walBytes = Math.min(WAL_AUTOCHECKPOINT_PAGES * 4096, (config.TRACEPULSE_MAX_DB_MB * 1024 * 1024) / 8);
-  const autocheckpointPages = Math.max(256, Math.floor(walBytes / 4096));
-  try {
-    ({ db, fullAtStart } = openStore(dbPath, {
-      sync: config.TRACEPULSE_SQLITE_SYNC,
-      walLimitBytes: Math.min(64, Math.max(4, config.TRACEPULSE_MAX_DB_MB / 8)) * 1024 * 1024,
-      autocheckpointPages,
-    }));
-  } catch (cause) {
-    const full = isDiskFull(cause);
-    throw new StartupError(
-      full
-        ? `disk full: cannot open the store ${dbPath} (free space on its file system)`
-        : `cannot use the data directory ${config.TRACEPULSE_DATA_DIR} (TRACEPULSE_DATA_DIR): ${cause instanceof Error ? cause.message : String(cause)}`,
-      full ? 74 : 73,
-      { cause },
-    );
-  }
-  if (fullAtStart)
-    logger.warn(
-      `disk full: the store at ${dbPath} is open read-only until space returns (reads and the UI work; writes get 503)`,
-      { freeBytes: diskFreeBytes(config.TRACEPULSE_DATA_DIR) },
-    );
-  const checkpointer = createWalCheckpointer(db, dbPath, {
-    autocheckpointPages,
-    logger: logger.child('store'),
+  const { db, dbPath, fullAtStart, checkpointer } = openAppStore({
+    config,
+    clock,
+    scheduler,
+    logger,
     metrics,
-    // A store opened on a full disk holds an exclusive lock: the worker's connection could not read it.
-    ...(fullAtStart ? { startRowsPerSecond: Number.POSITIVE_INFINITY } : {}),
   });
   const queries = createIngestQueries(db);
   const maps = createSystemMapSource({ path: config.TRACEPULSE_SYSTEM_MAP, db, logger: logger.child('map') });
@@ -254,6 +209,7 @@ export async function startApp(
     config,
     db,
     clock,
+    scheduler,
     logger,
     metrics,
     maps,
@@ -281,6 +237,7 @@ export async function startApp(
   const analysis = createAnalysisPipeline({
     db,
     clock,
+    scheduler,
     logger,
     metrics,
     maps,
@@ -367,35 +324,17 @@ export async function startApp(
   stopHooks.push(() => chat.stop());
   stopHooks.push(() => ocpp.stop());
 
-  // Issue 12: Loki live follow into the normal ingest path, resuming from its committed checkpoint.
-  const followOptions = config.TRACEPULSE_LOKI_FOLLOW ? lokiOptions(config, stationId) : null;
-  let follower: import('./sources/loki-follow.ts').LokiFollower | null = null;
-  if (followOptions) {
-    const { startLokiFollower, KEY_PREFIX } = await import('./sources/loki-follow.ts');
-    follower = startLokiFollower({
-      options: followOptions,
-      store: (lines, batch) => intake.logs(lines, batch),
-      logger: logger.child('loki-follow'),
-      metrics,
-      loadCheckpoint: () => latestBatchKey(db, KEY_PREFIX),
-      now: () => clock.now(),
-    });
-    stopHooks.push(() => follower?.stop());
-  }
-  const esFollowOptions = config.TRACEPULSE_ELASTICSEARCH_FOLLOW ? elasticsearchOptions(config) : null;
-  let esFollower: import('./sources/es-follow.ts').EsFollower | null = null;
-  if (esFollowOptions) {
-    const { startEsFollower, KEY_PREFIX } = await import('./sources/es-follow.ts');
-    esFollower = startEsFollower({
-      options: esFollowOptions,
-      store: (lines, batch) => intake.logs(lines, batch),
-      logger: logger.child('es-follow'),
-      loadCheckpoint: () => latestBatchKey(db, KEY_PREFIX),
-      now: () => clock.now(),
-      intervalMs: config.TRACEPULSE_ELASTICSEARCH_FOLLOW_INTERVAL_MS,
-    });
-    stopHooks.push(() => esFollower?.stop());
-  }
+  const followers = await startLogFollowers({
+    config,
+    stationId,
+    db,
+    intake,
+    clock,
+    scheduler,
+    logger,
+    metrics,
+  });
+  stopHooks.push(() => followers.stop());
 
   let mqtt: MqttReceiver | null = null;
   let everest: EverestReceiver | null = null;
@@ -419,8 +358,8 @@ export async function startApp(
       github: () => changeSources.health(),
       rules: () => analysis.rulesStatus(),
       outbox: () => connected.worker.channels(),
-      lokiFollow: () => (follower ? { enabled: true, ...follower.state() } : { enabled: false }),
-      elasticsearchFollow: () => (esFollower ? { enabled: true, ...esFollower.state() } : { enabled: false }),
+      lokiFollow: followers.lokiHealth,
+      elasticsearchFollow: followers.elasticsearchHealth,
       cluster: () => cluster?.health() ?? { enabled: false },
     },
   });
@@ -449,39 +388,7 @@ export async function startApp(
     alternativeAuth: chat.alternativeAuth,
   });
 
-  const serve = (opts: Parameters<typeof Bun.serve>[0]) => {
-    try {
-      return Bun.serve(opts);
-    } catch (cause) {
-      const inUse = /EADDRINUSE|in use/i.test(`${errCode(cause)} ${String(cause)}`);
-      throw new StartupError(
-        `cannot listen on ${config.TRACEPULSE_HOST} port ${config.TRACEPULSE_PORT}: ${inUse ? 'address in use' : String(cause)} (TRACEPULSE_HOST, TRACEPULSE_PORT)`,
-        69,
-        { cause },
-      );
-    }
-  };
-  const server = serve({
-    port: config.TRACEPULSE_PORT,
-    hostname: config.TRACEPULSE_HOST,
-    routes: {
-      '/webhook/event': {
-        POST: fastRoute(createEventReceiver(intake), {
-          apiKeys: config.TRACEPULSE_API_KEYS,
-          maxBodyBytes: config.TRACEPULSE_MAX_BODY_BYTES,
-          fallback: (req) => http.fetch(req),
-          logger: logger.child('http'),
-        }),
-      },
-    },
-    fetch: http.fetch,
-    // Never Bun's developer error page (stack, working directory, source): the one JSON error answer.
-    development: false,
-    error: (err) => errorResponse(err, '', logger.child('http')),
-    websocket: chat.websocket,
-    // Hono's bodyLimit answers 413 with a JSON body; Bun's own cap only guards against abuse.
-    maxRequestBodySize: Math.max(config.TRACEPULSE_MAX_BODY_BYTES * 4, 16 * 1024 * 1024),
-  });
+  const server = listen({ config, http, intake, websocket: chat.websocket, logger });
 
   if (config.TRACEPULSE_MQTT_URL) {
     mqtt = await startMqttReceiver({

@@ -1,6 +1,6 @@
 import type { Database } from 'bun:sqlite';
 import type { Config } from '../config/config.ts';
-import type { Clock } from '../core/clock.ts';
+import type { Clock, Scheduler } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { ChangeRefresher, ChangeSource } from '../core/ports.ts';
@@ -27,6 +27,7 @@ export async function createChangeSources(deps: {
   config: Config;
   db: Database;
   clock: Clock;
+  scheduler?: Scheduler;
   logger: Logger;
   metrics: Metrics;
   maps: SystemMapSource;
@@ -59,6 +60,7 @@ export async function createChangeSources(deps: {
       cache: createGitHubCache(db),
       maps: deps.maps,
       clock,
+      scheduler: deps.scheduler,
       logger,
       lookbackDays: config.TRACEPULSE_CHANGE_LOOKBACK_DAYS,
       refreshMinutes: config.TRACEPULSE_GITHUB_REFRESH_MINUTES,

@@ -50,7 +50,6 @@ const errorSchema = z.object({
   uuid: id.optional(),
   vendor_id: z.string().max(200).optional(),
 });
-export type EverestError = z.infer<typeof errorSchema>;
 
 /** types/evse_manager.yaml SessionEvent (only the fields used; the rest is ignored). */
 const sessionEventSchema = z.object({

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { describeIssues } from '../core/errors.ts';
 import type { Translated, Translation } from './everest-translate.ts';
+import { translateCall16 } from './ocpp-calls-16.ts';
+import { translateCall201 } from './ocpp-calls-201.ts';
 import { type OcppVersion, ocppSchema, versionsFor } from './ocpp-schemas.ts';
+import { type CallTranslation, type ChargePointState, MAX_PENDING, type Pending } from './ocpp-state.ts';
 
 /**
  * OCPP-J frames (OCPP 1.6J and 2.0.1, JSON over WebSocket: [2,id,action,payload] CALL,
@@ -34,47 +37,8 @@ const errorSchema = z.tuple([
   payload.optional(),
 ]);
 
-/** 1.6 StopTransaction reasons that end a charge normally (absent means Local, OCPP 1.6 §6.49). */
-const normal16 = new Set(['Local', 'Remote', 'EVDisconnected']);
-/** 2.0.1 ReasonEnumType values that end a charge normally (absent means Local). */
-const normal201 = new Set([
-  'Local',
-  'Remote',
-  'EVDisconnected',
-  'StoppedByEV',
-  'EnergyLimitReached',
-  'SOCLimitReached',
-  'TimeLimitReached',
-  'LocalOutOfCredit',
-  'MasterPass',
-]);
-
 const MAX_CHARGE_POINTS = 1000;
-const MAX_PENDING = 1000;
 const MAX_PAYLOAD_TEXT = 2000;
-/** An Authorize is part of the session a StartTransaction with its idTag opens this soon after. */
-const AUTH_TO_START_MS = 10 * 60_000;
-
-interface Pending {
-  action: string;
-  version: OcppVersion | null;
-  at: number;
-  receivedAt: number;
-  correlationId: string | null;
-  payload: Record<string, unknown>;
-}
-interface ChargePointState {
-  version: OcppVersion | null;
-  pending: Map<string, Pending>;
-  /** 1.6: connectorId -> session; transactionId -> session; idTag -> {session, at}. */
-  connector: Map<number, string>;
-  tx: Map<number, string>;
-  auth: Map<string, { correlationId: string; at: number }>;
-  /** 2.0.1: evseId -> transactionId. */
-  evse: Map<number, string>;
-  heartbeatS: number | null;
-  lastAt: number | null;
-}
 
 export interface OcppTracker {
   frame(input: OcppFrameInput): Translation;
@@ -328,8 +292,7 @@ function validate(
   return { ok: false, problems: best ?? [] };
 }
 
-type EventInput = Extract<Translated, { kind: 'event' }>['input'];
-
+/** A CALL, by the version its payload was validated against (no events for an unknown version). */
 function translateCall(
   cp: string,
   s: ChargePointState,
@@ -339,196 +302,10 @@ function translateCall(
   version: OcppVersion | null,
   at: number,
   service: string,
-): { correlationId: string | null; level: 'info' | 'warn'; events: EventInput[] } {
-  const events: EventInput[] = [];
-  const event = (e: Omit<EventInput, 'service'>) => events.push({ service, ...e });
-  let correlationId: string | null = null;
-  let level: 'info' | 'warn' = 'info';
-  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const obj = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
-  const ts = str(b.timestamp) ?? at;
-
-  if (version === '1.6') {
-    switch (action) {
-      case 'Authorize': {
-        // Plugged in first: the one connector preparing without a transaction is this session.
-        const txSessions = new Set(s.tx.values());
-        const waiting = [...s.connector.values()].filter((c) => !txSessions.has(c));
-        correlationId = waiting.length === 1 ? (waiting[0] as string) : `${cp}:${id}`;
-        s.auth.set(String(b.idTag), { correlationId, at });
-        if (s.auth.size > MAX_PENDING) s.auth.delete(s.auth.keys().next().value as string);
-        break;
-      }
-      case 'StartTransaction': {
-        const auth = s.auth.get(String(b.idTag));
-        correlationId =
-          s.connector.get(Number(b.connectorId)) ??
-          (auth && at - auth.at < AUTH_TO_START_MS ? auth.correlationId : `${cp}:${id}`);
-        s.auth.delete(String(b.idTag));
-        s.connector.set(Number(b.connectorId), correlationId);
-        break;
-      }
-      case 'MeterValues':
-        correlationId =
-          (num(b.transactionId) !== undefined ? s.tx.get(num(b.transactionId) as number) : undefined) ??
-          s.connector.get(Number(b.connectorId)) ??
-          null;
-        break;
-      case 'StatusNotification': {
-        const connectorId = Number(b.connectorId);
-        correlationId = s.connector.get(connectorId) ?? null;
-        if (!correlationId && b.status === 'Preparing') {
-          // A plug-in opens the session, or joins the one a recent Authorize opened.
-          const recent = [...s.auth.values()].filter((a) => at - a.at < AUTH_TO_START_MS).at(-1);
-          correlationId = recent?.correlationId ?? `${cp}:${id}`;
-          s.connector.set(connectorId, correlationId);
-        }
-        if (b.status === 'Available') s.connector.delete(connectorId);
-        if (b.errorCode !== 'NoError') {
-          level = 'warn';
-          const details: Record<string, string> = {
-            chargePointId: cp,
-            connectorId: String(connectorId),
-            status: String(b.status),
-          };
-          for (const k of ['vendorErrorCode', 'vendorId', 'info'] as const)
-            if (str(b[k])) details[k] = str(b[k]) as string;
-          event({
-            eventType: 'OCPP_STATUS_ERROR',
-            errorCode: String(b.errorCode),
-            correlationId: correlationId ?? undefined,
-            priority: b.status === 'Faulted' ? 'high' : 'low',
-            timestamp: ts,
-            details,
-            message: `connector ${connectorId} ${b.status}: ${b.errorCode}${details.vendorErrorCode ? ` (${details.vendorErrorCode})` : ''}${details.info ? ` ${details.info}` : ''}`,
-          });
-        }
-        break;
-      }
-      case 'StopTransaction': {
-        const txId = Number(b.transactionId);
-        correlationId = s.tx.get(txId) ?? `${cp}:tx${txId}`;
-        s.tx.delete(txId);
-        for (const [c, corr] of s.connector) if (corr === correlationId) s.connector.delete(c);
-        const reason = str(b.reason) ?? 'Local';
-        if (!normal16.has(reason)) {
-          level = 'warn';
-          event({
-            eventType: 'SESSION_DROP',
-            errorCode: reason,
-            correlationId,
-            priority: 'high',
-            timestamp: ts,
-            details: {
-              chargePointId: cp,
-              transactionId: String(txId),
-              stopReason: reason,
-              ocppVersion: '1.6',
-            },
-            message: `StopTransaction ${txId} with reason ${reason}`,
-          });
-        }
-        break;
-      }
-    }
-  } else if (version === '2.0.1') {
-    const openTx = () => (s.evse.size === 1 ? ([...s.evse.values()][0] as string) : null);
-    switch (action) {
-      case 'TransactionEvent': {
-        const info = obj(b.transactionInfo);
-        const txId = String(info.transactionId);
-        correlationId = txId;
-        const evseId = num(obj(b.evse).id);
-        if (b.eventType === 'Started' && evseId !== undefined) s.evse.set(evseId, txId);
-        if (b.eventType === 'Ended') {
-          for (const [e, t] of s.evse) if (t === txId) s.evse.delete(e);
-          const reason = str(info.stoppedReason) ?? 'Local';
-          if (!normal201.has(reason)) {
-            level = 'warn';
-            event({
-              eventType: 'SESSION_DROP',
-              errorCode: reason,
-              correlationId,
-              priority: 'high',
-              timestamp: ts,
-              details: {
-                chargePointId: cp,
-                transactionId: txId,
-                stopReason: reason,
-                triggerReason: String(b.triggerReason),
-                ocppVersion: '2.0.1',
-              },
-              message: `TransactionEvent Ended ${txId}: stoppedReason ${reason}, triggerReason ${b.triggerReason}`,
-            });
-          }
-        }
-        break;
-      }
-      case 'StatusNotification': {
-        const evseId = Number(b.evseId);
-        correlationId = s.evse.get(evseId) ?? null;
-        if (b.connectorStatus === 'Faulted') {
-          level = 'warn';
-          event({
-            eventType: 'OCPP_STATUS_ERROR',
-            errorCode: 'Faulted',
-            correlationId: correlationId ?? undefined,
-            priority: 'high',
-            timestamp: ts,
-            details: {
-              chargePointId: cp,
-              evseId: String(evseId),
-              connectorId: String(b.connectorId),
-              status: 'Faulted',
-            },
-            message: `EVSE ${evseId} connector ${b.connectorId} Faulted`,
-          });
-        }
-        break;
-      }
-      case 'MeterValues':
-        correlationId = s.evse.get(Number(b.evseId)) ?? null;
-        break;
-      case 'Authorize':
-        correlationId = openTx();
-        break;
-      case 'NotifyEvent': {
-        const data = Array.isArray(b.eventData) ? b.eventData : [];
-        data.forEach((raw, i) => {
-          const d = obj(raw);
-          const techCode = str(d.techCode);
-          const component = obj(d.component);
-          const evseId = num(obj(component.evse).id);
-          const corr = (evseId !== undefined ? s.evse.get(evseId) : undefined) ?? correlationId ?? openTx();
-          correlationId = corr;
-          if (!techCode || d.cleared === true) return;
-          level = 'warn';
-          const details: Record<string, string> = {
-            chargePointId: cp,
-            component: String(component.name),
-            variable: String(obj(d.variable).name),
-            trigger: String(d.trigger),
-            actualValue: String(d.actualValue),
-            eventId: String(d.eventId),
-          };
-          if (str(d.techInfo)) details.techInfo = str(d.techInfo) as string;
-          if (evseId !== undefined) details.evseId = String(evseId);
-          event({
-            id: `:${i}`,
-            eventType: 'OCPP_NOTIFY_EVENT',
-            errorCode: techCode,
-            correlationId: corr ?? undefined,
-            timestamp: str(d.timestamp) ?? ts,
-            details,
-            message: `${details.component}.${details.variable} = ${details.actualValue} (${techCode})${details.techInfo ? `: ${details.techInfo}` : ''}`,
-          });
-        });
-        break;
-      }
-    }
-  }
-  return { correlationId, level, events };
+): CallTranslation {
+  if (version === '1.6') return translateCall16(cp, s, id, action, b, at, service);
+  if (version === '2.0.1') return translateCall201(cp, s, action, b, at, service);
+  return { correlationId: null, level: 'info', events: [] };
 }
 
 function translateResult(

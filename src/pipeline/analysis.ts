@@ -2,7 +2,7 @@ import type { Database } from 'bun:sqlite';
 import { analyze } from '../analyze/engine.ts';
 import type { Adjustments } from '../core/learnt-model.ts';
 import type { Change } from '../core/change.ts';
-import type { Clock } from '../core/clock.ts';
+import { type Clock, type Scheduler, systemScheduler, type Timer } from '../core/clock.ts';
 import type { DebugEvent } from '../core/event.ts';
 import type { EventSource, RemoteEvent } from '../core/event-source.ts';
 import type { Logger } from '../core/logger.ts';
@@ -19,13 +19,14 @@ import {
 } from '../core/log-source.ts';
 import type { SystemMapSource } from '../map/map-source.ts';
 import { createLogPatterns } from '../store/log-patterns.ts';
-import { createEvidenceGatherer, MAX_LOG_ROWS, MAX_WINDOW_MS, WINDOW_MS } from './gather.ts';
+import { createEvidenceGatherer, WINDOW_MS } from './gather.ts';
 import { createLatencyWindow } from './latency-window.ts';
-import { queryLogSources } from './query-log-sources.ts';
+import { createPatternIndexer } from './pattern-indexer.ts';
 import type { ReportService } from './reports.ts';
 import { createSessionSnapshot } from './session-snapshot.ts';
 import { createRulesSource, type RulesStatus } from './rules-source.ts';
 import { createServiceNames } from './service-names.ts';
+import { createTriggerReads } from './trigger-reads.ts';
 
 export interface AnalysisPipeline {
   /** Queues a committed high-priority event; analysis runs later, one trigger at a time. */
@@ -45,13 +46,7 @@ export interface AnalysisPipeline {
   stop(): Promise<void>;
 }
 
-const REFRESH_DEADLINE_MS = 2000;
-/** During a storm the same candidates' files are refreshed at most this often. */
-const REFRESH_REUSE_MS = 30_000;
 const STOP_BUDGET_MS = 2000;
-/** Log rows read per pattern-indexing step, and how often the background step runs. */
-const PATTERN_SPAN = 20_000;
-const PATTERN_INTERVAL_MS = 1000;
 
 /**
  * The trigger path: gather evidence (SQLite), rank (pure engine), store and announce. Runs after
@@ -61,6 +56,8 @@ const PATTERN_INTERVAL_MS = 1000;
 export function createAnalysisPipeline(deps: {
   db: Database;
   clock: Clock;
+  /** The refresh deadline, the pattern-indexing delay and the stop budget (tests pass a manual clock). */
+  scheduler?: Scheduler;
   logger: Logger;
   metrics: Metrics;
   maps: SystemMapSource;
@@ -79,6 +76,7 @@ export function createAnalysisPipeline(deps: {
   eventSources?: EventSource[];
 }): AnalysisPipeline {
   const { clock, logger, metrics } = deps;
+  const scheduler = deps.scheduler ?? systemScheduler;
   const log = logger.child('analysis');
   const patterns = createLogPatterns(deps.db);
   const gatherer = createEvidenceGatherer(deps.db, { patterns });
@@ -118,199 +116,18 @@ export function createAnalysisPipeline(deps: {
     }
   };
 
-  const lastRefresh = new Map<string, { at: number; fresh: boolean }>();
-  /** Brings the GitHub cache up to date for the candidates' files; false when the cache had to do. */
-  const refresh = async (
-    graph: SystemGraph,
-    candidates: Candidate[],
-    event: DebugEvent,
-  ): Promise<boolean> => {
-    const refresher = deps.refresher;
-    if (!refresher) return true;
-    const key = candidates[0]?.service ?? event.service;
-    const prev = lastRefresh.get(key);
-    if (prev && clock.now() - prev.at < REFRESH_REUSE_MS) return prev.fresh;
-    const files: Array<{ repo: string; path: string }> = [];
-    for (const c of candidates) {
-      const node = graph.services.get(c.service);
-      const repo = node?.repo ?? graph.repo;
-      if (node && repo) for (const path of node.files) files.push({ repo, path });
-    }
-    let fresh = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      const deadline = new Promise<{ fresh: boolean; error?: string }>((resolve) => {
-        timer = setTimeout(() => resolve({ fresh: false, error: 'deadline' }), REFRESH_DEADLINE_MS + 100);
-      });
-      const r = await Promise.race([
-        refresher.refreshForTrigger({
-          files: files.slice(0, 500),
-          since: event.timestamp - lookbackMs,
-          until: event.timestamp,
-          deadlineMs: REFRESH_DEADLINE_MS,
-        }),
-        deadline,
-      ]);
-      fresh = r.fresh;
-    } catch (err) {
-      metrics.inc('tracepulse_change_source_errors_total', { op: 'refresh' });
-      log.warn('change refresh failed; using cached changes', { eventId: event.id, error: String(err) });
-    } finally {
-      clearTimeout(timer);
-    }
-    lastRefresh.set(key, { at: clock.now(), fresh });
-    return fresh;
-  };
-
-  metrics.describe(
-    'tracepulse_log_source_queries_total',
-    'Trigger-time log source reads, by source and outcome',
-  );
-  metrics.describe(
-    'tracepulse_log_source_lines_total',
-    'Lines read from log sources at trigger time, by source',
-  );
-  metrics.describe(
-    'tracepulse_event_source_queries_total',
-    'Trigger-time reads of events other instances took, by source and outcome',
-  );
-  metrics.describe(
-    'tracepulse_event_source_events_total',
-    'Events read from other instances at trigger time, by source',
-  );
-  /** Reads the analysis window before the trigger from the outside log stores, within the same deadline as GitHub. */
-  const readLogSources = async (
-    graph: SystemGraph,
-    candidates: Candidate[],
-    event: DebugEvent,
-  ): Promise<{ lines: RemoteLogLine[]; outcomes: SourceOutcome[]; events: RemoteEvent[] }> => {
-    const sources = deps.logSources ?? [];
-    const services = new Set<string>([event.service]);
-    for (const c of candidates) {
-      services.add(c.service);
-      for (const a of graph.services.get(c.service)?.aliases ?? []) services.add(a);
-    }
-    const [r, events] = await Promise.all([readLines(sources, event, services), readEvents(event, services)]);
-    return { ...r, events };
-  };
-
-  /** Events other instances took (cluster mode), within the same deadline; a failed source yields none. */
-  const readEvents = async (event: DebugEvent, services: Set<string>): Promise<RemoteEvent[]> => {
-    const sources = deps.eventSources ?? [];
-    if (!sources.length) return [];
-    const q = {
-      correlationId: event.correlationId,
-      services: [...services],
-      since: gatherer.windowStart(event),
-      // The window may open further back, at the session's first warning (gather.ts).
-      sessionSince: event.timestamp - MAX_WINDOW_MS,
-      until: event.timestamp,
-      limit: MAX_LOG_ROWS,
-    };
-    const answers = await Promise.all(
-      sources.map(async (s) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const late = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('timeout')), REFRESH_DEADLINE_MS);
-        });
-        try {
-          const events = await Promise.race([s.query(q), late]);
-          metrics.inc('tracepulse_event_source_queries_total', { source: s.name, outcome: 'ok' });
-          if (events.length)
-            metrics.inc('tracepulse_event_source_events_total', { source: s.name }, events.length);
-          return events;
-        } catch (err) {
-          metrics.inc('tracepulse_event_source_queries_total', { source: s.name, outcome: 'error' });
-          log.warn('event source did not answer; its events are missing from this report', {
-            eventId: event.id,
-            source: s.name,
-            error: String(err),
-          });
-          return [];
-        } finally {
-          clearTimeout(timer);
-        }
-      }),
-    );
-    return answers.flat();
-  };
-
-  const readLines = async (
-    sources: LogSource[],
-    event: DebugEvent,
-    services: Set<string>,
-  ): Promise<{ lines: RemoteLogLine[]; outcomes: SourceOutcome[] }> => {
-    if (!sources.length) return { lines: [], outcomes: [] };
-    const r = await queryLogSources(
-      sources,
-      {
-        correlationId: event.correlationId,
-        services: [...services],
-        // The analysis window as the local evidence opens it; the session's own lines from as far
-        // back as that window can stretch, so a session failing for longer widens it (gather.ts).
-        since: gatherer.windowStart(event),
-        sessionSince: event.timestamp - MAX_WINDOW_MS,
-        until: event.timestamp,
-        limit: MAX_LOG_ROWS,
-      },
-      REFRESH_DEADLINE_MS,
-    );
-    for (const o of r.outcomes) {
-      metrics.inc('tracepulse_log_source_queries_total', {
-        source: o.source,
-        outcome: o.ok ? 'ok' : (o.error ?? 'error'),
-      });
-      if (o.lines) metrics.inc('tracepulse_log_source_lines_total', { source: o.source }, o.lines);
-      if (!o.ok)
-        log.warn('log source did not answer; its lines are missing from this report', {
-          eventId: event.id,
-          source: o.source,
-          error: o.error,
-        });
-    }
-    return r;
-  };
-
-  /**
-   * Folds new warn+ log lines into the pattern counts (the new-versus-chronic baseline). Runs in the
-   * background and, bounded, before each analysis so the baseline is current.
-   */
-  /** Returns true when it stopped at `maxSpans` with rows possibly still pending. */
-  const indexPatterns = (maxSpans: number, before = Number.POSITIVE_INFINITY): boolean => {
-    let spans = 0;
-    try {
-      while (
-        spans < maxSpans &&
-        (patterns.firstPendingTs() ?? before) < before &&
-        patterns.indexPending(PATTERN_SPAN) > 0
-      )
-        spans++;
-    } catch (err) {
-      metrics.inc('tracepulse_analysis_errors_total', { stage: 'patterns' });
-      log.error('pattern indexing failed', { error: String(err) });
-    }
-    return spans === maxSpans;
-  };
-  // Runs only after ingest commits, at most once a second: an idle gateway runs no JavaScript at all
-  // (a fixed 1 s timer woke it forever and, a minute in, its code reached the optimising JIT, whose
-  // compiler pages stayed resident: +2 MB idle RSS).
-  let indexTimer: ReturnType<typeof setTimeout> | null = null;
-  const indexSoon = () => {
-    if (indexTimer) return;
-    indexTimer = setTimeout(() => {
-      indexTimer = null;
-      // Up to five spans, one per event-loop turn, so a queued trigger's analysis runs between
-      // them instead of waiting for all five; a larger backlog keeps the next run coming.
-      let left = 5;
-      const step = () => {
-        if (!indexPatterns(1)) return;
-        if (--left > 0) setImmediate(step);
-        else indexSoon();
-      };
-      step();
-    }, PATTERN_INTERVAL_MS);
-    indexTimer.unref();
-  };
+  const reads = createTriggerReads({
+    clock,
+    scheduler,
+    log,
+    metrics,
+    lookbackMs,
+    refresher: deps.refresher,
+    logSources: deps.logSources ?? [],
+    eventSources: deps.eventSources ?? [],
+    windowStart: (event) => gatherer.windowStart(event),
+  });
+  const indexer = createPatternIndexer({ patterns, log, metrics, scheduler });
 
   /** Gathers evidence and ranks; the report is not stored. */
   const rank = (
@@ -325,7 +142,7 @@ export function createAnalysisPipeline(deps: {
     // A baseline ends where the evidence window starts: rows that arrived after the pending ones
     // began inside the window are not needed for it, so a burst of fresh logs does not delay the
     // report (the background indexer folds them in within a second).
-    indexPatterns(3, event.timestamp - WINDOW_MS);
+    indexer.index(3, event.timestamp - WINDOW_MS);
     const graph = deps.maps.current().graph;
     const candidates = candidatesOf(graph, event);
     const evidence = gatherer.gather({
@@ -390,7 +207,10 @@ export function createAnalysisPipeline(deps: {
       const candidates = candidatesOf(graph, event);
       const [fresh, remote] = skipRefresh
         ? [!deps.refresher, undefined]
-        : await Promise.all([refresh(graph, candidates, event), readLogSources(graph, candidates, event)]);
+        : await Promise.all([
+            reads.refresh(graph, candidates, event),
+            reads.readLogSources(graph, candidates, event),
+          ]);
       const { report, resolved } = rank(event, !fresh, adjustmentsFor(event), remote);
       // The session's story goes with the stored report (issue 14), not with re-rankings.
       const session = sessionOf(event);
@@ -411,9 +231,14 @@ export function createAnalysisPipeline(deps: {
     }
   };
 
-  const pump = async () => {
+  // Settles when the running pump returns (stop() waits for it, within its budget).
+  let pumped: Promise<void> = Promise.resolve();
+  const pump = () => {
     if (running) return;
     running = true;
+    pumped = drain();
+  };
+  const drain = async () => {
     while (head < queue.length && !stopping) {
       const job = queue[head]!;
       queue[head++] = undefined as never;
@@ -456,20 +281,27 @@ export function createAnalysisPipeline(deps: {
       adjustmentsFor = provider;
     },
     rulesStatus: () => rules.status(),
-    noteCommitted: indexSoon,
+    noteCommitted: () => indexer.soon(),
     idle: () =>
       head >= queue.length && !running ? Promise.resolve() : new Promise((r) => idleWaiters.push(r)),
     async stop() {
       stopping = true;
-      if (indexTimer) clearTimeout(indexTimer);
+      indexer.stop();
       rules.stop();
       // Finish what is queued quickly (cache only) so acknowledged triggers still get reports.
-      const until = performance.now() + STOP_BUDGET_MS;
-      while (running && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+      const until = clock.now() + STOP_BUDGET_MS;
+      let budget: Timer | undefined;
+      await Promise.race([
+        pumped,
+        new Promise<void>((r) => {
+          budget = scheduler.after(STOP_BUDGET_MS, r);
+        }),
+      ]);
+      budget?.cancel();
       let left = 0;
       while (head < queue.length) {
         const job = queue[head++]!;
-        if (performance.now() < until) await process(job, true);
+        if (clock.now() < until) await process(job, true);
         else left++;
       }
       if (left) {

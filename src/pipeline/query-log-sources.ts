@@ -1,3 +1,4 @@
+import { type Scheduler, systemScheduler, type Timer } from '../core/clock.ts';
 import {
   type LogQuery,
   type LogSource,
@@ -15,17 +16,18 @@ export async function queryLogSources(
   sources: readonly LogSource[],
   q: Omit<LogQuery, 'signal'>,
   deadlineMs: number,
+  scheduler: Scheduler = systemScheduler,
 ): Promise<{ lines: RemoteLogLine[]; outcomes: SourceOutcome[] }> {
   const results = await Promise.all(
     sources.map(async (s): Promise<{ lines: RemoteLogLine[]; outcome: SourceOutcome }> => {
       const ctrl = new AbortController();
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: Timer | undefined;
       // The race, not only the abort, bounds the wait: a source must not hold the trigger past its deadline.
       const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
+        timer = scheduler.after(deadlineMs, () => {
           ctrl.abort();
           reject(new SourceError('timeout', 'no answer before the deadline'));
-        }, deadlineMs);
+        });
       });
       try {
         const lines = relevant(await Promise.race([s.query({ ...q, signal: ctrl.signal }), late]), q);
@@ -34,7 +36,7 @@ export async function queryLogSources(
         const error = err instanceof SourceError ? err.label : 'bad_answer';
         return { lines: [], outcome: { source: s.name, ok: false, lines: 0, error } };
       } finally {
-        clearTimeout(timer);
+        timer?.cancel();
         ctrl.abort();
       }
     }),

@@ -1,3 +1,4 @@
+import { type Scheduler, systemScheduler, type Timer } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { LogLine } from '../core/log-line.ts';
 import { SourceError } from '../core/log-source.ts';
@@ -74,6 +75,8 @@ export function startEsFollower(deps: {
   logger: Logger;
   loadCheckpoint: () => string | null;
   now: () => number;
+  /** The poll interval (tests pass a manual clock and advance it). */
+  scheduler?: Scheduler;
   intervalMs: number;
   lagMs?: number;
 }): EsFollower {
@@ -81,6 +84,7 @@ export function startEsFollower(deps: {
   const f = options.fields;
   const tb = options.tiebreaker ?? null;
   const lag = deps.lagMs ?? 1000;
+  const scheduler = deps.scheduler ?? systemScheduler;
   let cp: Checkpoint = parseCheckpoint(deps.loadCheckpoint()) ?? {
     ms: deps.now(),
     seq: 0,
@@ -91,7 +95,7 @@ export function startEsFollower(deps: {
   if (!tb) cp.after = null;
   let stopped = false;
   let lastError: string | null = null;
-  let timer: ReturnType<typeof setTimeout> | null = null;
+  let timer: Timer | null = null;
   let running: Promise<void> = Promise.resolve();
 
   const page = async (): Promise<{ full: boolean; advanced: boolean }> => {
@@ -181,7 +185,7 @@ export function startEsFollower(deps: {
         lastError = label;
       })
       .finally(() => {
-        if (!stopped) timer = setTimeout(loop, deps.intervalMs);
+        if (!stopped) timer = scheduler.after(deps.intervalMs, loop);
       });
   };
   loop();
@@ -190,7 +194,7 @@ export function startEsFollower(deps: {
     state: () => ({ polling: !stopped, lastError, checkpointMs: cp.ms, tiebreaker: tb }),
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       await running;
     },
   };

@@ -1,5 +1,5 @@
 import type { Change } from '../core/change.ts';
-import type { Clock } from '../core/clock.ts';
+import { type Clock, type Scheduler, systemScheduler, type Timer } from '../core/clock.ts';
 import { TracePulseError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ChangeRefresher } from '../core/ports.ts';
@@ -26,6 +26,8 @@ export interface GitHubChangesOptions {
   cache: GitHubCache;
   maps: { current(): { graph: SystemGraph }; onChange(listener: (s: { graph: SystemGraph }) => void): void };
   clock: Clock;
+  /** The background refresh's timer and the per-trigger deadline (tests pass a manual clock). */
+  scheduler?: Scheduler;
   logger: Logger;
   lookbackDays: number;
   /** Background refresh period; 0 turns the background refresh off (triggers still refresh). */
@@ -80,6 +82,7 @@ export interface GitHubChanges extends ChangeRefresher {
 /** GitHub as a change source: read-only, offline-first, cached in SQLite and refreshed in the background. */
 export function createGitHubChanges(options: GitHubChangesOptions): GitHubChanges {
   const { api, changes, cache, maps, clock, logger } = options;
+  const scheduler = options.scheduler ?? systemScheduler;
   const maxPages = options.maxPages ?? 10;
   const perPage = options.perPage ?? 100;
   const offlineMs = options.offlineMs ?? 30_000;
@@ -197,7 +200,7 @@ export function createGitHubChanges(options: GitHubChangesOptions): GitHubChange
   let lastRefresh: (RefreshSummary & { at: string }) | null = null;
   let running: Promise<RefreshSummary> | null = null;
   let controller: AbortController | null = null;
-  let timer: ReturnType<typeof setTimeout> | null = null;
+  let timer: Timer | null = null;
   let stopped = false;
 
   const refreshAll = async (signal?: AbortSignal): Promise<RefreshSummary> => {
@@ -235,8 +238,7 @@ export function createGitHubChanges(options: GitHubChangesOptions): GitHubChange
       running = null;
       controller = null;
       if (!stopped && options.refreshMinutes > 0)
-        timer = setTimeout(runBackground, options.refreshMinutes * 60_000);
-      timer?.unref?.();
+        timer = scheduler.after(options.refreshMinutes * 60_000, runBackground);
     });
     running.catch((err) => logger.error('GitHub refresh failed', { error: errorText(err) }));
   };
@@ -249,8 +251,7 @@ export function createGitHubChanges(options: GitHubChangesOptions): GitHubChange
   return {
     start() {
       if (options.refreshMinutes <= 0) return;
-      timer = setTimeout(runBackground, options.initialDelayMs ?? 3_000);
-      timer.unref?.();
+      timer = scheduler.after(options.initialDelayMs ?? 3_000, runBackground);
       logger.info('GitHub change refresh started', {
         everyMinutes: options.refreshMinutes,
         lookbackDays: options.lookbackDays,
@@ -258,7 +259,7 @@ export function createGitHubChanges(options: GitHubChangesOptions): GitHubChange
     },
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       controller?.abort();
       await running?.catch(() => {});
     },
@@ -290,14 +291,14 @@ export function createGitHubChanges(options: GitHubChangesOptions): GitHubChange
         for (const d of cache.deploysWithoutCompare(input.since, input.until, 5))
           await compareDeploy(d, abort.signal).catch(note);
       })();
-      let deadline: ReturnType<typeof setTimeout> | undefined;
+      let deadline: Timer | undefined;
       const timedOut = await Promise.race([
         work.then(() => false),
         new Promise<boolean>((resolve) => {
-          deadline = setTimeout(() => resolve(true), input.deadlineMs);
+          deadline = scheduler.after(input.deadlineMs, () => resolve(true));
         }),
       ]);
-      clearTimeout(deadline);
+      deadline?.cancel();
       if (timedOut) {
         abort.abort();
         work.catch(() => {});

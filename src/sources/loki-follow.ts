@@ -1,3 +1,4 @@
+import { type Scheduler, systemScheduler, type Timer } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { LogLine } from '../core/log-line.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -73,10 +74,13 @@ export function startLokiFollower(deps: {
   /** The last committed checkpoint key, or null (then following starts now). */
   loadCheckpoint: () => string | null;
   now: () => number;
+  /** The reconnect back-off (tests pass a manual clock and advance it). */
+  scheduler?: Scheduler;
   backoffMs?: { min: number; max: number };
 }): LokiFollower {
   const { options, logger, metrics } = deps;
   const backoff = deps.backoffMs ?? { min: 500, max: 30_000 };
+  const scheduler = deps.scheduler ?? systemScheduler;
   metrics.describe('tracepulse_loki_follow_reconnects_total', 'Loki tail connections lost and re-opened');
   metrics.describe('tracepulse_loki_follow_dropped_total', 'Entries Loki reported as dropped from the tail');
   let cp: Checkpoint = parseCheckpoint(deps.loadCheckpoint()) ?? {
@@ -87,7 +91,7 @@ export function startLokiFollower(deps: {
   let connected = false;
   let reconnects = 0;
   let ws: WebSocket | null = null;
-  let timer: ReturnType<typeof setTimeout> | null = null;
+  let timer: Timer | null = null;
   let delay = backoff.min;
   let chain: Promise<void> = Promise.resolve();
   let pending = 0;
@@ -158,10 +162,10 @@ export function startLokiFollower(deps: {
     if (stopped || timer) return;
     const wait = delay / 2 + Math.random() * (delay / 2);
     delay = Math.min(delay * 2, backoff.max);
-    timer = setTimeout(() => {
+    timer = scheduler.after(wait, () => {
       timer = null;
       void connect();
-    }, wait);
+    });
   };
 
   const connect = async () => {
@@ -238,7 +242,7 @@ export function startLokiFollower(deps: {
     state: () => ({ connected, reconnects, checkpointNs: cp.ns.toString() }),
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       ws?.close(1000, 'stopping');
       await chain;
     },

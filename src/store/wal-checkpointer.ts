@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite';
+import { type Clock, type Scheduler, systemClock, systemScheduler, type Timer } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { BUSY_TIMEOUT_MS } from './db.ts';
@@ -40,6 +41,9 @@ export interface WalCheckpointerOptions {
   autocheckpointPages: number;
   logger: Logger;
   metrics?: Metrics;
+  /** The commit rate's window and the quiet spell (tests pass a manual clock and advance it). */
+  clock?: Clock;
+  scheduler?: Scheduler;
 }
 
 // The worker's code, self-contained so it needs no extra entry point in the compiled executable.
@@ -87,6 +91,8 @@ export function createWalCheckpointer(
   const restartPages = options.restartPages ?? options.autocheckpointPages;
   const intervalMs = options.intervalMs ?? 100;
   const log = options.logger;
+  const clock = options.clock ?? systemClock;
+  const scheduler = options.scheduler ?? systemScheduler;
   options.metrics?.gauge(
     'tracepulse_wal_checkpoint_thread',
     'Whether WAL checkpoints run on their own thread (1) or inline (0)',
@@ -99,10 +105,10 @@ export function createWalCheckpointer(
   const countRestart = options.metrics?.counter('tracepulse_wal_restarts_total');
 
   let worker: Worker | null = null;
-  let windowStart = performance.now();
+  let windowStart = clock.now();
   let windowRows = 0;
   let lastBusy = 0;
-  let idleTimer: ReturnType<typeof setInterval> | null = null;
+  let idleTimer: Timer | null = null;
   let stopped = false;
   // One failure and the worker is not tried again: inline checkpoints are the safe default.
   let failed = false;
@@ -132,13 +138,9 @@ export function createWalCheckpointer(
       void halt(w);
     };
     w.postMessage({ type: 'start', path, intervalMs });
-    idleTimer = setInterval(
-      () => {
-        if (performance.now() - lastBusy > idleStopMs) void halt(w);
-      },
-      Math.min(idleStopMs, 10_000),
-    );
-    idleTimer.unref();
+    idleTimer = scheduler.every(Math.min(idleStopMs, 10_000), () => {
+      if (clock.now() - lastBusy > idleStopMs) void halt(w);
+    });
   };
 
   const restartCheckpoint = db.prepare('PRAGMA wal_checkpoint(RESTART)');
@@ -165,9 +167,10 @@ export function createWalCheckpointer(
   const halt = async (w: Worker) => {
     if (worker !== w) return;
     worker = null;
-    if (idleTimer) clearInterval(idleTimer);
+    idleTimer?.cancel();
     idleTimer = null;
     setAutocheckpoint(options.autocheckpointPages);
+    // A real timer: this waits for the worker thread's answer, not for a period of the service.
     await new Promise<void>((resolve) => {
       const done = setTimeout(resolve, 2_000);
       w.onmessage = (m: MessageEvent<{ type: string }>) => {
@@ -186,7 +189,7 @@ export function createWalCheckpointer(
     noteCommitted(rows) {
       if (stopped || failed) return;
       windowRows += rows;
-      const now = performance.now();
+      const now = clock.now();
       if (now - windowStart < 1000) return;
       if ((windowRows * 1000) / (now - windowStart) >= startRate) {
         lastBusy = now;

@@ -37,6 +37,8 @@ export interface FakeGitHub {
   addCommit(repo: string, c: FakeCommit): void;
   /** Every answer waits this long first (a slow GitHub). */
   delayMs: number;
+  /** Requests received, counted on arrival (before `delayMs`; `requests` records them when answered). */
+  arrived: number;
   /** Rate-limit budget; each non-304 answer spends one. At 0, answers are 403 until `resetAt`. */
   limit: { remaining: number; resetAt: number };
   /** When set, the next answers are this status with retry-after (secondary rate limit). */
@@ -120,6 +122,7 @@ export function startFakeGitHub(options: { now?: () => number } = {}): FakeGitHu
       fake.repos.set(repo, [...(fake.repos.get(repo) ?? []), c]);
     },
     delayMs: 0,
+    arrived: 0,
     limit: { remaining: 5000, resetAt: Math.floor((options.now ?? Date.now)() / 1000) + 3600 },
     throttle: null,
     count: (filter) => fake.requests.filter(filter).length,
@@ -129,6 +132,7 @@ export function startFakeGitHub(options: { now?: () => number } = {}): FakeGitHu
   const answer = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const base = `${url.protocol}//${url.host}`;
+    fake.arrived++;
     if (fake.delayMs) await Bun.sleep(fake.delayMs);
     const rate = () => ({
       'x-ratelimit-limit': '5000',

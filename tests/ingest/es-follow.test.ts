@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Database } from 'bun:sqlite';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { createManualClock } from '../../src/core/clock.ts';
 import { type FakeEs, startFakeEs } from '../helpers/es-server.ts';
 import { startTestApp, type TestApp, tempDir, waitFor } from '../helpers/test-app.ts';
 
@@ -60,14 +61,47 @@ for (const tiebreaker of [undefined, 'event.id']) {
     () => {
       const dataDir = tempDir();
       dirs.push(dataDir);
-      const start = () =>
-        startTestApp({
-          TRACEPULSE_DATA_DIR: dataDir,
-          TRACEPULSE_ELASTICSEARCH_URL: es.url,
-          TRACEPULSE_ELASTICSEARCH_FOLLOW: 'true',
-          TRACEPULSE_ELASTICSEARCH_FOLLOW_INTERVAL_MS: '100',
-          ...(tiebreaker ? { TRACEPULSE_ELASTICSEARCH_TIEBREAKER_FIELD: tiebreaker } : {}),
-        });
+      // The poll interval (a minute, so a real timer would never poll within a test's wait) is on a
+      // manual clock; the documents' times and the one-second lag are real.
+      let timers = createManualClock();
+      const start = () => {
+        timers = createManualClock();
+        return startTestApp(
+          {
+            TRACEPULSE_DATA_DIR: dataDir,
+            TRACEPULSE_ELASTICSEARCH_URL: es.url,
+            TRACEPULSE_ELASTICSEARCH_FOLLOW: 'true',
+            TRACEPULSE_ELASTICSEARCH_FOLLOW_INTERVAL_MS: '60000',
+            ...(tiebreaker ? { TRACEPULSE_ELASTICSEARCH_TIEBREAKER_FIELD: tiebreaker } : {}),
+          },
+          { scheduler: timers },
+        );
+      };
+      const searches = () => es.requests.filter((r) => r.path.endsWith('/_search')).length;
+      /** Moves the clock poll by poll until `n` more searches arrived (so `n - 1` polls finished). */
+      const polls = (n: number) => {
+        const target = searches() + n;
+        return waitFor(
+          () => {
+            if (searches() >= target) return true;
+            timers.advance(60_000);
+            return undefined;
+          },
+          8000,
+          `${n} polls`,
+        );
+      };
+      /** Polls until `check` holds (the documents become visible one second after their time). */
+      const pollUntil = (check: () => Promise<boolean> | boolean, what: string) =>
+        waitFor(
+          async () => {
+            if (await check()) return true;
+            timers.advance(60_000);
+            return undefined;
+          },
+          8000,
+          what,
+        );
 
       test('follow mode stores new documents and resumes after an outage, a dropped connection and a restart without a gap or a duplicate', async () => {
         es.docs.length = 0;
@@ -79,31 +113,31 @@ for (const tiebreaker of [undefined, 'event.id']) {
           { ms: t, message: 'pong timeout A' },
           { ms: t, message: 'pong timeout B' },
         ]);
-        await waitFor(async () => (await messages(app)).length === 2, 8000, 'first documents');
+        await pollUntil(async () => (await messages(app)).length === 2, 'first documents');
         es.mode.status = 503;
-        await Bun.sleep(300);
+        await polls(4);
         es.mode.status = null;
         await index([{ ms: t + 5, message: 'after the outage' }]);
-        await waitFor(async () => (await messages(app)).length === 3, 8000, 'after the outage');
+        await pollUntil(async () => (await messages(app)).length === 3, 'after the outage');
         // The connection drops halfway through every answer for a while.
-        const before = es.requests.length;
         es.mode.cut = true;
         await index([{ ms: t + 5, message: 'same ms, while the connection drops' }]);
-        await waitFor(async () => es.requests.length >= before + 3, 8000, 'polls with a dropped connection');
+        await polls(4);
         const health = (await (await fetch(`${app.url}/healthz`)).json()) as {
           components: Record<string, { lastError?: string | null }>;
         };
         expect(health.components.elasticsearchFollow?.lastError).toBe('down');
         es.mode.cut = false;
-        await waitFor(async () => (await messages(app)).length === 4, 8000, 'after the dropped connection');
+        await pollUntil(async () => (await messages(app)).length === 4, 'after the dropped connection');
         await app.stop();
         await index([
           { ms: t + 5, message: 'same ms as the checkpoint, while stopped' },
           { ms: t + 10, message: 'while stopped' },
         ]);
         app = await start();
-        await waitFor(async () => (await messages(app)).length === 6, 8000, 'after the restart');
-        await Bun.sleep(400);
+        await pollUntil(async () => (await messages(app)).length === 6, 'after the restart');
+        // Four more polls finish without storing anything again.
+        await polls(5);
         expect(await messages(app)).toEqual(
           [
             'pong timeout A',
@@ -133,14 +167,14 @@ for (const tiebreaker of [undefined, 'event.id']) {
           await index(
             Array.from({ length: 1500 }, (_, i) => ({ ms: t, message: `burst ${i}`, service: 'Burst' })),
           );
-          await waitFor(async () => counted(dataDir, 'Burst').n === 1500, 10_000, 'the burst');
+          await pollUntil(() => counted(dataDir, 'Burst').n === 1500, 'the burst');
           await app.stop();
           await index(
             Array.from({ length: 700 }, (_, i) => ({ ms: t, message: `burst b${i}`, service: 'Burst' })),
           );
           app = await start();
-          await waitFor(async () => counted(dataDir, 'Burst').n >= 2200, 10_000, 'the second burst');
-          await Bun.sleep(400);
+          await pollUntil(() => counted(dataDir, 'Burst').n >= 2200, 'the second burst');
+          await polls(5);
           expect(counted(dataDir, 'Burst')).toEqual({ n: 2200, distinct: 2200 });
           await app.stop();
         }, 60_000);

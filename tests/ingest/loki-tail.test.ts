@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { rmSync } from 'node:fs';
+import { createManualClock } from '../../src/core/clock.ts';
+import { createMemoryLogger } from '../../src/core/logger.ts';
+import type { LogLine } from '../../src/core/log-line.ts';
+import { createMetrics } from '../../src/core/metrics.ts';
+import { startLokiFollower } from '../../src/sources/loki-follow.ts';
 import { type FakeLoki, startFakeLoki } from '../helpers/loki-server.ts';
 import { startTestApp, type TestApp, tempDir, waitFor } from '../helpers/test-app.ts';
 
@@ -18,13 +23,27 @@ const messages = async (app: TestApp): Promise<string[]> =>
   ).logs
     .map((l) => l.message)
     .sort();
-const start = () =>
-  startTestApp({
-    TRACEPULSE_DATA_DIR: dataDir,
-    TRACEPULSE_STATION_ID: 'EV-Station-01',
-    TRACEPULSE_LOKI_URL: loki.url,
-    TRACEPULSE_LOKI_FOLLOW: 'true',
-  });
+// The reconnect back-off is on a manual clock; the lines' times are real.
+let timers = createManualClock();
+const start = () => {
+  timers = createManualClock();
+  return startTestApp(
+    {
+      TRACEPULSE_DATA_DIR: dataDir,
+      TRACEPULSE_STATION_ID: 'EV-Station-01',
+      TRACEPULSE_LOKI_URL: loki.url,
+      TRACEPULSE_LOKI_FOLLOW: 'true',
+    },
+    { scheduler: timers },
+  );
+};
+
+const follow = async (app: TestApp) =>
+  (
+    (await (await fetch(`${app.url}/healthz`)).json()) as {
+      components: { lokiFollow: { connected: boolean; reconnects: number } };
+    }
+  ).components.lokiFollow;
 
 beforeAll(() => {
   loki = startFakeLoki();
@@ -52,6 +71,13 @@ describe('Loki live follow', () => {
     await waitFor(() => loki.tails() === 0, 2000, 'tail closed');
     for (let i = 0; i < 5; i++) loki.push(station, Date.now() + i, `WARN while disconnected ${i}`);
     loki.mode.refuseTail = false;
+    // The follower saw the close (its back-off timer is set once the stored frames are done).
+    await waitFor(async () => (await follow(app)).reconnects === 1, 5000, 'close seen');
+    // No reconnect before the back-off (at least 250 ms) has passed on the clock.
+    timers.advance(249);
+    expect(loki.tails()).toBe(0);
+    expect(await messages(app)).toHaveLength(1);
+    timers.advance(251);
     await waitFor(async () => (await messages(app)).length === 6, 15_000, 'catch-up after the drop');
     await waitFor(() => loki.tails() === 1, 15_000, 'tail re-opened');
     loki.push(station, Date.now() + 10, 'ERROR live 2');
@@ -92,4 +118,37 @@ describe('Loki live follow', () => {
     expect(metrics).toMatch(/tracepulse_logs_total\{source="loki-tail"\} \d+/);
     await app.stop();
   }, 60_000);
+
+  test('a lost tail is re-opened when the back-off has passed on the injected clock', async () => {
+    const clock = createManualClock();
+    const stored: LogLine[] = [];
+    const selector = '{station="EV-Station-07"}';
+    const follower = startLokiFollower({
+      options: { url: loki.url, selector, serviceLabel: 'service_name' },
+      store: async (lines) => {
+        stored.push(...lines);
+      },
+      logger: createMemoryLogger(),
+      metrics: createMetrics(),
+      loadCheckpoint: () => null,
+      now: () => Date.now(),
+      scheduler: clock,
+      // A minute: a real timer would not reconnect within this test's waits.
+      backoffMs: { min: 60_000, max: 60_000 },
+    });
+    try {
+      await waitFor(() => follower.state().connected || undefined, 5000, 'tail connection');
+      loki.dropTails();
+      await waitFor(() => (follower.state().reconnects === 1 ? true : undefined), 5000, 'close seen');
+      loki.push({ station: 'EV-Station-07', service_name: 'OCPP201' }, Date.now(), 'WARN while down');
+      // The jittered wait is between half the back-off and all of it.
+      clock.advance(29_999);
+      expect(follower.state().connected).toBe(false);
+      clock.advance(30_001);
+      await waitFor(() => stored.some((l) => l.message === 'WARN while down') || undefined, 5000, 'catch-up');
+      await waitFor(() => follower.state().connected || undefined, 5000, 'tail re-opened');
+    } finally {
+      await follower.stop();
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createManualClock } from '../../src/core/clock.ts';
 import type { ReportNotice } from '../../src/core/ports.ts';
 import type { Report } from '../../src/core/report.ts';
 import { postJson, sessionDrop, startTestApp, type TestApp, tempDir, waitFor } from '../helpers/test-app.ts';
@@ -288,24 +289,30 @@ describe('user rule file', () => {
   });
 });
 
-test('warn lines are folded into the pattern baseline within seconds of their commit, with no trigger', async () => {
-  const at = Date.now() - 5_000;
-  const lines = Array.from({ length: 30 }, (_, i) => ({
-    timestamp: at + i,
-    service: 'powermeter_ac',
-    level: 'warn',
-    message: `GenericPowermeter: Modbus read_register 0x5000 failed, CRC mismatch (attempt ${i + 1})`,
-  }));
-  expect((await postJson(`${app.url}/api/logs`, lines)).status).toBe(200);
-  const folded = await waitFor(
-    () =>
-      app.ctx.db
+test('warn lines are folded into the pattern baseline a second after their commit, with no trigger', async () => {
+  // The indexing delay is on the app's scheduler: a manual clock, advanced by hand.
+  const timers = createManualClock();
+  const local = await startTestApp({}, { scheduler: timers });
+  try {
+    const at = Date.now() - 5_000;
+    const lines = Array.from({ length: 30 }, (_, i) => ({
+      timestamp: at + i,
+      service: 'powermeter_ac',
+      level: 'warn',
+      message: `GenericPowermeter: Modbus read_register 0x5000 failed, CRC mismatch (attempt ${i + 1})`,
+    }));
+    expect((await postJson(`${local.url}/api/logs`, lines)).status).toBe(200);
+    const folded = () =>
+      local.ctx.db
         .query<{ n: number | null }, []>(
           "SELECT SUM(count) AS n FROM log_patterns WHERE service = 'powermeter_ac' AND pattern LIKE '%crc mismatch%'",
         )
-        .get()?.n ?? undefined,
-    5_000,
-    'pattern indexing',
-  );
-  expect(folded).toBe(30);
+        .get()?.n ?? null;
+    timers.advance(999);
+    expect(folded()).toBeNull();
+    timers.advance(1);
+    expect(folded()).toBe(30);
+  } finally {
+    await local.close();
+  }
 });

@@ -99,7 +99,12 @@ afterEach(async () => {
   for (const o of open.splice(0)) await o.stop();
 });
 
-async function setup(over: Partial<GitHubChangesOptions> = {}, seed = true) {
+/** `timers: 'clock'` puts the refresh timer and the trigger deadline on the manual clock too. */
+async function setup(
+  over: Partial<GitHubChangesOptions> = {},
+  seed = true,
+  timers: 'system' | 'clock' = 'system',
+) {
   const clock = createManualClock(now);
   const fake = startFakeGitHub({ now: clock.now });
   open.push(fake);
@@ -126,6 +131,7 @@ async function setup(over: Partial<GitHubChangesOptions> = {}, seed = true) {
     cache: createGitHubCache(db),
     maps: { current: () => ({ graph: stationMap }), onChange: (l) => mapListeners.push(l) },
     clock,
+    ...(timers === 'clock' ? { scheduler: clock } : {}),
     logger,
     lookbackDays: 7,
     refreshMinutes: 0,
@@ -286,19 +292,28 @@ describe('GitHub change source (real octokit against a local GitHub REST server)
   });
 
   test('a slow GitHub: fresh:false at the 2 s deadline, without waiting for the late answer', async () => {
-    const { fake, github, changes } = await setup();
+    const { fake, github, changes, clock } = await setup({}, true, 'clock');
     await github.refreshAll();
     fake.delayMs = 10_000;
-    const t0 = performance.now();
-    const r = await github.refreshForTrigger({
-      files: [{ repo, path: 'modules/EVSE/EvseManager/' }],
-      since: windowStart,
-      until: now,
-      deadlineMs: 2000,
-    });
-    const took = performance.now() - t0;
-    expect(took).toBeGreaterThanOrEqual(1990);
-    expect(took).toBeLessThan(2400);
+    const sent = fake.arrived;
+    let r: Awaited<ReturnType<typeof github.refreshForTrigger>> | undefined;
+    void github
+      .refreshForTrigger({
+        files: [{ repo, path: 'modules/EVSE/EvseManager/' }],
+        since: windowStart,
+        until: now,
+        deadlineMs: 2000,
+      })
+      .then((v) => {
+        r = v;
+      });
+    // The request is at the (real) server, which holds it for 10 s; the deadline is on the clock.
+    await waitFor(() => fake.arrived > sent, 3000, 'the request');
+    clock.advance(1999);
+    await Bun.sleep(0);
+    expect(r).toBeUndefined();
+    clock.advance(1);
+    await Bun.sleep(0);
     expect(r).toEqual({ fresh: false, error: 'GitHub did not answer within 2000 ms; cached changes used' });
     expect(changes.changesBetween(windowStart, now)).toHaveLength(4);
   });
@@ -454,13 +469,31 @@ services:
   });
 
   test('start() runs the background refresh on its timer and stop() ends it', async () => {
-    const { fake, github } = await setup({ refreshMinutes: 10, initialDelayMs: 10 });
+    const { fake, github, clock } = await setup({ refreshMinutes: 10, initialDelayMs: 3000 }, true, 'clock');
     github.start();
+    clock.advance(2999);
+    expect(fake.requests).toHaveLength(0);
+    clock.advance(1);
     await waitFor(() => github.status().lastRefresh, 3000, 'first background pass');
     expect(github.status()).toMatchObject({ enabled: true, commitsCached: 4, lastError: null });
+    // The next pass comes 10 minutes after the first one ended, not before.
+    const first = fake.requests.length;
+    expect(first).toBeGreaterThan(0);
+    clock.advance(10 * 60_000 - 1);
+    expect(fake.requests).toHaveLength(first);
+    clock.advance(1);
+    await waitFor(() => fake.requests.length > first || undefined, 3000, 'second background pass');
+    await waitFor(
+      async () => {
+        const at = github.status().lastRefresh?.at;
+        return at && Date.parse(at) >= now + 10 * 60_000 + 3000 ? at : undefined;
+      },
+      3000,
+      'second pass done',
+    );
     await github.stop();
     const n = fake.requests.length;
-    await Bun.sleep(50);
+    clock.advance(60 * 60_000);
     expect(fake.requests).toHaveLength(n);
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, expect, test } from 'bun:test';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { createManualClock } from '../../src/core/clock.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { createMetrics } from '../../src/core/metrics.ts';
 import { openDatabase } from '../../src/store/db.ts';
@@ -13,7 +14,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const logger = createLogger({ level: 'error' });
 
-function setup(options: { idleStopMs?: number } = {}) {
+function setup(options: { idleStopMs?: number; clock?: ReturnType<typeof createManualClock> } = {}) {
   dir = tempDir();
   const path = join(dir, 'tracepulse.db');
   const db = openDatabase(path);
@@ -26,6 +27,7 @@ function setup(options: { idleStopMs?: number } = {}) {
     idleStopMs: options.idleStopMs ?? 60_000,
     logger,
     metrics,
+    ...(options.clock ? { clock: options.clock, scheduler: options.clock } : {}),
   });
   const writer = createIngestWriter(db, { onCommitted: (n) => checkpointer.noteCommitted(n) });
   let seq = 0;
@@ -87,27 +89,46 @@ test('sustained commits start the background thread, which keeps the WAL bounded
 });
 
 test('after a quiet spell the thread stops and SQLite checkpoints inline again', async () => {
-  const t = setup({ idleStopMs: 300 });
-  const started = performance.now();
-  while (!t.checkpointer.active && performance.now() - started < 10_000) await t.burst(20);
+  const clock = createManualClock();
+  const t = setup({ idleStopMs: 300, clock });
+  // 1,000 rows, then the next commit a second later: 1,050 rows/s over the window (the bound is 500).
+  await t.burst(20);
+  expect(t.checkpointer.active).toBe(false);
+  clock.advance(1000);
+  await t.burst(1);
   expect(t.checkpointer.active).toBe(true);
-  await waitFor(() => (!t.checkpointer.active ? true : undefined), 5_000);
+  await waitFor(() => t.autocheckpoint() === 0 || undefined);
+  // The idle check runs every 300 ms; the thread stops at the first one more than 300 ms after the
+  // last sustained second.
+  clock.advance(300);
+  expect(t.checkpointer.active).toBe(true);
+  clock.advance(300);
+  expect(t.checkpointer.active).toBe(false);
   expect(t.autocheckpoint()).toBe(4000);
   // A later burst starts it again.
-  const again = performance.now();
-  while (!t.checkpointer.active && performance.now() - again < 10_000) await t.burst(20);
+  await t.burst(20);
+  clock.advance(1000);
+  await t.burst(1);
   expect(t.checkpointer.active).toBe(true);
   await t.checkpointer.stop();
   t.db.close();
 });
 
 test('a trickle of commits never starts it', async () => {
-  const t = setup();
+  const clock = createManualClock();
+  const t = setup({ clock });
+  // 50 rows every 200 ms: 250 rows/s, half the bound, for three seconds.
   for (let i = 0; i < 15; i++) {
     await t.burst(1);
-    await Bun.sleep(200);
+    clock.advance(200);
   }
   expect(t.checkpointer.active).toBe(false);
   expect(t.autocheckpoint()).toBe(4000);
+  // The same rows in one second do start it (so the trickle above is what kept it off).
+  await t.burst(15);
+  clock.advance(1000);
+  await t.burst(1);
+  expect(t.checkpointer.active).toBe(true);
+  await t.checkpointer.stop();
   t.db.close();
 });
