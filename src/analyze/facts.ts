@@ -83,6 +83,8 @@ export interface Facts {
   trail: Trail;
   /** Candidates that lost contact with a dependency that said nothing, by reporter (silent-peer.ts). */
   silentPeers: Map<string, SilentPeer>;
+  /** What the failing service says in the trigger itself: its error code and message. */
+  triggerStatement: string;
   changes: ChangeFact[];
   /** The changes of each candidate (a change touching several is listed under each). */
   changesOf: Map<string, ChangeFact[]>;
@@ -280,6 +282,7 @@ export function buildFacts(input: {
     list.sort((a, b) => a.firstTs - b.firstTs || cmp(a.pattern, b.pattern));
 
   // A dependency that went quiet while its dependent reports losing it: the reports are about it.
+  const triggerStatement = `${event.errorCode} ${event.message ?? ''}`;
   const silent = silentPeers({
     graph,
     candidates: new Set(candidate.keys()),
@@ -287,7 +290,7 @@ export function buildFacts(input: {
     logs: logFacts,
     events: eventFacts,
     wentQuiet: new Set((evidence.wentQuiet ?? []).map((n) => graph.resolve(n) ?? n)),
-    trigger: { service: failing, text: `${event.errorCode} ${event.message ?? ''}`, ts: T },
+    trigger: { service: failing, text: triggerStatement, ts: T },
   });
 
   // Onset: when each candidate first logged something that is not business as usual (a new or
@@ -371,6 +374,7 @@ export function buildFacts(input: {
     onset,
     trail,
     silentPeers: silent,
+    triggerStatement,
     changes,
     changesOf,
     failureHistory: evidence.failureHistory,

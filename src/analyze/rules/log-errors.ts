@@ -41,7 +41,7 @@ export function explainedBy(facts: Facts, service: string): string | null {
   const said = first.length
     ? first.map((p) => p.example)
     : service === facts.failing
-      ? [`${facts.event.errorCode} ${facts.event.message ?? ''}`]
+      ? [facts.triggerStatement]
       : [];
   const reportsLoss = said.some(reportsLostContact);
   const names = (dep: string) => {
