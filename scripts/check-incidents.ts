@@ -1,22 +1,14 @@
 // Checks benchmark recordings without running the engine: every line parses, every map is valid,
 // every label names a trigger event in the file, and every label cites a public source.
 // Usage: npx bun scripts/check-incidents.ts FILE_OR_DIR...
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { caseFiles } from '../src/cli/eval.ts';
 import { parseSystemMap } from '../src/map/system-map.ts';
 import { parseStream } from '../src/replay/stream.ts';
 
-function files(path: string): string[] {
-  if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path)
-    .filter((f) => f.endsWith('.ndjson'))
-    .sort()
-    .map((f) => join(path, f));
-}
-
 let bad = 0;
 let checked = 0;
-for (const file of process.argv.slice(2).flatMap(files)) {
+for (const file of caseFiles(process.argv.slice(2))) {
   checked++;
   const problems: string[] = [];
   const parsed = parseStream(readFileSync(file, 'utf8'));
