@@ -117,6 +117,7 @@ export async function startApp(
     dir: config.TRACEPULSE_DATA_DIR,
     reserveBytes: config.TRACEPULSE_DISK_RESERVE_MB * 1024 * 1024,
     clock,
+    scheduler,
     logger: logger.child('store'),
     probe: () => writer.probe(),
   });
@@ -181,6 +182,7 @@ export async function startApp(
       responseTimeoutMs: config.TRACEPULSE_OCPP_RESPONSE_TIMEOUT_S * 1000,
       logger: logger.child('ocpp'),
       metrics,
+      scheduler,
     }),
   );
 
@@ -203,6 +205,7 @@ export async function startApp(
         logger: logger.child('cluster'),
         metrics,
         now: () => clock.now(),
+        scheduler,
       })
     : null;
   const changeSources = await createChangeSources({
@@ -265,7 +268,7 @@ export async function startApp(
   const analyse = claims
     ? (e: DebugEvent) =>
         claims.offer(e, (won) =>
-          settleMs ? setTimeout(() => analysis.enqueue(won), settleMs) : analysis.enqueue(won),
+          settleMs ? void scheduler.after(settleMs, () => analysis.enqueue(won)) : analysis.enqueue(won),
         )
     : (e: DebugEvent) => analysis.enqueue(e);
   triggerHandlers.push(analyse);

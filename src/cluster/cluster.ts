@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite';
+import type { Scheduler } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { ReportBus } from '../core/ports.ts';
@@ -45,9 +46,16 @@ export async function startCluster(deps: {
   logger: Logger;
   metrics: Metrics;
   now: () => number;
+  /** Every cluster period: heartbeat, watchdog, renewals, re-checks (tests advance a manual clock). */
+  scheduler: Scheduler;
 }): Promise<Cluster> {
-  const { logger, metrics, now, instanceId } = deps;
-  const link = await createRedisLink({ url: deps.url, prefix: deps.prefix, logger: logger.child('redis') });
+  const { logger, metrics, now, instanceId, scheduler } = deps;
+  const link = await createRedisLink({
+    url: deps.url,
+    prefix: deps.prefix,
+    logger: logger.child('redis'),
+    scheduler,
+  });
   // A moment for the first connection, so start-up recovery claims its triggers (bounded: Redis
   // being down must not hold start-up; claims then wait for it a little, see trigger-claims.ts).
   for (let waited = 0; !link.connected() && waited < STARTUP_WAIT_MS; waited += 20) await Bun.sleep(20);
@@ -63,6 +71,7 @@ export async function startCluster(deps: {
     logger: logger.child('map-sync'),
     metrics,
     now,
+    scheduler,
   });
   const reportStream = startReportStream({
     link,
@@ -76,6 +85,7 @@ export async function startCluster(deps: {
     logger,
     metrics,
     now,
+    scheduler,
   });
   const claims = cluster
     ? createTriggerClaims({
@@ -85,6 +95,7 @@ export async function startCluster(deps: {
         logger: logger.child('claims'),
         metrics,
         now,
+        scheduler,
       })
     : null;
   const evidence = cluster
@@ -119,8 +130,7 @@ export async function startCluster(deps: {
       beating = false;
     }
   };
-  const timer = setInterval(() => void beat(), HEARTBEAT_MS);
-  timer.unref();
+  const timer = scheduler.every(HEARTBEAT_MS, () => void beat());
   link.onConnect(() => void beat());
 
   logger.info(cluster ? 'cluster mode on (Redis)' : 'Redis sync on (cluster mode off)', {
@@ -146,7 +156,7 @@ export async function startCluster(deps: {
       reports: reportStream.state(),
     }),
     stop() {
-      clearInterval(timer);
+      timer.cancel();
       claims?.stop();
       reportStream.stop();
       mapSync.stop();

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import type { Scheduler } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { MapState, SystemMapSource } from '../map/map-source.ts';
@@ -34,6 +35,8 @@ export function startMapSync(deps: {
   logger: Logger;
   metrics: Metrics;
   now: () => number;
+  /** The periodic re-check (tests advance a manual clock). */
+  scheduler: Scheduler;
 }): MapSync {
   const { link, maps, logger } = deps;
   const key = `${link.prefix}map`;
@@ -113,14 +116,13 @@ export function startMapSync(deps: {
   link.onConnect(() => void reconcile());
   if (link.connected()) void reconcile();
   // Belt and braces for a missed message (a subscriber connection that dropped alone): one GET now and then.
-  const timer = setInterval(() => {
+  const timer = deps.scheduler.every(RECHECK_MS, () => {
     if (link.connected()) void reconcile();
-  }, RECHECK_MS);
-  timer.unref();
+  });
 
   return {
     state: () => ({ syncedAt, lastError }),
-    stop: () => clearInterval(timer),
+    stop: () => timer.cancel(),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { RedisClient } from 'bun';
+import type { Scheduler } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 
 /** The one connection to Redis every cluster part shares. Commands fail fast while Redis is away. */
@@ -27,6 +28,8 @@ export async function createRedisLink(options: {
   url: string;
   prefix: string;
   logger: Logger;
+  /** The reconnect watchdog's period (tests advance a manual clock). */
+  scheduler: Scheduler;
 }): Promise<RedisLink> {
   const { RedisClient } = await import('bun');
   const { logger } = options;
@@ -99,8 +102,7 @@ export async function createRedisLink(options: {
       });
   };
   tryConnect();
-  const watchdog = setInterval(tryConnect, 1000);
-  watchdog.unref();
+  const watchdog = options.scheduler.every(1000, tryConnect);
 
   return {
     prefix: options.prefix,
@@ -116,7 +118,7 @@ export async function createRedisLink(options: {
     state: () => ({ ...status, connected: status.connected && main.connected }),
     close() {
       closed = true;
-      clearInterval(watchdog);
+      watchdog.cancel();
       try {
         sub?.close();
       } catch {}

@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite';
+import type { Scheduler } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { ReportBus } from '../core/ports.ts';
@@ -44,6 +45,8 @@ export function startReportStream(deps: {
   logger: Logger;
   metrics: Metrics;
   now: () => number;
+  /** The periodic drain, in case a wake-up was missed (tests advance a manual clock). */
+  scheduler: Scheduler;
 }): ReportStream {
   const { link, db, sync, metrics } = deps;
   const streamKey = `${link.prefix}reports`;
@@ -99,8 +102,7 @@ export function startReportStream(deps: {
     if (n.kind !== 'revised') void drain();
   });
   link.onConnect(() => void drain());
-  const timer = setInterval(() => void drain(), 5000);
-  timer.unref();
+  const timer = deps.scheduler.every(5000, () => void drain());
   void drain();
 
   return {
@@ -113,6 +115,6 @@ export function startReportStream(deps: {
         lastError,
       };
     },
-    stop: () => clearInterval(timer),
+    stop: () => timer.cancel(),
   };
 }

@@ -1,3 +1,4 @@
+import type { Scheduler, Timer } from '../core/clock.ts';
 import type { DebugEvent } from '../core/event.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -44,6 +45,8 @@ export function createTriggerClaims(deps: {
   logger: Logger;
   metrics: Metrics;
   now: () => number;
+  /** Renewals, takeover checks and the offline wait (tests advance a manual clock). */
+  scheduler: Scheduler;
 }): TriggerClaims {
   const { link, metrics, logger } = deps;
   const mine = `run:${deps.instanceId}`;
@@ -96,7 +99,7 @@ export function createTriggerClaims(deps: {
 
   /** Offers made while Redis was away: claimed once it is back, or run here after OFFLINE_WAIT_MS. */
   const offline: Array<{ event: DebugEvent; run: (e: DebugEvent) => void; until: number }> = [];
-  let offlineTimer: ReturnType<typeof setInterval> | null = null;
+  let offlineTimer: Timer | null = null;
   const drainOffline = () => {
     const now = deps.now();
     for (let i = 0; i < offline.length; ) {
@@ -111,7 +114,7 @@ export function createTriggerClaims(deps: {
       } else i++;
     }
     if (!offline.length && offlineTimer) {
-      clearInterval(offlineTimer);
+      offlineTimer.cancel();
       offlineTimer = null;
     }
   };
@@ -177,8 +180,7 @@ export function createTriggerClaims(deps: {
       checking = false;
     }
   };
-  const timer = setInterval(() => void tick(), Math.max(100, Math.floor(deps.ttlMs / 3)));
-  timer.unref();
+  const timer = deps.scheduler.every(Math.max(100, Math.floor(deps.ttlMs / 3)), () => void tick());
 
   return {
     offer(event, run) {
@@ -188,10 +190,7 @@ export function createTriggerClaims(deps: {
         return run(event);
       }
       offline.push({ event, run, until: deps.now() + Math.min(OFFLINE_WAIT_MS, deps.ttlMs) });
-      if (!offlineTimer) {
-        offlineTimer = setInterval(drainOffline, 100);
-        offlineTimer.unref();
-      }
+      offlineTimer ??= deps.scheduler.every(100, drainOffline);
     },
     reported(eventId) {
       held.delete(eventId);
@@ -200,8 +199,8 @@ export function createTriggerClaims(deps: {
     },
     state: () => ({ held: held.size, waiting: waiting.size, offline: offline.length }),
     stop: () => {
-      clearInterval(timer);
-      if (offlineTimer) clearInterval(offlineTimer);
+      timer.cancel();
+      offlineTimer?.cancel();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { type Clock, type Scheduler, systemScheduler } from '../core/clock.ts';
+import { type Clock, type Scheduler, systemScheduler, type Timer } from '../core/clock.ts';
 import { TracePulseError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -54,7 +54,7 @@ export interface OutboxWorkerOptions {
   backoff: BackoffOptions;
   /** Safety re-check of an idle channel (a missed wake-up costs at most this). */
   idlePollMs?: number;
-  /** Waits for back-off and the idle poll (system timers by default; tests advance a manual clock). */
+  /** Back-off, the idle poll, each send's time-out and the stop grace (system timers by default; tests advance a manual clock). */
   scheduler?: Scheduler;
   /** How long stop() lets an in-flight send finish before abandoning it. */
   stopGraceMs?: number;
@@ -143,7 +143,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       createdAt: row.createdAt,
     };
     const ctrl = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Timer | undefined;
     let onStop = () => {};
     // The shared time-out: a sink that ignores its signal is abandoned all the same.
     const timedOut = new Promise<never>((_, reject) => {
@@ -151,12 +151,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         ctrl.abort(err);
         reject(err);
       };
-      timer = setTimeout(
-        () =>
-          give(
-            new DeliveryError('unreachable', `no answer within ${sink.timeoutMs} ms`, { maybeSent: true }),
-          ),
-        sink.timeoutMs,
+      timer = scheduler.after(sink.timeoutMs, () =>
+        give(new DeliveryError('unreachable', `no answer within ${sink.timeoutMs} ms`, { maybeSent: true })),
       );
       onStop = () => give(new DeliveryError('unreachable', 'abandoned at shutdown', { maybeSent: true }));
       lane.abort.signal.addEventListener('abort', onStop);
@@ -186,7 +182,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     } catch (err) {
       handleFailure(lane, row, classify(err));
     } finally {
-      clearTimeout(timer);
+      timer?.cancel();
       lane.abort.signal.removeEventListener('abort', onStop);
     }
   }
@@ -302,11 +298,11 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       stopped = true;
       for (const lane of lanes.values()) lane.wakeUp?.();
       // In-flight sends get a short grace, then are abandoned as "maybe sent" (checked before the next try).
-      const grace = setTimeout(() => {
+      const grace = scheduler.after(stopGraceMs, () => {
         for (const lane of lanes.values()) lane.abort.abort();
-      }, stopGraceMs);
+      });
       await Promise.all([...lanes.values()].map((l) => l.running));
-      clearTimeout(grace);
+      grace.cancel();
       for (const lane of lanes.values()) await lane.sink.close?.();
       logger.info('outbox worker stopped');
     },

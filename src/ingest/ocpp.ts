@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { describeIssues } from '../core/errors.ts';
+import type { Scheduler } from '../core/clock.ts';
 import type { DebugEvent, IngestSource } from '../core/event.ts';
 import type { LogLine } from '../core/log-line.ts';
 import type { Logger } from '../core/logger.ts';
@@ -38,6 +39,8 @@ export function createOcppIngest(deps: {
   responseTimeoutMs: number;
   logger: Logger;
   metrics: Metrics;
+  /** The missing-response sweep's period (tests advance a manual clock). */
+  scheduler: Scheduler;
   sweepEveryMs?: number;
 }): OcppIngest {
   const { sink } = deps;
@@ -98,7 +101,7 @@ export function createOcppIngest(deps: {
     return { accepted, problems };
   }
 
-  const timer = setInterval(() => {
+  const timer = deps.scheduler.every(deps.sweepEveryMs ?? 5000, () => {
     const c = sink.context('ocpp');
     const lines: LogLine[] = [];
     normalise(tracker.sweep(c.now), c, 'ocpp', [], lines);
@@ -108,8 +111,7 @@ export function createOcppIngest(deps: {
         .catch((err) =>
           deps.logger.error('could not store OCPP missing-response lines', { error: String(err) }),
         );
-  }, deps.sweepEveryMs ?? 5000);
-  timer.unref?.();
+  });
 
   const routes = new Hono();
   routes.post('/api/ocpp/:chargePointId', async (c) => {
@@ -131,7 +133,7 @@ export function createOcppIngest(deps: {
 
   return {
     routes,
-    stop: () => clearInterval(timer),
+    stop: () => timer.cancel(),
     async mqtt(cp, topic, payload) {
       const dead = async (reason: string) => {
         await sink.deadLetter({ receivedAt: Date.now(), source: 'ocpp', topic, reason, payload });

@@ -81,7 +81,7 @@ export function createAnalysisPipeline(deps: {
   const patterns = createLogPatterns(deps.db);
   const gatherer = createEvidenceGatherer(deps.db, { patterns });
   const names = createServiceNames(deps.db, { now: () => clock.now() });
-  const rules = createRulesSource({ path: deps.rulesFile, logger: log, now: () => clock.now() });
+  const rules = createRulesSource({ path: deps.rulesFile, logger: log, now: () => clock.now(), scheduler });
   const latency = createLatencyWindow(512);
   const sessionOf = createSessionSnapshot(deps.db);
   const lookbackMs = deps.lookbackDays * 86_400_000;

@@ -1,6 +1,7 @@
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ruleSet } from '../analyze/rules/pack.ts';
 import { parseRules, type RuleSet } from '../analyze/rules/schema.ts';
+import { type Scheduler, systemScheduler } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 
 export interface RulesStatus {
@@ -29,6 +30,8 @@ export function createRulesSource(options: {
   path?: string;
   logger: Logger;
   now: () => number;
+  /** The file's poll (tests advance a manual clock). */
+  scheduler?: Scheduler;
   watchIntervalMs?: number;
 }): RulesSource {
   const { path, logger } = options;
@@ -67,10 +70,25 @@ export function createRulesSource(options: {
     logger.info('rules loaded', { path, userRules, modelVersion: set.version });
   };
 
+  // Polled by stat, like fs.watchFile, but on the injected scheduler; load() ignores unchanged text.
+  const stamp = () => {
+    try {
+      const st = statSync(path as string);
+      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return 'missing';
+    }
+  };
+  let lastStamp = path ? stamp() : '';
   load();
-  // watchFile calls back when the file's stat changes; load() ignores unchanged text.
-  const onChange = () => load();
-  if (path) watchFile(path, { interval: options.watchIntervalMs ?? 500, persistent: false }, onChange);
+  const poll = path
+    ? (options.scheduler ?? systemScheduler).every(options.watchIntervalMs ?? 500, () => {
+        const now = stamp();
+        if (now === lastStamp) return;
+        lastStamp = now;
+        load();
+      })
+    : null;
 
   return {
     current: () => set,
@@ -83,8 +101,6 @@ export function createRulesSource(options: {
       loadedAt,
       lastError,
     }),
-    stop: () => {
-      if (path) unwatchFile(path, onChange);
-    },
+    stop: () => poll?.cancel(),
   };
 }

@@ -1,6 +1,6 @@
 import type { Database } from 'bun:sqlite';
 import { statfsSync, statSync } from 'node:fs';
-import { type Clock, type Scheduler, systemScheduler } from '../core/clock.ts';
+import { type Clock, type Scheduler, systemScheduler, type Timer } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { BUSY_TIMEOUT_MS } from './db.ts';
 
@@ -202,6 +202,8 @@ export function createSizeGuard(
     walPath?: string;
     reserveBytes: number;
     clock: Clock;
+    /** The checks after a commit and the retries while writes fail (tests advance a manual clock). */
+    scheduler: Scheduler;
     logger: Logger;
     /** One small write; true when it committed. */
     probe: () => boolean;
@@ -216,7 +218,7 @@ export function createSizeGuard(
   const retryMs = deps.retryMs ?? 1000;
   let rows = 0;
   let bytes = 0;
-  let pending: ReturnType<typeof setTimeout> | null = null;
+  let pending: Timer | null = null;
   let failing = false;
   let stopped = false;
   let lastWarning = Number.NEGATIVE_INFINITY;
@@ -266,8 +268,7 @@ export function createSizeGuard(
   const schedule = (ms: number) => {
     if (pending || stopped) return;
     // After the commit's callbacks, not inside them.
-    pending = setTimeout(check, ms);
-    pending.unref();
+    pending = deps.scheduler.after(ms, check);
   };
   return {
     noteCommitted(n, b = 0) {
@@ -291,7 +292,7 @@ export function createSizeGuard(
     },
     stop() {
       stopped = true;
-      if (pending) clearTimeout(pending);
+      pending?.cancel();
       pending = null;
     },
   };

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from 'bun:test';
 import { createEvidenceStreams } from '../../src/cluster/evidence-streams.ts';
 import { createRedisLink, type RedisLink } from '../../src/cluster/redis-link.ts';
 import type { DebugEvent } from '../../src/core/event.ts';
+import { systemScheduler } from '../../src/core/clock.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { createMetrics } from '../../src/core/metrics.ts';
 
@@ -12,7 +13,12 @@ const prefix = `tp-test-evev-${process.pid}-${Date.now().toString(36)}:`;
 const logger = createLogger({ level: 'error' });
 const links: RedisLink[] = [];
 const instance = async (id: string, maxLen = 1000) => {
-  const link = await createRedisLink({ url: 'redis://127.0.0.1:6379', prefix, logger });
+  const link = await createRedisLink({
+    url: 'redis://127.0.0.1:6379',
+    prefix,
+    logger,
+    scheduler: systemScheduler,
+  });
   for (let i = 0; i < 100 && !link.connected(); i++) await Bun.sleep(20);
   links.push(link);
   const metrics = createMetrics();

@@ -97,13 +97,45 @@ describe('outbox worker', () => {
     expect(h.cm.worker.channels().slack?.link).toBe('up');
   });
 
-  test('a send that hangs is abandoned at the time-out and retried flagged maybe-sent', async () => {
-    const sink = scriptedSink((_m, n) => (n === 1 ? 'hang' : 'ok'), 150);
-    const h = await harness(sink);
+  test('a send that hangs is abandoned at the time-out (on the injected clock) and retried flagged maybe-sent', async () => {
+    const clock = createManualClock(Date.now());
+    const sink = scriptedSink((_m, n) => (n === 1 ? 'hang' : 'ok'), 60_000);
+    const h = await startHarness({ sinks: [sink], clock });
+    cleanups.push(() => h.cleanup());
     createReports(h, 1);
+    h.cm.worker.wake();
+    await waitFor('the first try', () => sink.seen.length === 1);
+    clock.advance(59_999);
+    await Bun.sleep(0);
+    expect(sink.seen.length).toBe(1);
+    clock.advance(1);
+    await waitFor('abandoned', () => h.cm.worker.channels().slack?.nextAttemptAt !== null);
+    clock.advance(1_000); // past the back-off
     await waitFor('delivered', () => sink.delivered.length === 1);
     expect(sink.seen.map((s) => s.maybeSent)).toEqual([false, true]);
     expect(h.cm.repo.list({ status: 'sent' })[0]!.maybeSent).toBe(true);
+  });
+
+  test('stop() lets a send that hangs go after the grace on the injected clock, not before', async () => {
+    const clock = createManualClock(Date.now());
+    const sink = scriptedSink(() => 'hang', 60_000);
+    const h = await startHarness({ sinks: [sink], clock });
+    cleanups.push(() => h.cleanup());
+    createReports(h, 1);
+    h.cm.worker.wake();
+    await waitFor('in flight', () => sink.seen.length === 1);
+    let stopped = false;
+    const stopping = h.cm.worker.stop().then(() => {
+      stopped = true;
+    });
+    clock.advance(1_999);
+    await Bun.sleep(0);
+    expect(stopped).toBe(false);
+    clock.advance(1);
+    await waitFor('stopped', () => stopped, 1000);
+    await stopping;
+    // Abandoned at shutdown: the next start re-tries it flagged maybe-sent.
+    expect(h.cm.repo.list({ status: 'sent' })).toHaveLength(0);
   });
 
   test('an unexpected error (a bug rendering one message) dead-letters it instead of retrying forever', async () => {

@@ -269,3 +269,52 @@ describe('OCPP tracker clocks', () => {
     expect(late[0]).toMatchObject({ kind: 'log', input: { level: 'warn', timestamp: stamped + 30_000 } });
   });
 });
+
+describe('OCPP missing-response sweep', () => {
+  test('runs on the injected scheduler: an unanswered call is stored as a warn line at the sweep after its timeout', async () => {
+    const { createManualClock } = await import('../../src/core/clock.ts');
+    const { createLogger } = await import('../../src/core/logger.ts');
+    const { createMetrics } = await import('../../src/core/metrics.ts');
+    const { createOcppIngest } = await import('../../src/ingest/ocpp.ts');
+    const { createIngestIntake } = await import('../../src/ingest/intake.ts');
+    const { openDatabase } = await import('../../src/store/db.ts');
+    const { createIngestWriter } = await import('../../src/store/ingest-writer.ts');
+    const { createIngestQueries } = await import('../../src/store/ingest-queries.ts');
+    const { station } = await import('../analyze/fixtures.ts');
+    const clock = createManualClock(Date.parse('2026-12-01T10:00:00Z'));
+    const db = openDatabase(join(tempDir(), 'tracepulse.db'));
+    const metrics = createMetrics();
+    const writer = createIngestWriter(db);
+    const intake = createIngestIntake({ writer, metrics, clock, triggers: () => new Set() });
+    const ocpp = createOcppIngest({
+      sink: intake,
+      graph: () => station,
+      responseTimeoutMs: 30_000,
+      logger: createLogger({ level: 'error' }),
+      metrics,
+      scheduler: clock,
+    });
+    const unanswered = () =>
+      createIngestQueries(db)
+        .logs({})
+        .filter((l) => l.message.startsWith('OCPP no response to Authorize'));
+    try {
+      const res = await ocpp.routes.request('/api/ocpp/cp-sweep', {
+        method: 'POST',
+        body: '[2,"a-1","Authorize",{"idTag":"DEADBEEF"}]',
+      });
+      expect(res.status).toBe(200);
+      clock.advance(25_000); // five sweeps, all short of the 30 s timeout
+      writer.flush();
+      expect(unanswered()).toHaveLength(0);
+      clock.advance(5_000);
+      await waitFor(() => unanswered().length, 2000, 'missing-response line');
+      ocpp.stop();
+      clock.advance(60_000);
+      expect(unanswered()).toHaveLength(1);
+    } finally {
+      ocpp.stop();
+      db.close();
+    }
+  });
+});
