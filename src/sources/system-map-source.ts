@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite';
-import { readFileSync, type StatWatcher, statSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { type Scheduler, systemScheduler } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { MapState, SystemMapSource } from '../map/map-source.ts';
 import { type MapProblem, parseSystemMap } from '../map/system-map.ts';
@@ -20,6 +21,8 @@ export function createSystemMapSource(options: {
   path: string;
   db: Database;
   logger: Logger;
+  /** The file's poll (tests advance a manual clock). Map times stay wall-clock: they are compared with the file's mtime. */
+  scheduler?: Scheduler;
   watchIntervalMs?: number;
 }): SystemMapSource {
   const { path, db, logger } = options;
@@ -93,11 +96,7 @@ export function createSystemMapSource(options: {
     if (text !== null) apply(text, 'file', Date.now());
   };
   // Polling survives editors that replace the file by rename, which an inotify watch on the file loses.
-  const watcher: StatWatcher = watchFile(
-    path,
-    { interval: options.watchIntervalMs ?? 1000, persistent: false },
-    onFileChange,
-  );
+  const poll = (options.scheduler ?? systemScheduler).every(options.watchIntervalMs ?? 1000, onFileChange);
 
   return {
     current: () => state,
@@ -111,9 +110,6 @@ export function createSystemMapSource(options: {
     onChange: (l) => {
       listeners.push(l);
     },
-    stop: () => {
-      watcher.unref?.();
-      unwatchFile(path, onFileChange);
-    },
+    stop: () => poll.cancel(),
   };
 }
