@@ -2,8 +2,16 @@ import type { Database } from 'bun:sqlite';
 import { TracePulseError } from '../core/errors.ts';
 import type { DebugEvent } from '../core/event.ts';
 import type { ReportNotice } from '../core/ports.ts';
-import type { BlamedChange, Hypothesis, Report, ReportRevision, ReportSource } from '../core/report.ts';
+import type { BlamedChange, Hypothesis, Report, ReportSource } from '../core/report.ts';
 import { isoTime } from '../core/time.ts';
+import {
+  type IncidentRow,
+  type ReportRow,
+  type RevisionRow,
+  toIncident,
+  toReport,
+  toRevision,
+} from './report-rows.ts';
 
 /** Triggers with the same top hypothesis (service and blamed change) within the storm window. */
 export interface Incident {
@@ -34,93 +42,6 @@ export interface ReportQuery {
   service?: string;
   limit?: number;
 }
-
-interface ReportRow {
-  id: string;
-  event_id: string;
-  correlation_id: string | null;
-  event_type: string;
-  service: string;
-  error_code: string;
-  station_id: string | null;
-  event_ts: number;
-  created_at: number;
-  latency_ms: number;
-  summary: string;
-  source: string;
-  revision: number;
-  model_version: string;
-  incident_id: string | null;
-  changes_from_cache: number;
-  hypotheses: string;
-  links: string | null;
-}
-
-interface RevisionRow {
-  revision: number;
-  source: string;
-  created_at: number;
-  summary: string;
-  hypotheses: string;
-  explanation: string | null;
-  next_steps: string | null;
-}
-
-interface IncidentRow {
-  id: string;
-  service: string;
-  change: string | null;
-  count: number;
-  first_ts: number;
-  last_ts: number;
-  first_report_id: string;
-  last_report_id: string;
-  summary: string;
-}
-
-const toReport = (r: ReportRow): Report => ({
-  id: r.id,
-  eventId: r.event_id,
-  correlationId: r.correlation_id,
-  eventType: r.event_type,
-  service: r.service,
-  errorCode: r.error_code,
-  stationId: r.station_id,
-  eventAt: isoTime(r.event_ts),
-  createdAt: isoTime(r.created_at),
-  latencyMs: r.latency_ms,
-  summary: r.summary,
-  source: r.source as ReportSource,
-  revision: r.revision,
-  modelVersion: r.model_version,
-  incidentId: r.incident_id,
-  changesFromCache: r.changes_from_cache === 1,
-  hypotheses: JSON.parse(r.hypotheses),
-  // links: the report's optional extras as JSON (map suggestions, related reports, the session).
-  ...(r.links ? (JSON.parse(r.links) as Pick<Report, 'mapSuggestions' | 'relatedReports' | 'session'>) : {}),
-});
-
-const toRevision = (r: RevisionRow): ReportRevision => ({
-  revision: r.revision,
-  source: r.source as ReportSource,
-  createdAt: isoTime(r.created_at),
-  summary: r.summary,
-  hypotheses: JSON.parse(r.hypotheses),
-  ...(r.explanation !== null ? { explanation: r.explanation } : {}),
-  ...(r.next_steps !== null ? { nextSteps: JSON.parse(r.next_steps) } : {}),
-});
-
-const toIncident = (r: IncidentRow): Incident => ({
-  id: r.id,
-  service: r.service,
-  change: r.change ? JSON.parse(r.change) : null,
-  count: r.count,
-  firstAt: r.first_ts,
-  lastAt: r.last_ts,
-  reportId: r.first_report_id,
-  lastReportId: r.last_report_id,
-  summary: r.summary,
-});
 
 /** The key that makes two triggers one incident: top service plus blamed change. */
 export const stormKey = (r: Pick<Report, 'hypotheses' | 'service'>): string => {
@@ -159,6 +80,87 @@ export function createReportsRepo(db: Database, options: { inTransaction: (n: Re
     return { ...toReport(row), revisions: revisionsOf.all(id).map(toRevision) };
   };
 
+  /** An open incident with the same top hypothesis within the storm window gets the report; else a new one. */
+  const fileUnderIncident = (
+    r: Pick<Report, 'id' | 'hypotheses' | 'service' | 'summary'>,
+    ts: number,
+    stormWindowMs: number,
+    createdAt: number,
+    newId: () => string,
+  ): { incidentId: string; count: number } => {
+    const key = stormKey(r);
+    const top = r.hypotheses[0];
+    const open = stormWindowMs > 0 ? findIncident.get(key, ts - stormWindowMs, ts + stormWindowMs) : null;
+    let incidentId: string;
+    let count = 1;
+    if (open) {
+      incidentId = open.id;
+      count = open.count + 1;
+      db.query(
+        `UPDATE incidents SET count = count + 1, last_ts = MAX(last_ts, ?), first_ts = MIN(first_ts, ?),
+           last_report_id = ?, updated_at = ? WHERE id = ?`,
+      ).run(ts, ts, r.id, createdAt, incidentId);
+    } else {
+      incidentId = newId();
+      db.query(
+        `INSERT INTO incidents (id, storm_key, service, change, count, first_ts, last_ts, first_report_id,
+           last_report_id, summary, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        incidentId,
+        key,
+        top?.service ?? r.service,
+        top?.change ? JSON.stringify(top.change) : null,
+        ts,
+        ts,
+        r.id,
+        r.id,
+        r.summary,
+        createdAt,
+        createdAt,
+      );
+    }
+    return { incidentId, count };
+  };
+
+  const insertReportAndRevision = (
+    report: Report,
+    resolvedService: string,
+    ts: number,
+    createdAt: number,
+  ) => {
+    const top = report.hypotheses[0];
+    const hyp = JSON.stringify(report.hypotheses);
+    insertReport.run(
+      report.id,
+      report.eventId,
+      report.correlationId,
+      report.eventType,
+      report.service,
+      resolvedService,
+      top?.service ?? null,
+      report.errorCode,
+      report.stationId,
+      ts,
+      createdAt,
+      report.latencyMs,
+      report.summary,
+      report.source,
+      report.revision,
+      report.modelVersion,
+      report.incidentId,
+      report.changesFromCache ? 1 : 0,
+      hyp,
+      report.mapSuggestions?.length || report.relatedReports?.length || report.session
+        ? JSON.stringify({
+            ...(report.mapSuggestions?.length ? { mapSuggestions: report.mapSuggestions } : {}),
+            ...(report.relatedReports?.length ? { relatedReports: report.relatedReports } : {}),
+            ...(report.session ? { session: report.session } : {}),
+          })
+        : null,
+    );
+    insertRevision.run(report.id, 1, report.source, createdAt, report.summary, hyp, null, null);
+  };
+
   return {
     /**
      * Stores a new report (revision 1) and files it under an incident: an open one with the same
@@ -175,74 +177,15 @@ export function createReportsRepo(db: Database, options: { inTransaction: (n: Re
     }): { report: Report; notice: ReportNotice } {
       const { report: r, event, stormWindowMs, createdAt } = input;
       return db.transaction(() => {
-        const key = stormKey(r);
-        const top = r.hypotheses[0];
         const ts = event.timestamp;
-        const open = stormWindowMs > 0 ? findIncident.get(key, ts - stormWindowMs, ts + stormWindowMs) : null;
-        let incidentId: string;
-        let count = 1;
-        if (open) {
-          incidentId = open.id;
-          count = open.count + 1;
-          db.query(
-            `UPDATE incidents SET count = count + 1, last_ts = MAX(last_ts, ?), first_ts = MIN(first_ts, ?),
-               last_report_id = ?, updated_at = ? WHERE id = ?`,
-          ).run(ts, ts, r.id, createdAt, incidentId);
-        } else {
-          incidentId = input.newId();
-          db.query(
-            `INSERT INTO incidents (id, storm_key, service, change, count, first_ts, last_ts, first_report_id,
-               last_report_id, summary, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)`,
-          ).run(
-            incidentId,
-            key,
-            top?.service ?? r.service,
-            top?.change ? JSON.stringify(top.change) : null,
-            ts,
-            ts,
-            r.id,
-            r.id,
-            r.summary,
-            createdAt,
-            createdAt,
-          );
-        }
+        const { incidentId, count } = fileUnderIncident(r, ts, stormWindowMs, createdAt, input.newId);
         const report: Report = {
           ...r,
           eventAt: isoTime(ts),
           incidentId,
           latencyMs: Math.round(input.latencyMs() * 1000) / 1000,
         };
-        const hyp = JSON.stringify(report.hypotheses);
-        insertReport.run(
-          report.id,
-          report.eventId,
-          report.correlationId,
-          report.eventType,
-          report.service,
-          input.resolvedService,
-          top?.service ?? null,
-          report.errorCode,
-          report.stationId,
-          ts,
-          createdAt,
-          report.latencyMs,
-          report.summary,
-          report.source,
-          report.revision,
-          report.modelVersion,
-          incidentId,
-          report.changesFromCache ? 1 : 0,
-          hyp,
-          report.mapSuggestions?.length || report.relatedReports?.length || report.session
-            ? JSON.stringify({
-                ...(report.mapSuggestions?.length ? { mapSuggestions: report.mapSuggestions } : {}),
-                ...(report.relatedReports?.length ? { relatedReports: report.relatedReports } : {}),
-                ...(report.session ? { session: report.session } : {}),
-              })
-            : null,
-        );
-        insertRevision.run(report.id, 1, report.source, createdAt, report.summary, hyp, null, null);
+        insertReportAndRevision(report, input.resolvedService, ts, createdAt);
         const full: Report = {
           ...report,
           revisions: [
