@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import { describeIssues } from '../core/errors.ts';
 import type { Translated, Translation } from './everest-translate.ts';
 import { translateCall16 } from './ocpp-calls-16.ts';
 import { translateCall201 } from './ocpp-calls-201.ts';
-import { type OcppVersion, ocppSchema, versionsFor } from './ocpp-schemas.ts';
+import { bad, callSchema, errorSchema, resultSchema, text, validate } from './ocpp-frames.ts';
+import { type OcppVersion, ocppSchema } from './ocpp-schemas.ts';
 import { type CallTranslation, type ChargePointState, MAX_PENDING, type Pending } from './ocpp-state.ts';
 
 /**
@@ -25,20 +25,7 @@ export interface OcppFrameInput {
   direction?: Direction;
 }
 
-const messageId = z.string().min(1).max(36);
-const payload = z.record(z.string(), z.unknown());
-const callSchema = z.tuple([z.literal(2), messageId, z.string().min(1).max(100), payload]);
-const resultSchema = z.tuple([z.literal(3), messageId, payload]);
-const errorSchema = z.tuple([
-  z.literal(4),
-  messageId,
-  z.string().min(1).max(100),
-  z.string().max(4096),
-  payload.optional(),
-]);
-
 const MAX_CHARGE_POINTS = 1000;
-const MAX_PAYLOAD_TEXT = 2000;
 
 export interface OcppTracker {
   frame(input: OcppFrameInput): Translation;
@@ -46,6 +33,18 @@ export interface OcppTracker {
   sweep(now: number): Translated[];
   /** Calls forgotten because a charge point had too many open, and charge points evicted. */
   dropped(): number;
+}
+
+/** One frame being translated, with what it goes into. */
+interface Frame {
+  cp: string;
+  s: ChargePointState;
+  frame: unknown[];
+  at: number;
+  receivedAt: number;
+  /** The direction as a prefix for the log line, or nothing. */
+  dir: string;
+  items: Translated[];
 }
 
 export function createOcppTracker(options: {
@@ -121,6 +120,132 @@ export function createOcppTracker(options: {
     }
   }
 
+  /** A gap in the charge point's traffic longer than two heartbeat intervals: the link was down. */
+  function heartbeatGap(cp: string, s: ChargePointState, at: number, items: Translated[]) {
+    if (s.lastAt !== null && s.heartbeatS && at - s.lastAt > 2 * s.heartbeatS * 1000) {
+      const gapS = Math.round((at - s.lastAt) / 1000);
+      items.push(
+        line(cp, at, 'warn', `OCPP no traffic for ${gapS} s (heartbeat interval ${s.heartbeatS} s)`, null, {
+          gapS,
+          heartbeatS: s.heartbeatS,
+        }),
+        {
+          kind: 'event',
+          input: {
+            eventType: 'OCPP_GAP',
+            service: options.service(),
+            errorCode: 'HeartbeatGap',
+            priority: 'low',
+            timestamp: at,
+            details: { chargePointId: cp, gapS: String(gapS), heartbeatS: String(s.heartbeatS) },
+            message: `no OCPP traffic for ${gapS} s, more than twice the heartbeat interval`,
+          },
+        },
+      );
+    }
+  }
+
+  /** A CALL: validated, remembered until its answer, translated by version. */
+  function onCall({ cp, s, frame, at, receivedAt, dir, items }: Frame): Translation {
+    const r = callSchema.safeParse(frame);
+    if (!r.success) return bad('CALL', r.error.issues);
+    const [, id, action, body] = r.data;
+    const v = validate(action, body, s.version);
+    if (!v.ok) return { ok: false, reason: `invalid_ocpp: ${action}: ${v.problems.join('; ')}` };
+    if (v.version) s.version = v.version;
+    const t = translateCall(cp, s, id, action, body, v.version, at, options.service());
+    s.pending.set(id, {
+      action,
+      version: v.version,
+      at,
+      receivedAt,
+      correlationId: t.correlationId,
+      payload: body,
+    });
+    if (s.pending.size > MAX_PENDING) {
+      s.pending.delete(s.pending.keys().next().value as string);
+      dropped++;
+    }
+    items.push(
+      line(
+        cp,
+        at,
+        action === 'Heartbeat' ? 'debug' : t.level,
+        `OCPP ${dir}CALL ${action} ${text(body)}`,
+        t.correlationId,
+        {
+          messageId: id,
+          action,
+          messageType: 'CALL',
+          ocppVersion: v.version,
+          ...(action === 'TransactionEvent' ? { transactionEvent: body.eventType } : {}),
+        },
+      ),
+      ...t.events.map((input) => ({
+        kind: 'event' as const,
+        input: { ...input, id: `ocpp:${cp}:${id}${input.id ?? ''}` },
+      })),
+    );
+    return { ok: true, items };
+  }
+
+  /** A CALLRESULT: the answer to a remembered call, validated against the call's Response schema. */
+  function onResult({ cp, s, frame, at, dir, items }: Frame): Translation {
+    const r = resultSchema.safeParse(frame);
+    if (!r.success) return bad('CALLRESULT', r.error.issues);
+    const [, id, body] = r.data;
+    const call = s.pending.get(id);
+    s.pending.delete(id);
+    if (!call) {
+      items.push(
+        line(cp, at, 'info', `OCPP ${dir}CALLRESULT for an unknown call ${id} ${text(body)}`, null, {
+          messageId: id,
+          messageType: 'CALLRESULT',
+        }),
+      );
+      return { ok: true, items };
+    }
+    const schema = call.version ? ocppSchema(call.version, `${call.action}Response`) : undefined;
+    if (schema) {
+      const p = schema.safeParse(body);
+      if (!p.success)
+        return {
+          ok: false,
+          reason: `invalid_ocpp: ${call.action}Response: ${describeIssues(p.error.issues).join('; ')}`,
+        };
+    }
+    const t = translateResult(s, call, body);
+    items.push(
+      line(cp, at, t.level, `OCPP ${dir}CALLRESULT ${call.action} ${text(body)}${t.note}`, t.correlationId, {
+        messageId: id,
+        action: call.action,
+        messageType: 'CALLRESULT',
+        ocppVersion: call.version,
+        responseMs: at - call.at,
+      }),
+    );
+    return { ok: true, items };
+  }
+
+  function onError({ cp, s, frame, at, dir, items }: Frame): Translation {
+    const r = errorSchema.safeParse(frame);
+    if (!r.success) return bad('CALLERROR', r.error.issues);
+    const [, id, code, description, details] = r.data;
+    const call = s.pending.get(id);
+    s.pending.delete(id);
+    items.push(
+      line(
+        cp,
+        at,
+        'warn',
+        `OCPP ${dir}CALLERROR ${code} for ${call?.action ?? `unknown call ${id}`}: ${description}${details && Object.keys(details).length ? ` ${text(details)}` : ''}`,
+        call?.correlationId ?? null,
+        { messageId: id, action: call?.action ?? null, messageType: 'CALLERROR', errorCode: code },
+      ),
+    );
+    return { ok: true, items };
+  }
+
   return {
     dropped: () => dropped,
     sweep(now) {
@@ -134,162 +259,18 @@ export function createOcppTracker(options: {
       const s = state(cp);
       const items: Translated[] = [];
       sweepOne(cp, s, at, items, 'at');
-      // A gap in the charge point's traffic longer than two heartbeat intervals: the link was down.
-      if (s.lastAt !== null && s.heartbeatS && at - s.lastAt > 2 * s.heartbeatS * 1000) {
-        const gapS = Math.round((at - s.lastAt) / 1000);
-        items.push(
-          line(cp, at, 'warn', `OCPP no traffic for ${gapS} s (heartbeat interval ${s.heartbeatS} s)`, null, {
-            gapS,
-            heartbeatS: s.heartbeatS,
-          }),
-          {
-            kind: 'event',
-            input: {
-              eventType: 'OCPP_GAP',
-              service: options.service(),
-              errorCode: 'HeartbeatGap',
-              priority: 'low',
-              timestamp: at,
-              details: { chargePointId: cp, gapS: String(gapS), heartbeatS: String(s.heartbeatS) },
-              message: `no OCPP traffic for ${gapS} s, more than twice the heartbeat interval`,
-            },
-          },
-        );
-      }
+      heartbeatGap(cp, s, at, items);
       s.lastAt = Math.max(s.lastAt ?? at, at);
-      const dir = direction ? `${direction} ` : '';
-
-      if (frame[0] === 2) {
-        const r = callSchema.safeParse(frame);
-        if (!r.success) return bad('CALL', r.error.issues);
-        const [, id, action, body] = r.data;
-        const v = validate(action, body, s.version);
-        if (!v.ok) return { ok: false, reason: `invalid_ocpp: ${action}: ${v.problems.join('; ')}` };
-        if (v.version) s.version = v.version;
-        const t = translateCall(cp, s, id, action, body, v.version, at, options.service());
-        s.pending.set(id, {
-          action,
-          version: v.version,
-          at,
-          receivedAt,
-          correlationId: t.correlationId,
-          payload: body,
-        });
-        if (s.pending.size > MAX_PENDING) {
-          s.pending.delete(s.pending.keys().next().value as string);
-          dropped++;
-        }
-        items.push(
-          line(
-            cp,
-            at,
-            action === 'Heartbeat' ? 'debug' : t.level,
-            `OCPP ${dir}CALL ${action} ${text(body)}`,
-            t.correlationId,
-            {
-              messageId: id,
-              action,
-              messageType: 'CALL',
-              ocppVersion: v.version,
-              ...(action === 'TransactionEvent' ? { transactionEvent: body.eventType } : {}),
-            },
-          ),
-          ...t.events.map((input) => ({
-            kind: 'event' as const,
-            input: { ...input, id: `ocpp:${cp}:${id}${input.id ?? ''}` },
-          })),
-        );
-        return { ok: true, items };
-      }
-      if (frame[0] === 3) {
-        const r = resultSchema.safeParse(frame);
-        if (!r.success) return bad('CALLRESULT', r.error.issues);
-        const [, id, body] = r.data;
-        const call = s.pending.get(id);
-        s.pending.delete(id);
-        if (!call) {
-          items.push(
-            line(cp, at, 'info', `OCPP ${dir}CALLRESULT for an unknown call ${id} ${text(body)}`, null, {
-              messageId: id,
-              messageType: 'CALLRESULT',
-            }),
-          );
-          return { ok: true, items };
-        }
-        const schema = call.version ? ocppSchema(call.version, `${call.action}Response`) : undefined;
-        if (schema) {
-          const p = schema.safeParse(body);
-          if (!p.success)
-            return {
-              ok: false,
-              reason: `invalid_ocpp: ${call.action}Response: ${describeIssues(p.error.issues).join('; ')}`,
-            };
-        }
-        const t = translateResult(s, call, body);
-        items.push(
-          line(
-            cp,
-            at,
-            t.level,
-            `OCPP ${dir}CALLRESULT ${call.action} ${text(body)}${t.note}`,
-            t.correlationId,
-            {
-              messageId: id,
-              action: call.action,
-              messageType: 'CALLRESULT',
-              ocppVersion: call.version,
-              responseMs: at - call.at,
-            },
-          ),
-        );
-        return { ok: true, items };
-      }
-      if (frame[0] === 4) {
-        const r = errorSchema.safeParse(frame);
-        if (!r.success) return bad('CALLERROR', r.error.issues);
-        const [, id, code, description, details] = r.data;
-        const call = s.pending.get(id);
-        s.pending.delete(id);
-        items.push(
-          line(
-            cp,
-            at,
-            'warn',
-            `OCPP ${dir}CALLERROR ${code} for ${call?.action ?? `unknown call ${id}`}: ${description}${details && Object.keys(details).length ? ` ${text(details)}` : ''}`,
-            call?.correlationId ?? null,
-            { messageId: id, action: call?.action ?? null, messageType: 'CALLERROR', errorCode: code },
-          ),
-        );
-        return { ok: true, items };
-      }
+      const f = { cp, s, frame, at, receivedAt, dir: direction ? `${direction} ` : '', items };
+      if (frame[0] === 2) return onCall(f);
+      if (frame[0] === 3) return onResult(f);
+      if (frame[0] === 4) return onError(f);
       return {
         ok: false,
         reason: 'invalid_ocpp: message type must be 2 (CALL), 3 (CALLRESULT) or 4 (CALLERROR)',
       };
     },
   };
-}
-
-function bad(kind: string, issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): Translation {
-  return { ok: false, reason: `invalid_ocpp: ${kind}: ${describeIssues(issues).join('; ')}` };
-}
-
-/** Picks the version whose official schema accepts the payload (the charge point's known version first). */
-function validate(
-  action: string,
-  body: unknown,
-  known: OcppVersion | null,
-): { ok: true; version: OcppVersion | null } | { ok: false; problems: string[] } {
-  const versions = versionsFor(action).sort((a, b) => (a === known ? -1 : b === known ? 1 : 0));
-  if (!versions.length) return { ok: true, version: known };
-  let best: string[] | null = null;
-  for (const v of versions) {
-    const r = ocppSchema(v, action)?.safeParse(body);
-    if (!r || r.success) return { ok: true, version: v };
-    const problems = describeIssues(r.error.issues).map((p) => `${v} ${p}`);
-    if (!best || problems.length < best.length) best = problems;
-  }
-  return { ok: false, problems: best ?? [] };
 }
 
 /** A CALL, by the version its payload was validated against (no events for an unknown version). */
@@ -333,9 +314,4 @@ function translateResult(
     note = ` (boot ${b.status})`;
   }
   return { correlationId: call.correlationId, level, note };
-}
-
-function text(v: unknown): string {
-  const t = JSON.stringify(v);
-  return t.length > MAX_PAYLOAD_TEXT ? `${t.slice(0, MAX_PAYLOAD_TEXT)}…` : t;
 }
