@@ -5,10 +5,9 @@ import {
   isDefaultTriggerError,
   type Translation,
   translateError,
-  translateSessionEvent,
-  translateSessionInfo,
   unwrap,
 } from './everest-translate.ts';
+import { translateSessionEvent, translateSessionInfo } from './everest-sessions.ts';
 import { apiError, nameOf, type Route } from './everest-topics.ts';
 import { serviceFor } from './service-for.ts';
 
