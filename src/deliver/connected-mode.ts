@@ -6,7 +6,8 @@ import type { IngestQueries } from '../store/ingest-queries.ts';
 import type { OutboxRepo } from '../store/outbox-repo.ts';
 import { envelopeOf, messageKey, sensitiveValues } from './envelope.ts';
 import { describeOutboxMetrics } from './outbox-metrics.ts';
-import { type BackoffOptions, createOutboxWorker, type OutboxWorker } from './outbox-worker.ts';
+import type { BackoffOptions } from './outbox-retry.ts';
+import { createOutboxWorker, type OutboxWorker } from './outbox-worker.ts';
 import type { Redactor } from './redact.ts';
 import type { NoticeEnvelope, Sink } from './sink.ts';
 

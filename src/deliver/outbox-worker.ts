@@ -1,26 +1,16 @@
 import { type Clock, type Scheduler, systemScheduler, type Timer } from '../core/clock.ts';
-import { TracePulseError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { OutboxRepo, OutboxRow } from '../store/outbox-repo.ts';
+import { type BackoffOptions, backoffDelay, classify } from './outbox-retry.ts';
 import {
   DeliveryError,
   type NoticeEnvelope,
-  networkFailure,
   type OutboxChannel,
   type OutboxMessage,
   type RelatedMessage,
   type Sink,
 } from './sink.ts';
-
-export interface BackoffOptions {
-  /** First delay after a failure. */
-  initialMs: number;
-  /** Ceiling of the exponential delay. */
-  maxMs: number;
-  /** Share of the delay that is randomised (0..1); 0.5 = "equal jitter". */
-  jitter: number;
-}
 
 export interface ChannelState {
   /** Learnt from deliveries only: 'up' after a success, 'down' after a failure with no answer. */
@@ -59,12 +49,6 @@ export interface OutboxWorkerOptions {
   /** How long stop() lets an in-flight send finish before abandoning it. */
   stopGraceMs?: number;
   random?: () => number;
-}
-
-/** Delay before the n-th retry (n >= 1): exponential, capped, with jitter. */
-export function backoffDelay(n: number, o: BackoffOptions, random: () => number = Math.random): number {
-  const base = Math.min(o.maxMs, o.initialMs * 2 ** Math.min(Math.max(n - 1, 0), 30));
-  return Math.round(base * (1 - o.jitter) + base * o.jitter * random());
 }
 
 interface Lane {
@@ -307,17 +291,4 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       logger.info('outbox worker stopped');
     },
   };
-}
-
-/** Any error out of a sink, as a DeliveryError: typed ones as they are, network ones by code, the rest permanent. */
-export function classify(err: unknown): DeliveryError {
-  if (err instanceof DeliveryError) return err;
-  const net = networkFailure(err, 'network');
-  if (net) return net;
-  if (err instanceof TracePulseError)
-    return new DeliveryError(err.transient ? 'transient' : 'permanent', err.message, { cause: err });
-  // An unexpected error is most likely a bug in rendering this message: retrying will not help.
-  return new DeliveryError('permanent', err instanceof Error ? `${err.name}: ${err.message}` : String(err), {
-    cause: err,
-  });
 }

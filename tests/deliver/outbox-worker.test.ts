@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { createManualClock } from '../../src/core/clock.ts';
-import { backoffDelay, classify } from '../../src/deliver/outbox-worker.ts';
+import { backoffDelay, classify } from '../../src/deliver/outbox-retry.ts';
 import { DeliveryError, type OutboxMessage, type Sink } from '../../src/deliver/sink.ts';
 import { sampleEvent, sampleReport } from './support/fixtures.ts';
 import { startHarness, waitFor } from './support/harness.ts';
