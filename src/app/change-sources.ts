@@ -7,7 +7,8 @@ import type { ChangeRefresher, ChangeSource } from '../core/ports.ts';
 import { type ChangesRepo, createChangesRepo } from '../store/changes-repo.ts';
 import { createGitHubCache } from '../store/github-cache.ts';
 import { createGitHubChanges, type GitHubChanges } from '../sources/github.ts';
-import { createGitHubClient, type GitHubApi } from '../sources/github-client.ts';
+import type { GitHubApi } from '../sources/github-api.ts';
+import { createGitHubClient } from '../sources/github-client.ts';
 import type { SystemMapSource } from '../sources/system-map-source.ts';
 
 export interface ChangeSources {

@@ -11,7 +11,7 @@ import { startMapSync } from './map-sync.ts';
 import { createRedisLink, type RedisLink } from './redis-link.ts';
 import { startReportStream } from './report-stream.ts';
 import { createTriggerClaims, type TriggerClaims } from './trigger-claims.ts';
-import type { GitHubApi } from '../sources/github-client.ts';
+import type { GitHubApi } from '../sources/github-api.ts';
 import { shareGitHub } from './shared-github.ts';
 
 /** Sync to Redis and, in cluster mode, the parts that make several instances act as one. */

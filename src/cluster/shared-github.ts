@@ -1,7 +1,7 @@
 import { TracePulseError } from '../core/errors.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { isoTime } from '../core/time.ts';
-import type { GitHubApi, GitHubCommit, ListPage } from '../sources/github-client.ts';
+import type { GitHubApi, GitHubCommit, ListPage } from '../sources/github-api.ts';
 import type { RedisLink } from './redis-link.ts';
 
 /** A listing fetched by any instance serves all for this long before it is asked for again (conditionally). */

@@ -4,78 +4,7 @@ import { TracePulseError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { isoTime } from '../core/time.ts';
-
-const fileSchema = z.object({
-  filename: z.string(),
-  status: z.string().optional(),
-  previous_filename: z.string().optional(),
-  patch: z.string().optional(),
-});
-const commitSchema = z.object({
-  sha: z.string(),
-  html_url: z.string().nullish(),
-  commit: z.object({
-    message: z.string(),
-    author: z.object({ name: z.string().nullish(), date: z.string().nullish() }).nullish(),
-    committer: z.object({ date: z.string().nullish() }).nullish(),
-  }),
-  author: z.object({ login: z.string() }).nullish(),
-  files: z.array(fileSchema).optional(),
-});
-const compareSchema = z.object({
-  total_commits: z.number().optional(),
-  commits: z.array(commitSchema),
-  files: z.array(fileSchema).optional(),
-});
-
-export type GitHubFile = z.output<typeof fileSchema>;
-export type GitHubCommit = z.output<typeof commitSchema>;
-export type GitHubCompare = z.output<typeof compareSchema>;
-
-export interface ListQuery {
-  /** owner/name */
-  repo: string;
-  path?: string;
-  since?: string;
-  until?: string;
-  /** Branch, tag or sha to list from; the default branch when absent. */
-  sha?: string;
-  page: number;
-  perPage: number;
-}
-
-export type ListPage =
-  | { notModified: true }
-  | { notModified: false; commits: GitHubCommit[]; etag: string | null; hasNext: boolean };
-
-export interface GitHubStatus {
-  enabled: true;
-  apiUrl: string;
-  lastSuccess: string | null;
-  lastError: { at: string; message: string } | null;
-  rateLimitRemaining: number | null;
-  rateLimitedUntil: string | null;
-}
-
-/** The three read-only GitHub REST endpoints TracePulse uses, with rate-limit and connectivity memory. */
-export interface GitHubApi {
-  /** GET /repos/{o}/{r}/commits; with `etag` sends If-None-Match and reports a 304 as notModified. */
-  listCommits(q: ListQuery, options?: { etag?: string; signal?: AbortSignal }): Promise<ListPage>;
-  /** GET /repos/{o}/{r}/commits/{sha}: the commit with files[].patch. */
-  getCommit(repo: string, sha: string, options?: { signal?: AbortSignal }): Promise<GitHubCommit>;
-  /** GET /repos/{o}/{r}/compare/{base}...{head}. */
-  compare(
-    repo: string,
-    base: string,
-    head: string,
-    options?: { signal?: AbortSignal },
-  ): Promise<GitHubCompare>;
-  /** The stable key of a list request (its URL), under which its ETag is remembered. */
-  listUrl(q: ListQuery): string;
-  /** Why a request would not be sent now (rate-limit back-off, or unreachable within `offlineMs`); null if it would. */
-  blockedReason(offlineMs?: number): string | null;
-  status(): GitHubStatus;
-}
+import { commitSchema, compareSchema, type GitHubApi, type ListQuery } from './github-api.ts';
 
 export interface GitHubClientOptions {
   apiUrl: string;
@@ -89,6 +18,14 @@ export interface GitHubClientOptions {
 }
 
 const secondaryLimitBackoffMs = 60_000;
+
+/** What Octokit throws: with a response when GitHub answered, without one when the request never completed. */
+interface RequestError {
+  name?: string;
+  status?: number;
+  message?: string;
+  response?: { headers: Record<string, string> };
+}
 
 /** Builds the GitHub adapter on @octokit/rest (imported lazily: only a configured station pays for it). */
 export async function createGitHubClient(options: GitHubClientOptions): Promise<GitHubApi> {
@@ -169,51 +106,59 @@ export async function createGitHubClient(options: GitHubClientOptions): Promise<
       lastError = null;
       return { status: res.status, data: res.data as T, headers: res.headers };
     } catch (err) {
-      const e = err as {
-        name?: string;
-        status?: number;
-        message?: string;
-        response?: { headers: Record<string, string> };
-      };
-      if (e.response) {
-        const status = e.status ?? 0;
-        metrics.inc('tracepulse_github_requests_total', { endpoint, status: String(status) });
-        const limited = readLimits(status, e.response.headers);
-        reached();
-        if (status === 304) {
-          lastSuccess = clock.now();
-          lastError = null;
-          return null;
-        }
-        const message = limited
-          ? `GitHub rate limit (HTTP ${status}); waiting until ${isoTime(rateLimitedUntil)}`
-          : `GitHub HTTP ${status}: ${e.message ?? ''}`.trim();
-        fail(message);
-        const transient = limited || status >= 500;
-        throw new TracePulseError(transient ? 'UPSTREAM_TRANSIENT' : 'UPSTREAM_PERMANENT', message, {
-          cause: err,
-        });
-      }
-      // No response: the request never completed (refused, DNS, reset, timeout, or our deadline).
-      const aborted = e.name === 'AbortError' || e.name === 'TimeoutError' || combined.aborted;
-      const byCaller = aborted && signal?.aborted === true;
-      metrics.inc('tracepulse_github_requests_total', {
-        endpoint,
-        status: byCaller ? 'aborted' : aborted ? 'timeout' : 'network',
-      });
-      const message = byCaller
-        ? 'GitHub request abandoned at the deadline'
-        : aborted
-          ? `GitHub did not answer within ${options.timeoutMs ?? 20_000} ms`
-          : `GitHub unreachable: ${e.message ?? String(err)}`;
-      fail(message);
-      if (!byCaller) {
-        if (lastNetworkFailure === null)
-          logger.warn('GitHub unreachable; cached changes are used', { error: message });
-        lastNetworkFailure = clock.now();
-      }
-      throw new TracePulseError('UPSTREAM_TRANSIENT', message, { cause: err });
+      const e = err as RequestError;
+      if (e.response) return answeredWithError(endpoint, e, err);
+      return unanswered(endpoint, e, err, signal?.aborted === true, combined.aborted);
     }
+  };
+
+  /** GitHub answered with an error status (304 included: nothing new, null). */
+  const answeredWithError = (endpoint: string, e: RequestError, err: unknown): null => {
+    const status = e.status ?? 0;
+    metrics.inc('tracepulse_github_requests_total', { endpoint, status: String(status) });
+    const limited = readLimits(status, (e.response as { headers: Record<string, string> }).headers);
+    reached();
+    if (status === 304) {
+      lastSuccess = clock.now();
+      lastError = null;
+      return null;
+    }
+    const message = limited
+      ? `GitHub rate limit (HTTP ${status}); waiting until ${isoTime(rateLimitedUntil)}`
+      : `GitHub HTTP ${status}: ${e.message ?? ''}`.trim();
+    fail(message);
+    const transient = limited || status >= 500;
+    throw new TracePulseError(transient ? 'UPSTREAM_TRANSIENT' : 'UPSTREAM_PERMANENT', message, {
+      cause: err,
+    });
+  };
+
+  /** No response: the request never completed (refused, DNS, reset, timeout, or our deadline). */
+  const unanswered = (
+    endpoint: string,
+    e: RequestError,
+    err: unknown,
+    callerAborted: boolean,
+    signalAborted: boolean,
+  ): never => {
+    const aborted = e.name === 'AbortError' || e.name === 'TimeoutError' || signalAborted;
+    const byCaller = aborted && callerAborted;
+    metrics.inc('tracepulse_github_requests_total', {
+      endpoint,
+      status: byCaller ? 'aborted' : aborted ? 'timeout' : 'network',
+    });
+    const message = byCaller
+      ? 'GitHub request abandoned at the deadline'
+      : aborted
+        ? `GitHub did not answer within ${options.timeoutMs ?? 20_000} ms`
+        : `GitHub unreachable: ${e.message ?? String(err)}`;
+    fail(message);
+    if (!byCaller) {
+      if (lastNetworkFailure === null)
+        logger.warn('GitHub unreachable; cached changes are used', { error: message });
+      lastNetworkFailure = clock.now();
+    }
+    throw new TracePulseError('UPSTREAM_TRANSIENT', message, { cause: err });
   };
 
   const limitReason = (): string | null =>

@@ -1,6 +1,6 @@
 import type { Change } from '../core/change.ts';
 import type { SystemGraph } from '../map/graph.ts';
-import type { GitHubCommit, GitHubFile } from './github-client.ts';
+import type { GitHubCommit, GitHubFile } from './github-api.ts';
 
 const day = 86_400_000;
 

@@ -6,7 +6,7 @@ import type { ChangeRefresher } from '../core/ports.ts';
 import type { SystemGraph } from '../map/graph.ts';
 import type { ChangesRepo, CommitInput } from '../store/changes-repo.ts';
 import type { GitHubCache } from '../store/github-cache.ts';
-import type { GitHubApi, GitHubCommit, GitHubStatus } from './github-client.ts';
+import type { GitHubApi, GitHubCommit, GitHubStatus } from './github-api.ts';
 import {
   commitAuthor,
   commitTime,
