@@ -91,15 +91,17 @@ describe('MQTT report forwarding', () => {
       return r.id;
     });
     await waitFor('channel down', () => h.cm.worker.channels().mqtt?.link === 'down');
-    await Bun.sleep(200);
-    const pending = h.cm.repo.list({ status: 'pending', channel: 'mqtt' });
+    const pendingRows = () => h.cm.repo.list({ status: 'pending', channel: 'mqtt' });
+    await waitFor('all three tried', () => (pendingRows().at(-1)?.lastError ?? '').includes('not connected'));
+    const pending = pendingRows();
     expect(pending).toHaveLength(3);
     expect(pending.every((r) => r.failures === 0)).toBe(true);
     expect(pending.at(-1)!.lastError ?? '').toContain('not connected');
 
     await new Promise<void>((r) => relay.listen(port, '127.0.0.1', () => r()));
     await waitFor('three publishes', () => got.length === 3, 8000);
-    await Bun.sleep(200);
+    // Every row marked sent (after its PUBACK): no publish is left that could send a fourth.
+    await waitFor('three sent', () => h.cm.repo.list({ status: 'sent', channel: 'mqtt' }).length === 3);
     expect(got.map((g) => g.body.id)).toEqual(ids);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test';
-import { systemClock } from '../../src/core/clock.ts';
+import { type Clock, createManualClock, type Scheduler, systemClock } from '../../src/core/clock.ts';
 import { createOutboxRoutes } from '../../src/http/outbox-routes.ts';
 import { type FakeSlack, startFakeSlack } from './support/fake-slack.ts';
 import { ID_TAG, sampleEvent, sampleReport, VIN } from './support/fixtures.ts';
@@ -10,11 +10,16 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(env: Record<string, string> = {}, slackOpts: { port?: number } = {}) {
+async function setup(
+  env: Record<string, string> = {},
+  slackOpts: { port?: number } = {},
+  clock?: Clock & Scheduler,
+) {
   const slack = await startFakeSlack(slackOpts);
   cleanups.push(() => slack.stop());
   const h = await startHarness({
     env: { SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url, ...env },
+    clock,
   });
   cleanups.push(() => h.cleanup());
   return { slack, h };
@@ -77,7 +82,9 @@ describe('Slack sink', () => {
   });
 
   test('Slack down for a while, then up: every message arrives once, in order', async () => {
-    const { slack, h } = await setup();
+    // The back-off on a manual clock: each advance past it is one more try against the closed port.
+    const clock = createManualClock(Date.now());
+    const { slack, h } = await setup({}, {}, clock);
     await slack.down();
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
@@ -85,30 +92,44 @@ describe('Slack sink', () => {
       ids.push(r.id);
       h.reports.create(r, sampleEvent());
     }
+    h.cm.worker.wake();
     await waitFor('channel marked down', () => h.cm.worker.channels().slack?.link === 'down');
-    await Bun.sleep(300);
+    const failures = () =>
+      h.metrics.get('tracepulse_outbox_failures_total', { channel: 'slack', kind: 'unreachable' });
+    for (let n = 2; n <= 6; n++) {
+      clock.advance(1_000); // past the longest back-off (150 ms here)
+      await waitFor(`try ${n}`, () => failures() === n);
+    }
+    expect(h.cm.worker.channels().slack?.consecutiveFailures).toBe(6);
     // Waiting: pending, or the head caught mid-try (inflight).
     expect(h.cm.repo.list({}).filter((r) => r.status === 'pending' || r.status === 'inflight')).toHaveLength(
       6,
     );
     expect(h.cm.repo.list({ status: 'dead' })).toHaveLength(0);
     await slack.up();
-    await waitFor('all delivered', () => slack.messages.length >= 6, 5000);
-    await Bun.sleep(100);
+    clock.advance(1_000);
+    // Every row marked sent: no send is left that could post a seventh message.
+    await waitFor('all marked sent', () => h.cm.repo.list({ status: 'sent' }).length === 6, 5000);
     expect(slack.messages.map((m) => m.metadata?.event_payload.report_id)).toEqual(ids);
-    await waitFor('all marked sent', () => h.cm.repo.list({ status: 'sent' }).length === 6);
     expect(h.metrics.render()).toMatch(/tracepulse_outbox_messages\{channel="slack",status="sent"\} 6/);
     expect(h.metrics.render()).toMatch(/tracepulse_outbox_messages\{channel="slack",status="pending"\} 0/);
   });
 
   test('429 with Retry-After: the next try waits at least that long', async () => {
-    const { slack, h } = await setup();
+    const clock = createManualClock(Date.now());
+    const { slack, h } = await setup({}, {}, clock);
     slack.rateLimit(1, 1);
     h.reports.create(sampleReport(), sampleEvent());
+    h.cm.worker.wake();
+    const posts = () => slack.calls.filter((c) => c.method === 'chat.postMessage');
+    await waitFor('the rate-limited post', () => h.cm.worker.channels().slack?.nextAttemptAt !== null);
+    expect(posts()).toHaveLength(1);
+    clock.advance(999);
+    await Bun.sleep(0);
+    expect(posts()).toHaveLength(1);
+    clock.advance(101); // Retry-After plus at most 10 % jitter
     await waitFor('delivered', () => slack.messages.length === 1, 4000);
-    const posts = slack.calls.filter((c) => c.method === 'chat.postMessage');
-    expect(posts).toHaveLength(2);
-    expect(posts[1]!.at - posts[0]!.at).toBeGreaterThanOrEqual(1000);
+    expect(posts()).toHaveLength(2);
     // A rate limit is not a failure that counts towards dead-lettering.
     await waitFor('sent', () => h.cm.repo.list({ status: 'sent' }).length === 1);
     expect(h.cm.repo.list({ status: 'sent' })[0]!.failures).toBe(0);
@@ -141,8 +162,8 @@ describe('Slack sink', () => {
     // As the reports store does: the 2nd and 3rd triggers of the storm are new reports, announced as 'incident'.
     h.reports.incident(sampleReport(), 'inc-7', 2);
     h.reports.incident(sampleReport(), 'inc-7', 3);
-    await waitFor('three messages', () => slack.messages.length >= 3, 4000);
-    await Bun.sleep(150);
+    // All three rows sent: no send is left that could post a fourth message.
+    await waitFor('three sent', () => h.cm.repo.list({ status: 'sent' }).length === 3, 4000);
     const [first, ...replies] = slack.messages;
     expect(slack.topLevel()).toHaveLength(1);
     for (const r of replies) expect(r.thread_ts).toBe(first!.ts);
