@@ -94,6 +94,7 @@ export function createChatFeature(
         ctx.llm,
         {
           timeoutMs: config.TRACEPULSE_ANSWER_TIMEOUT_MS,
+          scheduler,
           // As connected mode does: the event's values under redacted keys are blanked wherever quoted.
           redact: (text, details) =>
             redact(

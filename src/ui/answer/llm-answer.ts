@@ -1,3 +1,4 @@
+import { type Scheduler, systemScheduler } from '../../core/clock.ts';
 import type { LlmAdapter } from '../../core/llm.ts';
 import type { Answer, AnswerFacts, Citation } from './types.ts';
 import { evidenceCitation } from './why-answer.ts';
@@ -5,6 +6,8 @@ import { evidenceCitation } from './why-answer.ts';
 export interface LlmAnswerOptions {
   /** How long an answer may wait before the local one is given. */
   timeoutMs: number;
+  /** The time-out's timer (tests advance a manual clock). */
+  scheduler?: Scheduler;
   /** Removes configured private values (idTags, user ids) before anything leaves the gateway. */
   redact?: (text: string, eventDetails: Record<string, string>) => string;
 }
@@ -29,7 +32,7 @@ export function createLlmAnswerer(
   return async (question, facts, local) => {
     const citations = withTopEvidence(local.citations, facts);
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+    const timer = (options.scheduler ?? systemScheduler).after(options.timeoutMs, () => controller.abort());
     try {
       const res = await llm.text(
         [
@@ -51,7 +54,7 @@ export function createLlmAnswerer(
       onFallback(controller.signal.aborted ? 'timeout' : (err as Error).message);
       return local;
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
     }
   };
 }
