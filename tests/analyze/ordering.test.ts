@@ -189,3 +189,55 @@ describe('summary', () => {
     expect(r.summary).toContain('…"');
   });
 });
+
+describe('who stated the error code first', () => {
+  /** A wallbox application on MicroOcpp (matth-x/MicroOcpp#298), and the OCPP client relaying statuses. */
+  const wallbox = graphOf(`
+services:
+  evse_app:
+    description: vendor charging application (relay control, RFID)
+    depends_on: [microocpp, rfid]
+  microocpp:
+    module: MicroOcpp
+  rfid:
+    description: MFRC522 reader
+`);
+  const txStillRunning = trigger({
+    service: 'evse_app',
+    eventType: 'START_FAILED',
+    errorCode: 'TxProcessStillRunning',
+    message: 'accepted tag cannot start charging',
+  });
+
+  test('a dependency that stated the condition in its own words is where it arose; the reporter is its symptom', () => {
+    const r = run({
+      graph: wallbox,
+      event: txStillRunning,
+      logs: [
+        log('microocpp', 'warn', 'tx process still running. Please call endTransaction(...) before', 12.1),
+        log('evse_app', 'error', 'beginTransaction failed, showing red LED', 12),
+        log('evse_app', 'error', 'second tap: beginTransaction failed again', 2),
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('microocpp');
+    expect(rulesOf(r, 'microocpp')).toContain('logs.code-origin');
+    expect(rulesOf(r, 'evse_app')).toContain('logs.symptom');
+  });
+
+  test('quoting the code verbatim is relaying it, not stating it', () => {
+    const r = run({
+      graph: wallbox,
+      event: txStillRunning,
+      logs: [
+        log(
+          'microocpp',
+          'warn',
+          'StatusNotification errorCode=OtherError vendorErrorCode=TxProcessStillRunning',
+          12.1,
+        ),
+        log('evse_app', 'error', 'beginTransaction failed, showing red LED', 12),
+      ],
+    });
+    expect(rulesOf(r, 'microocpp')).not.toContain('logs.code-origin');
+  });
+});
