@@ -156,24 +156,8 @@ export async function startMqttReceiver(options: MqttReceiverOptions): Promise<M
     }
     if (kind === 'logs' && tail.length) {
       const service = tail[tail.length - 1]!;
-      const trimmed = text.trim();
-      if (!trimmed) return dead('invalid_log: empty payload');
-      let items: unknown[];
-      if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-        try {
-          const json = JSON.parse(trimmed);
-          items = Array.isArray(json) ? json : [json];
-        } catch (e) {
-          return dead(`bad_json: ${(e as Error).message}`);
-        }
-      } else {
-        // Plain text: service from the topic, time from arrival, level from a leading tag when present.
-        items = trimmed
-          .split('\n')
-          .filter((l) => l.trim())
-          .map((line) => plainLine(line));
-      }
-      if (!items.length) return dead('invalid_log: no log lines');
+      const items = logItems(text);
+      if (typeof items === 'string') return dead(items);
       const lines = [];
       const problems: string[] = [];
       for (const item of items) {
@@ -277,3 +261,25 @@ function plainLine(line: string): { level: LogLevel; message: string } {
 }
 
 const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@');
+
+/** A log topic's payload as log items (JSON, one or an array, or plain text lines); a string is why it is a dead letter. */
+function logItems(text: string): unknown[] | string {
+  const trimmed = text.trim();
+  if (!trimmed) return 'invalid_log: empty payload';
+  let items: unknown[];
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      const json = JSON.parse(trimmed);
+      items = Array.isArray(json) ? json : [json];
+    } catch (e) {
+      return `bad_json: ${(e as Error).message}`;
+    }
+  } else {
+    // Plain text: service from the topic, time from arrival, level from a leading tag when present.
+    items = trimmed
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((line) => plainLine(line));
+  }
+  return items.length ? items : 'invalid_log: no log lines';
+}
