@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ChangeSource } from '../core/ports.ts';
 import type { Hypothesis, Report } from '../core/report.ts';
-import type { SystemGraph } from '../map/graph.ts';
+import type { Candidate, SystemGraph } from '../map/graph.ts';
 import { type ChatMessage, type LlmAdapter, LlmCallError } from '../core/llm.ts';
 import type { LlmUsageRepo } from '../store/llm-usage-repo.ts';
 import { type ExampleSources, fewShotExamples } from './llm-examples.ts';
@@ -19,6 +19,7 @@ import type { Redactor } from './redact.ts';
 import {
   DeliveryError,
   isTransientStatus,
+  type NoticeEnvelope,
   networkFailure,
   parseRetryAfter,
   permanent,
@@ -125,6 +126,50 @@ export async function createLlmRefiner(o: LlmRefinerOptions): Promise<Sink> {
       }));
   }
 
+  /** The prompt: the system prompt, few-shot examples from confirmed reports, and the failure. */
+  async function promptFor(
+    local: Report,
+    envelope: NoticeEnvelope,
+    candidates: Candidate[],
+  ): Promise<{ messages: ChatMessage[]; examples: ChatMessage[] }> {
+    // Examples take at most a third of the prompt budget; the failure itself gets the rest.
+    const budgetChars = o.promptTokens * charsPerToken;
+    const examples: ChatMessage[] = o.examples
+      ? await fewShotExamples(
+          { ...o.examples, report: (id) => o.reports.get(id) },
+          local,
+          o.exampleCount,
+          Math.floor(budgetChars / 3 / Math.max(1, o.exampleCount)),
+        )
+      : [];
+    const exampleChars = examples.reduce((n, m) => n + m.content.length, 0);
+    const user = buildUserPrompt({
+      envelope,
+      candidates,
+      diffs: diffsFor(envelope.report),
+      maxTokens: Math.max(256, Math.floor((budgetChars - exampleChars) / charsPerToken)),
+    });
+    const messages: ChatMessage[] = [
+      { role: 'system', content: systemPrompt },
+      ...examples,
+      { role: 'user', content: user },
+    ];
+    return { messages, examples };
+  }
+
+  /** The model's answer, checked; a rejected one is permanent (the same prompt would get it again). */
+  function accepted(content: string | null | undefined, names: string[], reportId: string) {
+    try {
+      return parseRefinement(content, names);
+    } catch (err) {
+      if (err instanceof RefinementRejected) {
+        o.logger.warn('LLM answer rejected', { reportId, reason: err.message });
+        throw permanent(`LLM answer rejected: ${err.message}`, err);
+      }
+      throw err;
+    }
+  }
+
   return {
     channel: 'llm',
     timeoutMs: o.timeoutMs,
@@ -147,28 +192,7 @@ export async function createLlmRefiner(o: LlmRefinerOptions): Promise<Sink> {
       const candidates = graph.failureCandidates(local.service).filter((c) => graph.services.has(c.service));
       if (!candidates.length) throw permanent(`service ${local.service} is not in the system map`);
       const names = candidates.map((c) => c.service);
-      // Examples take at most a third of the prompt budget; the failure itself gets the rest.
-      const budgetChars = o.promptTokens * charsPerToken;
-      const examples: ChatMessage[] = o.examples
-        ? await fewShotExamples(
-            { ...o.examples, report: (id) => o.reports.get(id) },
-            local,
-            o.exampleCount,
-            Math.floor(budgetChars / 3 / Math.max(1, o.exampleCount)),
-          )
-        : [];
-      const exampleChars = examples.reduce((n, m) => n + m.content.length, 0);
-      const user = buildUserPrompt({
-        envelope: message.payload,
-        candidates,
-        diffs: diffsFor(message.payload.report),
-        maxTokens: Math.max(256, Math.floor((budgetChars - exampleChars) / charsPerToken)),
-      });
-      const messages: ChatMessage[] = [
-        { role: 'system', content: systemPrompt },
-        ...examples,
-        { role: 'user', content: user },
-      ];
+      const { messages, examples } = await promptFor(local, message.payload, candidates);
       const usageId = o.usage.record(
         now,
         Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / charsPerToken),
@@ -191,16 +215,7 @@ export async function createLlmRefiner(o: LlmRefinerOptions): Promise<Sink> {
       }
       if (tokens) o.usage.settle(usageId, tokens);
 
-      let answer: ReturnType<typeof parseRefinement>;
-      try {
-        answer = parseRefinement(content, names);
-      } catch (err) {
-        if (err instanceof RefinementRejected) {
-          o.logger.warn('LLM answer rejected', { reportId, reason: err.message });
-          throw permanent(`LLM answer rejected: ${err.message}`, err);
-        }
-        throw err;
-      }
+      const answer = accepted(content, names, reportId);
       await o.reports.addRevision(reportId, {
         hypotheses: applyRefinement(local, answer),
         summary: answer.summary,
