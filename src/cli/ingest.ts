@@ -38,40 +38,7 @@ export async function ingestCommand(
       const frames = chunk.flatMap((e) =>
         e.kind === 'frame' ? [{ frame: e.frameText, timestamp: e.at, direction: e.direction }] : [],
       );
-      const gaps: Array<Record<string, unknown>> = [];
-      const sys = chunk.flatMap((e) => {
-        if (e.kind !== 'sys') return [];
-        const line = {
-          timestamp: e.at,
-          service: 'ocpp',
-          level: /disconnect|fail|clos|reconnect|timeout|error/i.test(e.message) ? 'warn' : 'info',
-          message: `libocpp: ${e.message}`,
-          attributes: { chargePointId: cp, libocppLogLine: e.line } as Record<string, unknown>,
-        };
-        const gap = websocketGap(e);
-        if (!gap) return [line];
-        const since = new Date(gap.downAt).toISOString();
-        // The websocket was down: a warn line and a low OCPP_GAP event (context, like a heartbeat gap).
-        gaps.push({
-          id: `ocpp-log:${cp}:websocket:${gap.downAt}`,
-          eventType: 'OCPP_GAP',
-          service: 'ocpp',
-          errorCode: 'WebsocketGap',
-          priority: 'low',
-          timestamp: e.at,
-          message: `OCPP websocket down for ${gap.gapS} s`,
-          details: { chargePointId: cp, gapS: String(gap.gapS), downSince: since },
-        });
-        return [
-          line,
-          {
-            ...line,
-            level: 'warn',
-            message: `libocpp: websocket down for ${gap.gapS} s (Disconnected at ${since})`,
-            attributes: { ...line.attributes, websocketGapS: gap.gapS },
-          },
-        ];
-      });
+      const { sys, gaps } = libocppLines(chunk, cp as string, websocketGap);
       for (const e of chunk)
         if (e.kind === 'bad') {
           totals.rejected++;
@@ -160,4 +127,50 @@ export async function ingestCommand(
   }
   io.out.write(`sent ${totals.frames} frames and ${totals.lines} log lines; ${totals.rejected} rejected\n`);
   return totals.rejected && !totals.frames ? 1 : 0;
+}
+
+/**
+ * libocpp's own lines (connects, disconnects) as log lines on ocpp; a websocket that was down gives
+ * a warn line and a low OCPP_GAP event (context, like a heartbeat gap).
+ */
+function libocppLines(
+  chunk: OcppLogEntry[],
+  cp: string,
+  websocketGap: ReturnType<typeof createWebsocketGapTracker>,
+): { sys: Array<Record<string, unknown>>; gaps: Array<Record<string, unknown>> } {
+  const gaps: Array<Record<string, unknown>> = [];
+  const sys = chunk.flatMap((e) => {
+    if (e.kind !== 'sys') return [];
+    const line = {
+      timestamp: e.at,
+      service: 'ocpp',
+      level: /disconnect|fail|clos|reconnect|timeout|error/i.test(e.message) ? 'warn' : 'info',
+      message: `libocpp: ${e.message}`,
+      attributes: { chargePointId: cp, libocppLogLine: e.line } as Record<string, unknown>,
+    };
+    const gap = websocketGap(e);
+    if (!gap) return [line];
+    const since = new Date(gap.downAt).toISOString();
+    // The websocket was down: a warn line and a low OCPP_GAP event (context, like a heartbeat gap).
+    gaps.push({
+      id: `ocpp-log:${cp}:websocket:${gap.downAt}`,
+      eventType: 'OCPP_GAP',
+      service: 'ocpp',
+      errorCode: 'WebsocketGap',
+      priority: 'low',
+      timestamp: e.at,
+      message: `OCPP websocket down for ${gap.gapS} s`,
+      details: { chargePointId: cp, gapS: String(gap.gapS), downSince: since },
+    });
+    return [
+      line,
+      {
+        ...line,
+        level: 'warn',
+        message: `libocpp: websocket down for ${gap.gapS} s (Disconnected at ${since})`,
+        attributes: { ...line.attributes, websocketGapS: gap.gapS },
+      },
+    ];
+  });
+  return { sys, gaps };
 }
