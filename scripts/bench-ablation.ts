@@ -30,6 +30,7 @@ const signals = [
   'change.recent',
   'cascade.cited',
   'logs.silent',
+  'logs.code-origin',
 ];
 const packIds = builtInRules.map((r) => r.id);
 const variants: Array<[string, Adjustments | undefined]> = [

@@ -6,6 +6,7 @@ import { levelRank } from '../core/log-line.ts';
 import { buildFacts, type TriggerEvent } from './facts.ts';
 import { score, toHypotheses } from './rank.ts';
 import { cascade } from './rules/cascade.ts';
+import { codeOrigin } from './rules/code-origin.ts';
 import { changeRecency } from './rules/change-recency.ts';
 import { runRule } from './rules/declarative.ts';
 import type { Finding, RuleFamily } from './rules/finding.ts';
@@ -51,6 +52,7 @@ export const families: readonly RuleFamily[] = [
   changeRecency,
   cascade,
   silentPeer,
+  codeOrigin,
 ];
 
 /** Ranks root-cause hypotheses for one trigger. Pure: same input, same output. */

@@ -14,7 +14,8 @@ import { isVague } from './vocabulary.ts';
 import { type LinkedDiagnosis, lookOutside, type OutsideCandidate } from './outside.ts';
 import { reportsLostContact, type SilentPeer, silentPeers } from './silent-peer.ts';
 import { followTrail, type Trail } from './trail.ts';
-import { CLOCK_SKEW_MS, SPIKE_P } from './weights.ts';
+import { type CodeStatement, codeStatedBy } from './rules/code-origin.ts';
+import { CASCADE_MS, CLOCK_SKEW_MS, SPIKE_P } from './weights.ts';
 
 /** The trigger as the engine needs it (a stored DebugEvent fits). */
 export type TriggerEvent = Pick<
@@ -83,6 +84,8 @@ export interface Facts {
   trail: Trail;
   /** Candidates that lost contact with a dependency that said nothing, by reporter (silent-peer.ts). */
   silentPeers: Map<string, SilentPeer>;
+  /** Candidates that stated the trigger's error code in their own words first (rules/code-origin.ts). */
+  codeOrigins: Map<string, CodeStatement>;
   /** What the failing service says in the trigger itself: its error code and message. */
   triggerStatement: string;
   changes: ChangeFact[];
@@ -109,6 +112,9 @@ function classify(
 ): Novelty {
   const h = history.get(key);
   if (!h || h.count === 0) return 'new';
+  // A pattern that first appeared just before the window is part of the episode still going on
+  // (an earlier trigger of the same incident), not business as usual.
+  if (!h.sampled && h.firstTs >= windowStart - CASCADE_MS) return 'new';
   // A sampled history covers only the span back to its oldest row read.
   const spanMs = Math.max(windowMs, windowStart - (h.sampled ? h.firstTs : windowStart - baselineMs));
   const expected = (h.count / spanMs) * windowMs;
@@ -301,6 +307,12 @@ export function buildFacts(input: {
       if (p.novelty !== 'chronic' && levelRank[p.level] >= WARN && p.firstTs < (onset.get(service) ?? T + 1))
         onset.set(service, p.firstTs);
 
+  const codeOrigins = new Map(
+    codeStatedBy({ errorCode: event.errorCode, failing, failingOnset: onset.get(failing)!, patterns }).map(
+      (c) => [c.service, c],
+    ),
+  );
+
   const correlated = new Set<string>();
   for (const [service, list] of patterns)
     if (service !== failing && list.some((p) => p.correlated && p.novelty !== 'chronic'))
@@ -374,6 +386,7 @@ export function buildFacts(input: {
     onset,
     trail,
     silentPeers: silent,
+    codeOrigins,
     triggerStatement,
     changes,
     changesOf,

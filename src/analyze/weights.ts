@@ -34,6 +34,12 @@ export const SYMPTOM = 0.5;
 export const ONSET_WEIGHT = 1;
 /** The event itself names a module as its origin (EVerest error payloads carry origin.module_id): close to a statement. */
 export const ORIGIN_WEIGHT = 1.5;
+/**
+ * Another candidate stated the trigger's error code in its own words before the failing service
+ * reported it: the condition arose there and was relayed. Less than a structured origin (it is read
+ * from free text), as much as typical domain knowledge.
+ */
+export const CODE_ORIGIN = 1;
 /** Another service's new warning or error names this one ("no reply from powermeter_dc"). */
 export const MENTION_WEIGHT = 0.75;
 

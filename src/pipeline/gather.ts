@@ -1,3 +1,4 @@
+import { impliedEdges } from '../map/implied-edges.ts';
 import type { Database } from 'bun:sqlite';
 import type {
   EvidenceBundle,
@@ -276,6 +277,13 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
           const s = resolve(name) ?? name;
           add(s, name);
           for (const a of graph.services.get(s)?.aliases ?? []) add(s, a);
+        }
+      // So are the providers EVerest's manifests imply for the candidates (map/implied-edges.ts).
+      const implied = impliedEdges(graph);
+      for (const c of candidates)
+        for (const e of implied.get(c.service) ?? []) {
+          add(e.dependsOn, e.dependsOn);
+          for (const a of graph.services.get(e.dependsOn)?.aliases ?? []) add(e.dependsOn, a);
         }
       const allNames = [...new Set([...raw.values()].flatMap((s) => [...s]))];
 

@@ -189,3 +189,109 @@ describe('summary', () => {
     expect(r.summary).toContain('…"');
   });
 });
+
+describe('who stated the error code first', () => {
+  /** A wallbox application on MicroOcpp (matth-x/MicroOcpp#298), and the OCPP client relaying statuses. */
+  const wallbox = graphOf(`
+services:
+  evse_app:
+    description: vendor charging application (relay control, RFID)
+    depends_on: [microocpp, rfid]
+  microocpp:
+    module: MicroOcpp
+  rfid:
+    description: MFRC522 reader
+`);
+  const txStillRunning = trigger({
+    service: 'evse_app',
+    eventType: 'START_FAILED',
+    errorCode: 'TxProcessStillRunning',
+    message: 'accepted tag cannot start charging',
+  });
+
+  test('a dependency that stated the condition in its own words is where it arose; the reporter is its symptom', () => {
+    const r = run({
+      graph: wallbox,
+      event: txStillRunning,
+      logs: [
+        log('microocpp', 'warn', 'tx process still running. Please call endTransaction(...) before', 12.1),
+        log('evse_app', 'error', 'beginTransaction failed, showing red LED', 12),
+        log('evse_app', 'error', 'second tap: beginTransaction failed again', 2),
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('microocpp');
+    expect(rulesOf(r, 'microocpp')).toContain('logs.code-origin');
+    expect(rulesOf(r, 'evse_app')).toContain('logs.symptom');
+  });
+
+  test('quoting the code verbatim is relaying it, not stating it', () => {
+    const r = run({
+      graph: wallbox,
+      event: txStillRunning,
+      logs: [
+        log(
+          'microocpp',
+          'warn',
+          'StatusNotification errorCode=OtherError vendorErrorCode=TxProcessStillRunning',
+          12.1,
+        ),
+        log('evse_app', 'error', 'beginTransaction failed, showing red LED', 12),
+      ],
+    });
+    expect(rulesOf(r, 'microocpp')).not.toContain('logs.code-origin');
+  });
+});
+
+describe('edges the map leaves out', () => {
+  /** EVerest#90: the PN532 stops answering; the map has no edge from Auth to the reader. */
+  const depot = graphOf(`
+services:
+  auth:
+    module: Auth
+    depends_on: [ocpp201]
+  ocpp201:
+    module: OCPP201
+  pn532:
+    module: PN532TokenProvider (/dev/ttyS4, 115200)
+`);
+
+  test("a provider the requiring module's manifest implies is considered when its anomaly came first", () => {
+    const r = run({
+      graph: depot,
+      event: trigger({ service: 'auth', eventType: 'AUTH_FAILURE', errorCode: 'NoTokenReceived' }),
+      logs: [log('pn532', 'warn', 'Packet of length 12 received that is not a ACK Frame.', 200)],
+    });
+    expect(r.hypotheses[0]?.service).toBe('pn532');
+    expect(r.mapSuggestions).toContainEqual(expect.objectContaining({ service: 'auth', dependsOn: 'pn532' }));
+  });
+
+  test('an implied provider whose anomaly came after the failure is not', () => {
+    const r = run({
+      graph: depot,
+      event: trigger({ service: 'auth', eventType: 'AUTH_FAILURE', errorCode: 'NoTokenReceived' }),
+      logs: [log('pn532', 'warn', 'Packet of length 12 received that is not a ACK Frame.', -30)],
+    });
+    expect(r.hypotheses.map((h) => h.service)).not.toContain('pn532');
+  });
+});
+
+describe('names by function', () => {
+  test("an error that names another service's mapped function names that service", () => {
+    const g = graphOf(`
+services:
+  evse_app:
+    depends_on: [microocpp]
+  microocpp:
+    module: MicroOcpp
+    functions: [Connector::beginTransaction]
+  display:
+    depends_on: [evse_app]
+`);
+    const r = run({
+      graph: g,
+      event: trigger({ service: 'display', eventType: 'START_FAILED', errorCode: 'NoSession' }),
+      logs: [log('evse_app', 'error', 'beginTransaction failed, showing red LED', 10)],
+    });
+    expect(rulesOf(r, 'microocpp')).toContain('logs.mention');
+  });
+});

@@ -5,6 +5,7 @@ import { clockTime, cmp, span } from '../text.ts';
 import type { Finding, RuleFamily } from './finding.ts';
 import { reportsLostContact } from '../silent-peer.ts';
 import { nameIndex, namesIn } from '../outside.ts';
+import { mentionsFunction } from '../changes.ts';
 import {
   CLOCK_SKEW_MS,
   CORRELATED,
@@ -29,7 +30,8 @@ export const patternWeight = (p: PatternFact): number =>
  * service, any service the trail starts from it). Within the skew the order is unknown, except
  * when what the service said first is about that dependency: it names it ("no grid measurement
  * from site_meter") or reports lost contact ("connection closed", "no response"). Such a report
- * follows its subject, so a dependency failing at about the same time explains it.
+ * follows its subject, so a dependency failing at about the same time explains it. So does a
+ * dependency that stated the trigger's error code in its own words (rules/code-origin.ts).
  */
 export function explainedBy(facts: Facts, service: string): string | null {
   const own = facts.onset.get(service) ?? Number.POSITIVE_INFINITY;
@@ -46,14 +48,17 @@ export function explainedBy(facts: Facts, service: string): string | null {
   const reportsLoss = said.some(reportsLostContact);
   const names = (dep: string) => {
     const index = nameIndex(facts.graph, [dep]);
-    return said.some((text) => namesIn(text, index, NONE).length > 0);
+    const fns = facts.graph.services.get(dep)?.functions ?? [];
+    return said.some(
+      (text) => namesIn(text, index, NONE).length > 0 || fns.some((fn) => mentionsFunction(text, fn)),
+    );
   };
   let best: string | null = null;
   let bestTs = Number.POSITIVE_INFINITY;
   for (const [dep, parent] of facts.trail.parent) {
     if (parent !== service) continue;
     const t = facts.onset.get(dep)!;
-    const about = reportsLoss || names(dep);
+    const about = reportsLoss || names(dep) || (service === facts.failing && facts.codeOrigins.has(dep));
     if (
       (about ? t <= own + CLOCK_SKEW_MS : t < own - CLOCK_SKEW_MS) &&
       (t < bestTs || (t === bestTs && dep < (best ?? '')))

@@ -1,6 +1,7 @@
 import { levelRank } from '../../core/log-line.ts';
 import { commonNames, nameIndex, namesIn } from '../outside.ts';
 import { clockTime } from '../text.ts';
+import { mentionsFunction } from '../changes.ts';
 import type { Finding, RuleFamily } from './finding.ts';
 import { MENTION_WEIGHT, ORIGIN_WEIGHT } from '../weights.ts';
 
@@ -49,11 +50,24 @@ export const mentions: RuleFamily = {
         ],
       });
     }
+    // A mapped function names its service as surely as its name does ("beginTransaction failed").
+    const owners = new Map<string, string[]>();
+    for (const c of facts.candidates)
+      for (const fn of facts.graph.services.get(c.service)?.functions ?? [])
+        owners.set(fn, [...(owners.get(fn) ?? []), c.service]);
+    const ownedFunctions = [...owners]
+      .filter(([, o]) => o.length === 1)
+      .map(([fn, o]) => [fn, o[0]!] as const);
+    const namedOrCalled = (text: string) => {
+      const out = named(text);
+      for (const [fn, owner] of ownedFunctions) if (mentionsFunction(text, fn)) out.add(owner);
+      return out;
+    };
     const seen = new Set<string>();
     for (const l of facts.logs) {
       if (levelRank[l.level] < levelRank.warn || l.novelty === 'chronic') continue;
       const speaker = l.candidate ?? facts.resolveName(l.service) ?? l.service;
-      for (const service of named(l.message)) {
+      for (const service of namedOrCalled(l.message)) {
         if (service === speaker || seen.has(service) || origin.has(service) || hinted.has(service)) continue;
         seen.add(service);
         const reason = `${l.service} names it in a new ${l.level}: "${l.message.slice(0, 160)}"`;

@@ -1,0 +1,57 @@
+import { everestInterfaces } from './everest-interfaces.ts';
+import type { SystemGraph } from './graph.ts';
+
+/**
+ * Dependencies an EVerest station has whether or not its map lists them: a module's manifest says
+ * which interfaces it requires (Auth requires an auth_token_provider, GenericPowermeter a
+ * serial_communication_hub), and another service of the map runs a module that provides it.
+ */
+export interface ImpliedEdge {
+  dependsOn: string;
+  /** The interface the requiring module needs and the other provides. */
+  interface: string;
+  module: string;
+  providerModule: string;
+}
+
+/** The EVerest module type a map service runs: the first word of its `module` ("EvseManager (AC)"). */
+export function everestModuleOf(graph: SystemGraph, service: string): string | null {
+  const m = graph.services.get(service)?.module?.match(/^[A-Za-z0-9_]+/)?.[0];
+  return m && Object.hasOwn(everestInterfaces, m) ? m : null;
+}
+
+const cache = new WeakMap<SystemGraph, Map<string, ImpliedEdge[]>>();
+
+/**
+ * The edges the manifests imply and the map lacks, by requiring service. A provider that another
+ * service of the same module type already depends on is taken (the map wired it to that one: the
+ * second connector's IMD is not the first connector's), so it is not implied again.
+ */
+export function impliedEdges(graph: SystemGraph): ReadonlyMap<string, readonly ImpliedEdge[]> {
+  const hit = cache.get(graph);
+  if (hit) return hit;
+  const moduleOf = new Map<string, string>();
+  for (const s of graph.services.keys()) {
+    const m = everestModuleOf(graph, s);
+    if (m) moduleOf.set(s, m);
+  }
+  const providers = new Map<string, string[]>();
+  for (const [s, m] of moduleOf)
+    for (const i of everestInterfaces[m]!.provides) providers.set(i, [...(providers.get(i) ?? []), s]);
+  const out = new Map<string, ImpliedEdge[]>();
+  for (const [s, m] of moduleOf) {
+    const declared = new Set(graph.services.get(s)!.dependsOn);
+    const edges: ImpliedEdge[] = [];
+    for (const i of everestInterfaces[m]!.requires)
+      for (const p of providers.get(i) ?? []) {
+        if (p === s || declared.has(p)) continue;
+        const taken = [...moduleOf].some(
+          ([other, om]) => other !== s && om === m && graph.services.get(other)!.dependsOn.includes(p),
+        );
+        if (!taken) edges.push({ dependsOn: p, interface: i, module: m, providerModule: moduleOf.get(p)! });
+      }
+    if (edges.length) out.set(s, edges);
+  }
+  cache.set(graph, out);
+  return out;
+}
