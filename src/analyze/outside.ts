@@ -24,6 +24,8 @@ export interface OutsideCandidate {
   mapped: boolean;
   /** Considered because an earlier diagnosis is linked (a cascade may run against the map's edges). */
   cascade?: boolean;
+  /** Considered because a module's manifest requires what it provides, not because evidence names it. */
+  implied?: boolean;
 }
 
 /** Everything that depends on `service`, transitively. */
@@ -222,7 +224,10 @@ export function lookOutside(input: {
       const s = graph.resolve(q);
       if (s && !first.has(s)) first.set(s, input.windowStart);
     }
-    for (const requirer of [failing, ...closure])
+    // The requirer must be on the failure's path itself: the failing service, or one that shows
+    // a new anomaly of its own (a quiet connector's unwired ISO 15118 stack is not this failure's).
+    const requirers = [failing, ...[...closure].filter((s) => s !== failing && first.has(s))];
+    for (const requirer of requirers)
       for (const e of implied.get(requirer) ?? []) {
         const t = first.get(e.dependsOn);
         const own = requirer === failing ? T : (first.get(requirer) ?? T);
@@ -233,6 +238,7 @@ export function lookOutside(input: {
           suggest: { service: requirer, dependsOn: e.dependsOn },
           viaPath: false,
           mapped: true,
+          implied: true,
         });
       }
   }
@@ -281,8 +287,9 @@ export function lookOutside(input: {
   }
   // The edge the map lacks brings the outside candidate's own dependencies with it: a meter's
   // Modbus hub is as much a suspect as the meter once the meter is.
+  // (Not for a provider only the manifests imply: nothing points at it but the architecture.)
   for (const o of [...outside.values()]) {
-    if (!o.mapped || !graph.services.has(o.service)) continue;
+    if (!o.mapped || o.implied || !graph.services.has(o.service)) continue;
     for (const c of graph.candidates(o.service))
       if (c.distance > 0)
         consider({

@@ -23,7 +23,8 @@ export function everestModuleOf(graph: SystemGraph, service: string): string | n
 const cache = new WeakMap<SystemGraph, Map<string, ImpliedEdge[]>>();
 
 /**
- * The edges the manifests imply and the map lacks, by requiring service. A provider that another
+ * The edges the manifests imply and the map lacks, by requiring service: for each interface the
+ * module requires and the map wires to no provider at all. A provider that another
  * service of the same module type already depends on is taken (the map wired it to that one: the
  * second connector's IMD is not the first connector's), so it is not implied again.
  */
@@ -42,7 +43,10 @@ export function impliedEdges(graph: SystemGraph): ReadonlyMap<string, readonly I
   for (const [s, m] of moduleOf) {
     const declared = new Set(graph.services.get(s)!.dependsOn);
     const edges: ImpliedEdge[] = [];
-    for (const i of everestInterfaces[m]!.requires)
+    for (const i of everestInterfaces[m]!.requires) {
+      // A requirement the map already wires to a provider was thought about: the others it leaves
+      // out are left out on purpose (Auth wired to connectors 1 and 2 is not missing connector 3).
+      if ((providers.get(i) ?? []).some((p) => declared.has(p))) continue;
       for (const p of providers.get(i) ?? []) {
         if (p === s || declared.has(p)) continue;
         const taken = [...moduleOf].some(
@@ -50,6 +54,7 @@ export function impliedEdges(graph: SystemGraph): ReadonlyMap<string, readonly I
         );
         if (!taken) edges.push({ dependsOn: p, interface: i, module: m, providerModule: moduleOf.get(p)! });
       }
+    }
     if (edges.length) out.set(s, edges);
   }
   cache.set(graph, out);

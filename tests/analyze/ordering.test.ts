@@ -248,11 +248,12 @@ describe('edges the map leaves out', () => {
 services:
   auth:
     module: Auth
-    depends_on: [ocpp201]
-  ocpp201:
-    module: OCPP201
   pn532:
     module: PN532TokenProvider (/dev/ttyS4, 115200)
+  meter:
+    module: GenericPowermeter
+  serial_hub:
+    module: SerialCommHub
 `);
 
   test("a provider the requiring module's manifest implies is considered when its anomaly came first", () => {
@@ -272,6 +273,32 @@ services:
       logs: [log('pn532', 'warn', 'Packet of length 12 received that is not a ACK Frame.', -30)],
     });
     expect(r.hypotheses.map((h) => h.service)).not.toContain('pn532');
+  });
+
+  test('an implied requirement of a quiet candidate is not followed', () => {
+    const g = graphOf(`
+services:
+  evse:
+    module: EvseManager
+    depends_on: [meter]
+  meter:
+    module: GenericPowermeter
+  serial_hub:
+    module: SerialCommHub
+`);
+    const hub = log('serial_hub', 'error', 'Modbus call to unit 4 failed: Timeout', 60);
+    const quiet = run({
+      graph: g,
+      event: trigger({ service: 'evse', errorCode: 'PowerMeterFailure' }),
+      logs: [hub],
+    });
+    expect(quiet.hypotheses.map((h) => h.service)).not.toContain('serial_hub');
+    const speaking = run({
+      graph: g,
+      event: trigger({ service: 'evse', errorCode: 'PowerMeterFailure' }),
+      logs: [hub, log('meter', 'error', 'read_register(0x5B00) failed, no values published', 30)],
+    });
+    expect(speaking.hypotheses[0]?.service).toBe('serial_hub');
   });
 });
 

@@ -2,12 +2,18 @@ import { describe, expect, test } from 'bun:test';
 import { everestModuleOf, impliedEdges } from '../../src/map/implied-edges.ts';
 import { graphOf } from '../analyze/fixtures.ts';
 
-/** A twin AC charger whose map left out Auth's token reader and the second connector's IMD edge. */
+/** A twin AC charger whose map left out Auth's token reader, the meter's serial hub and the second IMD edge. */
 const depot = graphOf(`
 services:
   auth:
     module: Auth
-    depends_on: [ocpp201, evse_1, evse_2]
+  meter:
+    module: GenericPowermeter (Eastron SDM630)
+  serial_hub:
+    module: SerialCommHub
+  operator_auth:
+    module: Auth
+    depends_on: [ocpp201]
   ocpp201:
     module: OCPP201
     depends_on: [evse_1, evse_2]
