@@ -74,3 +74,13 @@ describe('the failures of issue 16, through the compiled binary', () => {
     expect(top(r!)[0]?.change?.id).toBe('cfg-imd-2025-11-29');
   }, 30_000);
 });
+
+describe('edges the map leaves out, through the compiled binary', () => {
+  test("the meter's serial hub that everest-core's manifests imply is found and its edge proposed", () => {
+    const [r] = replay('implied-serial-hub.ndjson');
+    expect(top(r!)[0]?.service).toBe('serial_hub');
+    expect(r!.report?.mapSuggestions).toContainEqual(
+      expect.objectContaining({ service: 'powermeter', dependsOn: 'serial_hub' }),
+    );
+  }, 30_000);
+});
