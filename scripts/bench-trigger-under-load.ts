@@ -3,6 +3,7 @@
  * Trigger-to-report latency while HTTP ingest is saturated (figures for the README; not a test).
  * Needs wrk (apt-get install wrk) and the compiled binary (bash scripts/build x64).
  *   npx bun scripts/bench-trigger-under-load.ts [--seconds 10] [--connections 64] [--triggers 40] [--load events|logs]
+ *     [--binary PATH]   (default dist/tracepulse-linux-x64; another build, to compare binaries in one hour)
  * First the triggers alone (idle), then the same while wrk saturates POST /webhook/event with
  * low-priority events. Each trigger is a SESSION_DROP with its own session; its report's latencyMs
  * (commit of the trigger -> report stored, measured inside the service) and the wall time from
@@ -20,12 +21,13 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '64' },
     triggers: { type: 'string', default: '40' },
     load: { type: 'string', default: 'events' },
+    binary: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
 const triggers = Number(values.triggers);
 const root = join(import.meta.dir, '..');
-const binary = join(root, 'dist', 'tracepulse-linux-x64');
+const binary = values.binary ?? join(root, 'dist', 'tracepulse-linux-x64');
 const port = 20000 + Math.floor(Math.random() * 30000);
 const url = `http://127.0.0.1:${port}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'tp-bench-trigger-'));

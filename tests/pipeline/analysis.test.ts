@@ -322,3 +322,29 @@ test('warn lines are folded into the pattern baseline a second after their commi
     await local.close();
   }
 });
+
+test('a committed trigger is analysed before the work already due on the event loop', async () => {
+  // Under bulk ingest the loop always has work due (the next write batch, HTTP requests, a
+  // pattern-indexing step); a trigger's analysis queued behind it waited up to ~100 ms. The
+  // callback queued after the write stands for that work: it must find the report stored.
+  const correlationId = 'txn-priority';
+  const at = Date.now();
+  const written = app.ctx.writer.writeEvent({
+    id: Bun.randomUUIDv7(),
+    eventType: 'SESSION_DROP',
+    service: 'SessionManager',
+    errorCode: 'TIMEOUT',
+    correlationId,
+    details: {},
+    priority: 'high',
+    timestamp: at,
+    receivedAt: at,
+    message: null,
+    source: 'http',
+  });
+  const storedByThen = new Promise<number>((resolve) =>
+    setImmediate(() => resolve(app.ctx.reports.list({ correlationId }).length)),
+  );
+  expect((await written).inserted).toBe(true);
+  expect(await storedByThen).toBe(1);
+});

@@ -58,9 +58,14 @@ export const mentions: RuleFamily = {
     const ownedFunctions = [...owners]
       .filter(([, o]) => o.length === 1)
       .map(([fn, o]) => [fn, o[0]!] as const);
-    const namedOrCalled = (text: string) => {
+    // Once per distinct message (a window repeats the same few hundred times); read-only below.
+    const calledBy = new Map<string, ReadonlySet<string>>();
+    const namedOrCalled = (text: string): ReadonlySet<string> => {
+      const hit = calledBy.get(text);
+      if (hit) return hit;
       const out = named(text);
       for (const [fn, owner] of ownedFunctions) if (mentionsFunction(text, fn)) out.add(owner);
+      calledBy.set(text, out);
       return out;
     };
     const seen = new Set<string>();
