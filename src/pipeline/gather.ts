@@ -16,7 +16,6 @@ import { isoTime } from '../core/time.ts';
 import { levelRank } from '../core/log-line.ts';
 import type { Candidate, SystemGraph } from '../map/graph.ts';
 import type { RemoteLogLine } from '../core/log-source.ts';
-import { impliedEdges } from '../map/implied-edges.ts';
 import type { LogPatterns } from '../store/log-patterns.ts';
 import { createGatherQueries, type GatherQueries, MAX_LOG_ROWS } from './gather-queries.ts';
 import { type Names, namesOf, windowEvents, windowLogs } from './gather-window.ts';
@@ -94,13 +93,6 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
           const s = names.resolve(name) ?? name;
           names.add(s, name);
           for (const a of input.graph.services.get(s)?.aliases ?? []) names.add(s, a);
-        }
-      // So are the providers EVerest's manifests imply for the candidates (map/implied-edges.ts).
-      const implied = impliedEdges(input.graph);
-      for (const c of input.candidates)
-        for (const e of implied.get(c.service) ?? []) {
-          names.add(e.dependsOn, e.dependsOn);
-          for (const a of input.graph.services.get(e.dependsOn)?.aliases ?? []) names.add(e.dependsOn, a);
         }
       const allNames = [...new Set([...names.raw.values()].flatMap((s) => [...s]))];
       const window = { event, since, allNames };
