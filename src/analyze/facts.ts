@@ -13,9 +13,9 @@ import { cmp, messagePattern, nameKey, words } from './text.ts';
 import { isVague } from './vocabulary.ts';
 import { type LinkedDiagnosis, lookOutside, type OutsideCandidate } from './outside.ts';
 import { reportsLostContact, type SilentPeer, silentPeers } from './silent-peer.ts';
-import { followTrail, type Trail } from './trail.ts';
+import { type Trail, trailOf } from './trail.ts';
+import { classify } from './novelty.ts';
 import { type CodeStatement, codeStatedBy } from './rules/code-origin.ts';
-import { CASCADE_MS, CLOCK_SKEW_MS, SPIKE_P } from './weights.ts';
 
 /** The trigger as the engine needs it (a stored DebugEvent fits). */
 export type TriggerEvent = Pick<
@@ -101,41 +101,6 @@ export interface Facts {
 }
 
 const WARN = levelRank.warn;
-
-function classify(
-  history: Map<string, PatternHistory>,
-  key: string,
-  countInWindow: number,
-  windowMs: number,
-  windowStart: number,
-  baselineMs: number,
-): Novelty {
-  const h = history.get(key);
-  if (!h || h.count === 0) return 'new';
-  // A pattern that first appeared just before the window is part of the episode still going on
-  // (an earlier trigger of the same incident), not business as usual.
-  if (!h.sampled && h.firstTs >= windowStart - CASCADE_MS) return 'new';
-  // A sampled history covers only the span back to its oldest row read.
-  const spanMs = Math.max(windowMs, windowStart - (h.sampled ? h.firstTs : windowStart - baselineMs));
-  const expected = (h.count / spanMs) * windowMs;
-  return countInWindow >= 3 && poissonTail(countInWindow, expected) < SPIKE_P ? 'spiking' : 'chronic';
-}
-
-/**
- * P(X >= n) for X ~ Poisson(mean): how surprising n occurrences in the window are at the
- * pattern's own baseline rate. Summed in log space so large counts do not overflow.
- */
-export function poissonTail(n: number, mean: number): number {
-  if (n <= 0) return 1;
-  if (mean <= 0) return 0;
-  let logTerm = -mean; // log P(X = 0)
-  let below = Math.exp(logTerm);
-  for (let k = 1; k < n; k++) {
-    logTerm += Math.log(mean) - Math.log(k);
-    below += Math.exp(logTerm);
-  }
-  return Math.max(0, 1 - below);
-}
 
 /** Resolves names, classifies patterns and maps changes: everything the signals share. */
 export function buildFacts(input: {
@@ -313,31 +278,7 @@ export function buildFacts(input: {
     ),
   );
 
-  const correlated = new Set<string>();
-  for (const [service, list] of patterns)
-    if (service !== failing && list.some((p) => p.correlated && p.novelty !== 'chronic'))
-      correlated.add(service);
-  // Outside candidates join the trail from the failing service, as if the missing edge were there.
-  // (from the service whose evidence names them, or from the failing service).
-  const extraEdges = new Map<string, string[]>();
-  for (const o of outside.values()) {
-    if (o.viaPath) continue;
-    if (o.suggest.service === failing) correlated.add(o.service);
-    else {
-      // It joins behind the service that names it, so that service reads as its symptom.
-      if (candidate.has(o.suggest.service) && onset.has(o.suggest.service)) correlated.delete(o.service);
-      extraEdges.set(o.suggest.service, [...(extraEdges.get(o.suggest.service) ?? []), o.service]);
-    }
-  }
-  const trail = followTrail({
-    graph,
-    failing,
-    candidates: new Set(candidate.keys()),
-    onset,
-    correlated,
-    extraEdges,
-    skewMs: CLOCK_SKEW_MS,
-  });
+  const trail = trailOf({ graph, failing, candidate, outside, patterns, onset });
 
   const failureText = [
     event.eventType,

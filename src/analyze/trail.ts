@@ -1,4 +1,7 @@
-import type { SystemGraph } from '../map/graph.ts';
+import type { Candidate, SystemGraph } from '../map/graph.ts';
+import type { PatternFact } from './facts.ts';
+import type { OutsideCandidate } from './outside.ts';
+import { CLOCK_SKEW_MS } from './weights.ts';
 
 /**
  * The trail of a failure: starting at the failing service, follow direct dependencies whose first
@@ -48,4 +51,45 @@ export function followTrail(input: {
       visit(dep, from);
   }
   return { parent };
+}
+
+/**
+ * The trail of this failure from the facts: candidates with a non-chronic warning on the failing
+ * session join it directly, and outside candidates join as if the missing edge were there (from
+ * the failing service, or behind the service whose evidence names them).
+ */
+export function trailOf(input: {
+  graph: SystemGraph;
+  failing: string;
+  candidate: ReadonlyMap<string, Candidate>;
+  outside: ReadonlyMap<string, OutsideCandidate>;
+  patterns: ReadonlyMap<string, readonly PatternFact[]>;
+  onset: ReadonlyMap<string, number>;
+}): Trail {
+  const { graph, failing, candidate, outside, patterns, onset } = input;
+  const correlated = new Set<string>();
+  for (const [service, list] of patterns)
+    if (service !== failing && list.some((p) => p.correlated && p.novelty !== 'chronic'))
+      correlated.add(service);
+  // Outside candidates join the trail from the failing service, as if the missing edge were there.
+  // (from the service whose evidence names them, or from the failing service).
+  const extraEdges = new Map<string, string[]>();
+  for (const o of outside.values()) {
+    if (o.viaPath) continue;
+    if (o.suggest.service === failing) correlated.add(o.service);
+    else {
+      // It joins behind the service that names it, so that service reads as its symptom.
+      if (candidate.has(o.suggest.service) && onset.has(o.suggest.service)) correlated.delete(o.service);
+      extraEdges.set(o.suggest.service, [...(extraEdges.get(o.suggest.service) ?? []), o.service]);
+    }
+  }
+  return followTrail({
+    graph,
+    failing,
+    candidates: new Set(candidate.keys()),
+    onset,
+    correlated,
+    extraEdges,
+    skewMs: CLOCK_SKEW_MS,
+  });
 }

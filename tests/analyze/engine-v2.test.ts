@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { poissonTail } from '../../src/analyze/facts.ts';
+import { poissonTail } from '../../src/analyze/novelty.ts';
 import { graphOf, log, run, T, trigger } from './fixtures.ts';
 
 /** Two independent meters under one EvseManager; nothing else. */

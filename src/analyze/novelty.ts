@@ -1,0 +1,42 @@
+import type { PatternHistory } from './evidence.ts';
+import type { Novelty } from './facts.ts';
+import { CASCADE_MS, SPIKE_P } from './weights.ts';
+
+/**
+ * new: never seen in the baseline; spiking: seen, but now far above its own rate (a Poisson test);
+ * chronic: business as usual.
+ */
+export function classify(
+  history: Map<string, PatternHistory>,
+  key: string,
+  countInWindow: number,
+  windowMs: number,
+  windowStart: number,
+  baselineMs: number,
+): Novelty {
+  const h = history.get(key);
+  if (!h || h.count === 0) return 'new';
+  // A pattern that first appeared just before the window is part of the episode still going on
+  // (an earlier trigger of the same incident), not business as usual.
+  if (!h.sampled && h.firstTs >= windowStart - CASCADE_MS) return 'new';
+  // A sampled history covers only the span back to its oldest row read.
+  const spanMs = Math.max(windowMs, windowStart - (h.sampled ? h.firstTs : windowStart - baselineMs));
+  const expected = (h.count / spanMs) * windowMs;
+  return countInWindow >= 3 && poissonTail(countInWindow, expected) < SPIKE_P ? 'spiking' : 'chronic';
+}
+
+/**
+ * P(X >= n) for X ~ Poisson(mean): how surprising n occurrences in the window are at the
+ * pattern's own baseline rate. Summed in log space so large counts do not overflow.
+ */
+export function poissonTail(n: number, mean: number): number {
+  if (n <= 0) return 1;
+  if (mean <= 0) return 0;
+  let logTerm = -mean; // log P(X = 0)
+  let below = Math.exp(logTerm);
+  for (let k = 1; k < n; k++) {
+    logTerm += Math.log(mean) - Math.log(k);
+    below += Math.exp(logTerm);
+  }
+  return Math.max(0, 1 - below);
+}
