@@ -1,10 +1,10 @@
 import { clip } from '../core/clip.ts';
 import { levelRank } from '../core/log-line.ts';
 import type { SystemGraph } from '../map/graph.ts';
-import { impliedEdges } from '../map/implied-edges.ts';
+import { impliedCandidates } from './implied.ts';
 import type { EvidenceBundle, EvidenceLog, RecentDiagnosis } from './evidence.ts';
-import { messagePattern, nameKey } from './text.ts';
-import { CASCADE_MS, CLOCK_SKEW_MS } from './weights.ts';
+import { nameKey } from './text.ts';
+import { CASCADE_MS } from './weights.ts';
 
 /**
  * Real maps miss edges. A service outside the failing service's declared closure is still a
@@ -114,28 +114,6 @@ export function namesIn(
   );
 }
 
-/** Per map service, its first warning or error in the window of a pattern its baseline never had. */
-function firstNewAnomaly(
-  evidence: EvidenceBundle,
-  graph: SystemGraph,
-  windowStart: number,
-  T: number,
-): Map<string, number> {
-  const seen = new Set(
-    evidence.history
-      .filter((h) => h.count > 0)
-      .map((h) => `${graph.resolve(h.service) ?? h.service}\u0000${h.pattern}`),
-  );
-  const out = new Map<string, number>();
-  for (const l of evidence.logs) {
-    if (l.ts < windowStart || l.ts > T || levelRank[l.level] < levelRank.warn) continue;
-    const s = graph.resolve(l.service);
-    if (!s || (out.get(s) ?? Number.POSITIVE_INFINITY) <= l.ts) continue;
-    if (!seen.has(`${s}\u0000${messagePattern(l.message)}`)) out.set(s, l.ts);
-  }
-  return out;
-}
-
 export function lookOutside(input: {
   event: {
     service: string;
@@ -212,36 +190,9 @@ export function lookOutside(input: {
     });
   }
 
-  // EVerest manifests: a module the failing service's closure runs requires an interface that a
-  // service outside it provides (Auth needs a token provider; the map left the reader out). Only a
-  // provider whose new anomaly came no later than the requirer's is a suspect: the edge would have
-  // put it on the failure's trail.
-  const implied = impliedEdges(graph);
-  if ([failing, ...closure].some((s) => implied.has(s))) {
-    const first = firstNewAnomaly(evidence, graph, input.windowStart, T);
-    // A device that stopped talking is an anomaly too, begun before the window.
-    for (const q of evidence.wentQuiet ?? []) {
-      const s = graph.resolve(q);
-      if (s && !first.has(s)) first.set(s, input.windowStart);
-    }
-    // The requirer must be on the failure's path itself: the failing service, or one that shows
-    // a new anomaly of its own (a quiet connector's unwired ISO 15118 stack is not this failure's).
-    const requirers = [failing, ...[...closure].filter((s) => s !== failing && first.has(s))];
-    for (const requirer of requirers)
-      for (const e of implied.get(requirer) ?? []) {
-        const t = first.get(e.dependsOn);
-        const own = requirer === failing ? T : (first.get(requirer) ?? T);
-        if (t === undefined || t > own + CLOCK_SKEW_MS) continue;
-        consider({
-          service: e.dependsOn,
-          why: `${requirer} runs ${e.module}, which requires a ${e.interface}, and ${e.dependsOn} (${e.providerModule}) provides one (everest-core manifests); its anomalies began first or it went quiet`,
-          suggest: { service: requirer, dependsOn: e.dependsOn },
-          viaPath: false,
-          mapped: true,
-          implied: true,
-        });
-      }
-  }
+  // EVerest manifests: a module on the failure's path requires what a service outside it provides.
+  for (const c of impliedCandidates({ graph, evidence, failing, closure, windowStart: input.windowStart, T }))
+    consider(c);
 
   // A rule's hint is no sign that the failure passed through it: it does not join the trail directly.
   for (const [s, why] of input.pointedAt ?? [])
