@@ -48,6 +48,42 @@ const normalise = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
 
 /** Builds the walkable graph from a validated map. */
 export function buildGraph(spec: SystemMapSpec): SystemGraph {
+  const services = serviceNodes(spec);
+  const byName = aliasIndex(services);
+  const reverse = dependentsIndex(services);
+  const candidateCache = new Map<string, Candidate[]>();
+
+  const graph: SystemGraph = {
+    repo: spec.repo ?? null,
+    triggers: new Set(spec.triggers),
+    services,
+    cycles: findCycles(services),
+    resolve(name) {
+      if (services.has(name)) return name;
+      return byName.get(normalise(name)) ?? null;
+    },
+    candidates(service) {
+      const cached = candidateCache.get(service);
+      if (cached) return cached;
+      const out = dependencyClosure(services, service);
+      candidateCache.set(service, out);
+      return out;
+    },
+    dependents(service) {
+      return reverse.get(service) ?? [];
+    },
+    failureCandidates(name) {
+      return graph.candidates(graph.resolve(name) ?? name);
+    },
+    servicesForFile(path) {
+      return servicesCovering(services, path);
+    },
+  };
+  return graph;
+}
+
+/** The map's services with every optional field filled in (a service's repo defaults to the map's). */
+function serviceNodes(spec: SystemMapSpec): Map<string, ServiceNode> {
   const services = new Map<string, ServiceNode>();
   for (const [name, s] of Object.entries(spec.services)) {
     services.set(name, {
@@ -63,6 +99,11 @@ export function buildGraph(spec: SystemMapSpec): SystemGraph {
       description: s.description ?? null,
     });
   }
+  return services;
+}
+
+/** Normalised name or alias -> service; the first service to claim a spelling keeps it. */
+function aliasIndex(services: Map<string, ServiceNode>): Map<string, string> {
   const byName = new Map<string, string>();
   for (const node of services.values()) {
     for (const alias of [node.name, ...node.aliases]) {
@@ -70,62 +111,49 @@ export function buildGraph(spec: SystemMapSpec): SystemGraph {
       if (!byName.has(key)) byName.set(key, node.name);
     }
   }
+  return byName;
+}
+
+/** Service -> the services that depend on it directly. */
+function dependentsIndex(services: Map<string, ServiceNode>): Map<string, string[]> {
   const reverse = new Map<string, string[]>();
   for (const node of services.values())
     for (const dep of node.dependsOn) reverse.set(dep, [...(reverse.get(dep) ?? []), node.name]);
+  return reverse;
+}
 
-  const candidateCache = new Map<string, Candidate[]>();
+/** `service` and everything it depends on, transitively, nearest first. */
+function dependencyClosure(services: Map<string, ServiceNode>, service: string): Candidate[] {
+  const out: Candidate[] = [];
+  const seen = new Set<string>([service]);
+  const queue: Candidate[] = [{ service, distance: 0, path: [service] }];
+  // BFS over a visited set: terminates on cycles and gives shortest distances.
+  for (let i = 0; i < queue.length; i++) {
+    const c = queue[i]!;
+    out.push(c);
+    for (const dep of services.get(c.service)?.dependsOn ?? []) {
+      if (seen.has(dep)) continue;
+      seen.add(dep);
+      queue.push({ service: dep, distance: c.distance + 1, path: [...c.path, dep] });
+    }
+  }
+  return out;
+}
 
-  const graph: SystemGraph = {
-    repo: spec.repo ?? null,
-    triggers: new Set(spec.triggers),
-    services,
-    cycles: findCycles(services),
-    resolve(name) {
-      if (services.has(name)) return name;
-      return byName.get(normalise(name)) ?? null;
-    },
-    candidates(service) {
-      const cached = candidateCache.get(service);
-      if (cached) return cached;
-      const out: Candidate[] = [];
-      const seen = new Set<string>([service]);
-      const queue: Candidate[] = [{ service, distance: 0, path: [service] }];
-      // BFS over a visited set: terminates on cycles and gives shortest distances.
-      for (let i = 0; i < queue.length; i++) {
-        const c = queue[i]!;
-        out.push(c);
-        for (const dep of services.get(c.service)?.dependsOn ?? []) {
-          if (seen.has(dep)) continue;
-          seen.add(dep);
-          queue.push({ service: dep, distance: c.distance + 1, path: [...c.path, dep] });
-        }
+/** Services whose files cover `path`: an exact file, or a folder entry ending in '/'. */
+function servicesCovering(services: Map<string, ServiceNode>, path: string): string[] {
+  const p = path.replace(/^\.?\//, '');
+  const hits: string[] = [];
+  for (const node of services.values()) {
+    for (const f of node.files) {
+      const entry = f.replace(/^\.?\//, '');
+      if (entry.endsWith('/') ? p.startsWith(entry) : p === entry) {
+        hits.push(node.name);
+        break;
       }
-      candidateCache.set(service, out);
-      return out;
-    },
-    dependents(service) {
-      return reverse.get(service) ?? [];
-    },
-    failureCandidates(name) {
-      return graph.candidates(graph.resolve(name) ?? name);
-    },
-    servicesForFile(path) {
-      const p = path.replace(/^\.?\//, '');
-      const hits: string[] = [];
-      for (const node of services.values()) {
-        for (const f of node.files) {
-          const entry = f.replace(/^\.?\//, '');
-          if (entry.endsWith('/') ? p.startsWith(entry) : p === entry) {
-            hits.push(node.name);
-            break;
-          }
-        }
-      }
-      return hits;
-    },
-  };
-  return graph;
+    }
+  }
+  return hits;
 }
 
 /** Finds elementary cycles reachable by DFS (one per back edge), each reported once. */
