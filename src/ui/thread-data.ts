@@ -40,12 +40,51 @@ export function answerFacts(deps: UiDeps, report: Report): AnswerFacts {
   };
 }
 
+type Graph = ReturnType<UiDeps['maps']['current']>['graph'];
+type StoredEvent = ReturnType<UiDeps['queries']['event']>;
+
 /** Reads what the thread view shows: the timeline (logs, blamed changes, event) and the map path. */
 export function threadData(deps: UiDeps, report: Report) {
   const graph = deps.maps.current().graph;
   const event = deps.queries.event(report.eventId);
   const eventAt = event?.timestamp ?? Date.parse(report.createdAt);
   const failing = graph.resolve(report.service) ?? report.service;
+  const window = changesBetween(deps, eventAt - deps.changeLookbackMs, eventAt + beforeMs);
+  const candidates = graph.candidates(failing).map((c) => c.service);
+  const rest = [...graph.services.keys()].filter((s) => !candidates.includes(s)).sort();
+  // The ingest placed an event whose source clock was implausible at its arrival (core/event.ts).
+  const sent = event?.details.sourceTimestamp;
+  return {
+    eventAt,
+    sourceClock: typeof sent === 'string' ? sent : null,
+    timeline: buildTimeline({
+      report,
+      eventAt,
+      eventText: `${report.eventType} ${report.errorCode} on ${report.service}${event?.message ? `: ${event.message}` : ''}`,
+      correlationId: event?.correlationId ?? report.correlationId,
+      logs: logsAround(deps, graph, report, event, failing, eventAt),
+      changes: blamedChanges(report, window),
+      graph,
+    }),
+    path: pathGraph(report, graph),
+    chargingSession: sessionStory(deps, report),
+    rootOptions: [...candidates, ...rest],
+    changeOptions: changeOptions(graph, candidates, window),
+  };
+}
+
+/**
+ * The log lines around the event: warnings of the failing service, the top two hypotheses and the
+ * event's own service (by name or alias), then the session's lines; each line once.
+ */
+function logsAround(
+  deps: UiDeps,
+  graph: Graph,
+  report: Report,
+  event: StoredEvent,
+  failing: string,
+  eventAt: number,
+): LogLine[] {
   const focus = [...new Set([failing, ...report.hypotheses.slice(0, 2).map((h) => h.service)])];
   const names = focus.flatMap((s) => [s, ...(graph.services.get(s)?.aliases ?? [])]);
   if (event && event.service !== failing) names.push(event.service);
@@ -73,18 +112,25 @@ export function threadData(deps: UiDeps, report: Report) {
       logs.push(l);
     }
   }
-  const window = changesBetween(deps, eventAt - deps.changeLookbackMs, eventAt + beforeMs);
+  return logs;
+}
+
+/** The changes of the window a hypothesis blames (by id or sha). */
+function blamedChanges(report: Report, window: Change[]): Change[] {
   const blamedKeys = new Set(
     report.hypotheses.flatMap((h) =>
       h.change ? [h.change.id, h.change.sha].filter((x): x is string => !!x) : [],
     ),
   );
-  const blamed = window.filter((c) => blamedKeys.has(c.id) || (c.sha !== null && blamedKeys.has(c.sha)));
-  const candidates = graph.candidates(failing).map((c) => c.service);
+  return window.filter((c) => blamedKeys.has(c.id) || (c.sha !== null && blamedKeys.has(c.sha)));
+}
+
+/** The 30 newest changes of the window that touch a candidate (by service or by file), to pick as the cause. */
+function changeOptions(graph: Graph, candidates: string[], window: Change[]) {
   const touches = (c: Change) =>
     (c.service !== null && candidates.includes(c.service)) ||
     c.files.some((f) => graph.servicesForFile(f).some((s) => candidates.includes(s)));
-  const changeOptions = window
+  return window
     .filter(touches)
     .sort((a, b) => b.timestamp - a.timestamp)
     .slice(0, 30)
@@ -92,24 +138,4 @@ export function threadData(deps: UiDeps, report: Report) {
       id: c.id,
       label: `${c.service ?? '?'} ${c.kind}: ${clip(c.summary.split('\n')[0]!, 80)}`,
     }));
-  const rest = [...graph.services.keys()].filter((s) => !candidates.includes(s)).sort();
-  // The ingest placed an event whose source clock was implausible at its arrival (core/event.ts).
-  const sent = event?.details.sourceTimestamp;
-  return {
-    eventAt,
-    sourceClock: typeof sent === 'string' ? sent : null,
-    timeline: buildTimeline({
-      report,
-      eventAt,
-      eventText: `${report.eventType} ${report.errorCode} on ${report.service}${event?.message ? `: ${event.message}` : ''}`,
-      correlationId: event?.correlationId ?? report.correlationId,
-      logs,
-      changes: blamed,
-      graph,
-    }),
-    path: pathGraph(report, graph),
-    chargingSession: sessionStory(deps, report),
-    rootOptions: [...candidates, ...rest],
-    changeOptions,
-  };
 }
