@@ -109,11 +109,12 @@ export function createLearning(options: {
     };
   };
 
-  /** Re-learns the contexts a feedback on (eventType, errorCode) touches: its own and its error code's. */
-  const relearn = async (eventType: string, errorCode: string): Promise<StoredModel | null> => {
-    const all = feedback.latestPerReport();
-    const exact = contextKey(eventType, errorCode);
-    const code = codeKey(errorCode);
+  /**
+   * The model in force with the contexts of (eventType, errorCode) learnt from a list of feedback:
+   * its own context and its error code's. Each feedback is sampled once per run, however many lists
+   * it is in.
+   */
+  const contextLearner = (eventType: string, errorCode: string) => {
     const samples = new Map<number, Sample>();
     const sample = (f: Feedback) => {
       let s = samples.get(f.id);
@@ -123,9 +124,7 @@ export function createLearning(options: {
       }
       return s;
     };
-    const sameCode = all.filter((f) => f.errorCode === errorCode);
-    /** The model in force with the two contexts learnt from `list`. */
-    const learnt = (list: Feedback[]): LearntModel['contexts'] => {
+    return (list: Feedback[]): LearntModel['contexts'] => {
       const contexts = { ...active.contexts };
       const put = (key: ContextKey, from: Feedback[]) => {
         const a = learnContext(from.map(sample));
@@ -133,23 +132,20 @@ export function createLearning(options: {
         else contexts[key] = a;
       };
       put(
-        exact,
+        contextKey(eventType, errorCode),
         list.filter((f) => f.eventType === eventType),
       );
-      put(code, list);
+      put(codeKey(errorCode), list);
       return contexts;
     };
-    const contexts = learnt(sameCode);
-    const context = `${exact} and ${code}`;
-    if (changedContexts(active.contexts, contexts).length === 0) {
-      metrics.inc('tracepulse_learn_gate_total', { outcome: 'unchanged' });
-      logger.info('feedback recorded; nothing to learn from it', {
-        context,
-        reason: 'the named root causes are not among the candidates, or the ranking already agrees',
-      });
-      return null;
-    }
-    const started = performance.now();
+  };
+
+  /** The gate's verdict on the learnt contexts, judged on the newest labelled reports of the error code. */
+  const judge = async (
+    sameCode: Feedback[],
+    contexts: LearntModel['contexts'],
+    learnt: (list: Feedback[]) => LearntModel['contexts'],
+  ) => {
     const judged = [...sameCode].sort((a, b) => b.createdAt - a.createdAt).slice(0, GATE_MAX_REPORTS);
     const reports = options.ungated ? [] : judged.map(labelled);
     // Each report's held-out model is learnt in its own event-loop turn: a run never holds up ingest
@@ -162,7 +158,26 @@ export function createLearning(options: {
     }
     const candidate = { version: 'candidate', contexts };
     const gated = runGate(reports, active, candidate, (r) => heldOut.get(r) ?? candidate);
-    const result = options.ungated ? { ...gated, accepted: true, reason: 'ungated' } : gated;
+    return options.ungated ? { ...gated, accepted: true, reason: 'ungated' } : gated;
+  };
+
+  /** Re-learns the contexts a feedback on (eventType, errorCode) touches, gates them and records the decision. */
+  const relearn = async (eventType: string, errorCode: string): Promise<StoredModel | null> => {
+    const all = feedback.latestPerReport();
+    const sameCode = all.filter((f) => f.errorCode === errorCode);
+    const learnt = contextLearner(eventType, errorCode);
+    const contexts = learnt(sameCode);
+    const context = `${contextKey(eventType, errorCode)} and ${codeKey(errorCode)}`;
+    if (changedContexts(active.contexts, contexts).length === 0) {
+      metrics.inc('tracepulse_learn_gate_total', { outcome: 'unchanged' });
+      logger.info('feedback recorded; nothing to learn from it', {
+        context,
+        reason: 'the named root causes are not among the candidates, or the ranking already agrees',
+      });
+      return null;
+    }
+    const started = performance.now();
+    const result = await judge(sameCode, contexts, learnt);
     const stored = store.record({
       status: result.accepted ? 'active' : 'refused',
       contexts,
