@@ -56,30 +56,56 @@ export function importEverestConfig(
   options: { repo?: string; source?: string } = {},
 ): ImportResult {
   const warnings: string[] = [];
-  let raw: unknown;
+  const read = readYaml(text, warnings);
+  if ('problems' in read) return { ok: false, problems: read.problems };
+  const parsed = configSchema.safeParse(read.raw);
+  if (!parsed.success) return { ok: false, problems: describeIssues(parsed.error.issues) };
+  const { services, edges } = moduleServices(parsed.data.active_modules, warnings);
+  const map = {
+    ...(options.repo ? { repo: options.repo } : {}),
+    triggers: ['SESSION_DROP', 'OCPP_STATUS_ERROR'],
+    services,
+  };
+  const header = [
+    `# System map imported from the EVerest config ${options.source ?? ''}`.trimEnd(),
+    '# by `tracepulse map import everest`: one service per active module, depends_on = its connections.',
+    '',
+  ].join('\n');
+  return {
+    ok: true,
+    yaml: `${header}${dump(map, { lineWidth: 120, noRefs: true })}`,
+    services: Object.keys(services).length,
+    edges,
+    warnings,
+  };
+}
+
+/** The config's YAML; a duplicated key is a warning (the later value is used), any other syntax error a problem. */
+function readYaml(text: string, warnings: string[]): { raw: unknown } | { problems: string[] } {
   try {
-    raw = load(text);
+    return { raw: load(text) };
   } catch (err) {
     if (!(err instanceof YAMLException)) throw err;
     const line = (err.mark?.line ?? 0) + 1;
     if (!/duplicated mapping key/.test(err.reason))
-      return { ok: false, problems: [`YAML syntax error at line ${line}: ${err.reason}`] };
+      return { problems: [`YAML syntax error at line ${line}: ${err.reason}`] };
     // Shipped configs have them (config-CB-EVAL-DC.yaml repeats `connections:`); the later one is used.
     warnings.push(`line ${line}: duplicated key; the later value is used`);
     try {
-      raw = load(text, { json: true });
+      return { raw: load(text, { json: true }) };
     } catch (again) {
       if (again instanceof YAMLException)
-        return {
-          ok: false,
-          problems: [`YAML syntax error at line ${(again.mark?.line ?? 0) + 1}: ${again.reason}`],
-        };
+        return { problems: [`YAML syntax error at line ${(again.mark?.line ?? 0) + 1}: ${again.reason}`] };
       throw again;
     }
   }
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, problems: describeIssues(parsed.error.issues) };
-  const modules = parsed.data.active_modules;
+}
+
+/**
+ * One service per active module: depends_on the modules its connections name (a connection to a
+ * module that is not active is a warning and left out), files and known functions from its type.
+ */
+function moduleServices(modules: z.infer<typeof configSchema>['active_modules'], warnings: string[]) {
   const edges: Array<[string, string]> = [];
   const services: Record<string, Record<string, unknown>> = {};
   for (const [id, m] of Object.entries(modules)) {
@@ -106,21 +132,5 @@ export function importEverestConfig(
     if (fns) service.functions = fns;
     services[id] = service;
   }
-  const map = {
-    ...(options.repo ? { repo: options.repo } : {}),
-    triggers: ['SESSION_DROP', 'OCPP_STATUS_ERROR'],
-    services,
-  };
-  const header = [
-    `# System map imported from the EVerest config ${options.source ?? ''}`.trimEnd(),
-    '# by `tracepulse map import everest`: one service per active module, depends_on = its connections.',
-    '',
-  ].join('\n');
-  return {
-    ok: true,
-    yaml: `${header}${dump(map, { lineWidth: 120, noRefs: true })}`,
-    services: Object.keys(services).length,
-    edges,
-    warnings,
-  };
+  return { services, edges };
 }
