@@ -168,6 +168,50 @@ export function startLokiFollower(deps: {
     });
   };
 
+  /** The tail's address, from the checkpoint on. */
+  const tailUrl = () => {
+    const { base, headers } = lokiHeaders(options);
+    const params = new URLSearchParams({
+      query: options.selector,
+      start: cp.ns.toString(),
+      limit: String(PAGE),
+      delay_for: '0',
+    });
+    return { url: `${base.replace(/^http/, 'ws')}/loki/api/v1/tail?${params}`, headers };
+  };
+
+  /** Queues one tail frame's lines for storing; a bad frame, a failed store or a full queue drops the socket. */
+  const receiveFrame = (socket: WebSocket, data: unknown) => {
+    if (pending >= MAX_PENDING_FRAMES) {
+      // Storing fell behind: drop the socket; the next catch-up reads the gap from query_range.
+      socket.close(4000, 'behind');
+      return;
+    }
+    let frame: z.infer<typeof frameSchema>;
+    try {
+      frame = frameSchema.parse(JSON.parse(String(data)));
+    } catch {
+      logger.warn('Loki tail sent a frame that is not a tail response; reconnecting');
+      socket.close(4001, 'bad frame');
+      return;
+    }
+    if (frame.dropped_entries?.length)
+      metrics.inc('tracepulse_loki_follow_dropped_total', undefined, frame.dropped_entries.length);
+    pending++;
+    chain = chain
+      .then(() => store(toEntries(frame.streams)))
+      .catch((err) => {
+        logger.error('storing followed Loki lines failed; reconnecting to read them again', {
+          error: String(err),
+        });
+        socket.close(4002, 'store failed');
+      })
+      .finally(() => {
+        pending--;
+      });
+  };
+
+  /** Catches up from the checkpoint, then follows the tail until it closes (and then again). */
   const connect = async () => {
     if (stopped) return;
     const my = ++session;
@@ -179,51 +223,15 @@ export function startLokiFollower(deps: {
       return;
     }
     if (stopped || my !== session) return;
-    const { base, headers } = lokiHeaders(options);
-    const params = new URLSearchParams({
-      query: options.selector,
-      start: cp.ns.toString(),
-      limit: String(PAGE),
-      delay_for: '0',
-    });
-    const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/loki/api/v1/tail?${params}`, {
-      headers,
-    } as never);
+    const { url, headers } = tailUrl();
+    const socket = new WebSocket(url, { headers } as never);
     ws = socket;
     socket.addEventListener('open', () => {
       connected = true;
       delay = backoff.min;
       logger.info('following Loki', { selector: options.selector });
     });
-    socket.addEventListener('message', (ev) => {
-      if (pending >= MAX_PENDING_FRAMES) {
-        // Storing fell behind: drop the socket; the next catch-up reads the gap from query_range.
-        socket.close(4000, 'behind');
-        return;
-      }
-      let frame: z.infer<typeof frameSchema>;
-      try {
-        frame = frameSchema.parse(JSON.parse(String(ev.data)));
-      } catch {
-        logger.warn('Loki tail sent a frame that is not a tail response; reconnecting');
-        socket.close(4001, 'bad frame');
-        return;
-      }
-      if (frame.dropped_entries?.length)
-        metrics.inc('tracepulse_loki_follow_dropped_total', undefined, frame.dropped_entries.length);
-      pending++;
-      chain = chain
-        .then(() => store(toEntries(frame.streams)))
-        .catch((err) => {
-          logger.error('storing followed Loki lines failed; reconnecting to read them again', {
-            error: String(err),
-          });
-          socket.close(4002, 'store failed');
-        })
-        .finally(() => {
-          pending--;
-        });
-    });
+    socket.addEventListener('message', (ev) => receiveFrame(socket, ev.data));
     socket.addEventListener('close', () => {
       if (ws === socket) ws = null;
       if (connected) logger.warn('Loki tail closed; catching up and reconnecting');
