@@ -44,61 +44,54 @@ export function parseStream(
   const records: StreamRecord[] = [];
   const problems: string[] = [];
   text.split('\n').forEach((raw, i) => {
-    const line = i + 1;
     const trimmed = raw.trim();
     if (!trimmed || trimmed.startsWith('#') || trimmed.startsWith('//')) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(trimmed);
-    } catch (e) {
-      problems.push(`line ${line}: malformed JSON: ${(e as Error).message}`);
-      return;
-    }
-    if (!value || typeof value !== 'object' || Array.isArray(value)) {
-      problems.push(`line ${line}: expected a JSON object`);
-      return;
-    }
-    const { type, ...body } = value as Record<string, unknown>;
-    const bad = (issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>) =>
-      problems.push(...describeIssues(issues).map((p) => `line ${line} (${String(type)}): ${p}`));
-    switch (type) {
-      case 'map': {
-        const r = mapSchema.safeParse(body);
-        if (r.success) records.push({ type, line, yaml: r.data.yaml });
-        else bad(r.error.issues);
-        return;
-      }
-      case 'change': {
-        const r = changeInputSchema.safeParse(body);
-        if (r.success) records.push({ type, line, body });
-        else bad(r.error.issues);
-        return;
-      }
-      case 'log': {
-        const r = logLineInputSchema.safeParse(body);
-        if (r.success) records.push({ type, line, body });
-        else bad(r.error.issues);
-        return;
-      }
-      case 'event': {
-        const r = debugEventInputSchema.safeParse(body);
-        if (r.success) records.push({ type, line, body });
-        else bad(r.error.issues);
-        return;
-      }
-      case 'label': {
-        const r = labelSchema.safeParse(body);
-        if (r.success) records.push({ type, line, label: r.data });
-        else bad(r.error.issues);
-        return;
-      }
-      default:
-        problems.push(
-          `line ${line}: unknown type ${JSON.stringify(type)} (expected one of: ${recordTypes.join(', ')})`,
-        );
-    }
+    const record = parseRecord(trimmed, i + 1);
+    if (Array.isArray(record)) problems.push(...record);
+    else records.push(record);
   });
   return problems.length ? { ok: false, problems } : { ok: true, records };
+}
+
+/** One line's record, or what is wrong with it: not a JSON object, or not valid for its type. */
+function parseRecord(trimmed: string, line: number): StreamRecord | string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(trimmed);
+  } catch (e) {
+    return [`line ${line}: malformed JSON: ${(e as Error).message}`];
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    return [`line ${line}: expected a JSON object`];
+  const { type, ...body } = value as Record<string, unknown>;
+  const bad = (issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>) =>
+    describeIssues(issues).map((p) => `line ${line} (${String(type)}): ${p}`);
+  switch (type) {
+    case 'map': {
+      const r = mapSchema.safeParse(body);
+      return r.success ? { type, line, yaml: r.data.yaml } : bad(r.error.issues);
+    }
+    case 'change': {
+      const r = changeInputSchema.safeParse(body);
+      return r.success ? { type, line, body } : bad(r.error.issues);
+    }
+    case 'log': {
+      const r = logLineInputSchema.safeParse(body);
+      return r.success ? { type, line, body } : bad(r.error.issues);
+    }
+    case 'event': {
+      const r = debugEventInputSchema.safeParse(body);
+      return r.success ? { type, line, body } : bad(r.error.issues);
+    }
+    case 'label': {
+      const r = labelSchema.safeParse(body);
+      return r.success ? { type, line, label: r.data } : bad(r.error.issues);
+    }
+    default:
+      return [
+        `line ${line}: unknown type ${JSON.stringify(type)} (expected one of: ${recordTypes.join(', ')})`,
+      ];
+  }
 }
 
 /** Writes records back as NDJSON text (the inverse of parseStream, without comments). */
