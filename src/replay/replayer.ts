@@ -85,33 +85,53 @@ export async function replayRecords(
       case 'event': {
         await flush();
         triggers ??= new Set(await client.triggers());
-        const e = eventFields(r.body);
-        const isTrigger = e.priority === 'high' || (e.priority === undefined && triggers.has(e.eventType));
-        const started = performance.now();
-        const { eventId, duplicate } = await client.postEvent(r.body);
-        counts.events++;
-        if (!isTrigger || duplicate) break;
-        counts.triggers++;
-        const report = await client.waitForReport({ eventId, correlationId: e.correlationId, timeoutMs });
-        const result: TriggerResult = {
-          line: r.line,
-          eventId,
-          eventType: e.eventType,
-          service: e.service,
-          errorCode: e.errorCode,
-          correlationId: e.correlationId,
-          report,
-          wallMs: performance.now() - started,
-          label: e.correlationId ? (labels.get(e.correlationId) ?? null) : null,
-        };
-        results.push(result);
-        options.onTrigger?.(result);
+        const result = await feedEvent(r.line, r.body, triggers, { client, counts, labels, timeoutMs });
+        if (result) {
+          results.push(result);
+          options.onTrigger?.(result);
+        }
         break;
       }
     }
   }
   await flush();
   return { results, counts };
+}
+
+/**
+ * Posts one event and counts it; for a trigger (high priority, or a trigger type of the map without
+ * a priority) that is not a duplicate, waits for its report: what the trigger gave, null otherwise.
+ */
+async function feedEvent(
+  line: number,
+  body: Record<string, unknown>,
+  triggers: Set<string>,
+  feed: { client: FeedClient; counts: ReplayCounts; labels: Map<string, Label>; timeoutMs: number },
+): Promise<TriggerResult | null> {
+  const { client, counts } = feed;
+  const e = eventFields(body);
+  const isTrigger = e.priority === 'high' || (e.priority === undefined && triggers.has(e.eventType));
+  const started = performance.now();
+  const { eventId, duplicate } = await client.postEvent(body);
+  counts.events++;
+  if (!isTrigger || duplicate) return null;
+  counts.triggers++;
+  const report = await client.waitForReport({
+    eventId,
+    correlationId: e.correlationId,
+    timeoutMs: feed.timeoutMs,
+  });
+  return {
+    line,
+    eventId,
+    eventType: e.eventType,
+    service: e.service,
+    errorCode: e.errorCode,
+    correlationId: e.correlationId,
+    report,
+    wallMs: performance.now() - started,
+    label: e.correlationId ? (feed.labels.get(e.correlationId) ?? null) : null,
+  };
 }
 
 /** The event fields replay needs, from the flat or the nested DebugQueue form. */
