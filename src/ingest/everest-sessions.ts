@@ -77,32 +77,37 @@ export function translateSessionEvent(
       },
     },
   ];
-  if (abnormalEnd || s.event === 'PluginTimeout') {
-    const details: Record<string, string> = {
-      sessionId: s.uuid,
-      everestModule: opts.module,
-      sessionEvent: s.event,
-    };
-    if (s.connector_id !== undefined) details.connector = String(s.connector_id);
-    items.push({
-      kind: 'event',
-      input: {
-        id: `everest:${s.uuid}:${s.event}`,
-        eventType: 'SESSION_DROP',
-        service,
-        errorCode: abnormalEnd ? (reason as string) : 'PluginTimeout',
-        correlationId: s.uuid,
-        details,
-        // A plug-in timeout is usually the user (no card presented): context, not a report.
-        priority: abnormalEnd ? 'high' : 'low',
-        timestamp: s.timestamp || undefined,
-        message: abnormalEnd
-          ? `transaction finished with stop reason ${reason}`
-          : 'EV plugged in but no authorization within the connection timeout',
-      },
-    });
-  }
+  if (abnormalEnd || s.event === 'PluginTimeout')
+    items.push(sessionDrop(s, service, opts.module, abnormalEnd));
   return { ok: true, items };
+}
+
+/** The SESSION_DROP of an abnormal TransactionFinished (a report) or of a PluginTimeout (context only). */
+function sessionDrop(s: SessionEvent, service: string, module: string, abnormalEnd: boolean): Translated {
+  const reason = s.transaction_finished?.reason;
+  const details: Record<string, string> = {
+    sessionId: s.uuid,
+    everestModule: module,
+    sessionEvent: s.event,
+  };
+  if (s.connector_id !== undefined) details.connector = String(s.connector_id);
+  return {
+    kind: 'event',
+    input: {
+      id: `everest:${s.uuid}:${s.event}`,
+      eventType: 'SESSION_DROP',
+      service,
+      errorCode: abnormalEnd ? (reason as string) : 'PluginTimeout',
+      correlationId: s.uuid,
+      details,
+      // A plug-in timeout is usually the user (no card presented): context, not a report.
+      priority: abnormalEnd ? 'high' : 'low',
+      timestamp: s.timestamp || undefined,
+      message: abnormalEnd
+        ? `transaction finished with stop reason ${reason}`
+        : 'EV plugged in but no authorization within the connection timeout',
+    },
+  };
 }
 
 function sessionDetail(s: SessionEvent): string {
