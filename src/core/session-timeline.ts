@@ -44,7 +44,22 @@ export function buildSessionTimeline(
   logs: LogLine[],
   truncated = false,
 ): SessionTimeline {
-  const rows: Array<{ at: number; order: number; entry: TimelineEntry; log?: LogLine }> = [];
+  const rows = orderedRows(events, logs);
+  return {
+    correlationId,
+    start: rows[0]?.entry.time ?? null,
+    end: rows.at(-1)?.entry.time ?? null,
+    entries: rows.map((r) => r.entry),
+    gaps: gapsOf(rows),
+    truncated,
+  };
+}
+
+type Row = { at: number; order: number; entry: TimelineEntry; log?: LogLine };
+
+/** Events and log lines as timeline entries in time order; at the same instant the log line comes first. */
+function orderedRows(events: DebugEvent[], logs: LogLine[]): Row[] {
+  const rows: Row[] = [];
   for (const e of events)
     rows.push({
       at: e.timestamp,
@@ -77,8 +92,11 @@ export function buildSessionTimeline(
         message: l.message,
       },
     });
-  rows.sort((a, b) => a.at - b.at || a.order - b.order);
+  return rows.sort((a, b) => a.at - b.at || a.order - b.order);
+}
 
+/** What is missing from the ordered story: OCPP responses that never came, MeterValues that stopped. */
+function gapsOf(rows: Row[]): TimelineGap[] {
   const gaps: TimelineGap[] = [];
   for (const r of rows)
     if (r.log?.attributes?.missingResponse === true)
@@ -102,15 +120,7 @@ export function buildSessionTimeline(
         message: `MeterValues stopped: none for ${Math.round((last.at - lastMeter.at) / 1000)} s after this (usually every ${Math.round(usual / 1000)} s)`,
       });
   }
-  gaps.sort((a, b) => a.time.localeCompare(b.time));
-  return {
-    correlationId,
-    start: rows[0]?.entry.time ?? null,
-    end: last?.entry.time ?? null,
-    entries: rows.map((r) => r.entry),
-    gaps,
-    truncated,
-  };
+  return gaps.sort((a, b) => a.time.localeCompare(b.time));
 }
 
 /** A session's story as a report carries it: condensed, with how much was left out. */
