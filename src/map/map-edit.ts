@@ -49,9 +49,12 @@ export function addDependency(yamlText: string, service: string, dependsOn: stri
   return { ok: true, yaml: dump(expected, { lineWidth: 120, noRefs: true }), changed: true, rewritten: true };
 }
 
-/** The in-place text edit for the usual shapes (flow list, block list, no list); null otherwise. */
-function editText(text: string, service: string, dep: string): string | null {
-  const lines = text.split('\n');
+/**
+ * Where `service` is under the top-level `services:` key: its header line `at`, and `end`, the line
+ * after its block (the following lines indented deeper, blank and comment lines included); null
+ * when the text has no such key or service.
+ */
+function serviceBlock(lines: string[], service: string): { at: number; end: number } | null {
   const top = lines.findIndex((l) => /^services\s*:\s*(#.*)?$/.test(l));
   if (top < 0) return null;
   const header = new RegExp(`^(\\s+)(["']?)${escapeRe(service)}\\2\\s*:\\s*(#.*)?$`);
@@ -68,13 +71,21 @@ function editText(text: string, service: string, dep: string): string | null {
     }
   }
   if (at < 0) return null;
-  // The service's block: the following lines indented deeper (blank and comment lines included).
   let end = at + 1;
   while (end < lines.length) {
     const l = lines[end]!;
     if (l.trim() !== '' && !l.trim().startsWith('#') && l.length - l.trimStart().length <= indent) break;
     end++;
   }
+  return { at, end };
+}
+
+/** The in-place text edit for the usual shapes (flow list, block list, no list); null otherwise. */
+function editText(text: string, service: string, dep: string): string | null {
+  const lines = text.split('\n');
+  const found = serviceBlock(lines, service);
+  if (!found) return null;
+  const { at, end } = found;
   const block = lines.slice(at + 1, end);
   const firstChild = block.find((l) => l.trim() !== '' && !l.trim().startsWith('#'));
   if (!firstChild) return null;
