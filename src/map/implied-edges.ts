@@ -43,10 +43,17 @@ export function impliedEdges(graph: SystemGraph): ReadonlyMap<string, readonly I
   for (const [s, m] of moduleOf) {
     const declared = new Set(graph.services.get(s)!.dependsOn);
     const edges: ImpliedEdge[] = [];
-    for (const i of everestInterfaces[m]!.requires) {
+    const requires = everestInterfaces[m]!.requires;
+    for (const i of requires) {
       // A requirement the map already wires to a provider was thought about: the others it leaves
-      // out are left out on purpose (Auth wired to connectors 1 and 2 is not missing connector 3).
-      if ((providers.get(i) ?? []).some((p) => declared.has(p))) continue;
+      // out are left out on purpose (OCPP wired to connectors 1 and 2 is not missing connector 3).
+      // A dependency that also serves another requirement does not show that (Auth is wired to the
+      // EvseManagers it requires, which happen to provide tokens too: its reader may still be missing).
+      const servesOnlyThis = (p: string) => {
+        const provides = everestInterfaces[moduleOf.get(p)!]!.provides;
+        return !requires.some((j) => j !== i && provides.includes(j));
+      };
+      if ((providers.get(i) ?? []).some((p) => declared.has(p) && servesOnlyThis(p))) continue;
       for (const p of providers.get(i) ?? []) {
         if (p === s || declared.has(p)) continue;
         const taken = [...moduleOf].some(

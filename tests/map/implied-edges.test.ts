@@ -22,6 +22,8 @@ services:
     depends_on: [imd_1]
   evse_2:
     module: EvseManager (AC, connector 2)
+  evse_3:
+    module: EvseManager (AC, connector 3, not wired to OCPP on purpose)
   imd_1:
     module: Bender_isoCHA425HV
   imd_2:
@@ -39,16 +41,36 @@ describe('dependencies implied by EVerest manifests', () => {
     expect(everestModuleOf(depot, 'display')).toBeNull();
   });
 
-  test('Auth requires a token provider: the reader the map left out is implied', () => {
-    const edges = impliedEdges(depot).get('auth') ?? [];
-    expect(edges).toContainEqual({
+  test('a requirement the map wires to no provider implies every provider', () => {
+    expect(impliedEdges(depot).get('meter')).toEqual([
+      {
+        dependsOn: 'serial_hub',
+        interface: 'serial_communication_hub',
+        module: 'GenericPowermeter',
+        providerModule: 'SerialCommHub',
+      },
+    ]);
+    expect(impliedEdges(depot).get('auth')).toContainEqual({
       dependsOn: 'pn532',
       interface: 'auth_token_provider',
       module: 'Auth',
       providerModule: 'PN532TokenProvider',
     });
+  });
+
+  test('a requirement already wired to a provider that serves only it implies no others', () => {
+    // OCPP201 is wired to evse_1 and evse_2 for its evse_manager requirement: it is not missing a third.
+    const edges = impliedEdges(depot).get('ocpp201') ?? [];
+    expect(edges.map((e) => e.interface)).not.toContain('evse_manager');
     // Declared edges are not implied again.
-    expect(edges.map((e) => e.dependsOn)).not.toContain('ocpp201');
+    expect(edges.map((e) => e.dependsOn)).not.toContain('evse_1');
+  });
+
+  test('a provider wired for another requirement does not satisfy this one', () => {
+    // operator_auth is wired to OCPP201 (its token validator), which provides tokens too: the reader is still implied.
+    expect(impliedEdges(depot).get('operator_auth')).toContainEqual(
+      expect.objectContaining({ dependsOn: 'pn532', interface: 'auth_token_provider' }),
+    );
   });
 
   test('a provider another service of the same module already depends on is taken', () => {
