@@ -73,33 +73,14 @@ export async function evalCommand(
   const started = performance.now();
   const outcomes: Outcome[] = [];
   let unlabelled = 0;
+  const target = args.values.url
+    ? { url: args.values.url, apiKey: args.values['api-key'] ?? process.env.TRACEPULSE_API_KEY }
+    : null;
   for (const file of files) {
-    const text = readInputFile(file, err);
-    if (text === null) return 1;
-    const parsed = parseStream(text);
-    if (!parsed.ok) {
-      for (const p of parsed.problems) err.write(`${file}: ${p}\n`);
-      return 1;
-    }
-    const target: FeedTarget = args.values.url
-      ? remoteTarget({
-          url: args.values.url,
-          apiKey: args.values['api-key'] ?? process.env.TRACEPULSE_API_KEY,
-        })
-      : await startLocalTarget({ ownMap: true });
-    try {
-      const { results } = await replayRecords(parsed.records, createFeedClient(target), {
-        reportTimeoutMs: timeout,
-      });
-      const name = relative(process.cwd(), file) || file;
-      for (const r of results) {
-        const o = scoreTrigger(name, r);
-        if (o) outcomes.push(o);
-        else unlabelled++;
-      }
-    } finally {
-      await target.stop();
-    }
+    const scored = await scoreCaseFile(file, target, timeout, err);
+    if (!scored) return 1;
+    outcomes.push(...scored.outcomes);
+    unlabelled += scored.unlabelled;
   }
   const summary = summarise(outcomes);
   const wallSeconds = (performance.now() - started) / 1000;
@@ -123,6 +104,42 @@ export async function evalCommand(
     return 1;
   }
   return 0;
+}
+
+/**
+ * Replays one case file into a fresh in-process service (or the remote one) and scores its labelled
+ * triggers; null (the problems written) when the file cannot be read or is not a valid stream.
+ */
+async function scoreCaseFile(
+  file: string,
+  remote: { url: string; apiKey: string | undefined } | null,
+  timeoutMs: number,
+  err: TextOut,
+): Promise<{ outcomes: Outcome[]; unlabelled: number } | null> {
+  const text = readInputFile(file, err);
+  if (text === null) return null;
+  const parsed = parseStream(text);
+  if (!parsed.ok) {
+    for (const p of parsed.problems) err.write(`${file}: ${p}\n`);
+    return null;
+  }
+  const target: FeedTarget = remote ? remoteTarget(remote) : await startLocalTarget({ ownMap: true });
+  const outcomes: Outcome[] = [];
+  let unlabelled = 0;
+  try {
+    const { results } = await replayRecords(parsed.records, createFeedClient(target), {
+      reportTimeoutMs: timeoutMs,
+    });
+    const name = relative(process.cwd(), file) || file;
+    for (const r of results) {
+      const o = scoreTrigger(name, r);
+      if (o) outcomes.push(o);
+      else unlabelled++;
+    }
+  } finally {
+    await target.stop();
+  }
+  return { outcomes, unlabelled };
 }
 
 const pct = (a: number, n: number) => (n ? `${((100 * a) / n).toFixed(1)}%` : '-');
