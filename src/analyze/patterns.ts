@@ -1,13 +1,16 @@
 import { levelRank } from '../core/log-line.ts';
 import type { SystemGraph } from '../map/graph.ts';
 import type { EvidenceBundle, EvidenceEvent, EvidenceLog, PatternHistory } from './evidence.ts';
-import type { EventFact, LogFact, PatternFact, TriggerEvent } from './facts.ts';
+import type { EventFact, LogFact, Novelty, PatternFact, TriggerEvent } from './facts.ts';
 import { classify } from './novelty.ts';
 import { reportsLostContact } from './silent-peer.ts';
 import { cmp, messagePattern, words } from './text.ts';
 import { isVague } from './vocabulary.ts';
 
 const WARN = levelRank.warn;
+
+/** How a pattern of one candidate, seen `n` times in the window, compares with its baseline. */
+type NoveltyOf = (key: string, n: number) => Novelty;
 
 /**
  * The window's lines and events as the signals read them: each candidate's warn+ lines grouped
@@ -24,14 +27,31 @@ export function windowFacts(input: {
   asCandidate(name: string): string | null;
   resolveName(name: string): string | null;
 }): { logFacts: LogFact[]; eventFacts: EventFact[]; patterns: Map<string, PatternFact[]> } {
-  const { event, graph, evidence, windowStart, failing, asCandidate, resolveName } = input;
-  const T = event.timestamp;
+  const { evidence, windowStart, asCandidate } = input;
   const history = new Map<string, PatternHistory>();
   for (const h of evidence.history) {
     const s = asCandidate(h.service);
     if (s) history.set(`${s}\u0000${h.pattern}`, h);
   }
+  const novelty: NoveltyOf = (key, n) =>
+    classify(history, key, n, evidence.windowMs, windowStart, evidence.baselineMs);
+  const lines = linePatterns(input, novelty);
+  const events = eventPatterns(input, novelty);
+  const patterns = new Map<string, PatternFact[]>();
+  for (const p of [...lines.patterns, ...events.patterns])
+    patterns.set(p.service, [...(patterns.get(p.service) ?? []), p]);
+  for (const list of patterns.values())
+    list.sort((a, b) => a.firstTs - b.firstTs || cmp(a.pattern, b.pattern));
+  return { logFacts: lines.logFacts, eventFacts: events.eventFacts, patterns };
+}
 
+/** Window lines, each classified, and the candidates' warn+ lines grouped by message pattern. */
+function linePatterns(
+  input: Parameters<typeof windowFacts>[0],
+  novelty: NoveltyOf,
+): { logFacts: LogFact[]; patterns: PatternFact[] } {
+  const { event, graph, evidence, windowStart, failing, asCandidate } = input;
+  const T = event.timestamp;
   const triggerWords = words(
     `${event.eventType} ${event.errorCode} ${event.message ?? ''} ${Object.values(event.details).join(' ')}`,
   );
@@ -39,12 +59,9 @@ export function windowFacts(input: {
     const w = [...words(message)];
     return w.length > 0 && w.filter((x) => triggerWords.has(x)).length * 2 >= w.length;
   };
-
-  // Window patterns first (counts decide spiking versus chronic), then per-line facts.
   const raw = new Map<string, { service: string; lines: EvidenceLog[] }>();
-  const inWindow = (ts: number) => ts >= windowStart && ts <= T;
   const logs = evidence.logs
-    .filter((l) => inWindow(l.ts))
+    .filter((l) => l.ts >= windowStart && l.ts <= T)
     .sort((a, b) => a.ts - b.ts || cmp(a.service, b.service) || cmp(a.message, b.message));
   const pre = logs.map((l) => ({ l, candidate: asCandidate(l.service), pattern: messagePattern(l.message) }));
   for (const p of pre) {
@@ -54,30 +71,18 @@ export function windowFacts(input: {
     entry.lines.push(p.l);
     raw.set(key, entry);
   }
-  const novelty = (key: string, n: number) =>
-    classify(history, key, n, evidence.windowMs, windowStart, evidence.baselineMs);
-
-  const logFacts: LogFact[] = pre.map((p) => ({
-    ...p.l,
-    candidate: p.candidate,
-    pattern: p.pattern,
-    novelty: p.candidate
-      ? novelty(
-          `${p.candidate}\u0000${p.pattern}`,
-          raw.get(`${p.candidate}\u0000${p.pattern}`)?.lines.length ?? 1,
-        )
-      : 'new',
-  }));
-
-  const patterns = new Map<string, PatternFact[]>();
-  const push = (p: PatternFact) => {
-    const list = patterns.get(p.service) ?? [];
-    list.push(p);
-    patterns.set(p.service, list);
-  };
-  for (const [key, { service, lines }] of raw) {
+  const logFacts: LogFact[] = pre.map((p) => {
+    const key = `${p.candidate}\u0000${p.pattern}`;
+    return {
+      ...p.l,
+      candidate: p.candidate,
+      pattern: p.pattern,
+      novelty: p.candidate ? novelty(key, raw.get(key)?.lines.length ?? 1) : 'new',
+    };
+  });
+  const patterns = [...raw].map(([key, { service, lines }]): PatternFact => {
     const first = lines[0]!;
-    push({
+    return {
       service,
       pattern: key.slice(service.length + 1),
       level: lines.reduce((m, l) => (levelRank[l.level] > levelRank[m] ? l.level : m), first.level),
@@ -90,32 +95,43 @@ export function windowFacts(input: {
       vague: isVague(first.message, graph),
       restates: service === failing && restatesTrigger(first.message),
       lostContact: reportsLostContact(first.message),
-    });
-  }
+    };
+  });
+  return { logFacts, patterns };
+}
 
-  const eventGroups = new Map<string, EvidenceEvent[]>();
-  // Earlier occurrences of the trigger's own failure are the same symptom, not evidence about a cause
-  // (they are counted in failureHistory instead).
+/**
+ * Window events, each classified, grouped per candidate by type and code. Earlier occurrences of
+ * the trigger's own failure are the same symptom, not evidence about a cause (they are counted in
+ * failureHistory instead).
+ */
+function eventPatterns(
+  input: Parameters<typeof windowFacts>[0],
+  novelty: NoveltyOf,
+): { eventFacts: EventFact[]; patterns: PatternFact[] } {
+  const { event, evidence, windowStart, failing, asCandidate, resolveName } = input;
+  const T = event.timestamp;
   const sameFailure = (e: EvidenceEvent) =>
     e.eventType === event.eventType && e.errorCode === event.errorCode && resolveName(e.service) === failing;
   const events = evidence.events
-    .filter((e) => e.id !== event.id && inWindow(e.ts) && !sameFailure(e))
+    .filter((e) => e.id !== event.id && e.ts >= windowStart && e.ts <= T && !sameFailure(e))
     .sort((a, b) => a.ts - b.ts || cmp(a.id, b.id));
+  const groups = new Map<string, EvidenceEvent[]>();
   for (const e of events) {
     const s = asCandidate(e.service);
     if (!s) continue;
     const key = `${s}\u0000event:${e.eventType}:${e.errorCode}`;
-    eventGroups.set(key, [...(eventGroups.get(key) ?? []), e]);
+    groups.set(key, [...(groups.get(key) ?? []), e]);
   }
   const eventFacts: EventFact[] = events.map((e) => {
     const s = asCandidate(e.service);
     const key = `${s}\u0000event:${e.eventType}:${e.errorCode}`;
-    return { ...e, candidate: s, novelty: s ? novelty(key, eventGroups.get(key)?.length ?? 1) : 'new' };
+    return { ...e, candidate: s, novelty: s ? novelty(key, groups.get(key)?.length ?? 1) : 'new' };
   });
-  for (const [key, list] of eventGroups) {
+  const patterns = [...groups].map(([key, list]): PatternFact => {
     const service = key.slice(0, key.indexOf('\u0000'));
     const first = list[0]!;
-    push({
+    return {
       service,
       pattern: key.slice(service.length + 1),
       level: 'error',
@@ -128,10 +144,7 @@ export function windowFacts(input: {
       vague: false,
       restates: false,
       lostContact: reportsLostContact(`${first.errorCode} ${first.message ?? ''}`),
-    });
-  }
-  for (const list of patterns.values())
-    list.sort((a, b) => a.firstTs - b.firstTs || cmp(a.pattern, b.pattern));
-
-  return { logFacts, eventFacts, patterns };
+    };
+  });
+  return { eventFacts, patterns };
 }
