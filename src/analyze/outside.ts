@@ -198,8 +198,29 @@ export function lookOutside(input: {
   for (const [s, why] of input.pointedAt ?? [])
     consider({ service: s, why, suggest: { service: failing, dependsOn: s }, viaPath: true, mapped: true });
 
-  // Cascades: an earlier diagnosis is linked when it shares the session, or when this failure's
-  // candidates (declared or pointed at) meet the earlier failure's closure.
+  const linked = linkCascades({ event, graph, evidence, failing, closure, T, outside }, consider);
+  ownDependencies(graph, outside, consider);
+  return { outside, linked };
+}
+
+/**
+ * Cascades: an earlier diagnosis is linked when it shares the session, or when this failure's
+ * candidates (declared or pointed at) meet the earlier failure's closure; its service and root are
+ * then considered too.
+ */
+function linkCascades(
+  input: {
+    event: Parameters<typeof lookOutside>[0]['event'];
+    graph: SystemGraph;
+    evidence: EvidenceBundle;
+    failing: string;
+    closure: ReadonlySet<string>;
+    T: number;
+    outside: ReadonlyMap<string, OutsideCandidate>;
+  },
+  consider: (c: OutsideCandidate) => void,
+): LinkedDiagnosis[] {
+  const { event, graph, evidence, failing, closure, T, outside } = input;
   const linked: LinkedDiagnosis[] = [];
   for (const d of evidence.recentReports) {
     if (d.ts > T || d.ts < T - CASCADE_MS) continue;
@@ -236,9 +257,19 @@ export function lookOutside(input: {
       cascade: true,
     });
   }
-  // The edge the map lacks brings the outside candidate's own dependencies with it: a meter's
-  // Modbus hub is as much a suspect as the meter once the meter is.
-  // (Not for a provider only the manifests imply: nothing points at it but the architecture.)
+  return linked;
+}
+
+/**
+ * The edge the map lacks brings the outside candidate's own dependencies with it: a meter's Modbus
+ * hub is as much a suspect as the meter once the meter is. (Not for a provider only the manifests
+ * imply: nothing points at it but the architecture.)
+ */
+function ownDependencies(
+  graph: SystemGraph,
+  outside: ReadonlyMap<string, OutsideCandidate>,
+  consider: (c: OutsideCandidate) => void,
+): void {
   for (const o of [...outside.values()]) {
     if (!o.mapped || o.implied || !graph.services.has(o.service)) continue;
     for (const c of graph.candidates(o.service))
@@ -252,5 +283,4 @@ export function lookOutside(input: {
           ...(o.cascade ? { cascade: true } : {}),
         });
   }
-  return { outside, linked };
 }
