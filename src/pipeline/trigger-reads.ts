@@ -1,6 +1,6 @@
 import type { Clock, Scheduler, Timer } from '../core/clock.ts';
 import type { DebugEvent } from '../core/event.ts';
-import type { EventSource, RemoteEvent } from '../core/event-source.ts';
+import type { EventQuery, EventSource, RemoteEvent } from '../core/event-source.ts';
 import type { LogSource, RemoteLogLine, SourceOutcome } from '../core/log-source.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -107,23 +107,24 @@ export function createTriggerReads(deps: {
       services.add(c.service);
       for (const a of graph.services.get(c.service)?.aliases ?? []) services.add(a);
     }
-    const [r, events] = await Promise.all([readLines(event, services), readEvents(event, services)]);
-    return { ...r, events };
-  };
-
-  /** Events other instances took, within the same deadline; a failed source yields none. */
-  const readEvents = async (event: DebugEvent, services: Set<string>): Promise<RemoteEvent[]> => {
-    const sources = deps.eventSources ?? [];
-    if (!sources.length) return [];
-    const q = {
+    // One window for both: the analysis window as the local evidence opens it, and the session's
+    // own lines and events from as far back as that window can stretch (gather.ts).
+    const q: EventQuery = {
       correlationId: event.correlationId,
       services: [...services],
       since: deps.windowStart(event),
-      // The window may open further back, at the session's first warning (gather.ts).
       sessionSince: event.timestamp - MAX_WINDOW_MS,
       until: event.timestamp,
       limit: MAX_LOG_ROWS,
     };
+    const [r, events] = await Promise.all([readLines(event, q), readEvents(event, q)]);
+    return { ...r, events };
+  };
+
+  /** Events other instances took, within the same deadline; a failed source yields none. */
+  const readEvents = async (event: DebugEvent, q: EventQuery): Promise<RemoteEvent[]> => {
+    const sources = deps.eventSources ?? [];
+    if (!sources.length) return [];
     const answers = await Promise.all(
       sources.map(async (s) => {
         let timer: Timer | undefined;
@@ -154,25 +155,11 @@ export function createTriggerReads(deps: {
 
   const readLines = async (
     event: DebugEvent,
-    services: Set<string>,
+    q: EventQuery,
   ): Promise<{ lines: RemoteLogLine[]; outcomes: SourceOutcome[] }> => {
     const sources = deps.logSources;
     if (!sources.length) return { lines: [], outcomes: [] };
-    const r = await queryLogSources(
-      sources,
-      {
-        correlationId: event.correlationId,
-        services: [...services],
-        // The analysis window as the local evidence opens it; the session's own lines from as far
-        // back as that window can stretch, so a session failing for longer widens it (gather.ts).
-        since: deps.windowStart(event),
-        sessionSince: event.timestamp - MAX_WINDOW_MS,
-        until: event.timestamp,
-        limit: MAX_LOG_ROWS,
-      },
-      REFRESH_DEADLINE_MS,
-      scheduler,
-    );
+    const r = await queryLogSources(sources, q, REFRESH_DEADLINE_MS, scheduler);
     for (const o of r.outcomes) {
       metrics.inc('tracepulse_log_source_queries_total', {
         source: o.source,
