@@ -4,6 +4,7 @@ import { modelVersionOf } from '../core/learnt-model.ts';
 import type { Adjustments, EvidenceBundle } from './evidence.ts';
 import { levelRank } from '../core/log-line.ts';
 import { buildFacts, type TriggerEvent } from './facts.ts';
+import { baselineKey, seenInBaseline } from './novelty.ts';
 import { score, toHypotheses } from './rank.ts';
 import { cascade } from './rules/cascade.ts';
 import { codeOrigin } from './rules/code-origin.ts';
@@ -130,16 +131,12 @@ function probeOutside(
   const elsewhere = [...facts.graph.services.keys()].filter((s) => !facts.candidate.has(s));
   if (!elsewhere.length) return out;
   // Outside services with a warning in the window that their own baseline does not explain.
-  const seen = new Set(
-    evidence.history
-      .filter((h) => h.count > 0)
-      .map((h) => `${facts.graph.resolve(h.service) ?? h.service}\u0000${h.pattern}`),
-  );
+  const seen = seenInBaseline(evidence.history, facts.graph);
   const anomalous = new Set<string>();
   for (const l of facts.logs) {
     if (l.candidate || levelRank[l.level] < levelRank.warn || l.ts < facts.windowStart) continue;
     const s = facts.graph.resolve(l.service);
-    if (s && !seen.has(`${s}\u0000${l.pattern}`)) anomalous.add(s);
+    if (s && !seen.has(baselineKey(s, l.pattern))) anomalous.add(s);
   }
   for (const run of byRule) {
     if (run.error !== undefined) continue; // recorded by the main pass

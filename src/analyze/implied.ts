@@ -3,6 +3,7 @@ import type { SystemGraph } from '../map/graph.ts';
 import { impliedEdges } from '../map/implied-edges.ts';
 import type { EvidenceBundle } from './evidence.ts';
 import type { OutsideCandidate } from './outside.ts';
+import { baselineKey, seenInBaseline } from './novelty.ts';
 import { messagePattern } from './text.ts';
 import { CLOCK_SKEW_MS } from './weights.ts';
 
@@ -57,17 +58,13 @@ function firstNewAnomaly(
   windowStart: number,
   T: number,
 ): Map<string, number> {
-  const seen = new Set(
-    evidence.history
-      .filter((h) => h.count > 0)
-      .map((h) => `${graph.resolve(h.service) ?? h.service}\u0000${h.pattern}`),
-  );
+  const seen = seenInBaseline(evidence.history, graph);
   const out = new Map<string, number>();
   for (const l of evidence.logs) {
     if (l.ts < windowStart || l.ts > T || levelRank[l.level] < levelRank.warn) continue;
     const s = graph.resolve(l.service);
     if (!s || (out.get(s) ?? Number.POSITIVE_INFINITY) <= l.ts) continue;
-    if (!seen.has(`${s}\u0000${messagePattern(l.message)}`)) out.set(s, l.ts);
+    if (!seen.has(baselineKey(s, messagePattern(l.message)))) out.set(s, l.ts);
   }
   return out;
 }

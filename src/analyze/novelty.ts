@@ -1,3 +1,4 @@
+import type { SystemGraph } from '../map/graph.ts';
 import type { PatternHistory } from './evidence.ts';
 import type { Novelty } from './facts.ts';
 import { CASCADE_MS, SPIKE_P } from './weights.ts';
@@ -40,3 +41,17 @@ export function poissonTail(n: number, mean: number): number {
   }
   return Math.max(0, 1 - below);
 }
+
+/**
+ * The (map service, message pattern) pairs a baseline has seen, keyed as `baselineKey` spells them:
+ * a warning whose key is not among them is one its service never logged before.
+ */
+export function seenInBaseline(history: readonly PatternHistory[], graph: SystemGraph): Set<string> {
+  return new Set(
+    history
+      .filter((h) => h.count > 0)
+      .map((h) => baselineKey(graph.resolve(h.service) ?? h.service, h.pattern)),
+  );
+}
+
+export const baselineKey = (service: string, pattern: string): string => `${service}\u0000${pattern}`;
