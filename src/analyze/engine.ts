@@ -16,6 +16,7 @@ import { logErrors } from './rules/log-errors.ts';
 import { mentions } from './rules/mentions.ts';
 import { onset } from './rules/onset.ts';
 import { silentPeer } from './rules/silent-peer.ts';
+import { subject } from './rules/subject.ts';
 import type { Rule, RuleSet } from './rules/schema.ts';
 import { summarize } from './summary.ts';
 
@@ -54,6 +55,7 @@ export const families: readonly RuleFamily[] = [
   cascade,
   silentPeer,
   codeOrigin,
+  subject,
 ];
 
 /** Ranks root-cause hypotheses for one trigger. Pure: same input, same output. */

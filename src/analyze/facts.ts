@@ -9,6 +9,7 @@ import { type SilentPeer, silentPeers } from './silent-peer.ts';
 import { type Trail, trailOf } from './trail.ts';
 import { windowFacts } from './patterns.ts';
 import { type CodeStatement, codeStatedBy } from './rules/code-origin.ts';
+import { type Subject, subjectOf } from './rules/subject.ts';
 
 /** The trigger as the engine needs it (a stored DebugEvent fits). */
 export type TriggerEvent = Pick<
@@ -81,6 +82,8 @@ export interface Facts {
   codeOrigins: Map<string, CodeStatement>;
   /** What the failing service says in the trigger itself: its error code and message. */
   triggerStatement: string;
+  /** The silent component the failing service's report is about (rules/subject.ts). */
+  subject: Subject | null;
   changes: ChangeFact[];
   /** The changes of each candidate (a change touching several is listed under each). */
   changesOf: Map<string, ChangeFact[]>;
@@ -149,6 +152,7 @@ export function buildFacts(input: {
   });
 
   // A dependency that went quiet while its dependent reports losing it: the reports are about it.
+  const quiet = new Set((evidence.wentQuiet ?? []).map((n) => graph.resolve(n) ?? n));
   const triggerStatement = `${event.errorCode} ${event.message ?? ''}`;
   const silent = silentPeers({
     graph,
@@ -156,7 +160,7 @@ export function buildFacts(input: {
     patterns,
     logs: logFacts,
     events: eventFacts,
-    wentQuiet: new Set((evidence.wentQuiet ?? []).map((n) => graph.resolve(n) ?? n)),
+    wentQuiet: quiet,
     trigger: { service: failing, text: triggerStatement, ts: T },
   });
 
@@ -173,6 +177,18 @@ export function buildFacts(input: {
       (c) => [c.service, c],
     ),
   );
+
+  const subject = subjectOf({
+    graph,
+    failing,
+    candidates,
+    patterns,
+    logs: logFacts,
+    wentQuiet: quiet,
+    resolve: resolveName,
+    errorCode: event.errorCode,
+    message: event.message ?? '',
+  });
 
   const trail = trailOf({ graph, failing, candidate, outside, patterns, onset });
 
@@ -225,6 +241,7 @@ export function buildFacts(input: {
     silentPeers: silent,
     codeOrigins,
     triggerStatement,
+    subject,
     changes,
     changesOf,
     failureHistory: evidence.failureHistory,

@@ -8,6 +8,7 @@ import type { EventFact, LogFact, PatternFact } from './facts.ts';
  * EVerest's CommunicationFault error types (EVerest/everest-core@23c9dac:errors/powermeter.yaml,
  * power_supply_DC.yaml, evse_board_support.yaml), SerialCommHub's Modbus "Packet receive timeout"
  * (modules/Misc/SerialCommHub), libocpp's websocket "Connection failed" / "Connection lost", and
+ * SmartEVSE's "ERROR NO SERIAL COM" (dingo35/SmartEVSE-3.5#302: no Modbus answer from its mains meter), and
  * the POSIX conditions ETIMEDOUT "Connection timed out", ECONNREFUSED, ECONNRESET, EHOSTUNREACH.
  */
 const LOST_CONTACT = new RegExp(
@@ -15,7 +16,7 @@ const LOST_CONTACT = new RegExp(
     String.raw`communication ?(fault|error|timeout|failure)`,
     String.raw`\b(communication|connection|contact|link)\b.{0,80}?\b(lost|refused|failed|reset|closed|dropped|timed out)\b`,
     String.raw`lost (the )?(communication|connection|contact)`,
-    String.raw`\bno (\w+ ){0,2}(response|reply|answer|pdu|data|heartbeat)s?\b`,
+    String.raw`\bno (\w+ ){0,2}(response|reply|answer|pdu|data|heartbeat|com|comms|communication)s?\b`,
     String.raw`not (responding|answering|reachable|established)|does not (respond|answer)`,
     String.raw`timed? ?out|timeout|unreachable|(failed|unable) to connect`,
   ].join('|'),

@@ -91,3 +91,12 @@ export const BLAME_MIN = 0.3;
  * about it. About as strong as a structured origin.
  */
 export const SILENT_PEER = 1;
+
+// --- What a report is about (rules/subject.ts) ----------------------------------------------------
+/**
+ * The failing service's error code names one component that has no logs ("STUCK_RELAY",
+ * "GFCI_FAULT"): a detector reporting its subject. More than a structured origin (1.5): the
+ * component cannot add evidence of its own, so the reporter's statement is all it will ever have,
+ * and its detector's own lines count half as its symptom.
+ */
+export const SUBJECT = 2;

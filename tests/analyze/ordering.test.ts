@@ -322,3 +322,76 @@ services:
     expect(rulesOf(r, 'microocpp')).toContain('logs.mention');
   });
 });
+
+describe('a report about a component that cannot speak', () => {
+  /** OpenEVSE/OpenEVSE_PLUS#21: the relay welds; the controller's stuck-relay check reports it. */
+  const evse = graphOf(`
+services:
+  openevse_controller:
+    module: OpenEVSE controller firmware 7.1.3
+    depends_on: [relay, gfci, temp_monitor]
+  relay:
+    description: Struthers-Dunn 50 A 2-pole relay (K1)
+    aliases: [contactor]
+  gfci:
+    description: GFCI sense coil and self-test winding
+  temp_monitor:
+    module: TempMonitor (MCP9808)
+`);
+  const stuck = trigger({
+    service: 'openevse_controller',
+    eventType: 'CHARGING_FAULT',
+    errorCode: 'STUCK_RELAY',
+    message: 'STUCK RELAY after the EV stopped, current still flowing',
+  });
+  const logs = [
+    log(
+      'openevse_controller',
+      'error',
+      'STUCK RELAY: AC voltage present on load side with relay commanded open',
+      38,
+      true,
+    ),
+    log('openevse_controller', 'error', 'SERVICE REQUIRED: STUCK RELAY, EVSE disabled until reset', 38, true),
+    log('temp_monitor', 'info', 'MCP9808 ambient 21.5C', 60),
+  ];
+
+  test('the error code names the component, which has no logs: the controller reads as its detector', () => {
+    const r = run({ graph: evse, event: stuck, logs });
+    expect(r.hypotheses[0]?.service).toBe('relay');
+    expect(rulesOf(r, 'relay')).toContain('logs.subject');
+    expect(rulesOf(r, 'openevse_controller')).toContain('logs.symptom');
+  });
+
+  test('a component with logs of its own is judged on them, not on the report', () => {
+    const r = run({
+      graph: evse,
+      event: stuck,
+      logs: [...logs, log('relay', 'info', 'K1 coil energised', 300)],
+    });
+    expect(rulesOf(r, 'relay')).not.toContain('logs.subject');
+  });
+
+  test('a peer that answered is not a silent component: "CSMS rejected" with a CALLERROR code', () => {
+    const graph = graphOf('services:\n  ocpp:\n    module: OCPP201\n    depends_on: [csms]\n  csms: {}\n');
+    const r = run({
+      graph,
+      event: trigger({
+        service: 'ocpp',
+        eventType: 'TRANSACTION_ERROR',
+        errorCode: 'CsmsFormationViolation',
+        message: 'CSMS rejected TransactionEvent',
+      }),
+    });
+    expect(rulesOf(r, 'csms')).not.toContain('logs.subject');
+  });
+
+  test('lost contact does not say which end broke', () => {
+    const graph = graphOf('services:\n  ocpp:\n    module: OCPP201\n    depends_on: [csms]\n  csms: {}\n');
+    const r = run({
+      graph,
+      event: trigger({ service: 'ocpp', eventType: 'OCPP_DISCONNECT', errorCode: 'CsmsConnectionLost' }),
+    });
+    expect(rulesOf(r, 'csms')).not.toContain('logs.subject');
+  });
+});

@@ -34,6 +34,7 @@ export const patternWeight = (p: PatternFact): number =>
  * dependency that stated the trigger's error code in its own words (rules/code-origin.ts).
  */
 export function explainedBy(facts: Facts, service: string): string | null {
+  if (service === facts.failing && facts.subject) return facts.subject.service;
   const own = facts.onset.get(service) ?? Number.POSITIVE_INFINITY;
   // What it said first (within the skew of its onset).
   const first = (facts.patterns.get(service) ?? []).filter(
