@@ -395,3 +395,18 @@ services:
     expect(rulesOf(r, 'csms')).not.toContain('logs.subject');
   });
 });
+
+describe('OCPP-J CallError semantics', () => {
+  test("a CALLERROR InternalError is the receiver's: the CSMS is a candidate for it (d-02, SteVe's 'Internal services failed')", () => {
+    const r = run({
+      graph: ocppToCsms,
+      event: trigger({
+        service: 'ocpp',
+        eventType: 'AUTHORIZE_FAILED',
+        errorCode: 'CallError:InternalError',
+        message: 'CSMS answered Authorize.req with CALLERROR InternalError',
+      }),
+    });
+    expect(rulesOf(r, 'csms')).toContain('ev.ocpp.callerror-receiver');
+  });
+});

@@ -2,6 +2,7 @@ import type { Candidate, SystemGraph } from '../../map/graph.ts';
 import type { EvidenceLog } from '../evidence.ts';
 import type { PatternFact } from '../facts.ts';
 import { reportsLostContact } from '../silent-peer.ts';
+import { reportsReply } from '../replies.ts';
 import { commonNames, nameIndex, namesIn } from '../outside.ts';
 import type { Finding, RuleFamily } from './finding.ts';
 import { SUBJECT } from '../weights.ts';
@@ -19,22 +20,12 @@ export interface Subject {
   example: string;
 }
 
-/**
- * A peer that answered is not a silent component: "CSMS rejected StopTransaction" with a CALLERROR
- * code says the reply judged the request. The codes are OCPP-J's CallError codes (OCPP 1.6 JSON
- * spec 4.2.3; OCPP 2.0.1 part 4, 4.3), whose meaning says which end is at fault; "Rejected" is the
- * status OCPP replies carry.
- */
-const REPLY =
-  /\b(rejected|call ?error|NotImplemented|NotSupported|InternalError|ProtocolError|SecurityError|Forma(tion|t) ?Violation|Property ?Constraint ?Violation|Occur+ence ?Constraint ?Violation|Type ?Constraint ?Violation|GenericError|MessageTypeNotSupported|RpcFrameworkError)\b/i;
 /** "STUCK_RELAY" -> "STUCK RELAY", "PowerMeterFailure" -> "Power Meter Failure". */
 const codeWords = (code: string) =>
   code
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
     .replace(/[^A-Za-z0-9]+/g, ' ');
-
-const reportsReply = (statement: string) => REPLY.test(statement.slice(0, 512));
 
 /** The one silent candidate the trigger's statement names, if exactly one. */
 export function subjectOf(input: {
@@ -55,7 +46,8 @@ export function subjectOf(input: {
   // appeared at the CSMS" names the CSMS without being about it.
   const statement = codeWords(input.errorCode);
   // "Lost the connection to the CSMS" does not say which end broke: the peer, the link or the
-  // reporter itself (a silent peer that stopped talking is logs.silent's case).
+  // reporter itself (a silent peer that stopped talking is logs.silent's case). A peer that
+  // answered ("CSMS rejected StopTransaction") is not a silent component (replies.ts).
   const said = `${input.errorCode} ${statement} ${input.message}`;
   if (reportsLostContact(said) || reportsReply(said)) return null;
   const others = input.candidates.map((c) => c.service).filter((s) => s !== input.failing);
