@@ -15,6 +15,7 @@ import type { Hypothesis } from '../core/report.ts';
 import { isoTime } from '../core/time.ts';
 import { levelRank } from '../core/log-line.ts';
 import type { Candidate, SystemGraph } from '../map/graph.ts';
+import { impliedEdges } from '../map/implied-edges.ts';
 import type { RemoteLogLine } from '../core/log-source.ts';
 import type { LogPatterns } from '../store/log-patterns.ts';
 import { createGatherQueries, type GatherQueries, MAX_LOG_ROWS } from './gather-queries.ts';
@@ -117,7 +118,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         changes: input.changes.slice(-CHANGE_CAP),
         logsTruncated: truncated,
         recentReports: recent,
-        wentQuiet: wentQuiet(q, { logs, names, base0, since, T }),
+        wentQuiet: wentQuiet(q, { logs, names, check: quietCheck(input, names), base0, since, T }),
       };
     },
   };
@@ -194,15 +195,40 @@ function baselines(
 }
 
 /**
+ * The candidates and the providers EVerest's manifests imply for them (map/implied-edges.ts): a
+ * token reader the map left out that stopped talking is a suspect too, and one seek tells.
+ */
+function quietCheck(input: GatherInput, names: Names): Map<string, Set<string>> {
+  const implied = impliedEdges(input.graph);
+  if (!implied.size) return names.raw;
+  const out = new Map(names.raw);
+  for (const s of [...names.raw.keys()])
+    for (const e of implied.get(s) ?? [])
+      if (!out.has(e.dependsOn))
+        out.set(
+          e.dependsOn,
+          new Set([e.dependsOn, ...(input.graph.services.get(e.dependsOn)?.aliases ?? [])]),
+        );
+  return out;
+}
+
+/**
  * Candidates that went quiet: they logged in the baseline and nothing, at any level, in the
  * window. Only those without a warning in the window can be, so one seek each for few names.
  */
 function wentQuiet(
   q: GatherQueries,
-  w: { logs: EvidenceLog[]; names: Names; base0: number; since: number; T: number },
+  w: {
+    logs: EvidenceLog[];
+    names: Names;
+    check: Map<string, Set<string>>;
+    base0: number;
+    since: number;
+    T: number;
+  },
 ): string[] {
   const warned = new Set(w.logs.map((l) => w.names.resolve(l.service) ?? l.service));
-  return [...w.names.raw].flatMap(([service, names]) => {
+  return [...w.check].flatMap(([service, names]) => {
     if (warned.has(service)) return [];
     const last = Math.max(...[...names].map((n) => q.lastLine.get(n, w.T)?.ts ?? Number.NEGATIVE_INFINITY));
     return last >= w.base0 && last < w.since ? [service] : [];

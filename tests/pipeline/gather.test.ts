@@ -6,7 +6,7 @@ import { createServiceNames } from '../../src/pipeline/service-names.ts';
 import { openDatabase } from '../../src/store/db.ts';
 import { createLogPatterns } from '../../src/store/log-patterns.ts';
 import { createIngestWriter } from '../../src/store/ingest-writer.ts';
-import { HOUR, MIN, station, T } from '../analyze/fixtures.ts';
+import { graphOf, HOUR, MIN, station, T } from '../analyze/fixtures.ts';
 
 const line = (
   service: string,
@@ -185,5 +185,25 @@ describe('evidence gathering', () => {
     expect(b.logsTruncated).toBe(true);
     // The newest lines are the ones kept.
     expect(Math.max(...b.logs.map((l) => l.ts))).toBe(T - 200_000 + (MAX_LOG_ROWS + 199) * 100);
+  });
+
+  test('a token reader the map leaves out but the manifests imply is checked for going quiet (EVerest#90)', async () => {
+    const depot = graphOf(`
+services:
+  auth:
+    module: Auth
+    depends_on: [ocpp201]
+  ocpp201:
+    module: OCPP201
+  pn532:
+    module: PN532TokenProvider (/dev/ttyS4)
+`);
+    const { gather } = await setup([
+      line('pn532', 'warn', 'Packet of length 0 received that is not a ACK Frame.', T - 33 * MIN),
+      line('ocpp201', 'info', 'Heartbeat.conf currentTime accepted', T - MIN),
+    ]);
+    const b = gather({ graph: depot, candidates: depot.candidates('auth') });
+    expect(b.wentQuiet).toContain('pn532');
+    expect(b.wentQuiet).not.toContain('ocpp201');
   });
 });
