@@ -5,7 +5,9 @@
  *
  *   npx bun scripts/bench-ablation.ts NAME=PATH [NAME=PATH ...]
  *   npx bun scripts/bench-ablation.ts dev=tests/fixtures/incidents/dev generator=/tmp/seed1.ndjson
+ *   npx bun scripts/bench-ablation.ts --rules ev.change.timeouts,ev.change.thresholds dev=...
  *
+ * With --rules, only the listed rule ids (signals or pack rules) are switched off, each in turn.
  * Uses the same adjustments mechanism as learning (a multiplier of 0 per rule id).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,12 +33,20 @@ const signals = [
   'cascade.cited',
   'logs.silent',
   'logs.code-origin',
+  'logs.subject',
 ];
 const packIds = builtInRules.map((r) => r.id);
+const argv = process.argv.slice(2);
+const only = argv.indexOf('--rules');
+const chosen = only >= 0 ? (argv.splice(only, 2)[1] ?? '').split(',').filter(Boolean) : null;
 const variants: Array<[string, Adjustments | undefined]> = [
   ['full engine', undefined],
-  ...signals.map((id): [string, Adjustments] => [`without ${id}`, { rules: { [id]: 0 } }]),
-  ['without the YAML pack', { rules: Object.fromEntries(packIds.map((id) => [id, 0])) }],
+  ...(chosen ?? signals).map((id): [string, Adjustments] => [`without ${id}`, { rules: { [id]: 0 } }]),
+  ...(chosen
+    ? []
+    : ([['without the YAML pack', { rules: Object.fromEntries(packIds.map((id) => [id, 0])) }]] as Array<
+        [string, Adjustments]
+      >)),
 ];
 
 async function score(files: string[], adjustments: Adjustments | undefined): Promise<Outcome[]> {
@@ -77,7 +87,7 @@ async function score(files: string[], adjustments: Adjustments | undefined): Pro
   return outcomes;
 }
 
-const benches = process.argv.slice(2).map((a) => {
+const benches = argv.map((a) => {
   const [name, path] = a.split('=');
   if (!name || !path) throw new Error(`expected NAME=PATH, got ${a}`);
   return { name, files: caseFiles([path]) };
