@@ -6,6 +6,7 @@ import type { EvidenceBundle, EvidenceEvent, EvidenceLog, FailureHistory } from 
 import { nameKey, words } from './text.ts';
 import { type LinkedDiagnosis, lookOutside, type OutsideCandidate } from './outside.ts';
 import { type SilentPeer, silentPeers } from './silent-peer.ts';
+import { CREDIBLE } from './weights.ts';
 import { type Trail, trailOf } from './trail.ts';
 import { windowFacts } from './patterns.ts';
 import { type CodeStatement, codeStatedBy } from './rules/code-origin.ts';
@@ -151,6 +152,18 @@ export function buildFacts(input: {
     resolveName,
   });
 
+  const changes = changeFacts(
+    evidence.changes,
+    graph,
+    new Set(candidate.keys()),
+    resolveName,
+    T,
+    input.lookbackMs,
+    { eventType: event.eventType, errorCode: event.errorCode, history: evidence.failureHistory },
+  );
+  const changesOf = new Map<string, ChangeFact[]>();
+  for (const cf of changes) for (const s of cf.services) changesOf.set(s, [...(changesOf.get(s) ?? []), cf]);
+
   // A dependency that went quiet while its dependent reports losing it: the reports are about it.
   const quiet = new Set((evidence.wentQuiet ?? []).map((n) => graph.resolve(n) ?? n));
   const triggerStatement = `${event.errorCode} ${event.message ?? ''}`;
@@ -161,6 +174,12 @@ export function buildFacts(input: {
     logs: logFacts,
     events: eventFacts,
     wentQuiet: quiet,
+    history: new Set(evidence.history.map((h) => graph.resolve(h.service) ?? h.service)),
+    changed: new Set(
+      [...changesOf]
+        .filter(([, list]) => list.some((cf) => cf.credibility >= CREDIBLE && !cf.docsOnly))
+        .map(([s]) => s),
+    ),
     trigger: { service: failing, text: triggerStatement, ts: T },
   });
 
@@ -209,18 +228,6 @@ export function buildFacts(input: {
     }
     return d;
   };
-
-  const changes = changeFacts(
-    evidence.changes,
-    graph,
-    new Set(candidate.keys()),
-    resolveName,
-    T,
-    input.lookbackMs,
-    { eventType: event.eventType, errorCode: event.errorCode, history: evidence.failureHistory },
-  );
-  const changesOf = new Map<string, ChangeFact[]>();
-  for (const cf of changes) for (const s of cf.services) changesOf.set(s, [...(changesOf.get(s) ?? []), cf]);
 
   return {
     event,

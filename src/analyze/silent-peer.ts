@@ -8,12 +8,12 @@ import type { EventFact, LogFact, PatternFact } from './facts.ts';
  * EVerest's CommunicationFault error types (EVerest/everest-core@23c9dac:errors/powermeter.yaml,
  * power_supply_DC.yaml, evse_board_support.yaml), SerialCommHub's Modbus "Packet receive timeout"
  * (modules/Misc/SerialCommHub), libocpp's websocket "Connection failed" / "Connection lost", and
- * SmartEVSE's "ERROR NO SERIAL COM" (dingo35/SmartEVSE-3.5#302: no Modbus answer from its mains meter), and
+ * SmartEVSE's "ERROR NO SERIAL COM" and "EV Meter Comm Error" (dingo35/SmartEVSE-3.5#302, #262), and
  * the POSIX conditions ETIMEDOUT "Connection timed out", ECONNREFUSED, ECONNRESET, EHOSTUNREACH.
  */
 const LOST_CONTACT = new RegExp(
   [
-    String.raw`communication ?(fault|error|timeout|failure)`,
+    String.raw`comm(unication)?s? ?(fault|error|timeout|failure)`,
     String.raw`\b(communication|connection|contact|link)\b.{0,80}?\b(lost|refused|failed|reset|closed|dropped|timed out)\b`,
     String.raw`lost (the )?(communication|connection|contact)`,
     String.raw`\bno (\w+ ){0,2}(response|reply|answer|pdu|data|heartbeat|com|comms|communication)s?\b`,
@@ -25,7 +25,7 @@ const LOST_CONTACT = new RegExp(
 
 export const reportsLostContact = (message: string): boolean => LOST_CONTACT.test(message.slice(0, 512));
 
-/** A service that lost contact with one of its dependencies, which itself said nothing. */
+/** A service that lost contact with one of its dependencies, which itself said nothing (it went quiet, or never speaks). */
 export interface SilentPeer {
   /** The silent dependency. */
   peer: string;
@@ -34,13 +34,15 @@ export interface SilentPeer {
   ts: number;
   /** The line names the peer (otherwise it is the reporter's only silent dependency). */
   named: boolean;
+  /** It never logs (a device behind a driver), rather than having gone quiet. */
+  voiceless: boolean;
 }
 
 /**
  * For each candidate that newly reports lost contact, the dependency it lost: a device or a link
  * that stops answering logs nothing, so its silence next to its dependent's "no response" is the
- * evidence (for a dependency that logged before the window: one that never talks says nothing by
- * being quiet). The peer is the silent dependency the report names, or else the reporter's only
+ * evidence (for a dependency that logged before the window, or one that never logs at all while the
+ * reporter has no change of its own). The peer is the silent dependency the report names, or else the reporter's only
  * silent dependency; with several silent dependencies and no name the report points at none.
  */
 export function silentPeers(input: {
@@ -51,6 +53,10 @@ export function silentPeers(input: {
   events: readonly EventFact[];
   /** Services that logged before the window and nothing in it (any level); one that never logs says nothing by silence. */
   wentQuiet: ReadonlySet<string>;
+  /** Candidates with warnings in the baseline before the window. */
+  history: ReadonlySet<string>;
+  /** Candidates with a credible change of their own. */
+  changed: ReadonlySet<string>;
   /** The trigger is the failing service's own statement. */
   trigger: { service: string; text: string; ts: number };
 }): Map<string, SilentPeer> {
@@ -69,15 +75,29 @@ export function silentPeers(input: {
   const { trigger } = input;
   if (!reports.has(trigger.service) && reportsLostContact(trigger.text))
     reports.set(trigger.service, { example: trigger.text, firstTs: trigger.ts });
+  // A device behind a driver (a wallbox's Modbus server, a meter on a bus) has no voice at all: the
+  // driver's "i/o timeout" is the only word about it. That reads as the device's unless the driver
+  // itself just changed (then its own update is as likely: a client regression loses its server).
+  const voiceless = (d: string) => !input.history.has(d);
   for (const [service, lost] of reports) {
     const silent = (graph.services.get(service)?.dependsOn ?? []).filter(
-      (d) => candidates.has(d) && !spoke.has(d) && input.wentQuiet.has(d),
+      (d) =>
+        candidates.has(d) &&
+        !spoke.has(d) &&
+        (input.wentQuiet.has(d) || (voiceless(d) && !input.changed.has(service))),
     );
     if (!silent.length) continue;
     const index = nameIndex(graph, silent);
     const named = [...new Set(namesIn(lost.example, index, commonNames(input.logs, index)))];
     const peer = named.length === 1 ? named[0] : silent.length === 1 && !named.length ? silent[0] : undefined;
-    if (peer) out.set(service, { peer, example: lost.example, ts: lost.firstTs, named: named.length === 1 });
+    if (peer)
+      out.set(service, {
+        peer,
+        example: lost.example,
+        ts: lost.firstTs,
+        named: named.length === 1,
+        voiceless: !input.wentQuiet.has(peer),
+      });
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { graphOf, log, run, trigger } from './fixtures.ts';
+import { change, chronic, graphOf, HOUR, log, run, trigger } from './fixtures.ts';
 
 /** A charger's OCPP client and the CSMS it talks to (another machine, another clock). */
 const ocppToCsms = graphOf(`
@@ -102,8 +102,35 @@ describe('silence', () => {
     expect(pu?.reasons.join(' ')).toContain('huawei_dispenser reports losing it');
   });
 
-  test('a dependency that never logs says nothing by being quiet', () => {
+  test('a dependency that never logs is what its unchanged reporter lost (a device behind a driver, go-eCharger API v2 #212)', () => {
     const r = run({ graph: dispenser, event, logs: [pduLost], wentQuiet: [] });
+    expect(rulesOf(r, 'huawei_pu')).toContain('logs.silent');
+    expect(r.hypotheses.find((h) => h.service === 'huawei_pu')?.reasons.join(' ')).toContain(
+      'no logs of its own',
+    );
+  });
+
+  test('a reporter that just changed may have lost its peer by its own update: a voiceless peer is not blamed', () => {
+    const r = run({
+      graph: dispenser,
+      event,
+      logs: [pduLost],
+      wentQuiet: [],
+      changes: [
+        change({ id: 'fw-dispenser-2.4', service: 'huawei_dispenser', kind: 'firmware', agoMs: 2 * HOUR }),
+      ],
+    });
+    expect(rulesOf(r, 'huawei_pu')).not.toContain('logs.silent');
+  });
+
+  test('a dependency with warnings of its own before the window is not voiceless', () => {
+    const r = run({
+      graph: dispenser,
+      event,
+      logs: [pduLost],
+      wentQuiet: [],
+      history: [chronic('huawei_pu', 'PU fan speed low <n> rpm', 40)],
+    });
     expect(rulesOf(r, 'huawei_pu')).not.toContain('logs.silent');
   });
 
