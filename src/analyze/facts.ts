@@ -164,6 +164,16 @@ export function buildFacts(input: {
   const changesOf = new Map<string, ChangeFact[]>();
   for (const cf of changes) for (const s of cf.services) changesOf.set(s, [...(changesOf.get(s) ?? []), cf]);
 
+  const failureText = [
+    event.eventType,
+    event.errorCode,
+    event.message ?? '',
+    ...[...patterns.values()].flat().flatMap((p) => (p.novelty === 'chronic' ? [] : [p.example])),
+  ].join('\n');
+  const failureWords = words(failureText);
+
+  // A change that speaks of the failure ("reconnect after a pong timeout") is the reporter's own suspect however old.
+  const speaksOf = (cf: ChangeFact) => [...cf.words].filter((w) => failureWords.has(w)).length >= 2;
   // A dependency that went quiet while its dependent reports losing it: the reports are about it.
   const quiet = new Set((evidence.wentQuiet ?? []).map((n) => graph.resolve(n) ?? n));
   const triggerStatement = `${event.errorCode} ${event.message ?? ''}`;
@@ -177,7 +187,7 @@ export function buildFacts(input: {
     history: new Set(evidence.history.map((h) => graph.resolve(h.service) ?? h.service)),
     changed: new Set(
       [...changesOf]
-        .filter(([, list]) => list.some((cf) => cf.credibility >= CREDIBLE && !cf.docsOnly))
+        .filter(([, list]) => list.some((cf) => !cf.docsOnly && (cf.credibility >= CREDIBLE || speaksOf(cf))))
         .map(([s]) => s),
     ),
     trigger: { service: failing, text: triggerStatement, ts: T },
@@ -210,13 +220,6 @@ export function buildFacts(input: {
   });
 
   const trail = trailOf({ graph, failing, candidate, outside, patterns, onset });
-
-  const failureText = [
-    event.eventType,
-    event.errorCode,
-    event.message ?? '',
-    ...[...patterns.values()].flat().flatMap((p) => (p.novelty === 'chronic' ? [] : [p.example])),
-  ].join('\n');
 
   const descriptors = new Map<string, string>();
   const descriptor = (service: string) => {
@@ -252,7 +255,7 @@ export function buildFacts(input: {
     changes,
     changesOf,
     failureHistory: evidence.failureHistory,
-    failureWords: words(failureText),
+    failureWords,
     resolveName,
     descriptor,
   };

@@ -8,7 +8,7 @@ export const silentPeer: RuleFamily = {
   run(facts) {
     const out: Finding[] = [];
     for (const [reporter, s] of facts.silentPeers) {
-      const reason = `${reporter} reports losing it${s.named ? '' : ` (its only dependency that said nothing)`}, ${s.voiceless ? ', and it has no logs of its own' : ', and it logged nothing in the window'}: "${s.example.slice(0, 160)}"`;
+      const reason = `${reporter} reports losing it${s.named ? '' : ` (its only dependency that said nothing)`}${s.voiceless ? ', and it has no logs of its own' : ', and it logged nothing in the window'}: "${s.example.slice(0, 160)}"`;
       out.push({
         ruleId: 'logs.silent',
         service: s.peer,
