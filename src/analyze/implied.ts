@@ -5,15 +5,16 @@ import type { EvidenceBundle } from './evidence.ts';
 import type { OutsideCandidate } from './outside.ts';
 import { baselineKey, seenInBaseline } from './novelty.ts';
 import { messagePattern } from './text.ts';
-import { CLOCK_SKEW_MS } from './weights.ts';
+import { CLOCK_SKEW_MS, CREDIBLE, HALF_LIFE_MS } from './weights.ts';
 
 /**
  * Outside candidates EVerest's manifests imply (map/implied-edges.ts): a module on the failure's
  * path requires an interface that a service outside the closure provides (Auth needs a token
  * provider; the map left the reader out). The requirer must be on the failure's path itself (the
  * failing service, or one with a new anomaly of its own: a quiet connector's unwired ISO 15118 stack
- * is not this failure's), and only a provider whose new anomaly came no later than the requirer's, or
- * that went quiet, is a suspect: the edge would have put it on the failure's trail.
+ * is not this failure's), and only a provider whose new anomaly came no later than the requirer's,
+ * that went quiet, or that changed recently (a lowered OCPP ConnectionTimeOut says nothing in the
+ * logs) is a suspect: the edge would have put it on the failure's trail or under its change.
  */
 export function impliedCandidates(input: {
   graph: SystemGraph;
@@ -33,21 +34,35 @@ export function impliedCandidates(input: {
     if (s && !first.has(s)) first.set(s, input.windowStart);
   }
   const requirers = [failing, ...[...closure].filter((s) => s !== failing && first.has(s))];
+  const changed = recentlyChanged(graph, evidence, T);
   const out: OutsideCandidate[] = [];
   for (const requirer of requirers)
     for (const e of implied.get(requirer) ?? []) {
       const t = first.get(e.dependsOn);
       const own = requirer === failing ? T : (first.get(requirer) ?? T);
-      if (t === undefined || t > own + CLOCK_SKEW_MS) continue;
+      const began = t !== undefined && t <= own + CLOCK_SKEW_MS;
+      if (!began && !changed.has(e.dependsOn)) continue;
       out.push({
         service: e.dependsOn,
-        why: `${requirer} runs ${e.module}, which requires a ${e.interface}, and ${e.dependsOn} (${e.providerModule}) provides one (everest-core manifests); its anomalies began first or it went quiet`,
+        why: `${requirer} runs ${e.module}, which requires a ${e.interface}, and ${e.dependsOn} (${e.providerModule}) provides one (everest-core manifests); ${began ? 'its anomalies began first or it went quiet' : 'it changed recently'}`,
         suggest: { service: requirer, dependsOn: e.dependsOn },
         viaPath: false,
         mapped: true,
         implied: true,
       });
     }
+  return out;
+}
+
+/** Map services with a change record recent enough to be blamed on its own (credibility >= CREDIBLE). */
+function recentlyChanged(graph: SystemGraph, evidence: EvidenceBundle, T: number): Set<string> {
+  const out = new Set<string>();
+  for (const c of evidence.changes) {
+    if (c.timestamp > T || 1 / (1 + (T - c.timestamp) / HALF_LIFE_MS) < CREDIBLE) continue;
+    const own = c.service ? graph.resolve(c.service) : null;
+    if (own) out.add(own);
+    for (const f of c.files) for (const s of graph.servicesForFile(f)) out.add(s);
+  }
   return out;
 }
 

@@ -302,6 +302,39 @@ services:
     expect(r.hypotheses.map((h) => h.service)).not.toContain('pn532');
   });
 
+  test('an implied provider that changed recently is considered without an anomaly (a lowered ConnectionTimeOut logs nothing)', () => {
+    const g = graphOf(`
+services:
+  auth:
+    module: Auth
+    depends_on: [pn532]
+  pn532:
+    module: PN532TokenProvider
+  ocpp:
+    module: OCPP
+`);
+    const event = trigger({ service: 'auth', eventType: 'AUTH_FAILURE', errorCode: 'PlugInTimeout' });
+    const changed = run({
+      graph: g,
+      event,
+      changes: [
+        change({
+          id: 'cfg-connection-timeout-30',
+          service: 'ocpp',
+          kind: 'config',
+          summary: 'ConnectionTimeOut 60 -> 30',
+          agoMs: 3 * HOUR,
+        }),
+      ],
+    });
+    expect(changed.hypotheses.map((h) => h.service)).toContain('ocpp');
+    expect(changed.mapSuggestions).toContainEqual(
+      expect.objectContaining({ service: 'auth', dependsOn: 'ocpp' }),
+    );
+    const unchanged = run({ graph: g, event });
+    expect(unchanged.hypotheses.map((h) => h.service)).not.toContain('ocpp');
+  });
+
   test('an implied requirement of a quiet candidate is not followed', () => {
     const g = graphOf(`
 services:
