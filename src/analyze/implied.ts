@@ -41,12 +41,15 @@ export function impliedCandidates(input: {
       const t = first.get(e.dependsOn);
       const own = requirer === failing ? T : (first.get(requirer) ?? T);
       const began = t !== undefined && t <= own + CLOCK_SKEW_MS;
-      if (!began && !changed.has(e.dependsOn)) continue;
+      if (!began && (e.weak || !changed.has(e.dependsOn))) continue;
+      if (e.weak && !first.has(e.dependsOn)) continue;
       out.push({
         service: e.dependsOn,
         why: `${requirer} runs ${e.module}, which requires a ${e.interface}, and ${e.dependsOn} (${e.providerModule}) provides one (everest-core manifests); ${began ? 'its anomalies began first or it went quiet' : 'it changed recently'}`,
         suggest: { service: requirer, dependsOn: e.dependsOn },
-        viaPath: false,
+        // An edge the architecture only allows (a shared optional provider) is no sign that the
+        // failure passed through it: the provider does not join the trail directly.
+        viaPath: e.weak,
         mapped: true,
         implied: true,
       });

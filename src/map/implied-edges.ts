@@ -12,6 +12,11 @@ export interface ImpliedEdge {
   interface: string;
   module: string;
   providerModule: string;
+  /**
+   * Implied only because the map's one provider of an optional interface may be shared: the
+   * architecture alone does not say so, so it takes the provider's own anomaly to suspect it.
+   */
+  weak: boolean;
 }
 
 /** The EVerest module type a map service runs: the first word of its `module` ("EvseManager (AC)"). */
@@ -24,9 +29,11 @@ const cache = new WeakMap<SystemGraph, Map<string, ImpliedEdge[]>>();
 
 /**
  * The edges the manifests imply and the map lacks, by requiring service: for each interface the
- * module requires and the map wires to no provider at all. A provider that another
- * service of the same module type already depends on is taken (the map wired it to that one: the
- * second connector's IMD is not the first connector's), so it is not implied again.
+ * module requires and the map wires to no provider at all. When the map has several providers of
+ * the interface, one that another service of the same module type already depends on is taken (the
+ * map wired it to that one: the second connector's IMD is not the first connector's), so it is not
+ * implied again; the only provider of an interface the module needs is shared (one serial hub for
+ * every meter).
  */
 export function impliedEdges(graph: SystemGraph): ReadonlyMap<string, readonly ImpliedEdge[]> {
   const hit = cache.get(graph);
@@ -54,12 +61,25 @@ export function impliedEdges(graph: SystemGraph): ReadonlyMap<string, readonly I
         return !requires.some((j) => j !== i && provides.includes(j));
       };
       if ((providers.get(i) ?? []).some((p) => declared.has(p) && servesOnlyThis(p))) continue;
-      for (const p of providers.get(i) ?? []) {
+      const all = providers.get(i) ?? [];
+      for (const p of all) {
         if (p === s || declared.has(p)) continue;
+        // The map's only provider of an interface the module cannot run without is shared by every
+        // requirer (one serial hub on the bus of every meter); with several, or for an optional
+        // requirement, each provider is one requirer's (an IMD per connector).
+        const optional = everestInterfaces[m]!.optional.includes(i);
+        const shared = all.length === 1;
         const taken = [...moduleOf].some(
           ([other, om]) => other !== s && om === m && graph.services.get(other)!.dependsOn.includes(p),
         );
-        if (!taken) edges.push({ dependsOn: p, interface: i, module: m, providerModule: moduleOf.get(p)! });
+        if (taken && !shared) continue;
+        edges.push({
+          dependsOn: p,
+          interface: i,
+          module: m,
+          providerModule: moduleOf.get(p)!,
+          weak: taken && optional,
+        });
       }
     }
     if (edges.length) out.set(s, edges);

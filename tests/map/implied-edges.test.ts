@@ -48,6 +48,7 @@ describe('dependencies implied by EVerest manifests', () => {
         interface: 'serial_communication_hub',
         module: 'GenericPowermeter',
         providerModule: 'SerialCommHub',
+        weak: false,
       },
     ]);
     expect(impliedEdges(depot).get('auth')).toContainEqual({
@@ -55,6 +56,7 @@ describe('dependencies implied by EVerest manifests', () => {
       interface: 'auth_token_provider',
       module: 'Auth',
       providerModule: 'PN532TokenProvider',
+      weak: false,
     });
   });
 
@@ -77,5 +79,38 @@ describe('dependencies implied by EVerest manifests', () => {
     const dependsOn = (impliedEdges(depot).get('evse_2') ?? []).map((e) => e.dependsOn);
     expect(dependsOn).toContain('imd_2');
     expect(dependsOn).not.toContain('imd_1');
+  });
+
+  test("the map's only provider of a needed interface is shared: a second meter on the same serial hub", () => {
+    const g = graphOf(`
+services:
+  meter_1:
+    module: GenericPowermeter (connector 1)
+    depends_on: [serial_hub]
+  meter_2:
+    module: GenericPowermeter (connector 2)
+  serial_hub:
+    module: SerialCommHub
+`);
+    expect(impliedEdges(g).get('meter_2')).toContainEqual(
+      expect.objectContaining({ dependsOn: 'serial_hub', weak: false }),
+    );
+  });
+
+  test('the only provider of an optional interface wired to another requirer is implied weakly', () => {
+    const g = graphOf(`
+services:
+  evse_1:
+    module: EvseManager (DC, connector 1)
+    depends_on: [imd]
+  evse_2:
+    module: EvseManager (DC, connector 2)
+  imd:
+    module: Bender_isoCHA425HV
+`);
+    // EvseManager's imd requirement has min_connections 0 (EVerest/everest-core@23c9dac:modules/EVSE/EvseManager/manifest.yaml).
+    expect(impliedEdges(g).get('evse_2')).toContainEqual(
+      expect.objectContaining({ dependsOn: 'imd', weak: true }),
+    );
   });
 });
