@@ -26,6 +26,8 @@ export interface OutsideCandidate {
   cascade?: boolean;
   /** Considered because a module's manifest requires what it provides, not because evidence names it. */
   implied?: boolean;
+  /** Considered because a domain rule names it (it may depend on the failing service: a CSMS reports what its station sent). */
+  ruled?: boolean;
 }
 
 /** Everything that depends on `service`, transitively. */
@@ -139,7 +141,7 @@ export function lookOutside(input: {
   const downstream = dependentsOf(graph, failing);
   const consider = (c: OutsideCandidate) => {
     if (c.service === failing || closure.has(c.service) || outside.has(c.service)) return;
-    if (downstream.has(c.service) && !c.cascade) return;
+    if (downstream.has(c.service) && !c.cascade && !c.ruled) return;
     outside.set(c.service, c);
   };
   const index = nameIndex(graph, graph.services.keys());
@@ -196,7 +198,14 @@ export function lookOutside(input: {
 
   // A rule's hint is no sign that the failure passed through it: it does not join the trail directly.
   for (const [s, why] of input.pointedAt ?? [])
-    consider({ service: s, why, suggest: { service: failing, dependsOn: s }, viaPath: true, mapped: true });
+    consider({
+      service: s,
+      why,
+      suggest: { service: failing, dependsOn: s },
+      viaPath: true,
+      mapped: true,
+      ruled: true,
+    });
 
   const linked = linkCascades({ event, graph, evidence, failing, closure, T, outside }, consider);
   ownDependencies(graph, outside, consider);

@@ -457,6 +457,31 @@ services:
 });
 
 describe('OCPP-J CallError semantics', () => {
+  test("the CSMS reporting the station's protocol violations points at the station's OCPP client, which depends on it (libocpp B02.FR.09)", () => {
+    const r = run({
+      graph: ocppToCsms,
+      event: trigger({
+        service: 'csms',
+        eventType: 'REGISTRATION_FAILED',
+        errorCode: 'SecurityError',
+        message:
+          'DEPOT-DC-3 commissioning aborted: repeated SecurityEventNotification while BootNotification Pending',
+      }),
+      logs: [
+        log(
+          'csms',
+          'warn',
+          '[cp DEPOT-DC-3] SecurityEventNotification (StartupOfTheDevice) received while BootNotification Pending (B02.FR.09), replying CALLERROR SecurityError',
+          40,
+          true,
+        ),
+      ],
+    });
+    expect(rulesOf(r, 'ocpp')).toContain('ev.ocpp.sender-violation');
+    // From the CSMS's side, "the other end of the OCPP link" is not the CSMS itself.
+    expect(rulesOf(r, 'csms')).not.toContain('ev.code.ocpp-link-csms');
+  });
+
   test("a CALLERROR InternalError is the receiver's: the CSMS is a candidate for it (d-02, SteVe's 'Internal services failed')", () => {
     const r = run({
       graph: ocppToCsms,
