@@ -13,7 +13,7 @@ export interface ChangeFact {
   ageMs: number;
   /**
    * Cannot change behaviour: every file is a test, doc or example, the diff only touches comments
-   * or formatting, or (without files) it is a docs/test/style/ci commit.
+   * or formatting, (without files) it is a docs/test/style/ci commit, or it only changes a log level.
    */
   docsOnly: boolean;
   /**
@@ -35,6 +35,15 @@ const DIFF_CAP = 64 * 1024;
 const docsOrTests =
   /(^|\/)(tests?|specs?|__tests__|testing|docs?|documentation|examples?)\/|(^|\/)(readme|changelog|license|authors|contributing)[^/]*$|\.(md|rst|adoc|txt)$|[._-](test|spec)s?\.[a-z]+$|(^|\/)test_[^/]*$/i;
 const docsCommit = /^(docs|test|tests|style|ci)(\([^)]*\))?!?:/i;
+/**
+ * A configuration change that only turns logging up or down ("Logging OCPPMiddleware Information ->
+ * Trace", "log_level: info -> debug"): the level names of .NET, syslog, spdlog and Python logging.
+ */
+const LEVEL = String.raw`(trace|debug|verbose|info(rmation)?|notice|warn(ing)?|error|critical)`;
+const logLevelOnly = new RegExp(
+  String.raw`^[^,;]*\b(log(ging|_?level)?|verbosity)\b[^,;]*\b${LEVEL}\s*(->|→|=>|to)\s*${LEVEL}\b[^,;]*$`,
+  'i',
+);
 
 const fileCache = new WeakMap<SystemGraph, Map<string, string[]>>();
 
@@ -207,7 +216,9 @@ export function changeBase(change: Change, graph: SystemGraph): ChangeBase {
     docsOnly:
       (change.files.length
         ? change.files.every((f) => docsOrTests.test(f))
-        : docsCommit.test(change.summary)) || cosmeticOnly(change.diff, change.files),
+        : docsCommit.test(change.summary)) ||
+      cosmeticOnly(change.diff, change.files) ||
+      (change.kind === 'config' && !change.diff && logLevelOnly.test(change.summary.split('\n')[0]!)),
     words: words(`${change.summary}\n${hunks}\n${added}\n${removed}`),
     mapped: [...mapped],
     touched,
@@ -243,7 +254,7 @@ export function changeFacts(
     const notes = [`${span(ageMs)} before the ${failure.eventType}`];
     if (base.docsOnly) {
       credibility *= DOCS_ONLY;
-      notes.push('touches only tests, docs, comments or formatting');
+      notes.push('touches only tests, docs, comments, formatting or the log level');
     }
     const rate = rateAround(failure.history, change.timestamp, eventTs, lookbackMs);
     if (rate.before > 0 && !rate.jumped) {

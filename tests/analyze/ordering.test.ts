@@ -495,3 +495,20 @@ describe('OCPP-J CallError semantics', () => {
     expect(rulesOf(r, 'csms')).toContain('ev.ocpp.callerror-receiver');
   });
 });
+
+describe('changes that cannot change behaviour', () => {
+  test('a configuration change that only turns the log level up is not blamed (OCPP.Core appsettings)', () => {
+    const at = (summary: string) =>
+      run({
+        graph: ocppToCsms,
+        event: trigger({
+          service: 'ocpp',
+          eventType: 'OCPP_DISCONNECT',
+          errorCode: 'NoSupportedSubprotocol',
+        }),
+        changes: [change({ id: 'cfg-csms', service: 'csms', kind: 'config', summary, agoMs: 2 * HOUR })],
+      }).hypotheses.find((h) => h.service === 'csms')?.change?.id;
+    expect(at('appsettings.json: Logging OCPPMiddleware Information -> Trace')).toBeUndefined();
+    expect(at('appsettings.json: WebSocket KeepAliveInterval 120 -> 30 s')).toBe('cfg-csms');
+  });
+});
