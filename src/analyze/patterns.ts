@@ -3,6 +3,7 @@ import type { SystemGraph } from '../map/graph.ts';
 import type { EvidenceBundle, EvidenceEvent, EvidenceLog, PatternHistory } from './evidence.ts';
 import type { EventFact, LogFact, Novelty, PatternFact, TriggerEvent } from './facts.ts';
 import { classify } from './novelty.ts';
+import { EPISODE_MS } from './weights.ts';
 import { reportsLostContact } from './silent-peer.ts';
 import { cmp, messagePattern, words } from './text.ts';
 import { isVague } from './vocabulary.ts';
@@ -35,7 +36,21 @@ export function windowFacts(input: {
   }
   const novelty: NoveltyOf = (key, n) =>
     classify(history, key, n, evidence.windowMs, windowStart, evidence.baselineMs);
-  const lines = linePatterns(input, novelty);
+  // A pattern of the episode still going on began when the baseline first saw it, not at its first
+  // line inside the window: that is when the service's trouble started (DNS failing since 07:10,
+  // the OCPP client noticing at 07:42).
+  const began = (key: string, firstInWindow: number, novel: Novelty): number => {
+    const h = history.get(key);
+    return novel !== 'chronic' &&
+      h &&
+      !h.sampled &&
+      h.count > 0 &&
+      h.firstTs >= windowStart - EPISODE_MS &&
+      h.firstTs < firstInWindow
+      ? h.firstTs
+      : firstInWindow;
+  };
+  const lines = linePatterns(input, novelty, began);
   const events = eventPatterns(input, novelty);
   const patterns = new Map<string, PatternFact[]>();
   for (const p of [...lines.patterns, ...events.patterns])
@@ -49,6 +64,7 @@ export function windowFacts(input: {
 function linePatterns(
   input: Parameters<typeof windowFacts>[0],
   novelty: NoveltyOf,
+  began: (key: string, firstInWindow: number, novel: Novelty) => number,
 ): { logFacts: LogFact[]; patterns: PatternFact[] } {
   const { event, graph, evidence, windowStart, failing, asCandidate } = input;
   const T = event.timestamp;
@@ -87,7 +103,7 @@ function linePatterns(
       pattern: key.slice(service.length + 1),
       level: lines.reduce((m, l) => (levelRank[l.level] > levelRank[m] ? l.level : m), first.level),
       count: lines.length,
-      firstTs: first.ts,
+      firstTs: began(key, first.ts, novelty(key, lines.length)),
       correlated: lines.some((l) => l.correlated),
       novelty: novelty(key, lines.length),
       example: first.message,

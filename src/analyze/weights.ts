@@ -69,6 +69,11 @@ export const CASCADE_WEIGHT = 1.5;
 export const SPIKE_P = 1e-3;
 /** Triggers this long before another can be the start of its cascade (by event time). */
 export const CASCADE_MS = 10 * 60_000;
+/**
+ * A pattern that is not business as usual and first appeared this long before the window began
+ * then: its service's trouble started there (the gather reads a failing session back an hour too).
+ */
+export const EPISODE_MS = 60 * 60_000;
 /** Sources stamp lines with their own clocks: an anomaly up to this much after a dependent's still counts as possibly first. */
 export const CLOCK_SKEW_MS = 2_000;
 

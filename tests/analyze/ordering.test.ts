@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { change, chronic, graphOf, HOUR, log, run, trigger } from './fixtures.ts';
+import { messagePattern } from '../../src/analyze/text.ts';
+import { change, chronic, graphOf, HOUR, log, MIN, run, T, trigger } from './fixtures.ts';
 
 /** A charger's OCPP client and the CSMS it talks to (another machine, another clock). */
 const ocppToCsms = graphOf(`
@@ -510,5 +511,64 @@ describe('changes that cannot change behaviour', () => {
       }).hypotheses.find((h) => h.service === 'csms')?.change?.id;
     expect(at('appsettings.json: Logging OCPPMiddleware Information -> Trace')).toBeUndefined();
     expect(at('appsettings.json: WebSocket KeepAliveInterval 120 -> 30 s')).toBe('cfg-csms');
+  });
+});
+
+describe('episodes that began before the window', () => {
+  /** An ESP32 wallbox: MicroOcpp over the Wi-Fi netif; DNS stopped resolving half an hour ago. */
+  const wallbox = graphOf(`
+services:
+  microocpp:
+    module: MicroOcpp
+    depends_on: [esp_netif]
+  esp_netif:
+    module: ESP32 WiFiGeneric
+`);
+  const dns = '[E][WiFiGeneric.cpp:658] hostByName(): DNS Failed for csms.chargecloud.example';
+  const input = {
+    graph: wallbox,
+    event: trigger({
+      service: 'microocpp',
+      eventType: 'OCPP_DISCONNECT',
+      errorCode: 'WebsocketDisconnected',
+    }),
+    logs: [
+      log('microocpp', 'warn', '[AO] warning (RequestQueue.cpp:182): operation timeout: Authorize', 150),
+      ...[120, 90, 60, 30].map((s) => log('esp_netif', 'error', dns, s)),
+    ],
+  };
+
+  test('a spiking pattern first seen 35 min before the window began then, before its dependent noticed', () => {
+    const r = run({
+      ...input,
+      history: [
+        {
+          service: 'esp_netif',
+          pattern: messagePattern(dns),
+          count: 14,
+          firstTs: T - 40 * MIN,
+          sampled: false,
+        },
+      ],
+    });
+    expect(rulesOf(r, 'esp_netif')).toContain('logs.onset');
+    expect(rulesOf(r, 'microocpp')).not.toContain('logs.onset');
+  });
+
+  test('one first seen a day ago did not', () => {
+    const r = run({
+      ...input,
+      history: [
+        {
+          service: 'esp_netif',
+          pattern: messagePattern(dns),
+          count: 3,
+          firstTs: T - 20 * HOUR,
+          sampled: false,
+        },
+      ],
+    });
+    expect(rulesOf(r, 'esp_netif')).not.toContain('logs.onset');
+    expect(rulesOf(r, 'microocpp')).toContain('logs.onset');
   });
 });
