@@ -4,7 +4,7 @@ import type { SystemGraph } from '../map/graph.ts';
 import { impliedCandidates } from './implied.ts';
 import type { EvidenceBundle, EvidenceLog, RecentDiagnosis } from './evidence.ts';
 import { nameKey } from './text.ts';
-import { CASCADE_MS } from './weights.ts';
+import { CASCADE_MS, HALF_LIFE_MS } from './weights.ts';
 
 /**
  * Real maps miss edges. A service outside the failing service's declared closure is still a
@@ -189,6 +189,20 @@ export function lookOutside(input: {
       suggest: { service: failing, dependsOn: speaker },
       viaPath: false,
       mapped: graph.services.has(speaker),
+    });
+  }
+
+  // A change record for something the map does not know at all (an OS image, a Python environment)
+  // shortly before the failure: the map cannot say it is unrelated, so it is weighed like the rest.
+  for (const c of evidence.changes) {
+    if (!c.service || c.timestamp > T || T - c.timestamp > HALF_LIFE_MS) continue;
+    if (graph.resolve(c.service) || c.files.some((f) => graph.servicesForFile(f).length)) continue;
+    consider({
+      service: c.service,
+      why: `the change record ${c.id} names it, ${Math.round((T - c.timestamp) / 60_000)} min before the ${event.eventType}, and the map does not know it`,
+      suggest: { service: failing, dependsOn: c.service },
+      viaPath: true,
+      mapped: false,
     });
   }
 

@@ -572,3 +572,30 @@ services:
     expect(rulesOf(r, 'microocpp')).toContain('logs.onset');
   });
 });
+
+describe('roots the map does not know', () => {
+  test('a change record for a service the map lacks, shortly before the failure, makes it a candidate (pydantic 2 breaking josev)', () => {
+    const g = graphOf(`
+services:
+  health_agent:
+    depends_on: [manager]
+  manager: {}
+  pyjosev:
+    module: PyJosev
+`);
+    const event = trigger({ service: 'health_agent', eventType: 'MODULE_EXIT', errorCode: 'RestartLoop' });
+    const image = (agoMs: number) =>
+      change({
+        id: 'img-nightly',
+        service: 'python_env',
+        kind: 'deploy',
+        summary: 'Nightly OS image rebuild: pydantic 1.10.9 -> 2.0.2',
+        agoMs,
+      });
+    const recent = run({ graph: g, event, changes: [image(40 * MIN)] });
+    expect(recent.hypotheses.map((h) => h.service)).toContain('python_env');
+    expect(recent.mapSuggestions).toContainEqual(expect.objectContaining({ dependsOn: 'python_env' }));
+    const old = run({ graph: g, event, changes: [image(3 * 24 * HOUR)] });
+    expect(old.hypotheses.map((h) => h.service)).not.toContain('python_env');
+  });
+});
