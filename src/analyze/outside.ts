@@ -166,21 +166,6 @@ export function lookOutside(input: {
       mapped: true,
     });
   for (const l of evidence.logs) {
-    if (!inWindow(l.ts) || levelRank[l.level] < levelRank.warn) continue;
-    const speaker = graph.resolve(l.service) ?? l.service;
-    if (speaker === failing || closure.has(speaker)) {
-      for (const s of namedIn(l.message))
-        if (s !== speaker)
-          consider({
-            service: s,
-            why: `${l.service} names it: "${clip(l.message, 120)}"`,
-            suggest: { service: speaker, dependsOn: s },
-            viaPath: false,
-            mapped: graph.services.has(s),
-          });
-    }
-  }
-  for (const l of evidence.logs) {
     if (!inWindow(l.ts) || !l.correlated || levelRank[l.level] < levelRank.warn) continue;
     const speaker = graph.resolve(l.service) ?? l.service;
     consider({
@@ -192,6 +177,23 @@ export function lookOutside(input: {
     });
   }
 
+  for (const l of evidence.logs) {
+    if (!inWindow(l.ts) || levelRank[l.level] < levelRank.warn) continue;
+    const speaker = graph.resolve(l.service) ?? l.service;
+    // A speaker on the failing session names as well as the map's own (the manager: "Module
+    // iso15118_d20_1 exited with status 134").
+    if (speaker === failing || closure.has(speaker) || outside.has(speaker)) {
+      for (const s of namedIn(l.message))
+        if (s !== speaker)
+          consider({
+            service: s,
+            why: `${l.service} names it: "${clip(l.message, 120)}"`,
+            suggest: { service: speaker, dependsOn: s },
+            viaPath: false,
+            mapped: graph.services.has(s),
+          });
+    }
+  }
   // A change record for something the map does not know at all (an OS image, a Python environment)
   // shortly before the failure: the map cannot say it is unrelated, so it is weighed like the rest.
   for (const c of evidence.changes) {

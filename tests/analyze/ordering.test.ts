@@ -599,3 +599,49 @@ services:
     expect(old.hypotheses.map((h) => h.service)).not.toContain('python_env');
   });
 });
+
+describe('names said on the failing session', () => {
+  test("a service on the failing session names the module that crashed, outside the map's closure (EVerest/libiso15118 optional crash)", () => {
+    const g = graphOf(`
+services:
+  manager: {}
+  evse_manager_1:
+    module: EvseManager (DC, dispenser 1)
+    depends_on: [iso15118_d20_1]
+  evse_manager_2:
+    module: EvseManager (DC, dispenser 2)
+    depends_on: [iso15118_d20_2]
+  iso15118_d20_1:
+    module: Evse15118D20
+  iso15118_d20_2:
+    module: Evse15118D20
+`);
+    const r = run({
+      graph: g,
+      event: trigger({ service: 'evse_manager_2', eventType: 'SESSION_DROP', errorCode: 'PowerLoss' }),
+      logs: [
+        log(
+          'iso15118_d20_1',
+          'error',
+          "terminate called after throwing an instance of 'std::bad_optional_access'",
+          47.2,
+        ),
+        log(
+          'manager',
+          'fatal',
+          'Module iso15118_d20_1 (pid: 1882) exited with status: 134. Terminating all modules.',
+          47,
+          true,
+        ),
+        log(
+          'evse_manager_2',
+          'error',
+          'Charging stopped: module shutdown while in CurrentDemand, emergency ramp-down',
+          46.8,
+          true,
+        ),
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('iso15118_d20_1');
+  });
+});
