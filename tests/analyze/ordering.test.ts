@@ -645,3 +645,28 @@ services:
     expect(r.hypotheses[0]?.service).toBe('iso15118_d20_1');
   });
 });
+
+describe('a trigger that mentions the reader', () => {
+  const g = graphOf(
+    'services:\n  wifi_gateway:\n    description: OpenEVSE WiFi gateway with RFID\n    depends_on: [rfid]\n  rfid:\n    description: RFID reader on I2C\n',
+  );
+  test('is not a reader fault when the reader worked ("RFID start refused, OCPP not connected")', () => {
+    const r = run({
+      graph: g,
+      event: trigger({
+        service: 'wifi_gateway',
+        eventType: 'AUTH_FAILURE',
+        errorCode: 'OcppNotConnected',
+        message: 'DEPOT-07: RFID start refused, OCPP not connected since 08:12',
+      }),
+    });
+    expect(rulesOf(r, 'rfid')).not.toContain('ev.code.reader');
+  });
+  test('is one when the code says so (OCPP ReaderFailure)', () => {
+    const r = run({
+      graph: g,
+      event: trigger({ service: 'wifi_gateway', eventType: 'AUTH_FAILURE', errorCode: 'ReaderFailure' }),
+    });
+    expect(rulesOf(r, 'rfid')).toContain('ev.code.reader');
+  });
+});
