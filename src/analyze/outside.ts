@@ -165,6 +165,26 @@ export function lookOutside(input: {
       viaPath: false,
       mapped: true,
     });
+  // Names said by the failing service and its candidates first (their edges put what they name
+  // behind them on the trail), then by services considered because they spoke on the failing
+  // session (the manager: "Module iso15118_d20_1 exited with status 134").
+  const namesSaidBy = (speaks: (speaker: string) => boolean) => {
+    for (const l of evidence.logs) {
+      if (!inWindow(l.ts) || levelRank[l.level] < levelRank.warn) continue;
+      const speaker = graph.resolve(l.service) ?? l.service;
+      if (!speaks(speaker)) continue;
+      for (const s of namedIn(l.message))
+        if (s !== speaker)
+          consider({
+            service: s,
+            why: `${l.service} names it: "${clip(l.message, 120)}"`,
+            suggest: { service: speaker, dependsOn: s },
+            viaPath: false,
+            mapped: graph.services.has(s),
+          });
+    }
+  };
+  namesSaidBy((speaker) => speaker === failing || closure.has(speaker));
   for (const l of evidence.logs) {
     if (!inWindow(l.ts) || !l.correlated || levelRank[l.level] < levelRank.warn) continue;
     const speaker = graph.resolve(l.service) ?? l.service;
@@ -177,23 +197,8 @@ export function lookOutside(input: {
     });
   }
 
-  for (const l of evidence.logs) {
-    if (!inWindow(l.ts) || levelRank[l.level] < levelRank.warn) continue;
-    const speaker = graph.resolve(l.service) ?? l.service;
-    // A speaker on the failing session names as well as the map's own (the manager: "Module
-    // iso15118_d20_1 exited with status 134").
-    if (speaker === failing || closure.has(speaker) || outside.has(speaker)) {
-      for (const s of namedIn(l.message))
-        if (s !== speaker)
-          consider({
-            service: s,
-            why: `${l.service} names it: "${clip(l.message, 120)}"`,
-            suggest: { service: speaker, dependsOn: s },
-            viaPath: false,
-            mapped: graph.services.has(s),
-          });
-    }
-  }
+  namesSaidBy((speaker) => outside.has(speaker));
+
   // A change record for something the map does not know at all (an OS image, a Python environment)
   // shortly before the failure: the map cannot say it is unrelated, so it is weighed like the rest.
   for (const c of evidence.changes) {
