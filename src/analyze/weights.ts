@@ -48,6 +48,8 @@ export const MENTION_WEIGHT = 0.75;
 export const CHANGE_WEIGHT = 1.5;
 /** Words shared by the change and the failure ("timeout" in both): up to this much, from two words. */
 export const OVERLAP_WEIGHT = 0.5;
+/** A change to a service the map does not know counts this much: nothing says it is on the failure's path. */
+export const UNMAPPED_CHANGE = 0.5;
 /** Hyperbolic decay: a change is worth half after a day, an eighth after a week (latent bugs surface late). */
 export const HALF_LIFE_MS = 86_400_000;
 /** Tests, docs and examples do not run on a charger. */

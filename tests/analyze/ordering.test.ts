@@ -670,3 +670,37 @@ describe('a trigger that mentions the reader', () => {
     expect(rulesOf(r, 'rfid')).toContain('ev.code.reader');
   });
 });
+
+describe('a change to a service the map does not know', () => {
+  test('counts half: it is a candidate, not the answer, when something on the path changed too', () => {
+    const g = graphOf('services:\n  ocpp:\n    module: OCPP\n    depends_on: [csms]\n  csms: {}\n');
+    const r = run({
+      graph: g,
+      event: trigger({ service: 'ocpp', eventType: 'OCPP_DISCONNECT', errorCode: 'WebsocketPongTimeout' }),
+      changes: [
+        change({
+          id: 'backup-1.3',
+          service: 'backup-agent',
+          kind: 'deploy',
+          summary: 'backup agent 1.2.0 -> 1.3.0',
+          agoMs: 2 * HOUR,
+        }),
+        change({
+          id: 'cfg-ping',
+          service: 'ocpp',
+          kind: 'config',
+          summary: 'WebsocketPingInterval 30 -> 5',
+          agoMs: 2 * HOUR,
+        }),
+      ],
+    });
+    const conf = (s: string) => r.hypotheses.find((h) => h.service === s)?.confidence ?? 0;
+    expect(conf('backup-agent')).toBeGreaterThan(0);
+    expect(conf('ocpp')).toBeGreaterThan(conf('backup-agent'));
+    // 1.5 points x credibility 1 / (1 + 2 h / 1 day), halved.
+    const points = r.hypotheses
+      .find((h) => h.service === 'backup-agent')
+      ?.evidence.find((e) => e.ruleId === 'change.recent')?.weight;
+    expect(points).toBeCloseTo((0.5 * 1.5) / (1 + 2 / 24), 2);
+  });
+});

@@ -1,7 +1,7 @@
 import type { Evidence } from '../../core/report.ts';
 import type { ChangeFact } from '../changes.ts';
 import type { Finding, RuleFamily } from './finding.ts';
-import { CHANGE_WEIGHT, OVERLAP_WEIGHT } from '../weights.ts';
+import { CHANGE_WEIGHT, OVERLAP_WEIGHT, UNMAPPED_CHANGE } from '../weights.ts';
 
 export const changeLabel = (c: ChangeFact['change']): string =>
   c.sha ? `commit ${c.sha.slice(0, 7)}` : `${c.kind} ${c.id}`;
@@ -21,9 +21,14 @@ export const changeRecency: RuleFamily = {
       const shared = [...small].filter((w) => large.has(w)).sort();
       const overlap = cf.docsOnly ? 0 : OVERLAP_WEIGHT * Math.min(1, shared.length / 2);
       if (overlap) notes.push(`mentions ${shared.slice(0, 4).join(', ')} like the failure`);
-      const weight = (CHANGE_WEIGHT + overlap) * cf.credibility;
+      const base = (CHANGE_WEIGHT + overlap) * cf.credibility;
       const reason = `${changeLabel(c)} '${c.summary.split('\n')[0]!.slice(0, 120)}' (${notes.join('; ')})`;
       for (const service of cf.services) {
+        // A service the map does not know may not be on the failure's path at all: its change is
+        // the only evidence it has, and it counts half.
+        const o = facts.outside.get(service);
+        const k = o && !o.mapped ? UNMAPPED_CHANGE : 1;
+        const weight = base * k;
         const fn = cf.touched.get(service)?.[0];
         const ev: Evidence = {
           kind: 'change',
