@@ -45,6 +45,15 @@ const logLevelOnly = new RegExp(
   'i',
 );
 
+/** How much a change this old counts on its age alone: hyperbolic, half after HALF_LIFE_MS. */
+export const recency = (ageMs: number): number => 1 / (1 + ageMs / HALF_LIFE_MS);
+
+/** The words a change shares with the failure, sorted. */
+export function sharedWords(change: ReadonlySet<string>, failure: ReadonlySet<string>): string[] {
+  const [small, large] = failure.size < change.size ? [failure, change] : [change, failure];
+  return [...small].filter((w) => large.has(w)).sort();
+}
+
 const fileCache = new WeakMap<SystemGraph, Map<string, string[]>>();
 
 /** Services owning a file, memoised per graph (the same commits recur across triggers). */
@@ -250,7 +259,7 @@ export function changeFacts(
     if (own && candidates.has(own)) services.add(own);
     if (!services.size) continue;
     const ageMs = eventTs - change.timestamp;
-    let credibility = 1 / (1 + ageMs / HALF_LIFE_MS);
+    let credibility = recency(ageMs);
     const notes = [`${span(ageMs)} before the ${failure.eventType}`];
     if (base.docsOnly) {
       credibility *= DOCS_ONLY;

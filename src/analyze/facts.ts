@@ -1,11 +1,11 @@
 import type { DebugEvent } from '../core/event.ts';
 import { levelRank } from '../core/log-line.ts';
 import type { Candidate, SystemGraph } from '../map/graph.ts';
-import { type ChangeFact, changeFacts } from './changes.ts';
+import { type ChangeFact, changeFacts, sharedWords } from './changes.ts';
 import type { EvidenceBundle, EvidenceEvent, EvidenceLog, FailureHistory } from './evidence.ts';
 import { nameKey, words } from './text.ts';
 import { type LinkedDiagnosis, lookOutside, type OutsideCandidate } from './outside.ts';
-import { type SilentPeer, silentPeers } from './silent-peer.ts';
+import { type SilentPeer, silentPeers, spokeIn, voicelessOf } from './silent-peer.ts';
 import { CREDIBLE } from './weights.ts';
 import { type Trail, trailOf } from './trail.ts';
 import { windowFacts } from './patterns.ts';
@@ -173,9 +173,16 @@ export function buildFacts(input: {
   const failureWords = words(failureText);
 
   // A change that speaks of the failure ("reconnect after a pong timeout") is the reporter's own suspect however old.
-  const speaksOf = (cf: ChangeFact) => [...cf.words].filter((w) => failureWords.has(w)).length >= 2;
+  const speaksOf = (cf: ChangeFact) => sharedWords(cf.words, failureWords).length >= 2;
   // A dependency that went quiet while its dependent reports losing it: the reports are about it.
   const quiet = new Set((evidence.wentQuiet ?? []).map((n) => graph.resolve(n) ?? n));
+  const spoke = spokeIn(logFacts, eventFacts);
+  const voiceless = voicelessOf({
+    candidates: candidate.keys(),
+    spoke,
+    wentQuiet: quiet,
+    history: new Set(evidence.history.map((h) => graph.resolve(h.service) ?? h.service)),
+  });
   const triggerStatement = `${event.errorCode} ${event.message ?? ''}`;
   const silent = silentPeers({
     graph,
@@ -184,7 +191,8 @@ export function buildFacts(input: {
     logs: logFacts,
     events: eventFacts,
     wentQuiet: quiet,
-    history: new Set(evidence.history.map((h) => graph.resolve(h.service) ?? h.service)),
+    spoke,
+    voiceless,
     changed: new Set(
       [...changesOf]
         .filter(([, list]) => list.some((cf) => !cf.docsOnly && (cf.credibility >= CREDIBLE || speaksOf(cf))))
@@ -211,10 +219,8 @@ export function buildFacts(input: {
     graph,
     failing,
     candidates,
-    patterns,
     logs: logFacts,
-    wentQuiet: quiet,
-    resolve: resolveName,
+    voiceless,
     errorCode: event.errorCode,
     message: event.message ?? '',
   });

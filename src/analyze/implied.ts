@@ -5,7 +5,8 @@ import type { EvidenceBundle } from './evidence.ts';
 import type { OutsideCandidate } from './outside.ts';
 import { baselineKey, seenInBaseline } from './novelty.ts';
 import { messagePattern } from './text.ts';
-import { CLOCK_SKEW_MS, CREDIBLE, HALF_LIFE_MS } from './weights.ts';
+import { changeBase, recency } from './changes.ts';
+import { CLOCK_SKEW_MS, CREDIBLE } from './weights.ts';
 
 /**
  * Outside candidates EVerest's manifests imply (map/implied-edges.ts): a module on the failure's
@@ -60,12 +61,9 @@ export function impliedCandidates(input: {
 /** Map services with a change record recent enough to be blamed on its own (credibility >= CREDIBLE). */
 function recentlyChanged(graph: SystemGraph, evidence: EvidenceBundle, T: number): Set<string> {
   const out = new Set<string>();
-  for (const c of evidence.changes) {
-    if (c.timestamp > T || 1 / (1 + (T - c.timestamp) / HALF_LIFE_MS) < CREDIBLE) continue;
-    const own = c.service ? graph.resolve(c.service) : null;
-    if (own) out.add(own);
-    for (const f of c.files) for (const s of graph.servicesForFile(f)) out.add(s);
-  }
+  for (const c of evidence.changes)
+    if (c.timestamp <= T && recency(T - c.timestamp) >= CREDIBLE)
+      for (const s of changeBase(c, graph).mapped) out.add(s);
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { clip } from '../core/clip.ts';
 import { levelRank } from '../core/log-line.ts';
 import type { SystemGraph } from '../map/graph.ts';
+import { changeBase } from './changes.ts';
 import { impliedCandidates } from './implied.ts';
 import type { EvidenceBundle, EvidenceLog, RecentDiagnosis } from './evidence.ts';
 import { nameKey } from './text.ts';
@@ -203,7 +204,7 @@ export function lookOutside(input: {
   // shortly before the failure: the map cannot say it is unrelated, so it is weighed like the rest.
   for (const c of evidence.changes) {
     if (!c.service || c.timestamp > T || T - c.timestamp > HALF_LIFE_MS) continue;
-    if (graph.resolve(c.service) || c.files.some((f) => graph.servicesForFile(f).length)) continue;
+    if (changeBase(c, graph).mapped.length) continue;
     consider({
       service: c.service,
       why: `the change record ${c.id} names it, ${Math.round((T - c.timestamp) / 60_000)} min before the ${event.eventType}, and the map does not know it`,

@@ -98,14 +98,15 @@ function linePatterns(
   });
   const patterns = [...raw].map(([key, { service, lines }]): PatternFact => {
     const first = lines[0]!;
+    const novel = novelty(key, lines.length);
     return {
       service,
       pattern: key.slice(service.length + 1),
       level: lines.reduce((m, l) => (levelRank[l.level] > levelRank[m] ? l.level : m), first.level),
       count: lines.length,
-      firstTs: began(key, first.ts, novelty(key, lines.length)),
+      firstTs: began(key, first.ts, novel),
       correlated: lines.some((l) => l.correlated),
-      novelty: novelty(key, lines.length),
+      novelty: novel,
       example: first.message,
       fromEvent: false,
       vague: isVague(first.message, graph),

@@ -25,6 +25,33 @@ const LOST_CONTACT = new RegExp(
 
 export const reportsLostContact = (message: string): boolean => LOST_CONTACT.test(message.slice(0, 512));
 
+/** Candidates that said something in the window, at any level (a line or an event). */
+export function spokeIn(logs: readonly LogFact[], events: readonly EventFact[]): Set<string> {
+  const spoke = new Set<string>();
+  for (const l of logs) if (l.candidate) spoke.add(l.candidate);
+  for (const e of events) if (e.candidate) spoke.add(e.candidate);
+  return spoke;
+}
+
+/**
+ * Candidates with no voice at all: nothing in the window, not gone quiet, no warning in the
+ * baseline. A relay, a GFCI coil or a meter behind a bus: what is known of them is what their
+ * detectors and drivers say (rules/subject.ts, and the voiceless peers below).
+ */
+export function voicelessOf(input: {
+  candidates: Iterable<string>;
+  spoke: ReadonlySet<string>;
+  wentQuiet: ReadonlySet<string>;
+  /** Candidates with warnings in the baseline before the window. */
+  history: ReadonlySet<string>;
+}): Set<string> {
+  return new Set(
+    [...input.candidates].filter(
+      (c) => !input.spoke.has(c) && !input.wentQuiet.has(c) && !input.history.has(c),
+    ),
+  );
+}
+
 /** A service that lost contact with one of its dependencies, which itself said nothing (it went quiet, or never speaks). */
 export interface SilentPeer {
   /** The silent dependency. */
@@ -53,17 +80,15 @@ export function silentPeers(input: {
   events: readonly EventFact[];
   /** Services that logged before the window and nothing in it (any level); one that never logs says nothing by silence. */
   wentQuiet: ReadonlySet<string>;
-  /** Candidates with warnings in the baseline before the window. */
-  history: ReadonlySet<string>;
+  /** What said something in the window, and what never speaks (spokeIn, voicelessOf). */
+  spoke: ReadonlySet<string>;
+  voiceless: ReadonlySet<string>;
   /** Candidates with a credible change of their own. */
   changed: ReadonlySet<string>;
   /** The trigger is the failing service's own statement. */
   trigger: { service: string; text: string; ts: number };
 }): Map<string, SilentPeer> {
-  const { graph, candidates } = input;
-  const spoke = new Set<string>();
-  for (const l of input.logs) if (l.candidate) spoke.add(l.candidate);
-  for (const e of input.events) if (e.candidate) spoke.add(e.candidate);
+  const { graph, candidates, spoke } = input;
   const out = new Map<string, SilentPeer>();
   const reports = new Map<string, { example: string; firstTs: number }>();
   for (const [service, patterns] of input.patterns) {
@@ -78,13 +103,12 @@ export function silentPeers(input: {
   // A device behind a driver (a wallbox's Modbus server, a meter on a bus) has no voice at all: the
   // driver's "i/o timeout" is the only word about it. That reads as the device's unless the driver
   // itself just changed (then its own update is as likely: a client regression loses its server).
-  const voiceless = (d: string) => !input.history.has(d);
   for (const [service, lost] of reports) {
     const silent = (graph.services.get(service)?.dependsOn ?? []).filter(
       (d) =>
         candidates.has(d) &&
         !spoke.has(d) &&
-        (input.wentQuiet.has(d) || (voiceless(d) && !input.changed.has(service))),
+        (input.wentQuiet.has(d) || (input.voiceless.has(d) && !input.changed.has(service))),
     );
     if (!silent.length) continue;
     const index = nameIndex(graph, silent);

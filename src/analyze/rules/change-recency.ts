@@ -1,5 +1,5 @@
 import type { Evidence } from '../../core/report.ts';
-import type { ChangeFact } from '../changes.ts';
+import { type ChangeFact, sharedWords } from '../changes.ts';
 import type { Finding, RuleFamily } from './finding.ts';
 import { CHANGE_WEIGHT, OVERLAP_WEIGHT, UNMAPPED_CHANGE } from '../weights.ts';
 
@@ -14,11 +14,7 @@ export const changeRecency: RuleFamily = {
     for (const cf of facts.changes) {
       const c = cf.change;
       const notes = [...cf.notes];
-      const [small, large] =
-        facts.failureWords.size < cf.words.size
-          ? [facts.failureWords, cf.words]
-          : [cf.words, facts.failureWords];
-      const shared = [...small].filter((w) => large.has(w)).sort();
+      const shared = sharedWords(cf.words, facts.failureWords);
       const overlap = cf.docsOnly ? 0 : OVERLAP_WEIGHT * Math.min(1, shared.length / 2);
       if (overlap) notes.push(`mentions ${shared.slice(0, 4).join(', ')} like the failure`);
       const base = (CHANGE_WEIGHT + overlap) * cf.credibility;

@@ -1,6 +1,5 @@
 import type { Candidate, SystemGraph } from '../../map/graph.ts';
 import type { EvidenceLog } from '../evidence.ts';
-import type { PatternFact } from '../facts.ts';
 import { reportsLostContact } from '../silent-peer.ts';
 import { reportsReply } from '../replies.ts';
 import { commonNames, nameIndex, namesIn } from '../outside.ts';
@@ -32,11 +31,9 @@ export function subjectOf(input: {
   graph: SystemGraph;
   failing: string;
   candidates: readonly Candidate[];
-  patterns: ReadonlyMap<string, readonly PatternFact[]>;
   logs: readonly EvidenceLog[];
-  /** Candidates that logged before the window and nothing in it. */
-  wentQuiet: ReadonlySet<string>;
-  resolve(name: string): string | null;
+  /** Candidates that never speak (silent-peer.ts voicelessOf). */
+  voiceless: ReadonlySet<string>;
   errorCode: string;
   message: string;
 }): Subject | null {
@@ -54,10 +51,9 @@ export function subjectOf(input: {
   const index = nameIndex(input.graph, others);
   if (!index.size) return null;
   const named = new Set(namesIn(statement, index, commonNames(input.logs, index)));
-  // It has no voice: nothing in the window at any level and nothing before it. A service that can
-  // speak for itself is judged on its own lines (and one that went quiet is logs.silent's case).
-  const spoke = new Set(input.logs.map((l) => input.resolve(l.service)));
-  const silent = [...named].filter((s) => !spoke.has(s) && !input.wentQuiet.has(s) && !input.patterns.has(s));
+  // It has no voice: a service that can speak for itself is judged on its own lines (and one that
+  // went quiet is logs.silent's case).
+  const silent = [...named].filter((s) => input.voiceless.has(s));
   return silent.length === 1 ? { service: silent[0]!, example: input.errorCode } : null;
 }
 
