@@ -127,4 +127,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exit(await main(process.argv.slice(2)));
+const argv = process.argv.slice(2);
+const code = await main(argv);
+// Bun completes writes to a pipe in the background and process.exit() drops what the reader has not
+// taken yet (an `eval --json` report beyond the pipe's 64 KiB): a one-shot command ends by letting
+// the event loop empty, which flushes them. The service exits outright once it has stopped.
+if ((argv[0] ?? 'serve') === 'serve') process.exit(code);
+process.exitCode = code;
