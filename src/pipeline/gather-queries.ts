@@ -87,35 +87,35 @@ export function createGatherQueries(db: Database) {
     `SELECT root_service, change_id FROM feedback WHERE report_id = ? ORDER BY id DESC LIMIT 1`,
   );
 
-  const candidateLogs = (names: string[], since: number, until: number): LogRow[] => {
-    const rows: LogRow[] = [];
-    for (const part of chunks(names, IN_CHUNK))
-      rows.push(
-        ...db
-          .query<LogRow, (string | number)[]>(
-            `SELECT ts, service, level, message, correlation_id FROM logs INDEXED BY logs_service_level
-             WHERE service IN (${marks(part.length)}) AND level >= 2 AND level IN (2, 3, 4) AND ts >= ? AND ts <= ?
-             ORDER BY ts DESC LIMIT ?`,
-          )
-          .all(...part, since, until, MAX_LOG_ROWS),
-      );
-    return rows;
-  };
+  /** One `service IN (...)` query over every chunk of names (SQLite bounds a statement's parameters). */
+  const inChunks = <R>(names: string[], sql: (list: string) => string, ...rest: (string | number)[]): R[] =>
+    chunks(names, IN_CHUNK).flatMap((part) =>
+      db.query<R, (string | number)[]>(sql(marks(part.length))).all(...part, ...rest),
+    );
 
-  const candidateEvents = (names: string[], since: number, until: number): EventRow[] => {
-    const rows: EventRow[] = [];
-    for (const part of chunks(names, IN_CHUNK))
-      rows.push(
-        ...db
-          .query<EventRow, (string | number)[]>(
-            `SELECT id, ts, event_type, service, error_code, message, correlation_id FROM events
-             INDEXED BY events_service_ts WHERE service IN (${marks(part.length)}) AND ts >= ? AND ts <= ?
-             ORDER BY ts DESC LIMIT ?`,
-          )
-          .all(...part, since, until, EVENT_CAP),
-      );
-    return rows;
-  };
+  const candidateLogs = (names: string[], since: number, until: number): LogRow[] =>
+    inChunks<LogRow>(
+      names,
+      (list) =>
+        `SELECT ts, service, level, message, correlation_id FROM logs INDEXED BY logs_service_level
+         WHERE service IN (${list}) AND level >= 2 AND level IN (2, 3, 4) AND ts >= ? AND ts <= ?
+         ORDER BY ts DESC LIMIT ?`,
+      since,
+      until,
+      MAX_LOG_ROWS,
+    );
+
+  const candidateEvents = (names: string[], since: number, until: number): EventRow[] =>
+    inChunks<EventRow>(
+      names,
+      (list) =>
+        `SELECT id, ts, event_type, service, error_code, message, correlation_id FROM events
+         INDEXED BY events_service_ts WHERE service IN (${list}) AND ts >= ? AND ts <= ?
+         ORDER BY ts DESC LIMIT ?`,
+      since,
+      until,
+      EVENT_CAP,
+    );
 
   const failureOccurrences = (
     names: string[],
