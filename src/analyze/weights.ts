@@ -28,6 +28,14 @@ export const VAGUE = 0.3;
 export const RESTATED = 0.25;
 /** A candidate whose anomalies follow those of a dependency on the failure's trail is likely a symptom. */
 export const SYMPTOM = 0.5;
+/**
+ * The failing service's own errors are expected whatever the root is: a service that reports a
+ * failure logs about it, so they favour it only weakly and count this much, unless a change edited
+ * its own mapped code (then they are that change's likely effect). Chosen on the development
+ * incidents (0.3 / 0.5 / 0.6 / 0.7 tried): on them the reporter was the root 13 times in 77 and
+ * ranked first 33 times, right in 12.
+ */
+export const REPORTER = 0.5;
 
 // --- Where the trail starts, who names whom (rules/onset.ts, rules/mentions.ts) -----------------
 /** Root causes usually log first and symptoms follow: where the failure's trail starts gets this much. */

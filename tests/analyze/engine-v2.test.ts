@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { poissonTail } from '../../src/analyze/novelty.ts';
-import { graphOf, log, run, T, trigger } from './fixtures.ts';
+import { change, graphOf, HOUR, log, run, T, trigger } from './fixtures.ts';
 
 /** Two independent meters under one EvseManager; nothing else. */
 const twoMeters = graphOf(`
@@ -117,6 +117,50 @@ describe('engine v2', () => {
     expect(r.hypotheses[0]?.service).toBe('meter_car');
     expect(r.relatedReports.map((x) => x.reportId)).toEqual(['rep-1']);
     expect(r.hypotheses[0]?.reasons.join(' ')).toContain('was diagnosed as meter_car');
+  });
+
+  test("the reporter's own errors count half: it logs the failure whatever the root (CitrineOS FK violations, citrineos#156)", () => {
+    const depot = graphOf(`
+services:
+  depot_scheduler:
+    description: pushes the night charging plan through the CitrineOS API
+    depends_on: [citrineos]
+  citrineos:
+    description: CSMS, OCPP 2.0.1
+    depends_on: [citrine_postgres]
+    functions: [TransactionsModule, MonitoringModule]
+  citrine_postgres:
+    description: CitrineOS database
+`);
+    const fk = 'insert or update on table "VariableAttributes" violates foreign key constraint "VariableAttributes_stationId_fkey"';
+    const logs = [0, 45, 90, 135].flatMap((s) => [
+      log('citrineos', 'error', `CitrineOS Logger:MonitoringModule setVariables DEPOT-E-14: ${fk}`, 211 - s, true),
+      log('depot_scheduler', 'error', `[{"success": false, "payload": "${fk}"}]`, 210.98 - s, true),
+    ]);
+    logs.push(log('depot_scheduler', 'error', 'night plan not applied for 2 chargers: 4 requests refused', 1, true));
+    const r = run({
+      graph: depot,
+      event: trigger({
+        service: 'depot_scheduler',
+        eventType: 'SCHEDULE_REJECTED',
+        errorCode: 'VariableAttributes_stationId_fkey',
+        message: 'Depot night charging plan rejected by CitrineOS',
+      }),
+      logs,
+      changes: [
+        change({
+          id: 'deploy-depot-scheduler-4.2',
+          service: 'depot_scheduler',
+          kind: 'deploy',
+          summary: 'depot-scheduler 4.2: push limits with setVariables before setChargingProfiles',
+          agoMs: 6 * HOUR,
+        }),
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('citrineos');
+    expect(r.hypotheses.find((h) => h.service === 'depot_scheduler')?.reasons.join(' ')).toContain(
+      'it reported the failure, so its own lines count half',
+    );
   });
 
   test('novelty is a rate test: 3 where 0.01 were expected is surprising, 30 where 20 were expected is not', () => {

@@ -12,6 +12,7 @@ import {
   LEVEL_WEIGHT,
   LOG_WEIGHT_CAP,
   NOVELTY_WEIGHT,
+  REPORTER,
   RESTATED,
   VAGUE,
 } from '../weights.ts';
@@ -73,6 +74,10 @@ export function explainedBy(facts: Facts, service: string): string | null {
 
 const NONE: ReadonlySet<string> = new Set();
 
+/** A change in the look-back that edits one of the service's mapped functions (not docs or tests). */
+const editedOwnCode = (facts: Facts, service: string) =>
+  (facts.changesOf.get(service) ?? []).some((cf) => !cf.docsOnly && (cf.touched.get(service)?.length ?? 0) > 0);
+
 /** logs.errors: warn/error/fatal lines and events of each candidate in the window, new ones counting most. */
 export const logErrors: RuleFamily = {
   id: 'logs.errors',
@@ -96,7 +101,8 @@ export const logErrors: RuleFamily = {
           correlated: p.correlated,
         });
       }
-      const weight = Math.min(LOG_WEIGHT_CAP, total);
+      const reporter = service === facts.failing && !editedOwnCode(facts, service);
+      const weight = Math.min(LOG_WEIGHT_CAP, total) * (reporter ? REPORTER : 1);
       const errors = patterns.filter((p) => levelRank[p.level] >= levelRank.error && p.novelty !== 'chronic');
       const n = errors.reduce((s, p) => s + p.count, 0);
       const first = errors[0] ?? patterns[0]!;
@@ -106,11 +112,12 @@ export const logErrors: RuleFamily = {
         : allChronic
           ? `only chronic messages (seen before the window at the usual rate): "${first.example}"`
           : `${patterns.reduce((s, p) => s + p.count, 0)} warning(s) in the window: "${first.example}"`;
+      const said = reporter ? `${reason} (it reported the failure, so its own lines count half)` : reason;
       // Evidence weights add up to what the finding contributes after the cap.
       const k = total > 0 ? weight / total : 0;
       for (const e of evidence) e.weight *= k;
       evidence.sort((a, b) => b.weight - a.weight || cmp(String(a.text), String(b.text)));
-      out.push({ ruleId: 'logs.errors', service, weight, reason, evidence: evidence.slice(0, 6) });
+      out.push({ ruleId: 'logs.errors', service, weight, reason: said, evidence: evidence.slice(0, 6) });
     }
     return out;
   },
