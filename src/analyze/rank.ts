@@ -6,9 +6,7 @@ import type { Adjustments } from './evidence.ts';
 import type { Facts } from './facts.ts';
 import type { Finding } from './rules/finding.ts';
 import { explainedBy } from './rules/log-errors.ts';
-import { BLAME_MIN, CONFIDENCE_POWER, SYMPTOM, UNEXPLAINED } from './weights.ts';
-
-export { UNEXPLAINED };
+import { BLAME_MIN, NATS_PER_POINT, SYMPTOM, UNEXPLAINED } from './weights.ts';
 
 export const MAX_HYPOTHESES = 5;
 const MAX_EVIDENCE = 12;
@@ -105,10 +103,12 @@ function blamed(c: Change): BlamedChange {
   };
 }
 
+/** The odds a score stands for against a service with no evidence (weights.ts, NATS_PER_POINT). */
+const odds = (score: number) => Math.expm1(NATS_PER_POINT * Math.max(0, score));
+
 /** Turns scores into ranked hypotheses with confidences that sum to at most 1. */
 export function toHypotheses(facts: Facts, scored: Scored[]): Hypothesis[] {
-  const mass = (score: number) => score ** CONFIDENCE_POWER;
-  const total = scored.reduce((s, x) => s + mass(x.score), 0) + mass(UNEXPLAINED);
+  const total = scored.reduce((s, x) => s + odds(x.score), 0) + odds(UNEXPLAINED);
   const top = scored.filter((s, i) => i === 0 || s.score > 0).slice(0, MAX_HYPOTHESES);
   return top.map((s, i) => {
     const blame = s.change && s.change.total >= BLAME_MIN ? s.change : null;
@@ -133,7 +133,7 @@ export function toHypotheses(facts: Facts, scored: Scored[]): Hypothesis[] {
       ...(file ? { file } : {}),
       ...(fn ? { function: fn } : {}),
       ...(blame ? { change: blamed(blame.change) } : {}),
-      confidence: floor3(mass(s.score) / total),
+      confidence: floor3(odds(s.score) / total),
       reasons,
       evidence,
     };

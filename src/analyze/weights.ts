@@ -1,7 +1,9 @@
 /**
  * Every number the engine weighs evidence with, in one place, each with its reason. Scores are
- * additive points on one scale (about 1 = "typical domain knowledge points here"); confidences are
- * score^CONFIDENCE_POWER shares. Contributions per signal on each benchmark: docs/accuracy.md.
+ * additive points on one log-odds scale: one point multiplies the odds that a candidate is the root
+ * by e^NATS_PER_POINT (about 3.5), so each weight below is a log-likelihood ratio in points, the
+ * prior (graph.prior) a log prior-odds term. Confidences follow from the points (rank.ts).
+ * Contributions per signal on each benchmark: docs/accuracy.md.
  */
 import type { Novelty } from './facts.ts';
 
@@ -88,14 +90,15 @@ export const EPISODE_MS = 60 * 60_000;
 export const CLOCK_SKEW_MS = 2_000;
 
 // --- From scores to confidences (rank.ts) ---------------------------------------------------------
-/** Score mass reserved for "none of these": keeps confidences honest when the evidence is thin. */
-export const UNEXPLAINED = 1;
 /**
- * Scores become confidences as score^2 / (sum of score^2 + UNEXPLAINED^2): additive points grow
- * slower than the odds they stand for. Fitted on the development half of the incident benchmark
- * (multi-class Brier 0.49 -> 0.42 with power 2, 0.43-0.45 with 1.5 or 3); ranks do not change.
+ * What one point is worth in natural log-odds: a candidate with score s has odds e^(1.25 s) - 1
+ * against a service with no evidence at all (which is no hypothesis: its chance is inside "none of
+ * these"). Fitted with UNEXPLAINED on the development incidents only (multi-class Brier: 0.541 with
+ * the former score^2 shares, 0.530 here; 1, 1.25, 1.5, 1.75 and 2 tried); ranks do not depend on it.
  */
-export const CONFIDENCE_POWER = 2;
+export const NATS_PER_POINT = 1.25;
+/** "None of these" has the odds of a candidate with this score: confidences stay honest when evidence is thin. */
+export const UNEXPLAINED = 1.5;
 /** A change is blamed only when its own evidence reaches this; weaker ones stay as evidence. */
 export const BLAME_MIN = 0.3;
 
