@@ -67,7 +67,7 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
     for (const [id, list] of s.changes) {
       const change = changeById.get(id);
       if (!change) continue;
-      const total = list.reduce((sum, f) => sum + f.weight, 0);
+      const total = changeTotal(list);
       if (
         !best ||
         total > best.total ||
@@ -90,6 +90,21 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
       distance(a.service) - distance(b.service) ||
       (a.service < b.service ? -1 : a.service > b.service ? 1 : 0),
   );
+}
+
+/**
+ * What a change's findings add up to: evidence that ties it to the failure adds, while what only
+ * describes the change (a config push that alters a timeout and an OCPP key) counts once, at its
+ * strongest: three descriptions of one edit are not three independent observations.
+ */
+function changeTotal(list: readonly Finding[]): number {
+  let linked = 0;
+  let described = 0;
+  for (const f of list) {
+    if (f.describesChange) described = Math.max(described, f.weight);
+    else linked += f.weight;
+  }
+  return linked + described;
 }
 
 const floor3 = (x: number) => Math.floor(x * 1000) / 1000;

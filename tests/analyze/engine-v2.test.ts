@@ -132,12 +132,21 @@ services:
   citrine_postgres:
     description: CitrineOS database
 `);
-    const fk = 'insert or update on table "VariableAttributes" violates foreign key constraint "VariableAttributes_stationId_fkey"';
+    const fk =
+      'insert or update on table "VariableAttributes" violates foreign key constraint "VariableAttributes_stationId_fkey"';
     const logs = [0, 45, 90, 135].flatMap((s) => [
-      log('citrineos', 'error', `CitrineOS Logger:MonitoringModule setVariables DEPOT-E-14: ${fk}`, 211 - s, true),
+      log(
+        'citrineos',
+        'error',
+        `CitrineOS Logger:MonitoringModule setVariables DEPOT-E-14: ${fk}`,
+        211 - s,
+        true,
+      ),
       log('depot_scheduler', 'error', `[{"success": false, "payload": "${fk}"}]`, 210.98 - s, true),
     ]);
-    logs.push(log('depot_scheduler', 'error', 'night plan not applied for 2 chargers: 4 requests refused', 1, true));
+    logs.push(
+      log('depot_scheduler', 'error', 'night plan not applied for 2 chargers: 4 requests refused', 1, true),
+    );
     const r = run({
       graph: depot,
       event: trigger({
@@ -160,6 +169,47 @@ services:
     expect(r.hypotheses[0]?.service).toBe('citrineos');
     expect(r.hypotheses.find((h) => h.service === 'depot_scheduler')?.reasons.join(' ')).toContain(
       'it reported the failure, so its own lines count half',
+    );
+  });
+
+  test('descriptions of one change count once: a config push that alters an interval and an OCPP key is not three observations', () => {
+    const station2 = graphOf(`
+services:
+  evse_manager:
+    depends_on: [ocpp, powermeter]
+  ocpp: {}
+  powermeter: {}
+`);
+    const r = run({
+      graph: station2,
+      event: trigger({
+        service: 'evse_manager',
+        errorCode: 'EmergencyStop',
+        message: 'emergency stop pressed',
+      }),
+      changes: [
+        // timeouts (interval), ocpp-config (MeterValueSampleInterval) and firmware-or-config all describe it
+        change({
+          id: 'cfg-mvsi-30',
+          service: 'ocpp',
+          kind: 'config',
+          summary: 'MeterValueSampleInterval 60 -> 30',
+          agoMs: 6 * HOUR,
+        }),
+        change({
+          id: 'cfg-unit-id',
+          service: 'powermeter',
+          kind: 'config',
+          summary: 'Modbus unit id 1 -> 2',
+          agoMs: 6 * HOUR,
+        }),
+      ],
+    });
+    const conf = (s: string) => r.hypotheses.find((h) => h.service === s)?.confidence;
+    expect(conf('ocpp')).toBeGreaterThan(0);
+    expect(conf('ocpp')).toBe(conf('powermeter'));
+    expect(r.hypotheses.find((h) => h.service === 'ocpp')?.reasons.join(' ')).toContain(
+      'OCPP configuration key',
     );
   });
 

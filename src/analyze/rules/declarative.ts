@@ -174,6 +174,8 @@ export function runRule(facts: Facts, rule: Rule, outsidePool?: readonly string[
       out.push({ ruleId: rule.id, service, weight: rule.weight, reason, evidence: base });
       continue;
     }
+    const { change: _, ...failureConditions } = spec.when;
+    const describesChange = Object.values(failureConditions).every((v) => v === undefined);
     for (const cf of facts.changesOf.get(service) ?? []) {
       if (!changeMatchesMemo(rule, cf, service)) continue;
       const fn = cf.touched.get(service)?.[0];
@@ -186,6 +188,7 @@ export function runRule(facts: Facts, rule: Rule, outsidePool?: readonly string[
         reason: `${reason} (${changeLabel(cf.change)}${fn ? `, ${fn}` : ''})`,
         evidence: base.map((ev) => ({ ...ev, weight: ev.weight ? weight : 0, changeId: cf.change.id })),
         changeId: cf.change.id,
+        ...(describesChange ? { describesChange } : {}),
         function: fn,
       });
     }

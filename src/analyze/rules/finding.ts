@@ -12,6 +12,11 @@ export interface Finding {
   evidence: Evidence[];
   /** Set when the finding is about one change: it then counts towards that change's blame. */
   changeId?: string;
+  /**
+   * The finding only says what kind of change it is (a config push, a timeout edit), nothing that
+   * ties it to this failure: several such descriptions of one change are one fact (rank.ts).
+   */
+  describesChange?: boolean;
   /** A mapped function the evidence points at. */
   function?: string;
 }

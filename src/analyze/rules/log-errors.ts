@@ -76,7 +76,9 @@ const NONE: ReadonlySet<string> = new Set();
 
 /** A change in the look-back that edits one of the service's mapped functions (not docs or tests). */
 const editedOwnCode = (facts: Facts, service: string) =>
-  (facts.changesOf.get(service) ?? []).some((cf) => !cf.docsOnly && (cf.touched.get(service)?.length ?? 0) > 0);
+  (facts.changesOf.get(service) ?? []).some(
+    (cf) => !cf.docsOnly && (cf.touched.get(service)?.length ?? 0) > 0,
+  );
 
 /** logs.errors: warn/error/fatal lines and events of each candidate in the window, new ones counting most. */
 export const logErrors: RuleFamily = {
