@@ -172,6 +172,38 @@ services:
     );
   });
 
+  test("the reporter's lines count in full when a commit edited its own files (libocpp reconnect regression)", () => {
+    const station2 = graphOf(`
+services:
+  ocpp:
+    files: [lib/ocpp/common/websocket/]
+    depends_on: [system]
+  system:
+    files: [modules/System/]
+`);
+    const r = run({
+      graph: station2,
+      event: trigger({ service: 'ocpp', eventType: 'OCPP_DISCONNECT', errorCode: 'WebsocketPongTimeout' }),
+      logs: [
+        log('ocpp', 'error', 'Websocket closed after pong timeout, reconnect not scheduled', 20),
+        log('system', 'warn', 'NTP offset 0.9 s', 25),
+      ],
+      changes: [
+        change({
+          id: 'c0ffee1',
+          sha: 'c0ffee1a2b3c',
+          service: null,
+          summary: 'websocket: do not schedule a reconnect while the connection still looks up',
+          files: ['lib/ocpp/common/websocket/websocket_libwebsockets.cpp'],
+          agoMs: 20 * HOUR,
+        }),
+      ],
+    });
+    const own = r.hypotheses.find((h) => h.service === 'ocpp');
+    expect(r.hypotheses[0]?.service).toBe('ocpp');
+    expect(own?.reasons.join(' ')).not.toContain('count half');
+  });
+
   test('descriptions of one change count once: a config push that alters an interval and an OCPP key is not three observations', () => {
     const station2 = graphOf(`
 services:

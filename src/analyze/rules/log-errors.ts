@@ -74,10 +74,16 @@ export function explainedBy(facts: Facts, service: string): string | null {
 
 const NONE: ReadonlySet<string> = new Set();
 
-/** A change in the look-back that edits one of the service's mapped functions (not docs or tests). */
+/**
+ * A change in the look-back that edits the service's own code: files the map gives it or one of its
+ * mapped functions (not docs or tests). A release or configuration record alone does not say so.
+ */
 const editedOwnCode = (facts: Facts, service: string) =>
   (facts.changesOf.get(service) ?? []).some(
-    (cf) => !cf.docsOnly && (cf.touched.get(service)?.length ?? 0) > 0,
+    (cf) =>
+      !cf.docsOnly &&
+      ((cf.touched.get(service)?.length ?? 0) > 0 ||
+        cf.change.files.some((f) => facts.graph.servicesForFile(f).includes(service))),
   );
 
 /** logs.errors: warn/error/fatal lines and events of each candidate in the window, new ones counting most. */
