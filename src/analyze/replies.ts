@@ -3,10 +3,12 @@
  * OCPP 2.0.1 part 4, 4.3) are defined by whose fault they are (InternalError the receiver's, the
  * violations the sender's payload), though servers bend them: SteVe answers an unknown
  * transactionId -1 with InternalError (steve-community/steve#156). "Rejected" is the status OCPP
- * confirmations carry. Either way the peer answered, so it is not a silent component.
+ * confirmations carry. Modbus exception responses 1-3 (illegal function, data address, data value;
+ * Modbus Application Protocol Specification V1.1b3, section 7) say the device answered a request
+ * that does not fit its register map. Either way the peer answered, so it is not a silent component.
  */
 const REPLY =
-  /\b(rejected|call ?error|NotImplemented|NotSupported|InternalError|ProtocolError|SecurityError|Forma(tion|t) ?Violation|Property ?Constraint ?Violation|Occur+ence ?Constraint ?Violation|Type ?Constraint ?Violation|GenericError|MessageTypeNotSupported|RpcFrameworkError)\b/i;
+  /\b(rejected|illegal (function|data (address|value))|call ?error|NotImplemented|NotSupported|InternalError|ProtocolError|SecurityError|Forma(tion|t) ?Violation|Property ?Constraint ?Violation|Occur+ence ?Constraint ?Violation|Type ?Constraint ?Violation|GenericError|MessageTypeNotSupported|RpcFrameworkError)\b/i;
 
 /** The text reports a reply from a peer: the peer answered, so it is not silent. */
 export const reportsReply = (text: string): boolean => REPLY.test(text.slice(0, 512));

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { poissonTail } from '../../src/analyze/novelty.ts';
-import { change, graphOf, HOUR, log, run, T, trigger } from './fixtures.ts';
+import { change, graphOf, HOUR, log, MIN, run, T, trigger } from './fixtures.ts';
 
 /** Two independent meters under one EvseManager; nothing else. */
 const twoMeters = graphOf(`
@@ -202,6 +202,66 @@ services:
     const own = r.hypotheses.find((h) => h.service === 'ocpp');
     expect(r.hypotheses[0]?.service).toBe('ocpp');
     expect(own?.reasons.join(' ')).not.toContain('count half');
+  });
+
+  test('a Modbus exception 2 is the device answering a request it has no register for: the updated requester, not the device (evcc#10665)', () => {
+    const home = graphOf(`
+services:
+  evcc:
+    files: [charger/vestel.go, cmd/setup.go]
+    depends_on: [vestel_evc04, shelly_3em]
+  vestel_evc04:
+    description: Vestel EVC04 wallbox, Modbus TCP server (HEMS mode)
+  shelly_3em:
+    description: grid meter
+`);
+    const logs = [600, 300, 0].flatMap((s) => [
+      log(
+        'vestel_evc04',
+        'warn',
+        'modbus: exception 2 (illegal data address) for function 4 from 192.168.178.5',
+        20.4 + s,
+        true,
+      ),
+      log(
+        'evcc',
+        'fatal',
+        "FATAL cannot create charger 'vestel': failsafe timeout: modbus: exception '2' (illegal data address), function '4'",
+        20 + s,
+        true,
+      ),
+    ]);
+    const r = run({
+      graph: home,
+      event: trigger({
+        service: 'evcc',
+        eventType: 'CHARGER_SETUP_FAILED',
+        errorCode: 'ModbusIllegalDataAddress',
+        message: 'evcc does not start: Vestel answers illegal data address',
+      }),
+      logs,
+      changes: [
+        change({
+          id: 'deploy-evcc-0.122.0',
+          service: 'evcc',
+          kind: 'deploy',
+          summary: 'evcc add-on 0.121.5 -> 0.122.0 (vestel: failsafe timeout handling)',
+          files: ['charger/vestel.go'],
+          agoMs: 12 * MIN,
+        }),
+        change({
+          id: 'cfg-vestel-hems',
+          service: 'vestel_evc04',
+          kind: 'config',
+          summary: 'Vestel web UI: HEMS Modbus TCP enabled, failsafe current 6 A',
+          agoMs: 24 * HOUR,
+        }),
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('evcc');
+    const device = r.hypotheses.find((h) => h.service === 'vestel_evc04')?.reasons.join(' ') ?? '';
+    expect(device).not.toContain('stated the ModbusIllegalDataAddress condition itself');
+    expect(device).not.toContain('reports Modbus/serial errors');
   });
 
   test('descriptions of one change count once: a config push that alters an interval and an OCPP key is not three observations', () => {

@@ -1,4 +1,5 @@
 import { levelRank } from '../../core/log-line.ts';
+import { reportsReply } from '../replies.ts';
 import { clockTime, words } from '../text.ts';
 import type { PatternFact } from '../facts.ts';
 import type { Finding, RuleFamily } from './finding.ts';
@@ -36,6 +37,9 @@ export function codeStatedBy(input: {
     const p = list.find((p) => {
       if (p.novelty === 'chronic' || levelRank[p.level] < levelRank.warn || p.firstTs > until) return false;
       if (p.example.toLowerCase().includes(ident)) return false;
+      // A reply (an OCPP CallError, a Modbus exception response) is where the request was judged,
+      // not where the condition arose: whose fault it is, the protocol's rules say (pack, replies.ts).
+      if (reportsReply(p.example)) return false;
       const w = words(p.example);
       return [...code].every((c) => w.has(c));
     });
