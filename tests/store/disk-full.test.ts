@@ -63,16 +63,24 @@ describe.skipIf(!mounted)('on a 40 MB tmpfs', () => {
     } catch {
       // ENOSPC: the ballast took all that was left, as intended.
     }
-    let failed = false;
-    for (let i = 0; i < 50 && !failed; i++) failed = (await postLogs(100_000 + i * 60, 60)).status >= 500;
-    expect(failed).toBe(true);
-    // Read both at once: the store probes every second and recovers by itself once pruning has
-    // made room inside its own file, so a later read may already see it writable again.
-    const [h, metrics] = await Promise.all([health(), fetch(`${app.url}/metrics`).then((r) => r.text())]);
-    expect(h.status).toBe(503);
-    expect(h.body.status).toBe('degraded');
-    expect(h.body.components.store.writable).toBe(false);
-    expect(metrics).toMatch(/^tracepulse_store_writable 0$/m);
+    // The store probes every second and recovers by itself once pruning has made room inside its
+    // own file, so a probe can land between the two reads: then the disk is filled again (the
+    // ballast stays) and both are read again. Each round first makes a write fail.
+    let seen: { h: Awaited<ReturnType<typeof health>>; metrics: string } | null = null;
+    let offset = 100_000;
+    for (let round = 0; round < 5 && !seen; round++) {
+      let failed = false;
+      for (let i = 0; i < 50 && !failed; i++) {
+        failed = (await postLogs(offset, 60)).status >= 500;
+        offset += 60;
+      }
+      expect(failed).toBe(true);
+      const [h, metrics] = await Promise.all([health(), fetch(`${app.url}/metrics`).then((r) => r.text())]);
+      if (h.status === 503 && /^tracepulse_store_writable 0$/m.test(metrics)) seen = { h, metrics };
+    }
+    expect(seen?.h.body.status).toBe('degraded');
+    expect(seen?.h.body.components.store.writable).toBe(false);
+    expect(seen?.metrics).toMatch(/^tracepulse_store_writable 0$/m);
 
     rmSync(ballast);
     await waitFor(async () => (await postLogs(200_000, 5)).status === 200, 10_000, 'writes recover');
