@@ -181,6 +181,13 @@ function suggestions(facts: ReturnType<typeof buildFacts>, hypotheses: Hypothesi
   for (const h of hypotheses.slice(0, 3)) {
     const o = facts.outside.get(h.service);
     if (!o || h.confidence < SUGGEST_MIN) continue;
+    // A candidate that depends on the failing service already (a station its CSMS refused) needs no
+    // edge back: that would be a cycle.
+    if (
+      facts.graph.services.has(o.suggest.dependsOn) &&
+      facts.graph.candidates(o.suggest.dependsOn).some((c) => c.service === o.suggest.service)
+    )
+      continue;
     const key = `${o.suggest.service}->${o.suggest.dependsOn}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -1,5 +1,6 @@
 import { clip } from '../core/clip.ts';
 import { levelRank } from '../core/log-line.ts';
+import { reportsReply } from './replies.ts';
 import type { SystemGraph } from '../map/graph.ts';
 import { changeBase } from './changes.ts';
 import { impliedCandidates } from './implied.ts';
@@ -29,6 +30,8 @@ export interface OutsideCandidate {
   implied?: boolean;
   /** Considered because a domain rule names it (it may depend on the failing service: a CSMS reports what its station sent). */
   ruled?: boolean;
+  /** The trigger reports refusing its request and names it: the failure is about it, even when it depends on the failing service (a CSMS refusing one station). */
+  subject?: boolean;
 }
 
 /** Everything that depends on `service`, transitively. */
@@ -142,7 +145,7 @@ export function lookOutside(input: {
   const downstream = dependentsOf(graph, failing);
   const consider = (c: OutsideCandidate) => {
     if (c.service === failing || closure.has(c.service) || outside.has(c.service)) return;
-    if (downstream.has(c.service) && !c.cascade && !c.ruled) return;
+    if (downstream.has(c.service) && !c.cascade && !c.ruled && !c.subject) return;
     outside.set(c.service, c);
   };
   const index = nameIndex(graph, graph.services.keys());
@@ -157,7 +160,10 @@ export function lookOutside(input: {
       if (k.length >= MIN_NAME_KEY && !index.has(k)) index.set(k, l.service);
     }
 
-  // The trigger's own words speak for the failing service.
+  // The trigger's own words speak for the failing service. When they report refusing a request
+  // (a CSMS rejecting a station's handshake), what they name is what the failure is about, even a
+  // service that depends on the failing one.
+  const refusal = reportsReply(event.message ?? '');
   for (const s of namedIn([event.message ?? '', ...Object.values(event.details)].join(' ')))
     consider({
       service: s,
@@ -165,6 +171,7 @@ export function lookOutside(input: {
       suggest: { service: failing, dependsOn: s },
       viaPath: false,
       mapped: true,
+      ...(refusal ? { subject: true } : {}),
     });
   // Names said by the failing service and its candidates first (their edges put what they name
   // behind them on the trail), then by services considered because they spoke on the failing

@@ -5,10 +5,11 @@
  * transactionId -1 with InternalError (steve-community/steve#156). "Rejected" is the status OCPP
  * confirmations carry. Modbus exception responses 1-3 (illegal function, data address, data value;
  * Modbus Application Protocol Specification V1.1b3, section 7) say the device answered a request
- * that does not fit its register map. Either way the peer answered, so it is not a silent component.
+ * that does not fit its register map. An HTTP 4xx status is a client error by definition (RFC 9110,
+ * section 15.5). Either way the peer answered, so it is not a silent component.
  */
 const REPLY =
-  /\b(rejected|illegal (function|data (address|value))|call ?error|NotImplemented|NotSupported|InternalError|ProtocolError|SecurityError|Forma(tion|t) ?Violation|Property ?Constraint ?Violation|Occur+ence ?Constraint ?Violation|Type ?Constraint ?Violation|GenericError|MessageTypeNotSupported|RpcFrameworkError)\b/i;
+  /\b(reject(s|ed)|HTTP 4\d\d|illegal (function|data (address|value))|call ?error|NotImplemented|NotSupported|InternalError|ProtocolError|SecurityError|Forma(tion|t) ?Violation|Property ?Constraint ?Violation|Occur+ence ?Constraint ?Violation|Type ?Constraint ?Violation|GenericError|MessageTypeNotSupported|RpcFrameworkError)\b/i;
 
 /** The text reports a reply from a peer: the peer answered, so it is not silent. */
 export const reportsReply = (text: string): boolean => REPLY.test(text.slice(0, 512));

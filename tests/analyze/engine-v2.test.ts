@@ -264,6 +264,62 @@ services:
     expect(device).not.toContain('reports Modbus/serial errors');
   });
 
+  test('a server that refuses a request names what the failure is about, even a station that depends on it (OCPP.Core#43)', () => {
+    const carPark = graphOf(`
+services:
+  ocpp_server:
+    description: OCPP.Core.Server (OCPPMiddleware)
+    depends_on: [ocpp_db]
+  ocpp_db: {}
+  station_l2_u1:
+    aliases: [L2-U1]
+    depends_on: [ocpp_server]
+  station_l2_u2:
+    aliases: [L2-U2]
+    depends_on: [ocpp_server]
+`);
+    const r = run({
+      graph: carPark,
+      event: trigger({
+        service: 'ocpp_server',
+        eventType: 'STATION_CONNECT_REJECTED',
+        errorCode: 'NoSupportedSubProtocol',
+        correlationId: 'l2u2-0912',
+        message:
+          "L2-U2 cannot connect: OCPPMiddleware rejects the upgrade (No supported sub-protocol in ''), HTTP 400",
+        details: { chargePointId: 'L2-U2' },
+      }),
+      logs: [
+        log(
+          'ocpp_server',
+          'warn',
+          "OCPPMiddleware => No supported sub-protocol in '' from charge station 'L2-U2'",
+          60,
+          true,
+        ),
+        log(
+          'station_l2_u2',
+          'warn',
+          'websocket handshake failed: HTTP 400 Bad Request, retry in 180 s',
+          59.8,
+          true,
+        ),
+      ],
+      changes: [
+        change({
+          id: 'cfg-l2-u2-commissioning',
+          service: 'station_l2_u2',
+          kind: 'config',
+          summary: 'L2-U2 commissioned: OCPP backend URL set by the installer',
+          agoMs: 3 * HOUR,
+        }),
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('station_l2_u2');
+    // It depends on the server already: no edge back is proposed.
+    expect(r.mapSuggestions).toEqual([]);
+  });
+
   test('descriptions of one change count once: a config push that alters an interval and an OCPP key is not three observations', () => {
     const station2 = graphOf(`
 services:
