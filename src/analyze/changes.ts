@@ -186,6 +186,8 @@ export interface ChangeBase {
   words: Set<string>;
   /** Map services the change belongs to (by its service field and its files). */
   mapped: string[];
+  /** Map services owning one of its files: the change edits their code. */
+  ownedBy: Set<string>;
   touched: Map<string, string[]>;
   /** Memo of rule condition results for this change, by rule and service (see rules/declarative.ts). */
   ruleHits: WeakMap<object, Map<string, boolean>>;
@@ -210,7 +212,9 @@ export function changeBase(change: Change, graph: SystemGraph): ChangeBase {
   const mapped = new Set<string>();
   const own = change.service ? graph.resolve(change.service) : null;
   if (own) mapped.add(own);
-  for (const f of change.files.slice(0, 500)) for (const s of servicesForFile(graph, f)) mapped.add(s);
+  const ownedBy = new Set<string>();
+  for (const f of change.files.slice(0, 500)) for (const s of servicesForFile(graph, f)) ownedBy.add(s);
+  for (const s of ownedBy) mapped.add(s);
   const { added, removed, hunks } = splitDiff(change.diff);
   const body = change.diff ? `${hunks}\n${added}\n${removed}` : change.summary;
   const touched = new Map<string, string[]>();
@@ -230,6 +234,7 @@ export function changeBase(change: Change, graph: SystemGraph): ChangeBase {
       (change.kind === 'config' && !change.diff && logLevelOnly.test(change.summary.split('\n')[0]!)),
     words: words(`${change.summary}\n${hunks}\n${added}\n${removed}`),
     mapped: [...mapped],
+    ownedBy,
     touched,
     ruleHits: new WeakMap(),
   };

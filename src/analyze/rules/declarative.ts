@@ -155,6 +155,10 @@ export function runRule(facts: Facts, rule: Rule, outsidePool?: readonly string[
   }
   pool = pool.filter((s) => targetMatches(facts, rule, s));
 
+  // A rule with nothing but a change condition only says what kind of change it is (rank.ts).
+  const { change: _, ...failureConditions } = spec.when;
+  const describesChange =
+    !!spec.when.change && Object.values(failureConditions).every((v) => v === undefined);
   const out: Finding[] = [];
   for (const service of pool) {
     const reason = fill(spec.reason, facts, service);
@@ -174,8 +178,6 @@ export function runRule(facts: Facts, rule: Rule, outsidePool?: readonly string[
       out.push({ ruleId: rule.id, service, weight: rule.weight, reason, evidence: base });
       continue;
     }
-    const { change: _, ...failureConditions } = spec.when;
-    const describesChange = Object.values(failureConditions).every((v) => v === undefined);
     for (const cf of facts.changesOf.get(service) ?? []) {
       if (!changeMatchesMemo(rule, cf, service)) continue;
       const fn = cf.touched.get(service)?.[0];

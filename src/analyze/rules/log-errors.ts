@@ -80,10 +80,7 @@ const NONE: ReadonlySet<string> = new Set();
  */
 const editedOwnCode = (facts: Facts, service: string) =>
   (facts.changesOf.get(service) ?? []).some(
-    (cf) =>
-      !cf.docsOnly &&
-      ((cf.touched.get(service)?.length ?? 0) > 0 ||
-        cf.change.files.some((f) => facts.graph.servicesForFile(f).includes(service))),
+    (cf) => !cf.docsOnly && ((cf.touched.get(service)?.length ?? 0) > 0 || cf.base.ownedBy.has(service)),
   );
 
 /** logs.errors: warn/error/fatal lines and events of each candidate in the window, new ones counting most. */
