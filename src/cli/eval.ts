@@ -73,6 +73,7 @@ export async function evalCommand(
   const started = performance.now();
   const outcomes: Outcome[] = [];
   let unlabelled = 0;
+  const unmatchedLabels: UnmatchedLabel[] = [];
   const target = args.values.url
     ? { url: args.values.url, apiKey: args.values['api-key'] ?? process.env.TRACEPULSE_API_KEY }
     : null;
@@ -81,15 +82,18 @@ export async function evalCommand(
     if (!scored) return 1;
     outcomes.push(...scored.outcomes);
     unlabelled += scored.unlabelled;
+    unmatchedLabels.push(...scored.unmatched);
   }
   const summary = summarise(outcomes);
   const wallSeconds = (performance.now() - started) / 1000;
   if (args.flags.has('json'))
-    out.write(`${JSON.stringify({ files: files.length, summary, outcomes }, null, 2)}\n`);
+    out.write(`${JSON.stringify({ files: files.length, summary, outcomes, unmatchedLabels }, null, 2)}\n`);
   else {
     out.write(
       `tracepulse eval: ${files.length} case file(s), ${outcomes.length} labelled trigger(s)` +
-        `${unlabelled ? ` (${unlabelled} without a label, not scored)` : ''}, ${wallSeconds.toFixed(1)} s\n\n`,
+        `${unlabelled ? ` (${unlabelled} without a label, not scored)` : ''}` +
+        `${unmatchedLabels.length ? ` (${unmatchedLabels.length} label${unmatchedLabels.length > 1 ? 's' : ''} with no trigger, not scored)` : ''}` +
+        `, ${wallSeconds.toFixed(1)} s\n\n`,
     );
     out.write(table([['all', summary.overall], ...Object.entries(summary.byClass)]));
     out.write(
@@ -106,6 +110,12 @@ export async function evalCommand(
   return 0;
 }
 
+/** A label whose correlationId no trigger of its file carried: not scored. */
+interface UnmatchedLabel {
+  file: string;
+  correlationId: string;
+}
+
 /**
  * Replays one case file into a fresh in-process service (or the remote one) and scores its labelled
  * triggers; null (the problems written) when the file cannot be read or is not a valid stream.
@@ -115,7 +125,7 @@ async function scoreCaseFile(
   remote: { url: string; apiKey: string | undefined } | null,
   timeoutMs: number,
   err: TextOut,
-): Promise<{ outcomes: Outcome[]; unlabelled: number } | null> {
+): Promise<{ outcomes: Outcome[]; unlabelled: number; unmatched: UnmatchedLabel[] } | null> {
   const text = readInputFile(file, err);
   if (text === null) return null;
   const parsed = parseStream(text);
@@ -126,6 +136,7 @@ async function scoreCaseFile(
   const target: FeedTarget = remote ? remoteTarget(remote) : await startLocalTarget({ ownMap: true });
   const outcomes: Outcome[] = [];
   let unlabelled = 0;
+  const unmatched: UnmatchedLabel[] = [];
   try {
     const { results } = await replayRecords(parsed.records, createFeedClient(target), {
       reportTimeoutMs: timeoutMs,
@@ -136,10 +147,19 @@ async function scoreCaseFile(
       if (o) outcomes.push(o);
       else unlabelled++;
     }
+    // A label no trigger answered would silently shrink the benchmark: name it.
+    const answered = new Set(results.map((r) => r.label?.correlationId));
+    for (const r of parsed.records) {
+      if (r.type !== 'label' || answered.has(r.label.correlationId)) continue;
+      unmatched.push({ file: name, correlationId: r.label.correlationId });
+      err.write(
+        `${name}: label ${r.label.correlationId} matches no trigger (no event with that correlationId is a trigger: priority high, or a trigger type of the map without a priority)\n`,
+      );
+    }
   } finally {
     await target.stop();
   }
-  return { outcomes, unlabelled };
+  return { outcomes, unlabelled, unmatched };
 }
 
 const pct = (a: number, n: number) => (n ? `${((100 * a) / n).toFixed(1)}%` : '-');

@@ -81,6 +81,39 @@ describe('replay', () => {
     }
   });
 
+  test('eval names a label that no trigger answered (a low-priority event) instead of dropping the case', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tracepulse-cases-'));
+    try {
+      const text = readFileSync(fixture, 'utf8');
+      writeFileSync(join(dir, 'right.ndjson'), text);
+      writeFileSync(
+        join(dir, 'low.ndjson'),
+        text.replace('"eventType": "OCPP_DISCONNECT",', '"eventType": "OCPP_DISCONNECT", "priority": "low",'),
+      );
+      const sink = () => {
+        const chunks: string[] = [];
+        return { write: (t: string) => chunks.push(t), text: () => chunks.join('') };
+      };
+      const out = sink();
+      const err = sink();
+      expect(await evalCommand([dir], out, err)).toBe(0);
+      expect(out.text()).toContain('1 labelled trigger(s) (1 label with no trigger, not scored)');
+      expect(err.text()).toContain(
+        'low.ndjson: label 8c0e1f2a-5b7d-4c61-9a3e-2f4d6b8a1c07 matches no trigger (no event with that correlationId is a trigger: priority high, or a trigger type of the map without a priority)',
+      );
+      const json = sink();
+      expect(await evalCommand([dir, '--json'], json, sink())).toBe(0);
+      expect(JSON.parse(json.text()).unmatchedLabels).toEqual([
+        {
+          file: expect.stringContaining('low.ndjson'),
+          correlationId: '8c0e1f2a-5b7d-4c61-9a3e-2f4d6b8a1c07',
+        },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a bad stream is rejected with every problem and its line number', () => {
     const r = parseStream(
       [
