@@ -1,6 +1,7 @@
 import { clip } from '../core/clip.ts';
 import { levelRank } from '../core/log-line.ts';
 import { reportsReply } from './replies.ts';
+import { reportsLostContact } from './silent-peer.ts';
 import type { SystemGraph } from '../map/graph.ts';
 import { changeBase } from './changes.ts';
 import { impliedCandidates } from './implied.ts';
@@ -164,6 +165,18 @@ export function lookOutside(input: {
   // (a CSMS rejecting a station's handshake), what they name is what the failure is about, even a
   // service that depends on the failing one.
   const refusal = reportsReply(event.message ?? '');
+  // So do they when the failing service's own lines say that what they name stopped answering it
+  // (a CSMS "timeout waiting for BootNotification" from the charger it names): a server waits on
+  // its clients too, whichever way the map's edge runs.
+  const unanswered = new Set<string>();
+  for (const l of evidence.logs)
+    if (
+      inWindow(l.ts) &&
+      levelRank[l.level] >= levelRank.warn &&
+      (graph.resolve(l.service) ?? l.service) === failing &&
+      reportsLostContact(l.message)
+    )
+      for (const s of namedIn(l.message)) unanswered.add(s);
   for (const s of namedIn([event.message ?? '', ...Object.values(event.details)].join(' ')))
     consider({
       service: s,
@@ -171,7 +184,7 @@ export function lookOutside(input: {
       suggest: { service: failing, dependsOn: s },
       viaPath: false,
       mapped: true,
-      ...(refusal ? { subject: true } : {}),
+      ...(refusal || unanswered.has(s) ? { subject: true } : {}),
     });
   // Names said by the failing service and its candidates first (their edges put what they name
   // behind them on the trail), then by services considered because they spoke on the failing

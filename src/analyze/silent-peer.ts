@@ -113,7 +113,21 @@ export function silentPeers(input: {
     if (!silent.length) continue;
     const index = nameIndex(graph, silent);
     const named = [...new Set(namesIn(lost.example, index, commonNames(input.logs, index)))];
-    const peer = named.length === 1 ? named[0] : silent.length === 1 && !named.length ? silent[0] : undefined;
+    // A report that names another service ("wallbox: timeout waiting for response") is about that
+    // one, not about the reporter's only silent dependency, unless it is reached through it.
+    const aboutOther = () => {
+      const all = nameIndex(graph, graph.services.keys());
+      const behind = new Set(graph.candidates(silent[0]!).map((c) => c.service));
+      return namesIn(lost.example, all, commonNames(input.logs, all)).some(
+        (s) => s !== service && !behind.has(s),
+      );
+    };
+    const peer =
+      named.length === 1
+        ? named[0]
+        : silent.length === 1 && !named.length && !aboutOther()
+          ? silent[0]
+          : undefined;
     if (peer)
       out.set(service, {
         peer,

@@ -320,6 +320,72 @@ services:
     expect(r.mapSuggestions).toEqual([]);
   });
 
+  test('a server left waiting by the charger its event names suspects the charger, not its own quiet host (lbbrhzn/ocpp#1503)', () => {
+    const home = graphOf(`
+services:
+  ha_ocpp:
+    description: Home Assistant OCPP integration (the CSMS)
+    aliases: [custom_components.ocpp]
+    depends_on: [ha_core]
+  ha_core:
+    description: Home Assistant core
+  wallbox_cmx2:
+    description: Wallbox Commander 2, OCPP 1.6J client
+    aliases: [wallbox]
+    depends_on: [ha_ocpp]
+`);
+    const cid = 'ha-ocpp-wallbox-bootloop-20250208';
+    const r = run({
+      graph: home,
+      event: trigger({
+        service: 'ha_ocpp',
+        eventType: 'CHARGER_BOOT_LOOP',
+        errorCode: 'BootNotificationLoop',
+        correlationId: cid,
+        message:
+          'Wallbox Commander 2 keeps reconnecting and sending BootNotification; charger never becomes available',
+        details: { chargePoint: 'wallbox' },
+      }),
+      logs: [
+        log('ha_core', 'info', 'Home Assistant started', 3 * 3600),
+        log(
+          'ha_ocpp',
+          'warn',
+          'wallbox: timeout waiting for response to GetConfiguration (SupportedFeatureProfiles)',
+          600,
+          true,
+        ),
+        log(
+          'ha_ocpp',
+          'warn',
+          'wallbox: timeout waiting for response to GetConfiguration (SupportedFeatureProfiles)',
+          300,
+          true,
+        ),
+      ],
+      changes: [
+        change({
+          id: 'fw-wallbox-6.7.17',
+          service: 'wallbox_cmx2',
+          kind: 'firmware',
+          summary: 'Wallbox firmware 6.7.15 -> 6.7.17',
+          agoMs: 29 * HOUR,
+        }),
+        change({
+          id: 'deploy-ha-2025.2.1',
+          service: 'ha_core',
+          kind: 'deploy',
+          summary: 'Home Assistant 2025.1.4 -> 2025.2.1',
+          agoMs: 12 * HOUR,
+        }),
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('wallbox_cmx2');
+    // The timeouts name the wallbox: they are no word about the host that merely went quiet.
+    const host = r.hypotheses.find((h) => h.service === 'ha_core');
+    expect(host?.evidence.some((e) => e.ruleId === 'logs.silent') ?? false).toBe(false);
+  });
+
   test('descriptions of one change count once: a config push that alters an interval and an OCPP key is not three observations', () => {
     const station2 = graphOf(`
 services:
