@@ -1,6 +1,6 @@
 import { levelRank } from '../core/log-line.ts';
 import type { SystemGraph } from '../map/graph.ts';
-import { commonNames, nameIndex, namesIn } from './outside.ts';
+import { commonNames, nameIndex, namesIn, tokens } from './outside.ts';
 import type { EventFact, LogFact, PatternFact } from './facts.ts';
 
 /**
@@ -118,9 +118,14 @@ export function silentPeers(input: {
     const aboutOther = () => {
       const all = nameIndex(graph, graph.services.keys());
       const behind = new Set(graph.candidates(silent[0]!).map((c) => c.service));
-      return namesIn(lost.example, all, commonNames(input.logs, all)).some(
-        (s) => s !== service && !behind.has(s),
+      // Only the names the line holds are counted across the window's logs (commonNames reads them all).
+      const held = new Map(
+        [...tokens(lost.example).keys()].flatMap((k) => {
+          const s = all.get(k);
+          return s && s !== service && !behind.has(s) ? [[k, s] as const] : [];
+        }),
       );
+      return held.size > 0 && namesIn(lost.example, held, commonNames(input.logs, held)).length > 0;
     };
     const peer =
       named.length === 1
