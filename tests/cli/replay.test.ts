@@ -9,6 +9,12 @@ import { parseStream } from '../../src/replay/stream.ts';
 import { startLocalTarget } from '../../src/cli/local-target.ts';
 import type { FeedTarget } from '../../src/replay/target.ts';
 
+/** A TextOut that keeps what was written. */
+const sink = () => {
+  const chunks: string[] = [];
+  return { write: (t: string) => chunks.push(t), text: () => chunks.join('') };
+};
+
 const fixture = join(import.meta.dir, '../fixtures/replay/ocpp-pong-timeout.ndjson');
 
 describe('replay', () => {
@@ -61,10 +67,6 @@ describe('replay', () => {
         join(dir, 'wrong.ndjson'),
         text.replace(/"rootService": ?"network"/, '"rootService": "display"'),
       );
-      const sink = () => {
-        const chunks: string[] = [];
-        return { write: (t: string) => chunks.push(t), text: () => chunks.join('') };
-      };
       const out = sink();
       expect(await evalCommand([dir, '--json'], out, sink())).toBe(0);
       const result = JSON.parse(out.text());
@@ -90,10 +92,6 @@ describe('replay', () => {
         join(dir, 'low.ndjson'),
         text.replace('"eventType": "OCPP_DISCONNECT",', '"eventType": "OCPP_DISCONNECT", "priority": "low",'),
       );
-      const sink = () => {
-        const chunks: string[] = [];
-        return { write: (t: string) => chunks.push(t), text: () => chunks.join('') };
-      };
       const out = sink();
       const err = sink();
       expect(await evalCommand([dir], out, err)).toBe(0);
