@@ -48,7 +48,8 @@ export interface PatternFact {
   vague: boolean;
   /**
    * A line of the failing service that says again what the trigger says (most of its words are the
-   * trigger's): the report of the failure, not evidence about its cause.
+   * trigger's), or another service's line that names the failing one or one of its files: the
+   * report of the failure, not evidence about its cause.
    */
   restates: boolean;
   /** The message reports lost contact with a peer ("no response from ...", silent-peer.ts): it is about the peer. */

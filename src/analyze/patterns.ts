@@ -7,6 +7,9 @@ import { EPISODE_MS } from './weights.ts';
 import { reportsLostContact } from './silent-peer.ts';
 import { cmp, messagePattern, words } from './text.ts';
 import { isVague } from './vocabulary.ts';
+import { nameIndex, namesIn } from './outside.ts';
+
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 const WARN = levelRank.warn;
 
@@ -75,6 +78,14 @@ function linePatterns(
     const w = [...words(message)];
     return w.length > 0 && w.filter((x) => triggerWords.has(x)).length * 2 >= w.length;
   };
+  // Another service's line that names the failing one or points into its files (Home Assistant's
+  // energy integration on the OpenEVSE charge rate, EVerest's manager on "Module ocpp exited")
+  // reports the failing service's trouble: like the failing service restating its trigger, it
+  // says little of its own.
+  const failingIndex = nameIndex(graph, [failing]);
+  const failingFiles = (graph.services.get(failing)?.files ?? []).filter((f) => f.includes('/'));
+  const aboutFailing = (message: string) =>
+    namesIn(message, failingIndex, NO_NAMES).length > 0 || failingFiles.some((f) => message.includes(f));
   const raw = new Map<string, { service: string; lines: EvidenceLog[] }>();
   const logs = evidence.logs
     .filter((l) => l.ts >= windowStart && l.ts <= T)
@@ -110,7 +121,7 @@ function linePatterns(
       example: first.message,
       fromEvent: false,
       vague: isVague(first.message, graph),
-      restates: service === failing && restatesTrigger(first.message),
+      restates: service === failing ? restatesTrigger(first.message) : aboutFailing(first.message),
       lostContact: reportsLostContact(first.message),
     };
   });

@@ -26,7 +26,10 @@ export const CORRELATED = 1.5;
 export const LOG_WEIGHT_CAP = 3;
 /** A message that names nothing (vocabulary.ts) only says something went wrong there: it counts like a warning. */
 export const VAGUE = 0.3;
-/** The failing service repeating the trigger's own words reports the failure; it says little about its cause. */
+/**
+ * The failing service repeating the trigger's own words, or another service's line about the failing
+ * one (it names it), reports the failure; it says little about its cause.
+ */
 export const RESTATED = 0.25;
 /** A candidate whose anomalies follow those of a dependency on the failure's trail is likely a symptom. */
 export const SYMPTOM = 0.5;

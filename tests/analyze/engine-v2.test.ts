@@ -386,6 +386,78 @@ services:
     expect(host?.evidence.some((e) => e.ruleId === 'logs.silent') ?? false).toBe(false);
   });
 
+  test("another service's line about the failing one reports its trouble, not its own (OpenEVSE WiFi 4.1.5, openevse_esp32_firmware#459)", () => {
+    const home = graphOf(`
+services:
+  openevse_wifi:
+    description: OpenEVSE WiFi gateway (scheduler, current shaper)
+    aliases: [openevse]
+    files: [src/scheduler.cpp, src/evse_man.cpp]
+    depends_on: [openevse_controller, mosquitto]
+  openevse_controller:
+    aliases: [evse]
+  mosquitto: {}
+  ha_energy:
+    description: Home Assistant energy automations reading the charger over MQTT
+    depends_on: [mosquitto]
+  ha_core: {}
+`);
+    const cid = 'openevse-sched-20221026-0130';
+    const r = run({
+      graph: home,
+      event: trigger({
+        service: 'openevse_wifi',
+        eventType: 'CHARGE_RATE_UNSTABLE',
+        errorCode: 'ChargeRateFlapping',
+        correlationId: cid,
+        message: 'Timed charge flipping from min to max power after the V4.1.5 update',
+        details: { wifiFirmware: '4.1.5' },
+      }),
+      logs: [
+        log(
+          'ha_energy',
+          'warn',
+          'EV overnight: charge current now 6.1 A (expected 32 A during timer)',
+          1800,
+          true,
+        ),
+        log(
+          'ha_energy',
+          'warn',
+          'EV overnight: charge current now 6.1 A (expected 32 A during timer)',
+          900,
+          true,
+        ),
+        log(
+          'ha_energy',
+          'error',
+          'EV overnight: OpenEVSE charge rate flipped 13 times between 6 A and 32 A during the timed charge',
+          40,
+          true,
+        ),
+      ],
+      changes: [
+        change({
+          id: 'fw-openevse-wifi-4.1.5',
+          service: 'openevse_wifi',
+          kind: 'firmware',
+          summary: 'OpenEVSE WiFi firmware 4.1.4 -> 4.1.5 (web update)',
+          agoMs: 29 * HOUR,
+        }),
+        change({
+          id: 'deploy-ha-2022.10.5',
+          service: 'ha_core',
+          kind: 'deploy',
+          summary: 'Home Assistant 2022.10.4 -> 2022.10.5',
+          agoMs: 31 * HOUR,
+        }),
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('openevse_wifi');
+    const energy = r.hypotheses.find((h) => h.service === 'ha_energy');
+    expect(energy?.evidence.some((e) => String(e.text).includes('about openevse_wifi'))).toBe(true);
+  });
+
   test('descriptions of one change count once: a config push that alters an interval and an OCPP key is not three observations', () => {
     const station2 = graphOf(`
 services:
