@@ -458,6 +458,57 @@ services:
     expect(energy?.evidence.some((e) => String(e.text).includes('about openevse_wifi'))).toBe(true);
   });
 
+  test('a first anomaly that only reports losing a peer is no sign its reporter failed first (SmartEVSE contactor EMP, SmartEVSE-3#47)', () => {
+    const garage = graphOf(`
+services:
+  smartevse_1:
+    description: SmartEVSE master, load balancing over Modbus
+    depends_on: [sensorbox, smartevse_2, mqtt_broker]
+  smartevse_2:
+    description: SmartEVSE node 2
+    depends_on: [contactor_2]
+  contactor_2: {}
+  sensorbox: {}
+  mqtt_broker: {}
+  home_assistant:
+    depends_on: [mqtt_broker]
+`);
+    const cid = 'smartevse2-20230905-1741';
+    const modbusTimeouts = [62, 52, 42, 32, 22, 12].map((s) =>
+      log(
+        'smartevse_1',
+        'warn',
+        '(MBhandleError) Error response: E0 - Timeout, address: 02, function: 03, reg: 00a0.',
+        s,
+        true,
+      ),
+    );
+    const r = run({
+      graph: garage,
+      event: trigger({
+        service: 'smartevse_2',
+        eventType: 'NODE_OFFLINE',
+        errorCode: 'NodeNotResponding',
+        correlationId: cid,
+        message:
+          'SmartEVSE node 2 stuck showing Charging after the EV left; no Modbus answer to the master, no MQTT, buttons unresponsive',
+      }),
+      logs: [
+        log('mqtt_broker', 'warn', 'Client SmartEVSE-8841 has exceeded timeout, disconnecting.', 70, true),
+        log(
+          'home_assistant',
+          'warn',
+          'SmartEVSE-8841 state topic stale: last update 17:38:20 (state Charging)',
+          65,
+          true,
+        ),
+        ...modbusTimeouts,
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('contactor_2');
+    expect(r.hypotheses.some((h) => h.reasons.some((t) => t.startsWith('failed first')))).toBe(false);
+  });
+
   test('descriptions of one change count once: a config push that alters an interval and an OCPP key is not three observations', () => {
     const station2 = graphOf(`
 services:

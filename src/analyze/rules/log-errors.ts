@@ -78,7 +78,7 @@ const NONE: ReadonlySet<string> = new Set();
  * A change in the look-back that edits the service's own code: files the map gives it or one of its
  * mapped functions (not docs or tests). A release or configuration record alone does not say so.
  */
-const editedOwnCode = (facts: Facts, service: string) =>
+export const editedOwnCode = (facts: Facts, service: string) =>
   (facts.changesOf.get(service) ?? []).some(
     (cf) => !cf.docsOnly && ((cf.touched.get(service)?.length ?? 0) > 0 || cf.base.ownedBy.has(service)),
   );

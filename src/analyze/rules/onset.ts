@@ -1,5 +1,6 @@
 import { clockTime, span } from '../text.ts';
 import type { RuleFamily } from './finding.ts';
+import { editedOwnCode } from './log-errors.ts';
 import { CLOCK_SKEW_MS, ONSET_WEIGHT } from '../weights.ts';
 
 /**
@@ -7,7 +8,8 @@ import { CLOCK_SKEW_MS, ONSET_WEIGHT } from '../weights.ts';
  * propagation through the dependencies began. Sources stamp lines with their own clocks, so every
  * service whose first anomaly is within CLOCK_SKEW_MS of the earliest may have been first, the
  * failing service included, and each gets it. Without a trail, the failing service gets it when it
- * logged a new warning or error before any other candidate did.
+ * logged a new warning or error before any other candidate did. A service whose first anomaly only
+ * reports lost contact does not get it: a client notices first when its server stops answering.
  */
 export const onset: RuleFamily = {
   id: 'logs.onset',
@@ -31,6 +33,14 @@ export const onset: RuleFamily = {
       starts.length > 1
         ? `; ${starts.join(', ')} began within ${CLOCK_SKEW_MS / 1000} s of each other, closer than the clocks can order`
         : '';
+    // A first anomaly that only reports losing a peer ("charger enable: timeout") is the peer's
+    // silence noticed, not a sign the reporter failed first, unless a change edited its own code.
+    const onlyLostContact = (service: string) => {
+      const ts = first.get(service);
+      const said = (facts.patterns.get(service) ?? []).filter((p) => p.firstTs === ts);
+      return said.length > 0 && said.every((p) => p.lostContact) && !editedOwnCode(facts, service);
+    };
+    starts = starts.filter((s) => !onlyLostContact(s));
     return starts.map((service) => {
       const ts = first.get(service) ?? at;
       const reason = `failed first: its first new warning or error came at ${clockTime(ts)}, ${span(T - ts)} before the ${facts.event.eventType}${
