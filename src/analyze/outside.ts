@@ -110,6 +110,9 @@ export function tokens(message: string): Map<string, boolean> {
 const TOKEN_CACHE_MAX = 5_000;
 const tokenCache = new Map<string, Map<string, boolean>>();
 
+/** No name is an ordinary word: for namesIn when the text is checked for a few named services only. */
+export const NO_COMMON_NAMES: ReadonlySet<string> = new Set();
+
 /** The services a text names: by a name said as an identifier, or by one that is not an ordinary word here. */
 export function namesIn(
   text: string,
@@ -165,19 +168,22 @@ export function lookOutside(input: {
   // (a CSMS rejecting a station's handshake), what they name is what the failure is about, even a
   // service that depends on the failing one.
   const refusal = reportsReply(event.message ?? '');
+  const triggerNames = namedIn([event.message ?? '', ...Object.values(event.details)].join(' '));
   // So do they when the failing service's own lines say that what they name stopped answering it
   // (a CSMS "timeout waiting for BootNotification" from the charger it names): a server waits on
-  // its clients too, whichever way the map's edge runs.
+  // its clients too, whichever way the map's edge runs. Only a dependent needs the flag, so the
+  // window is read only when the trigger names one.
   const unanswered = new Set<string>();
-  for (const l of evidence.logs)
-    if (
-      inWindow(l.ts) &&
-      levelRank[l.level] >= levelRank.warn &&
-      (graph.resolve(l.service) ?? l.service) === failing &&
-      reportsLostContact(l.message)
-    )
-      for (const s of namedIn(l.message)) unanswered.add(s);
-  for (const s of namedIn([event.message ?? '', ...Object.values(event.details)].join(' ')))
+  if (!refusal && triggerNames.some((s) => downstream.has(s)))
+    for (const l of evidence.logs)
+      if (
+        inWindow(l.ts) &&
+        levelRank[l.level] >= levelRank.warn &&
+        (graph.resolve(l.service) ?? l.service) === failing &&
+        reportsLostContact(l.message)
+      )
+        for (const s of namedIn(l.message)) unanswered.add(s);
+  for (const s of triggerNames)
     consider({
       service: s,
       why: `the ${failing} event names it`,

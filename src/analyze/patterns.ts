@@ -7,9 +7,7 @@ import { EPISODE_MS } from './weights.ts';
 import { reportsLostContact } from './silent-peer.ts';
 import { cmp, messagePattern, words } from './text.ts';
 import { isVague } from './vocabulary.ts';
-import { nameIndex, namesIn } from './outside.ts';
-
-const NO_NAMES: ReadonlySet<string> = new Set();
+import { NO_COMMON_NAMES, nameIndex, namesIn } from './outside.ts';
 
 const WARN = levelRank.warn;
 
@@ -85,7 +83,8 @@ function linePatterns(
   const failingIndex = nameIndex(graph, [failing]);
   const failingFiles = (graph.services.get(failing)?.files ?? []).filter((f) => f.includes('/'));
   const aboutFailing = (message: string) =>
-    namesIn(message, failingIndex, NO_NAMES).length > 0 || failingFiles.some((f) => message.includes(f));
+    namesIn(message, failingIndex, NO_COMMON_NAMES).length > 0 ||
+    failingFiles.some((f) => message.includes(f));
   const raw = new Map<string, { service: string; lines: EvidenceLog[] }>();
   const logs = evidence.logs
     .filter((l) => l.ts >= windowStart && l.ts <= T)

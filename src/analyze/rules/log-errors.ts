@@ -4,7 +4,7 @@ import type { Facts, PatternFact } from '../facts.ts';
 import { clockTime, cmp, span } from '../text.ts';
 import type { Finding, RuleFamily } from './finding.ts';
 import { reportsLostContact } from '../silent-peer.ts';
-import { nameIndex, namesIn } from '../outside.ts';
+import { NO_COMMON_NAMES, nameIndex, namesIn } from '../outside.ts';
 import { mentionsFunction } from '../changes.ts';
 import {
   CLOCK_SKEW_MS,
@@ -52,7 +52,8 @@ export function explainedBy(facts: Facts, service: string): string | null {
     const index = nameIndex(facts.graph, [dep]);
     const fns = facts.graph.services.get(dep)?.functions ?? [];
     return said.some(
-      (text) => namesIn(text, index, NONE).length > 0 || fns.some((fn) => mentionsFunction(text, fn)),
+      (text) =>
+        namesIn(text, index, NO_COMMON_NAMES).length > 0 || fns.some((fn) => mentionsFunction(text, fn)),
     );
   };
   let best: string | null = null;
@@ -71,8 +72,6 @@ export function explainedBy(facts: Facts, service: string): string | null {
   }
   return best;
 }
-
-const NONE: ReadonlySet<string> = new Set();
 
 /**
  * A change in the look-back that edits the service's own code: files the map gives it or one of its
