@@ -705,3 +705,32 @@ describe('a change to a service the map does not know', () => {
     expect(points).toBeCloseTo((0.5 * 1.5) / (1 + 2 / 24), 2);
   });
 });
+
+describe('onset ties', () => {
+  test('a service left out for only reporting lost contact is not named in the tie', () => {
+    const cabinet = graphOf(`
+services:
+  evse_manager:
+    depends_on: [powermeter, rs485_bus]
+  powermeter:
+    depends_on: [rs485_bus]
+  rs485_bus: {}
+`);
+    const r = run({
+      graph: cabinet,
+      event: trigger({
+        service: 'evse_manager',
+        eventType: 'CHARGING_FAULT',
+        errorCode: 'PowerMeterFailure',
+      }),
+      logs: [
+        log('powermeter', 'error', 'Modbus timeout, meter not responding', 60),
+        log('rs485_bus', 'error', 'CRC error on frame from slave 3', 59.5),
+        log('evse_manager', 'error', 'PowerMeterFailure: no valid reading for 30 s', 30),
+      ],
+    });
+    const reasons = r.hypotheses.flatMap((h) => h.reasons).filter((t) => t.startsWith('failed first'));
+    expect(reasons.length).toBeGreaterThan(0);
+    expect(reasons.some((t) => t.includes('powermeter'))).toBe(false);
+  });
+});

@@ -29,10 +29,6 @@ export const onset: RuleFamily = {
       if (at >= T || !others.length || Math.min(...others) <= at) return [];
       starts = [failing];
     }
-    const tied =
-      starts.length > 1
-        ? `; ${starts.join(', ')} began within ${CLOCK_SKEW_MS / 1000} s of each other, closer than the clocks can order`
-        : '';
     // A first anomaly that only reports losing a peer ("charger enable: timeout") is the peer's
     // silence noticed, not a sign the reporter failed first, unless a change edited its own code.
     const onlyLostContact = (service: string) => {
@@ -41,6 +37,10 @@ export const onset: RuleFamily = {
       return said.length > 0 && said.every((p) => p.lostContact) && !editedOwnCode(facts, service);
     };
     starts = starts.filter((s) => !onlyLostContact(s));
+    const tied =
+      starts.length > 1
+        ? `; ${starts.join(', ')} began within ${CLOCK_SKEW_MS / 1000} s of each other, closer than the clocks can order`
+        : '';
     return starts.map((service) => {
       const ts = first.get(service) ?? at;
       const reason = `failed first: its first new warning or error came at ${clockTime(ts)}, ${span(T - ts)} before the ${facts.event.eventType}${
