@@ -2,6 +2,7 @@ import { levelRank } from '../core/log-line.ts';
 import type { SystemGraph } from '../map/graph.ts';
 import { commonNames, nameIndex, namesIn, tokens } from './outside.ts';
 import type { EventFact, LogFact, PatternFact } from './facts.ts';
+import { CLOCK_SKEW_MS } from './weights.ts';
 
 /**
  * A service reporting that it cannot hear from its peer, in the wording station software uses:
@@ -63,6 +64,8 @@ export interface SilentPeer {
   named: boolean;
   /** It never logs (a device behind a driver), rather than having gone quiet. */
   voiceless: boolean;
+  /** The reporter's dependency that had lost the peer first (the report passed down to it). */
+  through?: string;
 }
 
 /**
@@ -100,6 +103,22 @@ export function silentPeers(input: {
   const { trigger } = input;
   if (!reports.has(trigger.service) && reportsLostContact(trigger.text))
     reports.set(trigger.service, { example: trigger.text, firstTs: trigger.ts });
+  const anomalies = (service: string) =>
+    (input.patterns.get(service) ?? []).filter(
+      (p) => p.novelty !== 'chronic' && levelRank[p.level] >= levelRank.warn,
+    );
+  // A dependency that other services use without complaint is still answering: a broker that is
+  // down silences all its clients, not one.
+  const heard = new Set(spoke);
+  for (const l of input.logs) heard.add(l.candidate ?? graph.resolve(l.service) ?? l.service);
+  const answering = (d: string, reporter: string) =>
+    graph.dependents(d).filter((u) => u !== reporter && heard.has(u) && !reports.has(u)).length >= 2;
+  // Another dependency that had already lost contact itself explains the reporter's loss: it is
+  // that one's loss seen one hop later (passDownChains), not the silent dependency's.
+  const lostFirst = (service: string, ts: number) =>
+    (graph.services.get(service)?.dependsOn ?? []).some((d) =>
+      anomalies(d).some((p) => (p.lostContact || !p.vague) && p.firstTs <= ts + CLOCK_SKEW_MS),
+    );
   // A device behind a driver (a wallbox's Modbus server, a meter on a bus) has no voice at all: the
   // driver's "i/o timeout" is the only word about it. That reads as the device's unless the driver
   // itself just changed (then its own update is as likely: a client regression loses its server).
@@ -108,7 +127,8 @@ export function silentPeers(input: {
       (d) =>
         candidates.has(d) &&
         !spoke.has(d) &&
-        (input.wentQuiet.has(d) || (input.voiceless.has(d) && !input.changed.has(service))),
+        (input.wentQuiet.has(d) || (input.voiceless.has(d) && !input.changed.has(service))) &&
+        !answering(d, service),
     );
     if (!silent.length) continue;
     const index = nameIndex(graph, silent);
@@ -130,7 +150,7 @@ export function silentPeers(input: {
     const peer =
       named.length === 1
         ? named[0]
-        : silent.length === 1 && !named.length && !aboutOther()
+        : silent.length === 1 && !named.length && !aboutOther() && !lostFirst(service, lost.firstTs)
           ? silent[0]
           : undefined;
     if (peer)
@@ -141,6 +161,51 @@ export function silentPeers(input: {
         named: named.length === 1,
         voiceless: !input.wentQuiet.has(peer),
       });
+  }
+  const onlyLost = new Map(
+    [...reports.keys()].map((r) => [r, anomalies(r).every((p) => p.lostContact)] as const),
+  );
+  return passDownChains(graph, reports, onlyLost, out);
+}
+
+/**
+ * A lost contact that a dependency of the reporter had already reported is the same loss seen one
+ * hop later: SmartEVSE's "NO SERIAL COM" after its Modbus master's "E0 - Timeout", which lost the
+ * silent RS485 bridge behind it. An engineer follows the timeouts down to the silent end, so the
+ * report goes to that end (`through` the dependency), unless it names its own silent peer.
+ */
+function passDownChains(
+  graph: SystemGraph,
+  reports: ReadonlyMap<string, { example: string; firstTs: number }>,
+  /** Reporters whose new anomalies all say they lost contact (no trouble of their own). */
+  onlyLost: ReadonlyMap<string, boolean>,
+  direct: ReadonlyMap<string, SilentPeer>,
+): Map<string, SilentPeer> {
+  const out = new Map(direct);
+  for (const [service, lost] of reports) {
+    if (direct.get(service)?.named) continue;
+    const seen = new Set([service]);
+    let hop = service;
+    let end: SilentPeer | undefined;
+    // Bounded by the map: each hop is a dependency not visited yet.
+    for (;;) {
+      const next = (graph.services.get(hop)?.dependsOn ?? []).find((d) => {
+        const r = reports.get(d);
+        return (
+          !seen.has(d) &&
+          r !== undefined &&
+          onlyLost.get(d) === true &&
+          r.firstTs <= lost.firstTs + CLOCK_SKEW_MS
+        );
+      });
+      if (!next) break;
+      seen.add(next);
+      hop = next;
+      end = direct.get(next);
+      if (end) break;
+    }
+    if (end && hop !== service)
+      out.set(service, { ...end, example: lost.example, ts: lost.firstTs, named: false, through: hop });
   }
   return out;
 }

@@ -112,6 +112,12 @@ export const BLAME_MIN = 0.3;
  * about it. About as strong as a structured origin.
  */
 export const SILENT_PEER = 1;
+/**
+ * The same loss reported again one hop later (a service whose dependency had already lost the
+ * silent peer, silent-peer.ts passDownChains): it says the loss reached further, but it is not an
+ * independent witness of the peer, so it counts half.
+ */
+export const SILENT_PEER_RELAYED = 0.5;
 
 // --- What a report is about (rules/subject.ts) ----------------------------------------------------
 /**

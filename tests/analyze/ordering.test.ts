@@ -144,6 +144,134 @@ describe('silence', () => {
     });
     expect(rulesOf(r, 'huawei_pu')).not.toContain('logs.silent');
   });
+
+  // dingo35/SmartEVSE-3.5#302: the SensorBox Modbus tunnelled over RS485-Ethernet converters.
+  const farm = graphOf(`
+services:
+  smartevse:
+    depends_on: [modbus_master, ch32_cp]
+  modbus_master:
+    depends_on: [rs485_bridge]
+  rs485_bridge:
+    description: USR-DR302 RS485-Ethernet converter pair
+  ch32_cp:
+    description: CH32 control pilot co-processor
+`);
+  const noSerialCom = (s: number) => log('smartevse', 'error', 'ERROR NO SERIAL COM CHECK CFG OR WIRING', s);
+  const e0Timeout = (s: number) =>
+    log(
+      'modbus_master',
+      'warn',
+      '(MBhandleError)(C0) Error response: E0 - Timeout, address: 0A, function: 04, reg: 0000.',
+      s,
+    );
+
+  test("a loss its dependency had already reported goes down the chain to the silent end, not to the reporter's other quiet dependency", () => {
+    const r = run({
+      graph: farm,
+      event: trigger({ service: 'smartevse', eventType: 'CHARGING_FAULT', errorCode: 'NoSerialCom' }),
+      logs: [e0Timeout(150), noSerialCom(106), e0Timeout(105), e0Timeout(60), noSerialCom(19), e0Timeout(18)],
+      wentQuiet: [],
+    });
+    expect(r.hypotheses[0]?.service).toBe('rs485_bridge');
+    expect(rulesOf(r, 'ch32_cp')).not.toContain('logs.silent');
+    const bridge = r.hypotheses.find((h) => h.service === 'rs485_bridge');
+    expect(bridge?.reasons.join(' ')).toContain(
+      'smartevse reports losing it (through modbus_master, which lost it first)',
+    );
+  });
+
+  test('a loss passes down only through a dependency that only reports losing contact, not one with trouble of its own', () => {
+    const r = run({
+      graph: farm,
+      event: trigger({ service: 'smartevse', eventType: 'CHARGING_FAULT', errorCode: 'NoSerialCom' }),
+      logs: [
+        log('modbus_master', 'error', 'Modbus frame CRC mismatch from unit 0A, discarding reply', 160),
+        e0Timeout(150),
+        noSerialCom(106),
+      ],
+      wentQuiet: [],
+    });
+    const bridge = r.hypotheses.find((h) => h.service === 'rs485_bridge');
+    expect(bridge?.reasons.join(' ') ?? '').not.toContain('through modbus_master');
+  });
+
+  test('a broker that other clients use without complaint in the window is not the silent peer of one that lost contact', () => {
+    const everest = graphOf(`
+services:
+  mosquitto: {}
+  evse_manager_1:
+    depends_on: [powermeter_1, mosquitto]
+  powermeter_1:
+    module: GenericPowermeter
+    depends_on: [mosquitto]
+  auth:
+    depends_on: [evse_manager_1, mosquitto]
+  ocpp:
+    depends_on: [evse_manager_1, mosquitto]
+`);
+    const cid = 'sess-8dd350d33997';
+    const args = {
+      graph: everest,
+      event: trigger({
+        service: 'evse_manager_1',
+        eventType: 'MeterFault',
+        errorCode: 'PowerMeterFailure',
+        correlationId: cid,
+      }),
+      wentQuiet: [],
+    };
+    const meterLost = log(
+      'powermeter_1',
+      'error',
+      'powermeter/CommunicationFault: read_register(0x5000) failed, no values published',
+      25,
+    );
+    const alone = run({ ...args, logs: [meterLost] });
+    expect(rulesOf(alone, 'mosquitto')).toContain('logs.silent');
+    const others = run({
+      ...args,
+      logs: [
+        meterLost,
+        log('auth', 'info', 'Connector 1 faulted; withdrawing authorization for token 1E3C85CF', 3, true),
+        log('ocpp', 'info', 'StatusNotification connector 1 Faulted queued', 2, true),
+      ],
+    });
+    expect(rulesOf(others, 'mosquitto')).not.toContain('logs.silent');
+  });
+
+  test("a dependency with its own specific trouble first explains the reporter's loss better than its quiet one", () => {
+    const ocppStation = graphOf(`
+services:
+  ocpp_client:
+    depends_on: [security, system]
+  security:
+    module: EvseSecurity
+  system:
+    module: System
+`);
+    const args = {
+      graph: ocppStation,
+      event: trigger({
+        service: 'ocpp_client',
+        eventType: 'OCPP_DISCONNECT',
+        errorCode: 'TLSHandshakeFailed',
+      }),
+      wentQuiet: [],
+    };
+    const failed = log('ocpp_client', 'error', 'Connection attempt failed, reconnecting', 1);
+    const ntp = log('system', 'info', 'NTP: synchronised to pool.ntp.org', 40);
+    expect(rulesOf(run({ ...args, logs: [ntp, failed] }), 'security')).toContain('logs.silent');
+    const clock = log(
+      'system',
+      'error',
+      'System time invalid (before 2020-01-01); certificates cannot be validated',
+      36,
+    );
+    const r = run({ ...args, logs: [clock, failed] });
+    expect(rulesOf(r, 'security')).not.toContain('logs.silent');
+    expect(r.hypotheses[0]?.service).toBe('system');
+  });
 });
 
 describe('incomplete maps', () => {
