@@ -101,6 +101,9 @@ export function tokens(message: string): Map<string, boolean> {
     put(nameKey(raw[i]!), identifier(raw[i]!));
     if (i + 1 < raw.length) put(nameKey(raw[i]! + raw[i + 1]!), false);
   }
+  // A dotted name (a Python module, a Java package, a host) is one identifier however many parts:
+  // "from 'ocpp.v201.enums'" names the package whose alias that is.
+  for (const dotted of text.match(/[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+/g) ?? []) put(nameKey(dotted), true);
   // Log messages repeat (that is what patterns are): each is tokenised once per process, boundedly.
   if (tokenCache.size >= TOKEN_CACHE_MAX) tokenCache.clear();
   tokenCache.set(text, out);

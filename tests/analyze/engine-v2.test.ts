@@ -90,6 +90,43 @@ describe('engine v2', () => {
     );
   });
 
+  test('a dotted name is one identifier: "from \'ocpp.v201.enums\'" names the library whose alias it is (ocpp 2.0.0 on PyPI breaking the HA OCPP integration)', () => {
+    const ha = graphOf(`
+services:
+  ha_ocpp:
+    aliases: [custom_components.ocpp]
+    depends_on: [ha_core]
+  ocpp_lib:
+    description: mobilityhouse ocpp package from PyPI
+    aliases: [ocpp.v201.enums]
+  ha_core: {}
+`);
+    const r = run({
+      graph: ha,
+      event: trigger({
+        service: 'ha_ocpp',
+        eventType: 'INTEGRATION_SETUP_FAILED',
+        errorCode: 'ImportError',
+        message:
+          "Setup failed for custom integration 'ocpp': cannot import name 'ConnectorStatusType' from 'ocpp.v201.enums'",
+      }),
+      logs: [],
+      changes: [
+        change({
+          id: 'deps-ocpp-2.0.0',
+          service: 'ocpp_lib',
+          kind: 'deploy',
+          summary: 'ocpp 1.0.0 -> 2.0.0',
+          agoMs: 9 * MIN,
+        }),
+      ],
+    });
+    expect(r.hypotheses.map((h) => h.service)).toContain('ocpp_lib');
+    expect(r.mapSuggestions).toContainEqual(
+      expect.objectContaining({ service: 'ha_ocpp', dependsOn: 'ocpp_lib' }),
+    );
+  });
+
   test('an earlier diagnosis on a linked service is cited (cascade) and its root ranked', () => {
     const r = run({
       graph: twoMeters,
