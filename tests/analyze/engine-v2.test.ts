@@ -127,6 +127,39 @@ services:
     );
   });
 
+  test("errors that name a quiet dependency changed just before report that dependency's trouble: they count as a symptom (evcc 0.127.0 EEBUS rework)", () => {
+    const evcc = graphOf(`
+services:
+  evcc_core:
+    aliases: [main]
+    depends_on: [evcc_eebus, varta_meter]
+  evcc_eebus:
+    aliases: [eebus]
+    depends_on: [elli_charger]
+  elli_charger: {}
+  varta_meter: {}
+`);
+    const fatal =
+      "[main  ] FATAL cannot create charger 'wallboxElli': cannot create charger type 'template': cannot create charger type 'eebus': eebus not configured";
+    const r = run({
+      graph: evcc,
+      event: trigger({ service: 'evcc_core', eventType: 'CHARGER_SETUP_FAILED', errorCode: 'ChargerSetup' }),
+      logs: [log('evcc_core', 'fatal', fatal, 240), log('evcc_core', 'fatal', fatal, 60)],
+      changes: [
+        change({
+          id: 'deploy-evcc-eebus',
+          service: 'evcc_eebus',
+          kind: 'deploy',
+          summary: 'EEBUS server and device handling reworked',
+          agoMs: 31 * MIN,
+        }),
+      ],
+    });
+    const core = r.hypotheses.find((h) => h.service === 'evcc_core');
+    expect(core?.evidence.some((e) => e.explainedBy === 'evcc_eebus') ?? false).toBe(true);
+    expect(r.hypotheses[0]?.service).toBe('evcc_eebus');
+  });
+
   test('an earlier diagnosis on a linked service is cited (cascade) and its root ranked', () => {
     const r = run({
       graph: twoMeters,

@@ -9,6 +9,7 @@ import { mentionsFunction } from '../changes.ts';
 import {
   CLOCK_SKEW_MS,
   CORRELATED,
+  CREDIBLE,
   LEVEL_WEIGHT,
   LOG_WEIGHT_CAP,
   NOVELTY_WEIGHT,
@@ -69,6 +70,17 @@ export function explainedBy(facts: Facts, service: string): string | null {
       best = dep;
       bestTs = t;
     }
+  }
+  if (best) return best;
+  // A dependency that says nothing itself but changed just before, named by what the service said
+  // first ("cannot create charger type 'eebus': eebus not configured" after an EEBUS rework): the
+  // service reports that dependency's trouble.
+  for (const dep of facts.graph.services.get(service)?.dependsOn ?? []) {
+    if (facts.onset.has(dep) || !facts.candidate.has(dep) || !names(dep)) continue;
+    const changed = (facts.changesOf.get(dep) ?? []).some(
+      (cf) => !cf.docsOnly && cf.credibility >= CREDIBLE && cf.change.timestamp <= own,
+    );
+    if (changed && (best === null || dep < best)) best = dep;
   }
   return best;
 }
