@@ -204,7 +204,9 @@ function passDownChains(
       end = direct.get(next);
       if (end) break;
     }
-    if (end && hop !== service)
+    // A peer the reporter uses directly as well is not what the chain adds: had the reporter lost
+    // it, it would have said so itself (every EVerest module uses the broker).
+    if (end && hop !== service && !(graph.services.get(service)?.dependsOn ?? []).includes(end.peer))
       out.set(service, { ...end, example: lost.example, ts: lost.firstTs, named: false, through: hop });
   }
   return out;

@@ -160,6 +160,52 @@ services:
     expect(r.hypotheses[0]?.service).toBe('evcc_eebus');
   });
 
+  test('the only quiet dependency that changed before the first complaint explains it (a fuse limit lowered, then 0 A granted)', () => {
+    const site = graphOf(`
+services:
+  evse_manager:
+    module: EvseManager
+    depends_on: [energy_manager]
+  energy_manager:
+    module: EnergyManager
+    depends_on: [grid_connection_point]
+  grid_connection_point:
+    module: EnergyNode
+`);
+    const args = {
+      graph: site,
+      event: trigger({ service: 'evse_manager', eventType: 'CHARGING_FAULT', errorCode: 'OtherError' }),
+      logs: [
+        log('energy_manager', 'warn', 'Offer 5.3 A per EVSE below minimum 6 A, granting 0 A', 25),
+        log('evse_manager', 'error', 'Power budget 0 A, pausing charging (ChargingPausedEVSE)', 2),
+      ],
+    };
+    const fuse = change({
+      id: 'cfg-fuse-16',
+      service: 'grid_connection_point',
+      kind: 'config',
+      summary: 'fuse_limit_A 63 -> 16',
+      agoMs: 2 * HOUR,
+    });
+    const r = run({ ...args, changes: [fuse] });
+    expect(r.hypotheses[0]?.service).toBe('grid_connection_point');
+    const em = r.hypotheses.find((h) => h.service === 'energy_manager');
+    expect(em?.evidence.some((e) => e.explainedBy === 'grid_connection_point') ?? false).toBe(true);
+    // Its own change explains it as well: then it is not called a symptom.
+    const own = change({
+      id: 'cfg-em-min-6',
+      service: 'energy_manager',
+      kind: 'config',
+      summary: 'min_current_A 0 -> 6',
+      agoMs: HOUR,
+    });
+    const both = run({ ...args, changes: [fuse, own] });
+    expect(
+      both.hypotheses.find((h) => h.service === 'energy_manager')?.evidence.some((e) => e.explainedBy) ??
+        false,
+    ).toBe(false);
+  });
+
   test('an earlier diagnosis on a linked service is cited (cascade) and its root ranked', () => {
     const r = run({
       graph: twoMeters,

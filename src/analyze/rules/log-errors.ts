@@ -75,14 +75,32 @@ export function explainedBy(facts: Facts, service: string): string | null {
   // A dependency that says nothing itself but changed just before, named by what the service said
   // first ("cannot create charger type 'eebus': eebus not configured" after an EEBUS rework): the
   // service reports that dependency's trouble.
-  for (const dep of facts.graph.services.get(service)?.dependsOn ?? []) {
-    if (facts.onset.has(dep) || !facts.candidate.has(dep) || !names(dep)) continue;
-    const changed = (facts.changesOf.get(dep) ?? []).some(
+  const changedBefore = (s: string) =>
+    (facts.changesOf.get(s) ?? []).some(
       (cf) => !cf.docsOnly && cf.credibility >= CREDIBLE && cf.change.timestamp <= own,
     );
-    if (changed && (best === null || dep < best)) best = dep;
-  }
+  const quietChanged = (facts.graph.services.get(service)?.dependsOn ?? []).filter(
+    (dep) => !facts.onset.has(dep) && facts.candidate.has(dep) && changedBefore(dep),
+  );
+  for (const dep of quietChanged) if (names(dep) && (best === null || dep < best)) best = dep;
+  if (best) return best;
+  // Unnamed, the only quiet dependency that changed is still what changed upstream of the first
+  // complaint (a fuse limit lowered in the grid connection point, then the energy manager granting
+  // 0 A), unless the service changed itself or others use that dependency without complaint.
+  const only = quietChanged.length === 1 ? quietChanged[0]! : null;
+  if (only && facts.onset.has(service) && !changedBefore(service) && !servesOthers(facts, only, service))
+    return only;
   return best;
+}
+
+/** At least two other services that use `dep` were heard in the window without a new anomaly. */
+function servesOthers(facts: Facts, dep: string, user: string): boolean {
+  const heard = new Set(facts.logs.map((l) => l.candidate ?? facts.graph.resolve(l.service) ?? l.service));
+  const troubled = (s: string) =>
+    (facts.patterns.get(s) ?? []).some(
+      (p) => p.novelty !== 'chronic' && levelRank[p.level] >= levelRank.warn,
+    );
+  return facts.graph.dependents(dep).filter((u) => u !== user && heard.has(u) && !troubled(u)).length >= 2;
 }
 
 /**
