@@ -66,6 +66,8 @@ export interface SilentPeer {
   voiceless: boolean;
   /** The reporter's dependency that had lost the peer first (the report passed down to it). */
   through?: string;
+  /** The silent dependency the reporter lost, which depends on this peer and fell silent after its trouble began. */
+  silenced?: string;
 }
 
 /**
@@ -153,7 +155,26 @@ export function silentPeers(input: {
         : silent.length === 1 && !named.length && !aboutOther() && !lostFirst(service, lost.firstTs)
           ? silent[0]
           : undefined;
-    if (peer)
+    // A peer that went silent because what it depends on broke first: the Pi's Wi-Fi logging
+    // "power save enabled" just before Home Assistant lost the openeo charger on it.
+    const behind =
+      peer
+        ? (graph.services.get(peer)?.dependsOn ?? []).filter(
+            (d) =>
+              candidates.has(d) &&
+              anomalies(d).some((p) => !p.vague && p.firstTs <= lost.firstTs + CLOCK_SKEW_MS),
+          )
+        : [];
+    if (peer && behind.length === 1)
+      out.set(service, {
+        peer: behind[0]!,
+        example: lost.example,
+        ts: lost.firstTs,
+        named: false,
+        voiceless: false,
+        silenced: peer,
+      });
+    else if (peer)
       out.set(service, {
         peer,
         example: lost.example,

@@ -181,6 +181,44 @@ services:
     );
   });
 
+  test('a lost peer that fell silent after its own dependency logged trouble points at that dependency (openeo on a Pi whose Wi-Fi went to power save)', () => {
+    const home = graphOf(`
+services:
+  ha_openeo:
+    depends_on: [openeo]
+  openeo:
+    aliases: [openeo.service]
+    depends_on: [pi_wlan, eo_board]
+  pi_wlan:
+    aliases: [wlan0, brcmfmac]
+  eo_board: {}
+`);
+    const r = run({
+      graph: home,
+      event: trigger({
+        service: 'ha_openeo',
+        eventType: 'CHARGER_OFFLINE',
+        errorCode: 'Unreachable',
+        message: 'openeo charger offline, no HTTP/SSH',
+      }),
+      logs: [
+        log('pi_wlan', 'warn', 'brcmfmac: brcmf_cfg80211_set_power_mgmt: power save enabled', 80),
+        log(
+          'ha_openeo',
+          'error',
+          'Error fetching openeo status data: Timeout on reading data from device http://192.168.1.88/api/status',
+          40,
+        ),
+      ],
+      wentQuiet: ['openeo'],
+    });
+    expect(rulesOf(r, 'pi_wlan')).toContain('logs.silent');
+    expect(rulesOf(r, 'openeo')).not.toContain('logs.silent');
+    expect(r.hypotheses.find((h) => h.service === 'pi_wlan')?.reasons.join(' ')).toContain(
+      'reports losing openeo, which depends on it',
+    );
+  });
+
   test('a loss passes down only through a dependency that only reports losing contact, not one with trouble of its own', () => {
     const r = run({
       graph: farm,

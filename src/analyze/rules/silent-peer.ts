@@ -9,7 +9,9 @@ export const silentPeer: RuleFamily = {
     const out: Finding[] = [];
     for (const [reporter, s] of facts.silentPeers) {
       const weight = s.through ? SILENT_PEER_RELAYED : SILENT_PEER;
-      const reason = `${reporter} reports losing it${s.through ? ` (through ${s.through}, which lost it first)` : s.named ? '' : ` (its only dependency that said nothing)`}${s.voiceless ? ', and it has no logs of its own' : ', and it logged nothing in the window'}: "${s.example.slice(0, 160)}"`;
+      const reason = s.silenced
+        ? `${reporter} reports losing ${s.silenced}, which depends on it and fell silent after its trouble began: "${s.example.slice(0, 160)}"`
+        : `${reporter} reports losing it${s.through ? ` (through ${s.through}, which lost it first)` : s.named ? '' : ` (its only dependency that said nothing)`}${s.voiceless ? ', and it has no logs of its own' : ', and it logged nothing in the window'}: "${s.example.slice(0, 160)}"`;
       out.push({
         ruleId: 'logs.silent',
         service: s.peer,
@@ -18,7 +20,7 @@ export const silentPeer: RuleFamily = {
         evidence: [
           {
             kind: 'log',
-            text: `${clockTime(s.ts)} ${reporter}: ${s.example.slice(0, 300)} (${s.peer} silent)`,
+            text: `${clockTime(s.ts)} ${reporter}: ${s.example.slice(0, 300)} (${s.silenced ?? s.peer} silent)`,
             weight,
             service: reporter,
             timestamp: s.ts,
