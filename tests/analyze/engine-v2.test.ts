@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { poissonTail } from '../../src/analyze/novelty.ts';
-import { change, graphOf, HOUR, log, MIN, run, T, trigger } from './fixtures.ts';
+import { change, DAY, graphOf, HOUR, log, MIN, run, T, trigger } from './fixtures.ts';
 
 /** Two independent meters under one EvseManager; nothing else. */
 const twoMeters = graphOf(`
@@ -204,6 +204,58 @@ services:
       both.hypotheses.find((h) => h.service === 'energy_manager')?.evidence.some((e) => e.explainedBy) ??
         false,
     ).toBe(false);
+  });
+
+  test("OpenSSL's 'certificate is not yet valid' points at the clock, not the certificate store (a station booting with its RTC reset, libocpp#1156)", () => {
+    const station16 = graphOf(`
+services:
+  ocpp:
+    module: OCPP
+    depends_on: [evse_security, time_sync, csms]
+  evse_security:
+    module: EvseSecurity
+  time_sync:
+    aliases: [chronyd, rtc]
+  csms: {}
+`);
+    const r = run({
+      graph: station16,
+      event: trigger({
+        service: 'ocpp',
+        eventType: 'OCPP_DISCONNECT',
+        errorCode: 'TLSHandshakeFailed',
+        message: 'TLS handshake to CSMS rejected',
+      }),
+      logs: [
+        log(
+          'ocpp',
+          'warn',
+          "Invalid certificate error 'certificate is not yet valid' (at chain depth '0')",
+          200,
+        ),
+        log('ocpp', 'warn', 'Connection failed: InvalidCSMSCertificate', 200),
+        log('time_sync', 'warn', "chronyd: Can't synchronise: no selectable sources", 120),
+        log(
+          'ocpp',
+          'warn',
+          "Invalid certificate error 'certificate is not yet valid' (at chain depth '0')",
+          20,
+        ),
+      ],
+      changes: [
+        change({
+          id: 'csms-cert-renew',
+          service: 'csms',
+          kind: 'config',
+          summary: 'CSMS server certificate renewed',
+          agoMs: 5 * DAY,
+        }),
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('time_sync');
+    expect(r.hypotheses[0]?.evidence.some((e) => e.ruleId === 'ev.log.cert-not-yet-valid') ?? false).toBe(
+      true,
+    );
   });
 
   test('an earlier diagnosis on a linked service is cited (cascade) and its root ranked', () => {
