@@ -9,13 +9,14 @@ import { CLOCK_SKEW_MS } from './weights.ts';
  * EVerest's CommunicationFault error types (EVerest/everest-core@23c9dac:errors/powermeter.yaml,
  * power_supply_DC.yaml, evse_board_support.yaml), SerialCommHub's Modbus "Packet receive timeout"
  * (modules/Misc/SerialCommHub), libocpp's websocket "Connection failed" / "Connection lost", and
- * SmartEVSE's "ERROR NO SERIAL COM" and "EV Meter Comm Error" (dingo35/SmartEVSE-3.5#302, #262), and
+ * SmartEVSE's "ERROR NO SERIAL COM" and "EV Meter Comm Error" (dingo35/SmartEVSE-3.5#302, #262), a
+ * websocket closed or lost (RFC 6455 §7.4.1: 1006, closed abnormally, the peer went away), and
  * the POSIX conditions ETIMEDOUT "Connection timed out", ECONNREFUSED, ECONNRESET, EHOSTUNREACH.
  */
 const LOST_CONTACT = new RegExp(
   [
     String.raw`comm(unication)?s? ?(fault|error|timeout|failure)`,
-    String.raw`\b(communication|connection|contact|link)\b.{0,80}?\b(lost|refused|failed|reset|closed|dropped|timed out)\b`,
+    String.raw`\b(communication|connection|contact|link|websocket)\b.{0,80}?\b(lost|refused|failed|reset|closed|dropped|timed out)\b`,
     String.raw`lost (the )?(communication|connection|contact)`,
     String.raw`\bno (\w+ ){0,2}(response|reply|answer|pdu|data|heartbeat|com|comms|communication)s?\b`,
     String.raw`not (responding|answering|reachable|established)|does not (respond|answer)`,

@@ -900,3 +900,36 @@ services:
     expect(reasons.some((t) => t.includes('powermeter'))).toBe(false);
   });
 });
+
+describe('websocket closures', () => {
+  test('a CSMS whose first word is an abnormal websocket closure (RFC 6455 1006) lost its station; it did not fail first', () => {
+    const depot = graphOf(`
+services:
+  microocpp:
+    depends_on: [littlefs]
+  littlefs: {}
+  csms: {}
+`);
+    const cid = 'depot-ac-07-20240203-2214';
+    const r = run({
+      graph: depot,
+      event: trigger({
+        service: 'microocpp',
+        eventType: 'BOOT_FAILED',
+        errorCode: 'InitFailed',
+        correlationId: cid,
+      }),
+      logs: [
+        log('csms', 'warn', 'DEPOT-AC-07: websocket closed abnormally (1006)', 60, true),
+        log('littlefs', 'warn', 'esp_littlefs: lfs.c:2074:warn: Superblock 0x0 has become unwritable', 49),
+        log(
+          'microocpp',
+          'error',
+          '[OCPP] ERROR (MicroOcpp.cpp:146): multiple initialization failures detected',
+          48.5,
+        ),
+      ],
+    });
+    expect(rulesOf(r, 'csms')).not.toContain('logs.onset');
+  });
+});
