@@ -158,14 +158,13 @@ export function silentPeers(input: {
           : undefined;
     // A peer that went silent because what it depends on broke first: the Pi's Wi-Fi logging
     // "power save enabled" just before Home Assistant lost the openeo charger on it.
-    const behind =
-      peer
-        ? (graph.services.get(peer)?.dependsOn ?? []).filter(
-            (d) =>
-              candidates.has(d) &&
-              anomalies(d).some((p) => !p.vague && p.firstTs <= lost.firstTs + CLOCK_SKEW_MS),
-          )
-        : [];
+    const behind = peer
+      ? (graph.services.get(peer)?.dependsOn ?? []).filter(
+          (d) =>
+            candidates.has(d) &&
+            anomalies(d).some((p) => !p.vague && p.firstTs <= lost.firstTs + CLOCK_SKEW_MS),
+        )
+      : [];
     if (peer && behind.length === 1)
       out.set(service, {
         peer: behind[0]!,
