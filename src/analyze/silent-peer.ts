@@ -54,6 +54,31 @@ export function voicelessOf(input: {
   );
 }
 
+/** Every service that said something in the window (a candidate or not), by the map's name. */
+export function heardIn(
+  graph: SystemGraph,
+  logs: readonly LogFact[],
+  also: Iterable<string> = [],
+): Set<string> {
+  const heard = new Set(also);
+  for (const l of logs) heard.add(l.candidate ?? graph.resolve(l.service) ?? l.service);
+  return heard;
+}
+
+/**
+ * At least two services besides `user` that depend on `dep` were heard in the window without
+ * complaining: `dep` is still serving them.
+ */
+export function servesOthers(
+  graph: SystemGraph,
+  dep: string,
+  user: string,
+  heard: ReadonlySet<string>,
+  complained: (service: string) => boolean,
+): boolean {
+  return graph.dependents(dep).filter((u) => u !== user && heard.has(u) && !complained(u)).length >= 2;
+}
+
 /** A service that lost contact with one of its dependencies, which itself said nothing (it went quiet, or never speaks). */
 export interface SilentPeer {
   /** The silent dependency. */
@@ -112,10 +137,9 @@ export function silentPeers(input: {
     );
   // A dependency that other services use without complaint is still answering: a broker that is
   // down silences all its clients, not one.
-  const heard = new Set(spoke);
-  for (const l of input.logs) heard.add(l.candidate ?? graph.resolve(l.service) ?? l.service);
+  const heard = heardIn(graph, input.logs, spoke);
   const answering = (d: string, reporter: string) =>
-    graph.dependents(d).filter((u) => u !== reporter && heard.has(u) && !reports.has(u)).length >= 2;
+    servesOthers(graph, d, reporter, heard, (u) => reports.has(u));
   // Another dependency that had already lost contact itself explains the reporter's loss: it is
   // that one's loss seen one hop later (passDownChains), not the silent dependency's.
   const lostFirst = (service: string, ts: number) =>

@@ -3,7 +3,7 @@ import type { Evidence } from '../../core/report.ts';
 import type { Facts, PatternFact } from '../facts.ts';
 import { clockTime, cmp, span } from '../text.ts';
 import type { Finding, RuleFamily } from './finding.ts';
-import { reportsLostContact } from '../silent-peer.ts';
+import { heardIn, reportsLostContact, servesOthers } from '../silent-peer.ts';
 import { NO_COMMON_NAMES, nameIndex, namesIn } from '../outside.ts';
 import { mentionsFunction } from '../changes.ts';
 import {
@@ -88,20 +88,21 @@ export function explainedBy(facts: Facts, service: string): string | null {
   // complaint (a fuse limit lowered in the grid connection point, then the energy manager granting
   // 0 A), unless the service changed itself or others use that dependency without complaint.
   const only = quietChanged.length === 1 ? quietChanged[0]! : null;
-  if (only && facts.onset.has(service) && !changedBefore(service) && !servesOthers(facts, only, service))
+  if (
+    only &&
+    facts.onset.has(service) &&
+    !changedBefore(service) &&
+    !servesOthers(facts.graph, only, service, heardIn(facts.graph, facts.logs), (u) => troubled(facts, u))
+  )
     return only;
   return best;
 }
 
-/** At least two other services that use `dep` were heard in the window without a new anomaly. */
-function servesOthers(facts: Facts, dep: string, user: string): boolean {
-  const heard = new Set(facts.logs.map((l) => l.candidate ?? facts.graph.resolve(l.service) ?? l.service));
-  const troubled = (s: string) =>
-    (facts.patterns.get(s) ?? []).some(
-      (p) => p.novelty !== 'chronic' && levelRank[p.level] >= levelRank.warn,
-    );
-  return facts.graph.dependents(dep).filter((u) => u !== user && heard.has(u) && !troubled(u)).length >= 2;
-}
+/** A new warning or worse of the service in the window. */
+const troubled = (facts: Facts, service: string) =>
+  (facts.patterns.get(service) ?? []).some(
+    (p) => p.novelty !== 'chronic' && levelRank[p.level] >= levelRank.warn,
+  );
 
 /**
  * A change in the look-back that edits the service's own code: files the map gives it or one of its
