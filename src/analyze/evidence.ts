@@ -9,6 +9,8 @@ export interface EvidenceLog {
   message: string;
   /** True when the line carries the trigger's correlationId. */
   correlated: boolean;
+  /** The line carries another session's correlationId (the trigger has one of its own). */
+  otherSession?: boolean;
 }
 
 /** Another DebugQueue event in the window (not the trigger itself). */

@@ -54,6 +54,8 @@ export interface PatternFact {
   restates: boolean;
   /** The message reports lost contact with a peer ("no response from ...", silent-peer.ts): it is about the peer. */
   lostContact: boolean;
+  /** Every line of it carries another session's correlationId: it is about that session. */
+  otherSession?: boolean;
 }
 
 export interface Facts {
@@ -203,11 +205,17 @@ export function buildFacts(input: {
   });
 
   // Onset: when each candidate first logged something that is not business as usual (a new or
-  // spiking warning counts: roots often only warn while their symptoms error).
+  // spiking warning counts: roots often only warn while their symptoms error). Another session's
+  // trouble does not date this one's.
   const onset = new Map<string, number>([[failing, T]]);
   for (const [service, list] of patterns)
     for (const p of list)
-      if (p.novelty !== 'chronic' && levelRank[p.level] >= WARN && p.firstTs < (onset.get(service) ?? T + 1))
+      if (
+        p.novelty !== 'chronic' &&
+        !p.otherSession &&
+        levelRank[p.level] >= WARN &&
+        p.firstTs < (onset.get(service) ?? T + 1)
+      )
         onset.set(service, p.firstTs);
 
   const codeOrigins = new Map(

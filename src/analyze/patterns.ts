@@ -122,6 +122,7 @@ function linePatterns(
       vague: isVague(first.message, graph),
       restates: service === failing ? restatesTrigger(first.message) : aboutFailing(first.message),
       lostContact: reportsLostContact(first.message),
+      ...(lines.every((l) => l.otherSession) ? { otherSession: true } : {}),
     };
   });
   return { logFacts, patterns };

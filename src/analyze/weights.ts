@@ -22,6 +22,12 @@ export const LEVEL_WEIGHT = { debug: 0, info: 0, warn: 0.3, error: 1, fatal: 1.5
 export const NOVELTY_WEIGHT: Record<Novelty, number> = { new: 1, spiking: 0.5, chronic: 0.1 };
 /** Lines that carry the trigger's correlationId are on the failing session's own path. */
 export const CORRELATED = 1.5;
+/**
+ * Lines that carry another session's correlationId are about that session (connector 1's EV
+ * ending its session while connector 2's StopTransaction fails): half, since a shared root (a meter
+ * behind both connectors) would show in both; and they do not date this failure's onset.
+ */
+export const OTHER_SESSION = 0.5;
 /** No chatty service outweighs everything else by volume alone. */
 export const LOG_WEIGHT_CAP = 3;
 /** A message that names nothing (vocabulary.ts) only says something went wrong there: it counts like a warning. */

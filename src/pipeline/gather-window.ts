@@ -85,6 +85,9 @@ export function windowLogs(
       level: (logLevels[r.level] ?? 'info') as LogLevel,
       message: r.message,
       correlated: event.correlationId !== null && r.correlation_id === event.correlationId,
+      ...(event.correlationId !== null && r.correlation_id && r.correlation_id !== event.correlationId
+        ? { otherSession: true }
+        : {}),
     });
   };
   let truncated = false;

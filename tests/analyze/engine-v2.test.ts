@@ -258,6 +258,43 @@ services:
     );
   });
 
+  test("another session's trouble counts half and does not date this failure (connector 1's EV error before connector 2's StopTransaction)", () => {
+    const dual = graphOf(`
+services:
+  ocpp:
+    depends_on: [evse_manager_1, evse_manager_2]
+  evse_manager_1: {}
+  evse_manager_2: {}
+`);
+    const other = {
+      ...log('evse_manager_1', 'error', 'EV ended session: EVCommunicationError', 120),
+      otherSession: true,
+    };
+    const r = run({
+      graph: dual,
+      event: trigger({
+        service: 'ocpp',
+        eventType: 'transaction.error',
+        errorCode: 'CALLERROR',
+        correlationId: 'sess-2',
+      }),
+      logs: [
+        other,
+        log('ocpp', 'warn', 'StopTransaction for connector with no transactionId, using -1', 100, true),
+        log(
+          'ocpp',
+          'error',
+          'CALLERROR for StopTransaction: PropertyConstraintViolation "unknown transactionId -1"',
+          80,
+        ),
+      ],
+    });
+    const em1 = r.hypotheses.find((h) => h.service === 'evse_manager_1');
+    expect(em1?.evidence.some((e) => e.ruleId === 'logs.onset') ?? false).toBe(false);
+    const errors = em1?.evidence.find((e) => e.ruleId === 'logs.errors');
+    expect(errors?.weight).toBeCloseTo(0.5, 3);
+  });
+
   test('an earlier diagnosis on a linked service is cited (cascade) and its root ranked', () => {
     const r = run({
       graph: twoMeters,

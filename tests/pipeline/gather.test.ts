@@ -71,6 +71,25 @@ describe('evidence gathering', () => {
     expect(msgs).toEqual(['Modbus timeout (in window)']);
   });
 
+  test("a candidate's line tagged with another session is marked as that session's", async () => {
+    const { gather } = await setup([
+      line(
+        'PowerMeterDC',
+        'error',
+        'EV ended session: EVCommunicationError',
+        T - 90_000,
+        'sess-other-connector',
+      ),
+      line('PowerMeterDC', 'error', 'Modbus timeout reading 0x3000', T - 60_000),
+      line('ocpp', 'warn', 'StopTransaction rejected by CSMS', T - 30_000, 'sess-7f3a'),
+    ]);
+    const logs = gather().logs;
+    const by = (m: string) => logs.find((l) => l.message.startsWith(m));
+    expect(by('EV ended session')?.otherSession).toBe(true);
+    expect(by('Modbus timeout')?.otherSession).toBeUndefined();
+    expect(by('StopTransaction')?.otherSession).toBeUndefined();
+  });
+
   test('same-session lines of any level and service come in; other info lines do not', async () => {
     const { gather } = await setup([
       line('ocpp', 'info', 'TransactionEvent Updated sent', T - 30_000, 'sess-7f3a'),

@@ -13,6 +13,7 @@ import {
   LEVEL_WEIGHT,
   LOG_WEIGHT_CAP,
   NOVELTY_WEIGHT,
+  OTHER_SESSION,
   REPORTER,
   RESTATED,
   VAGUE,
@@ -24,6 +25,7 @@ export const patternWeight = (p: PatternFact): number =>
   (p.correlated ? CORRELATED : 1) *
   (p.vague ? VAGUE : 1) *
   (p.restates ? RESTATED : 1) *
+  (p.otherSession ? OTHER_SESSION : 1) *
   (1 + 0.25 * Math.log2(p.count));
 
 /**
