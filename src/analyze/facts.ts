@@ -206,13 +206,15 @@ export function buildFacts(input: {
 
   // Onset: when each candidate first logged something that is not business as usual (a new or
   // spiking warning counts: roots often only warn while their symptoms error). Another session's
-  // trouble does not date this one's.
+  // trouble does not date this one's, nor does a service's that is considered only for speaking on
+  // the failing session: its other warnings are no part of it.
   const onset = new Map<string, number>([[failing, T]]);
   for (const [service, list] of patterns)
     for (const p of list)
       if (
         p.novelty !== 'chronic' &&
         !p.otherSession &&
+        !(outside.get(service)?.session && !p.correlated) &&
         levelRank[p.level] >= WARN &&
         p.firstTs < (onset.get(service) ?? T + 1)
       )

@@ -29,6 +29,8 @@ export interface OutsideCandidate {
   cascade?: boolean;
   /** Considered because a module's manifest requires what it provides, not because evidence names it. */
   implied?: boolean;
+  /** Considered only because it logged a warning on the failing session. */
+  session?: boolean;
   /** Considered because a domain rule names it (it may depend on the failing service: a CSMS reports what its station sent). */
   ruled?: boolean;
   /** The trigger reports refusing its request and names it: the failure is about it, even when it depends on the failing service (a CSMS refusing one station). */
@@ -224,6 +226,7 @@ export function lookOutside(input: {
       suggest: { service: failing, dependsOn: speaker },
       viaPath: false,
       mapped: graph.services.has(speaker),
+      session: true,
     });
   }
 

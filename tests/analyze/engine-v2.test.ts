@@ -295,6 +295,48 @@ services:
     expect(errors?.weight).toBeCloseTo(0.5, 3);
   });
 
+  test('a service considered only for speaking on the failing session is not dated by its other warnings', () => {
+    const station16 = graphOf(`
+services:
+  ocpp:
+    depends_on: [evse_manager_1, csms]
+  evse_manager_1: {}
+  csms: {}
+  energy_manager: {}
+`);
+    const cid = 'CP-DE-CGN-4953-975019';
+    const r = run({
+      graph: station16,
+      event: trigger({
+        service: 'ocpp',
+        eventType: 'TRANSACTION_ERROR',
+        errorCode: 'CALLERROR',
+        correlationId: cid,
+      }),
+      logs: [
+        log('energy_manager', 'warn', 'Optimizer took 789 ms', 180),
+        log('ocpp', 'warn', 'StopTransaction for connector with no transactionId, using -1', 130, true),
+        log(
+          'ocpp',
+          'error',
+          'CALLERROR for StopTransaction: PropertyConstraintViolation "unknown transactionId -1"',
+          110,
+          true,
+        ),
+        log(
+          'energy_manager',
+          'error',
+          'EVSE 1 reports Faulted, dropping it from the energy schedule',
+          2,
+          true,
+        ),
+      ],
+    });
+    const em = r.hypotheses.find((h) => h.service === 'energy_manager');
+    expect(em).toBeDefined();
+    expect(em?.evidence.some((e) => e.ruleId === 'logs.onset') ?? false).toBe(false);
+  });
+
   test('an earlier diagnosis on a linked service is cited (cascade) and its root ranked', () => {
     const r = run({
       graph: twoMeters,
