@@ -1,11 +1,12 @@
 import { clip } from '../core/clip.ts';
-import { cmp } from './text.ts';
+import { cmp, span } from './text.ts';
 import type { Change } from '../core/change.ts';
 import type { BlamedChange, Evidence, Hypothesis } from '../core/report.ts';
 import type { Adjustments } from './evidence.ts';
 import type { Facts } from './facts.ts';
 import type { Finding } from './rules/finding.ts';
-import { explainedBy } from './rules/log-errors.ts';
+import { changeLabel } from './rules/change-recency.ts';
+import { disturbedBy, explainedBy } from './rules/log-errors.ts';
 import { BLAME_MIN, NATS_PER_POINT, SYMPTOM, UNEXPLAINED } from './weights.ts';
 
 export const MAX_HYPOTHESES = 5;
@@ -42,7 +43,8 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
   // its changes stand on their own.
   for (const [service, s] of byService) {
     const cause = explainedBy(facts, service);
-    if (!cause) continue;
+    const change = cause ? null : disturbedBy(facts, service);
+    if (!cause && !change) continue;
     let cut = 0;
     s.findings = s.findings.map((f) => {
       if (f.ruleId === 'graph.prior' || f.weight <= 0) return f;
@@ -51,13 +53,15 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
     });
     if (cut === 0) continue;
     s.base -= cut;
-    const reason = `its anomalies follow those of its dependency ${cause} on the failure's trail, so likely a symptom (its evidence counts half)`;
+    const reason = cause
+      ? `its anomalies follow those of its dependency ${cause} on the failure's trail, so likely a symptom (its evidence counts half)`
+      : `its anomalies began ${span(facts.onset.get(service)! - change!.change.timestamp)} after ${facts.failing}'s ${changeLabel(change!.change)}, and it did not change itself: likely that change's effect (its evidence counts half)`;
     s.findings.push({
       ruleId: 'logs.symptom',
       service,
       weight: 0,
       reason,
-      evidence: [{ kind: 'graph', text: reason, weight: -cut, explainedBy: cause }],
+      evidence: [{ kind: 'graph', text: reason, weight: -cut, explainedBy: cause ?? facts.failing }],
     });
   }
   const changeById = new Map(facts.changes.map((c) => [c.change.id, c.change]));

@@ -933,3 +933,69 @@ services:
     expect(rulesOf(r, 'csms')).not.toContain('logs.onset');
   });
 });
+
+describe("a dependency whose trouble began with the failing service's own change", () => {
+  // nordicopen/easee_hass#633: easee_hass 0.9.70 installed, then Home Assistant core (unchanged)
+  // logs "Error setting up entry ... for easee" and the config flow answers 500.
+  const ha = graphOf(`
+services:
+  easee_integration:
+    aliases: [custom_components.easee]
+    files: [custom_components/easee/config_flow.py]
+    depends_on: [pyeasee, ha_core]
+  pyeasee: {}
+  ha_core:
+    aliases: [homeassistant.config_entries]
+`);
+  const cid = 'easee-0970-20250809-1035';
+  const input = () => ({
+    graph: ha,
+    event: trigger({
+      service: 'easee_integration',
+      eventType: 'INTEGRATION_SETUP_FAILED',
+      errorCode: 'ConfigFlow500',
+      message: 'Configuration flow could not load, 500 server error',
+      correlationId: cid,
+    }),
+    logs: [
+      log('ha_core', 'error', 'Error handling request /api/config/config_entries/flow', 170, true),
+      log('ha_core', 'error', 'Configuration flow could not load, 500 server error.', 169.9, true),
+      log('ha_core', 'error', 'Configuration flow could not load, 500 server error.', 60, true),
+    ],
+    changes: [
+      change({
+        id: 'deploy-easee-hass-0.9.70',
+        service: 'easee_integration',
+        kind: 'deploy',
+        summary: 'HACS: easee_hass 0.9.69 -> 0.9.70 (restart)',
+        agoMs: 300_000,
+      }),
+    ],
+  });
+
+  test('is that change’s effect: the change is blamed, not the host that logged the errors', () => {
+    const r = run(input());
+    expect(r.hypotheses[0]!.service).toBe('easee_integration');
+    expect(r.hypotheses[0]!.change?.id).toBe('deploy-easee-hass-0.9.70');
+    expect(r.hypotheses.find((h) => h.service === 'ha_core')!.reasons.join('\n')).toContain(
+      "after easee_integration's deploy deploy-easee-hass-0.9.70, and it did not change itself",
+    );
+  });
+
+  test('is not when the dependency changed too, or the change is older than a cascade', () => {
+    const both = input();
+    both.changes.push(
+      change({
+        id: 'deploy-ha-2025.6.3',
+        service: 'ha_core',
+        kind: 'deploy',
+        summary: 'core 2025.6.3',
+        agoMs: 250_000,
+      }),
+    );
+    expect(rulesOf(run(both), 'ha_core')).toContain('logs.onset');
+    const old = input();
+    old.changes[0] = { ...old.changes[0]!, timestamp: T - 170_000 - 11 * MIN };
+    expect(rulesOf(run(old), 'ha_core')).toContain('logs.onset');
+  });
+});

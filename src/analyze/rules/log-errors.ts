@@ -1,5 +1,6 @@
 import { levelRank } from '../../core/log-line.ts';
 import type { Evidence } from '../../core/report.ts';
+import type { ChangeFact } from '../changes.ts';
 import type { Facts, PatternFact } from '../facts.ts';
 import { clockTime, cmp, span } from '../text.ts';
 import type { Finding, RuleFamily } from './finding.ts';
@@ -7,6 +8,7 @@ import { heardIn, reportsLostContact, servesOthers } from '../silent-peer.ts';
 import { NO_COMMON_NAMES, nameIndex, namesIn } from '../outside.ts';
 import { mentionsFunction } from '../changes.ts';
 import {
+  CASCADE_MS,
   CLOCK_SKEW_MS,
   CORRELATED,
   CREDIBLE,
@@ -63,6 +65,8 @@ export function explainedBy(facts: Facts, service: string): string | null {
   let bestTs = Number.POSITIVE_INFINITY;
   for (const [dep, parent] of facts.trail.parent) {
     if (parent !== service) continue;
+    // A dependency whose trouble began with this service's own change does not explain it.
+    if (service === facts.failing && disturbedBy(facts, dep)) continue;
     const t = facts.onset.get(dep)!;
     const about = reportsLoss || names(dep) || (service === facts.failing && facts.codeOrigins.has(dep));
     if (
@@ -98,6 +102,28 @@ export function explainedBy(facts: Facts, service: string): string | null {
   )
     return only;
   return best;
+}
+
+/**
+ * The failing service's change that came shortly before `service`'s first anomaly, when `service`
+ * did not change itself: its trouble began with that change (a plugin release its host then fails
+ * to load, a client restarted with new settings), so its anomalies are that change's effect, not
+ * the failure's start. Within CASCADE_MS: an older change has had time to meet other causes.
+ */
+export function disturbedBy(facts: Facts, service: string): ChangeFact | null {
+  if (service === facts.failing) return null;
+  const own = facts.onset.get(service);
+  if (own === undefined) return null;
+  const credibleBefore = (s: string) =>
+    (facts.changesOf.get(s) ?? []).filter(
+      (cf) => !cf.docsOnly && cf.credibility >= CREDIBLE && cf.change.timestamp <= own,
+    );
+  if (credibleBefore(service).length) return null;
+  let latest: ChangeFact | null = null;
+  for (const cf of credibleBefore(facts.failing))
+    if (own - cf.change.timestamp <= CASCADE_MS && (!latest || cf.change.timestamp > latest.change.timestamp))
+      latest = cf;
+  return latest;
 }
 
 /** A new warning or worse of the service in the window. */

@@ -1,6 +1,7 @@
 import { clockTime, span } from '../text.ts';
 import type { RuleFamily } from './finding.ts';
-import { editedOwnCode } from './log-errors.ts';
+import { changeLabel } from './change-recency.ts';
+import { disturbedBy, editedOwnCode } from './log-errors.ts';
 import { CLOCK_SKEW_MS, ONSET_WEIGHT } from '../weights.ts';
 
 /**
@@ -37,15 +38,22 @@ export const onset: RuleFamily = {
       return said.length > 0 && said.every((p) => p.lostContact) && !editedOwnCode(facts, service);
     };
     starts = starts.filter((s) => !onlyLostContact(s));
+    // A trail that starts in a dependency whose trouble began with the failing service's own change
+    // (rules/log-errors.ts disturbedBy) starts with that change: the failing service was first.
+    const changedFirst = starts.map((s) => disturbedBy(facts, s)).find((cf) => cf !== null);
+    if (changedFirst) starts = [...new Set([...starts.filter((s) => !disturbedBy(facts, s)), failing])].sort();
     const tied =
       starts.length > 1
         ? `; ${starts.join(', ')} began within ${CLOCK_SKEW_MS / 1000} s of each other, closer than the clocks can order`
         : '';
     return starts.map((service) => {
-      const ts = first.get(service) ?? at;
-      const reason = `failed first: its first new warning or error came at ${clockTime(ts)}, ${span(T - ts)} before the ${facts.event.eventType}${
-        service === failing ? ', before any dependency' : `, and the anomalies lead from it to ${failing}`
-      }${tied}`;
+      const ts = service === failing && changedFirst ? changedFirst.change.timestamp : (first.get(service) ?? at);
+      const reason =
+        service === failing && changedFirst
+          ? `failed first: its ${changeLabel(changedFirst.change)} at ${clockTime(ts)} came before the first anomaly on the failure's trail (${clockTime(at)})${tied}`
+          : `failed first: its first new warning or error came at ${clockTime(ts)}, ${span(T - ts)} before the ${facts.event.eventType}${
+              service === failing ? ', before any dependency' : `, and the anomalies lead from it to ${failing}`
+            }${tied}`;
       return {
         ruleId: 'logs.onset',
         service,
