@@ -41,18 +41,22 @@ export const onset: RuleFamily = {
     // A trail that starts in a dependency whose trouble began with the failing service's own change
     // (rules/log-errors.ts disturbedBy) starts with that change: the failing service was first.
     const changedFirst = starts.map((s) => disturbedBy(facts, s)).find((cf) => cf !== null);
-    if (changedFirst) starts = [...new Set([...starts.filter((s) => !disturbedBy(facts, s)), failing])].sort();
+    if (changedFirst)
+      starts = [...new Set([...starts.filter((s) => !disturbedBy(facts, s)), failing])].sort();
     const tied =
       starts.length > 1
         ? `; ${starts.join(', ')} began within ${CLOCK_SKEW_MS / 1000} s of each other, closer than the clocks can order`
         : '';
     return starts.map((service) => {
-      const ts = service === failing && changedFirst ? changedFirst.change.timestamp : (first.get(service) ?? at);
+      const ts =
+        service === failing && changedFirst ? changedFirst.change.timestamp : (first.get(service) ?? at);
       const reason =
         service === failing && changedFirst
           ? `failed first: its ${changeLabel(changedFirst.change)} at ${clockTime(ts)} came before the first anomaly on the failure's trail (${clockTime(at)})${tied}`
           : `failed first: its first new warning or error came at ${clockTime(ts)}, ${span(T - ts)} before the ${facts.event.eventType}${
-              service === failing ? ', before any dependency' : `, and the anomalies lead from it to ${failing}`
+              service === failing
+                ? ', before any dependency'
+                : `, and the anomalies lead from it to ${failing}`
             }${tied}`;
       return {
         ruleId: 'logs.onset',
