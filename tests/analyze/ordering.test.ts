@@ -982,6 +982,23 @@ services:
     );
   });
 
+  test('still is when the dependency changed a day before and stayed quiet until then', () => {
+    // seud0nym/sigenergy2mqtt#264: the inverter's backup-SoC edit the day before is not what the
+    // new release's register probe ran into.
+    const earlier = input();
+    earlier.changes.push(
+      change({
+        id: 'cfg-ha-recorder',
+        service: 'ha_core',
+        kind: 'config',
+        summary: 'recorder purge_keep_days 10 -> 30',
+        agoMs: 26 * HOUR,
+      }),
+    );
+    expect(run(earlier).hypotheses[0]!.service).toBe('easee_integration');
+    expect(rulesOf(run(earlier), 'ha_core')).not.toContain('logs.onset');
+  });
+
   test('is not when the dependency changed too, or the change is older than a cascade', () => {
     const both = input();
     both.changes.push(

@@ -105,24 +105,29 @@ export function explainedBy(facts: Facts, service: string): string | null {
 }
 
 /**
- * The failing service's change that came shortly before `service`'s first anomaly, when `service`
- * did not change itself: its trouble began with that change (a plugin release its host then fails
+ * The failing service's latest change within CASCADE_MS before `service`'s first anomaly, when
+ * `service` did not change itself in that time: its trouble began with that change (a plugin release its host then fails
  * to load, a client restarted with new settings), so its anomalies are that change's effect, not
- * the failure's start. Within CASCADE_MS: an older change has had time to meet other causes.
+ * the failure's start.
  */
 export function disturbedBy(facts: Facts, service: string): ChangeFact | null {
   if (service === facts.failing) return null;
   const own = facts.onset.get(service);
   if (own === undefined) return null;
+  // Credible changes in the CASCADE_MS before the service's first anomaly: its own older ones had
+  // time to show and did not (a config push the day before, quiet until the dependent's deploy).
   const credibleBefore = (s: string) =>
     (facts.changesOf.get(s) ?? []).filter(
-      (cf) => !cf.docsOnly && cf.credibility >= CREDIBLE && cf.change.timestamp <= own,
+      (cf) =>
+        !cf.docsOnly &&
+        cf.credibility >= CREDIBLE &&
+        cf.change.timestamp <= own &&
+        own - cf.change.timestamp <= CASCADE_MS,
     );
   if (credibleBefore(service).length) return null;
   let latest: ChangeFact | null = null;
   for (const cf of credibleBefore(facts.failing))
-    if (own - cf.change.timestamp <= CASCADE_MS && (!latest || cf.change.timestamp > latest.change.timestamp))
-      latest = cf;
+    if (!latest || cf.change.timestamp > latest.change.timestamp) latest = cf;
   return latest;
 }
 
