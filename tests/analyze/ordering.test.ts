@@ -1016,3 +1016,74 @@ services:
     expect(rulesOf(run(old), 'ha_core')).toContain('logs.onset');
   });
 });
+
+describe("the failing service's trouble beginning with a dependency's change", () => {
+  // EVerest/everest-core bumping everest-framework 0.18.1 -> 0.19.1, then the OCPP module
+  // terminating with std::bad_function_call at every start.
+  const station = graphOf(`
+services:
+  ocpp:
+    module: OCPP
+    files: [modules/EVSE/OCPP/]
+    depends_on: [everest_framework, evse_manager]
+  everest_framework:
+    files: [lib/everest/framework/]
+  evse_manager:
+    module: EvseManager
+`);
+  const input = () => ({
+    graph: station,
+    event: trigger({ service: 'ocpp', eventType: 'MODULE_CRASH', errorCode: 'ModuleExit134' }),
+    logs: [
+      log(
+        'ocpp',
+        'error',
+        "ocpp:OCPP :: terminate called after throwing an instance of 'std::bad_function_call'",
+        250,
+      ),
+      log(
+        'ocpp',
+        'error',
+        "ocpp:OCPP :: terminate called after throwing an instance of 'std::bad_function_call'",
+        50,
+      ),
+      log('evse_manager', 'warn', 'OCPP module gone, connector 1 set to Unavailable', 45),
+    ],
+    changes: [
+      change({
+        id: 'cfg-ocpp-heartbeat',
+        service: 'ocpp',
+        kind: 'config',
+        summary: 'HeartbeatInterval 300 -> 120',
+        agoMs: 46 * HOUR,
+      }),
+      change({
+        id: 'bump-everest-framework-0.19.1',
+        service: 'everest_framework',
+        summary: 'Bump Everest-Framework to 0.19.1 (#987)',
+        agoMs: 430_000,
+      }),
+    ],
+  });
+
+  test('starts the trail there: the framework bump three minutes before the first crash is blamed', () => {
+    const r = run(input());
+    expect(r.hypotheses[0]!.service).toBe('everest_framework');
+    expect(r.hypotheses[0]!.change?.id).toBe('bump-everest-framework-0.19.1');
+    expect(rulesOf(r, 'ocpp')).not.toContain('logs.onset');
+  });
+
+  test('does not when the failing service changed in the same minutes', () => {
+    const both = input();
+    both.changes.push(
+      change({
+        id: 'cfg-ocpp-security-profile',
+        service: 'ocpp',
+        kind: 'config',
+        summary: 'SecurityProfile 1 -> 2',
+        agoMs: 400_000,
+      }),
+    );
+    expect(rulesOf(run(both), 'everest_framework')).not.toContain('logs.onset');
+  });
+});

@@ -93,6 +93,10 @@ export function explainedBy(facts: Facts, service: string): string | null {
   // Unnamed, the only quiet dependency that changed is still what changed upstream of the first
   // complaint (a fuse limit lowered in the grid connection point, then the energy manager granting
   // 0 A), unless the service changed itself or others use that dependency without complaint.
+  if (service === facts.failing) {
+    const started = startedBy(facts);
+    if (started) return started.service;
+  }
   const only = quietChanged.length === 1 ? quietChanged[0]! : null;
   if (
     only &&
@@ -113,23 +117,55 @@ export function explainedBy(facts: Facts, service: string): string | null {
 export function disturbedBy(facts: Facts, service: string): ChangeFact | null {
   if (service === facts.failing) return null;
   const own = facts.onset.get(service);
-  if (own === undefined) return null;
-  // Credible changes in the CASCADE_MS before the service's first anomaly: its own older ones had
-  // time to show and did not (a config push the day before, quiet until the dependent's deploy).
-  const credibleBefore = (s: string) =>
-    (facts.changesOf.get(s) ?? []).filter(
-      (cf) =>
-        !cf.docsOnly &&
-        cf.credibility >= CREDIBLE &&
-        cf.change.timestamp <= own &&
-        own - cf.change.timestamp <= CASCADE_MS,
-    );
-  if (credibleBefore(service).length) return null;
-  let latest: ChangeFact | null = null;
-  for (const cf of credibleBefore(facts.failing))
-    if (!latest || cf.change.timestamp > latest.change.timestamp) latest = cf;
-  return latest;
+  if (own === undefined || changedJustBefore(facts, service, own).length) return null;
+  return latestOf(changedJustBefore(facts, facts.failing, own));
 }
+
+/**
+ * The change of another candidate that came shortly before the failing service's first anomaly,
+ * when the failing service did not change in that time: a dependency's release, a framework bump
+ * every module runs on (everest-core bumping everest-framework 0.18.1 -> 0.19.1, then OCPP
+ * crashing at start). The candidate must not have been in trouble before its change.
+ */
+export function startedBy(facts: Facts): { service: string; change: ChangeFact } | null {
+  const own = facts.onset.get(facts.failing);
+  if (own === undefined || own >= facts.T || changedJustBefore(facts, facts.failing, own).length) return null;
+  let best: { service: string; change: ChangeFact } | null = null;
+  for (const { service } of facts.candidates) {
+    if (service === facts.failing) continue;
+    const since = facts.onset.get(service);
+    const cf = latestOf(
+      changedJustBefore(facts, service, own).filter(
+        (c) => since === undefined || since >= c.change.timestamp,
+      ),
+    );
+    if (
+      cf &&
+      (!best ||
+        cf.change.timestamp > best.change.change.timestamp ||
+        (cf.change.timestamp === best.change.change.timestamp && service < best.service))
+    )
+      best = { service, change: cf };
+  }
+  return best;
+}
+
+/**
+ * Credible changes of `service` in the CASCADE_MS before `at`: older ones had time to show and did
+ * not (a config push the day before, quiet until a dependent's deploy).
+ */
+function changedJustBefore(facts: Facts, service: string, at: number): ChangeFact[] {
+  return (facts.changesOf.get(service) ?? []).filter(
+    (cf) =>
+      !cf.docsOnly &&
+      cf.credibility >= CREDIBLE &&
+      cf.change.timestamp <= at &&
+      at - cf.change.timestamp <= CASCADE_MS,
+  );
+}
+
+const latestOf = (list: ChangeFact[]): ChangeFact | null =>
+  list.reduce<ChangeFact | null>((a, b) => (!a || b.change.timestamp > a.change.timestamp ? b : a), null);
 
 /** A new warning or worse of the service in the window. */
 const troubled = (facts: Facts, service: string) =>

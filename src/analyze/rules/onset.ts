@@ -1,7 +1,8 @@
 import { clockTime, span } from '../text.ts';
 import type { RuleFamily } from './finding.ts';
+import type { ChangeFact } from '../changes.ts';
 import { changeLabel } from './change-recency.ts';
-import { disturbedBy, editedOwnCode } from './log-errors.ts';
+import { disturbedBy, editedOwnCode, startedBy } from './log-errors.ts';
 import { CLOCK_SKEW_MS, ONSET_WEIGHT } from '../weights.ts';
 
 /**
@@ -41,23 +42,26 @@ export const onset: RuleFamily = {
     // A trail that starts in a dependency whose trouble began with the failing service's own change
     // (rules/log-errors.ts disturbedBy) starts with that change: the failing service was first.
     const changedFirst = starts.map((s) => disturbedBy(facts, s)).find((cf) => cf !== null);
+    const started = !changedFirst && starts.includes(failing) ? startedBy(facts) : null;
+    if (started) starts = [...new Set([...starts.filter((s) => s !== failing), started.service])].sort();
     if (changedFirst)
       starts = [...new Set([...starts.filter((s) => !disturbedBy(facts, s)), failing])].sort();
     const tied =
       starts.length > 1
         ? `; ${starts.join(', ')} began within ${CLOCK_SKEW_MS / 1000} s of each other, closer than the clocks can order`
         : '';
+    // Where the trail starts with a change rather than an anomaly.
+    const begins = new Map<string, { change: ChangeFact; before: number }>();
+    if (changedFirst) begins.set(failing, { change: changedFirst, before: at });
+    if (started) begins.set(started.service, { change: started.change, before: first.get(failing)! });
     return starts.map((service) => {
-      const ts =
-        service === failing && changedFirst ? changedFirst.change.timestamp : (first.get(service) ?? at);
-      const reason =
-        service === failing && changedFirst
-          ? `failed first: its ${changeLabel(changedFirst.change)} at ${clockTime(ts)} came before the first anomaly on the failure's trail (${clockTime(at)})${tied}`
-          : `failed first: its first new warning or error came at ${clockTime(ts)}, ${span(T - ts)} before the ${facts.event.eventType}${
-              service === failing
-                ? ', before any dependency'
-                : `, and the anomalies lead from it to ${failing}`
-            }${tied}`;
+      const begun = begins.get(service);
+      const ts = begun ? begun.change.change.timestamp : (first.get(service) ?? at);
+      const reason = begun
+        ? `failed first: its ${changeLabel(begun.change.change)} at ${clockTime(ts)} came before the first anomaly on the failure's trail (${clockTime(begun.before)})${tied}`
+        : `failed first: its first new warning or error came at ${clockTime(ts)}, ${span(T - ts)} before the ${facts.event.eventType}${
+            service === failing ? ', before any dependency' : `, and the anomalies lead from it to ${failing}`
+          }${tied}`;
       return {
         ruleId: 'logs.onset',
         service,
