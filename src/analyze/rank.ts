@@ -6,7 +6,7 @@ import type { Adjustments } from './evidence.ts';
 import type { Facts } from './facts.ts';
 import type { Finding } from './rules/finding.ts';
 import { changeLabel } from './rules/change-recency.ts';
-import { disturbedBy, explainedBy } from './rules/log-errors.ts';
+import { disturbedBy, explainedBy, startedBy } from './rules/log-errors.ts';
 import { BLAME_MIN, NATS_PER_POINT, SYMPTOM, UNEXPLAINED } from './weights.ts';
 
 export const MAX_HYPOTHESES = 5;
@@ -53,9 +53,13 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
     });
     if (cut === 0) continue;
     s.base -= cut;
-    const reason = cause
-      ? `its anomalies follow those of its dependency ${cause} on the failure's trail, so likely a symptom (its evidence counts half)`
-      : `its anomalies began ${span(facts.onset.get(service)! - change!.change.timestamp)} after ${facts.failing}'s ${changeLabel(change!.change)}, and it did not change itself: likely that change's effect (its evidence counts half)`;
+    const started = cause && service === facts.failing ? startedBy(facts) : null;
+    const reason =
+      started?.service === cause
+        ? `its anomalies began ${span(facts.onset.get(service)! - started.change.change.timestamp)} after ${cause}'s ${changeLabel(started.change.change)}, and it did not change in that time: likely that change's effect (its evidence counts half)`
+        : cause
+          ? `its anomalies follow those of its dependency ${cause} on the failure's trail, so likely a symptom (its evidence counts half)`
+          : `its anomalies began ${span(facts.onset.get(service)! - change!.change.timestamp)} after ${facts.failing}'s ${changeLabel(change!.change)}, and it did not change itself: likely that change's effect (its evidence counts half)`;
     s.findings.push({
       ruleId: 'logs.symptom',
       service,

@@ -1071,6 +1071,9 @@ services:
     expect(r.hypotheses[0]!.service).toBe('everest_framework');
     expect(r.hypotheses[0]!.change?.id).toBe('bump-everest-framework-0.19.1');
     expect(rulesOf(r, 'ocpp')).not.toContain('logs.onset');
+    expect(r.hypotheses.find((h) => h.service === 'ocpp')!.reasons.join('\n')).toContain(
+      "after everest_framework's commit bump-everest-framework-0.19.1, and it did not change in that time",
+    );
   });
 
   test('does not when the failing service changed in the same minutes', () => {

@@ -46,9 +46,10 @@ export const onset: RuleFamily = {
     if (started) starts = [...new Set([...starts.filter((s) => s !== failing), started.service])].sort();
     if (changedFirst)
       starts = [...new Set([...starts.filter((s) => !disturbedBy(facts, s)), failing])].sort();
+    const byAnomaly = starts.filter((s) => s !== started?.service && !(changedFirst && s === failing));
     const tied =
-      starts.length > 1
-        ? `; ${starts.join(', ')} began within ${CLOCK_SKEW_MS / 1000} s of each other, closer than the clocks can order`
+      byAnomaly.length > 1
+        ? `; ${byAnomaly.join(', ')} began within ${CLOCK_SKEW_MS / 1000} s of each other, closer than the clocks can order`
         : '';
     // Where the trail starts with a change rather than an anomaly.
     const begins = new Map<string, { change: ChangeFact; before: number }>();
