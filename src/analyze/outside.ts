@@ -35,7 +35,16 @@ export interface OutsideCandidate {
   ruled?: boolean;
   /** The trigger reports refusing its request and names it: the failure is about it, even when it depends on the failing service (a CSMS refusing one station). */
   subject?: boolean;
+  /**
+   * The trigger names it and it changed shortly before: even when it depends on the failing
+   * service, what it sends is its firmware's (a wallbox updated to 1.8.32, then its OCPP server
+   * registering none of its entities).
+   */
+  changed?: boolean;
 }
+
+/** Version numbers in a text ("1.8.32", "v2.0.1"): dotted digits, two to four parts. */
+const versionsIn = (text: string): string[] => text.match(/\b\d+(?:\.\d+){1,3}\b/g) ?? [];
 
 /** Everything that depends on `service`, transitively. */
 function dependentsOf(graph: SystemGraph, service: string): Set<string> {
@@ -154,7 +163,7 @@ export function lookOutside(input: {
   const downstream = dependentsOf(graph, failing);
   const consider = (c: OutsideCandidate) => {
     if (c.service === failing || closure.has(c.service) || outside.has(c.service)) return;
-    if (downstream.has(c.service) && !c.cascade && !c.ruled && !c.subject) return;
+    if (downstream.has(c.service) && !c.cascade && !c.ruled && !c.subject && !c.changed) return;
     outside.set(c.service, c);
   };
   const index = nameIndex(graph, graph.services.keys());
@@ -188,10 +197,22 @@ export function lookOutside(input: {
         reportsLostContact(l.message)
       )
         for (const s of namedIn(l.message)) unanswered.add(s);
+  // The version a change installed, quoted by the trigger ("firmware 1.8.32 detected").
+  const quoted = new Set(versionsIn([event.message ?? '', ...Object.values(event.details)].join(' ')));
+  const changedTo = (s: string) =>
+    quoted.size > 0 &&
+    evidence.changes.some(
+      (c) =>
+        c.service !== null &&
+        (graph.resolve(c.service) ?? c.service) === s &&
+        c.timestamp <= T &&
+        versionsIn(c.summary).some((v) => quoted.has(v)),
+    );
   for (const s of triggerNames)
     consider({
       service: s,
       why: `the ${failing} event names it`,
+      ...(downstream.has(s) && changedTo(s) ? { changed: true } : {}),
       suggest: { service: failing, dependsOn: s },
       viaPath: false,
       mapped: true,

@@ -1090,3 +1090,57 @@ services:
     expect(rulesOf(run(both), 'everest_framework')).not.toContain('logs.onset');
   });
 });
+
+describe('a station the trigger names with the firmware it was just updated to', () => {
+  // lbbrhzn/ocpp: an ABB Terra AC updated 1.8.21 -> 1.8.32, then the integration registers none of
+  // its entities. The map has the charger depend on its OCPP server, as clients do.
+  const home = graphOf(`
+services:
+  ha_ocpp:
+    aliases: [custom_components.ocpp]
+    depends_on: [ha_core]
+  abb_terra:
+    aliases: [terra]
+    depends_on: [ha_ocpp]
+  ha_core: {}
+`);
+  const input = (message: string) => ({
+    graph: home,
+    event: trigger({
+      service: 'ha_ocpp',
+      eventType: 'CHARGER_UNAVAILABLE',
+      errorCode: 'EntitiesUnavailable',
+      message,
+    }),
+    logs: [],
+    changes: [
+      change({
+        id: 'fw-abb-terra-1.8.32',
+        service: 'abb_terra',
+        kind: 'firmware',
+        summary: 'ABB Terra AC firmware 1.8.21 -> 1.8.32',
+        agoMs: 29 * HOUR,
+      }),
+      change({
+        id: 'cfg-ha-ocpp-measurands',
+        service: 'ha_ocpp',
+        kind: 'config',
+        summary: 'MeterValuesSampledData += Current.Offered',
+        agoMs: 46 * HOUR,
+      }),
+    ],
+  });
+
+  test('is a candidate, although it depends on the failing service, and its update is blamed', () => {
+    const r = run(
+      input('terra connected (vendor ABB, firmware 1.8.32 detected) but all entities stay unavailable'),
+    );
+    expect(r.hypotheses[0]!.service).toBe('abb_terra');
+    expect(r.hypotheses[0]!.change?.id).toBe('fw-abb-terra-1.8.32');
+  });
+
+  test('is not when the trigger does not quote the version its change installed', () => {
+    const r = run(input('terra connected but all entities stay unavailable'));
+    expect(r.hypotheses.map((h) => h.service)).not.toContain('abb_terra');
+  });
+});
