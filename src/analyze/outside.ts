@@ -197,8 +197,9 @@ export function lookOutside(input: {
         reportsLostContact(l.message)
       )
         for (const s of namedIn(l.message)) unanswered.add(s);
-  // The version a change installed, quoted by the trigger ("firmware 1.8.32 detected").
-  const quoted = new Set(versionsIn([event.message ?? '', ...Object.values(event.details)].join(' ')));
+  // The version a change installed, quoted by the trigger's message ("firmware 1.8.32 detected");
+  // not its details, where a reporter states its own version (evccVersion: 0.84).
+  const quoted = new Set(versionsIn(event.message ?? ''));
   const changedTo = (s: string) =>
     quoted.size > 0 &&
     evidence.changes.some(

@@ -1139,6 +1139,20 @@ services:
     expect(r.hypotheses[0]!.change?.id).toBe('fw-abb-terra-1.8.32');
   });
 
+  test('is not for a version only the trigger details state (the reporter stating its own)', () => {
+    const r = run({
+      ...input('terra connected but all entities stay unavailable'),
+      event: trigger({
+        service: 'ha_ocpp',
+        eventType: 'CHARGER_UNAVAILABLE',
+        errorCode: 'EntitiesUnavailable',
+        message: 'terra connected but all entities stay unavailable',
+        details: { chargerFirmware: '1.8.32' },
+      }),
+    });
+    expect(r.hypotheses.map((h) => h.service)).not.toContain('abb_terra');
+  });
+
   test('is not when the trigger does not quote the version its change installed', () => {
     const r = run(input('terra connected but all entities stay unavailable'));
     expect(r.hypotheses.map((h) => h.service)).not.toContain('abb_terra');
