@@ -1,7 +1,7 @@
 import type { Change } from '../core/change.ts';
 import type { FailureHistory } from './evidence.ts';
 import type { SystemGraph } from '../map/graph.ts';
-import { span, words } from './text.ts';
+import { clockTime, span, words } from './text.ts';
 import { DOCS_ONLY, HALF_LIFE_MS, PREDATES, RATE_JUMP } from './weights.ts';
 
 /** What the rules need to know about one change, computed once per trigger. */
@@ -251,7 +251,13 @@ export function changeFacts(
   resolveName: (name: string) => string | null,
   eventTs: number,
   lookbackMs: number,
-  failure: { eventType: string; errorCode: string; history: FailureHistory },
+  failure: {
+    eventType: string;
+    errorCode: string;
+    history: FailureHistory;
+    /** When each of the failure's own lines began, earliest first (facts.ts failureBeginnings). */
+    beginnings?: readonly number[];
+  },
 ): ChangeFact[] {
   const out: ChangeFact[] = [];
   for (const change of changes) {
@@ -264,14 +270,27 @@ export function changeFacts(
     if (own && candidates.has(own)) services.add(own);
     if (!services.size) continue;
     const ageMs = eventTs - change.timestamp;
-    let credibility = recency(ageMs);
-    const notes = [`${span(ageMs)} before the ${failure.eventType}`];
+    const beginnings = failure.beginnings ?? [];
+    // A failure whose lines began long before the trigger is aged from the first beginning after
+    // the change; one whose every line had begun before the change predates it.
+    const next = beginnings.find((b) => b >= change.timestamp);
+    const predated = beginnings.length > 0 && next === undefined;
+    const began = next === undefined ? ageMs : next - change.timestamp;
+    let credibility = recency(began);
+    const notes = [
+      began < ageMs - 60_000
+        ? `${span(began)} before the failure's lines began (${clockTime(next!)}), ${span(ageMs)} before the ${failure.eventType}`
+        : `${span(ageMs)} before the ${failure.eventType}`,
+    ];
     if (base.docsOnly) {
       credibility *= DOCS_ONLY;
       notes.push('touches only tests, docs, comments, formatting or the log level');
     }
     const rate = rateAround(failure.history, change.timestamp, eventTs, lookbackMs);
-    if (rate.before > 0 && !rate.jumped) {
+    if (predated) {
+      credibility *= PREDATES;
+      notes.push(`the failure's lines had all begun before it (from ${clockTime(beginnings[0]!)})`);
+    } else if (rate.before > 0 && !rate.jumped) {
       credibility *= PREDATES;
       notes.push(
         `the same ${failure.errorCode} already occurred ${rate.before} time(s) before it, at a similar rate`,

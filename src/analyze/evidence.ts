@@ -35,6 +35,11 @@ export interface PatternHistory {
   count: number;
   firstTs: number;
   sampled: boolean;
+  /**
+   * When the pattern first appeared within the change look-back, if its service had been logging
+   * for an hour before that (a beginning, not the start of the records).
+   */
+  began?: number;
 }
 
 /** Earlier occurrences of the trigger's own failure (same service and error code) within the look-back. */

@@ -155,6 +155,7 @@ export function buildFacts(input: {
     resolveName,
   });
 
+  const beginnings = failureBeginnings(evidence, asCandidate, patterns, failing);
   const changes = changeFacts(
     evidence.changes,
     graph,
@@ -162,7 +163,7 @@ export function buildFacts(input: {
     resolveName,
     T,
     input.lookbackMs,
-    { eventType: event.eventType, errorCode: event.errorCode, history: evidence.failureHistory },
+    { eventType: event.eventType, errorCode: event.errorCode, history: evidence.failureHistory, beginnings },
   );
   const changesOf = new Map<string, ChangeFact[]>();
   for (const cf of changes) for (const s of cf.services) changesOf.set(s, [...(changesOf.get(s) ?? []), cf]);
@@ -276,4 +277,39 @@ export function buildFacts(input: {
     resolveName,
     descriptor,
   };
+}
+
+/**
+ * When the failure's own lines began: each of the failing service's error patterns and of the
+ * candidates' warnings on the failing session, at its beginning within the change look-back
+ * (PatternHistory.began) or, new in the window, at its first line. Empty unless one began before
+ * the baseline saw it as new: a monitor may raise the trigger days into a failure that started
+ * with an update (a GX updated to Venus OS 2.80, then "Modbus address 777 is not registered" at
+ * every poll). Sorted, earliest first.
+ */
+function failureBeginnings(
+  evidence: EvidenceBundle,
+  asCandidate: (name: string) => string | null,
+  patterns: Map<string, PatternFact[]>,
+  failing: string,
+): number[] {
+  const began = new Map<string, number>();
+  for (const h of evidence.history) {
+    const s = asCandidate(h.service);
+    if (s && h.began !== undefined) began.set(`${s}\u0000${h.pattern}`, h.began);
+  }
+  if (!began.size) return [];
+  const out: number[] = [];
+  let known = false;
+  for (const [service, list] of patterns)
+    for (const p of list) {
+      const own = service === failing && levelRank[p.level] >= levelRank.error;
+      if (p.otherSession || p.fromEvent || !(own || (p.correlated && levelRank[p.level] >= WARN))) continue;
+      const t = began.get(`${service}\u0000${p.pattern}`);
+      if (t !== undefined) {
+        known = true;
+        out.push(t);
+      } else if (p.novelty === 'new') out.push(p.firstTs);
+    }
+  return known ? out.sort((a, b) => a - b) : [];
 }

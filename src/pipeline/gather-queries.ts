@@ -48,6 +48,9 @@ export function createGatherQueries(db: Database) {
     `SELECT id, ts, event_type, service, error_code, message, correlation_id FROM events
      WHERE correlation_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?`,
   );
+  const firstLine = db.prepare<{ ts: number | null }, [string, number]>(
+    'SELECT MIN(ts) AS ts FROM logs WHERE service = ? AND ts >= ?',
+  );
   const eventHistory = db.prepare<
     { n: number; first: number | null },
     [string, string, string, number, number]
@@ -153,6 +156,7 @@ export function createGatherQueries(db: Database) {
     firstSessionWarning,
     corrEvents,
     eventHistory,
+    firstLine,
     recentReports,
     recentWarnings,
     lastLine,

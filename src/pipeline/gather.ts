@@ -24,6 +24,9 @@ import { type Names, namesOf, windowEvents, windowLogs } from './gather-window.t
 export { MAX_LOG_ROWS };
 export const WINDOW_MS = 5 * 60_000;
 export const BASELINE_MS = 24 * 3_600_000;
+/** A pattern began when its service had been heard from for this long before its first line. */
+const BEGAN_AFTER_MS = 3_600_000;
+const BEGINNING_SERVICES = 50;
 /** The longest the window stretches back to the failing session's first warning, and the lead kept before it. */
 export const MAX_WINDOW_MS = 60 * 60_000;
 const LEAD_MS = 2 * 60_000;
@@ -100,7 +103,15 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
       const { logs, truncated, elsewhere } = windowLogs(q, window, names, input.external ?? []);
       const events = windowEvents(q, window, input.externalEvents ?? []);
       const base0 = since - BASELINE_MS;
-      const history = baselines(q, deps.patterns, { logs, events, names, elsewhere, base0, since });
+      const history = baselines(q, deps.patterns, {
+        logs,
+        events,
+        names,
+        elsewhere,
+        base0,
+        since,
+        lookStart: T - input.lookbackMs,
+      });
       const failingNames = [...(names.raw.get(names.failing ?? event.service) ?? [event.service])];
       return {
         windowMs: T - since,
@@ -122,6 +133,33 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
       };
     },
   };
+}
+
+/**
+ * When each seen-before pattern began within the look-back (PatternHistory.began): its first line,
+ * when its service had been logging for an hour before it. A pattern as old as the service's
+ * records has no known beginning. One read for the pairs, one indexed MIN per service (at most
+ * BEGINNING_SERVICES).
+ */
+function beginnings(
+  q: GatherQueries,
+  patterns: LogPatterns,
+  history: PatternHistory[],
+  lookStart: number,
+  since: number,
+): void {
+  const first = patterns.firstSeen(history, lookStart, since);
+  const serviceStart = new Map<string, number | null>();
+  history.forEach((h, i) => {
+    const t = first.get(i);
+    if (t === undefined) return;
+    if (!serviceStart.has(h.service)) {
+      if (serviceStart.size >= BEGINNING_SERVICES) return;
+      serviceStart.set(h.service, q.firstLine.get(h.service, lookStart)?.ts ?? null);
+    }
+    const from = serviceStart.get(h.service);
+    if (from !== null && from !== undefined && t - from >= BEGAN_AFTER_MS) h.began = t;
+  });
 }
 
 /** Earlier triggers' diagnoses within the cascade span, newest first: a later trigger of a cascade cites them. */
@@ -161,6 +199,8 @@ function baselines(
     elsewhere: Set<string>;
     base0: number;
     since: number;
+    /** The change look-back's start: how far back a pattern's beginning is looked for. */
+    lookStart: number;
   },
 ): PatternHistory[] {
   const { names, base0, since } = w;
@@ -178,6 +218,7 @@ function baselines(
   const history: PatternHistory[] = patterns
     .history([...pairs.values()].slice(0, PATTERN_CAP), base0, since)
     .map((h) => ({ ...h, sampled: false }));
+  beginnings(q, patterns, history, w.lookStart, since);
   const eventKeys = new Set(w.events.map((e) => `${e.service}\u0000${e.eventType}\u0000${e.errorCode}`));
   for (const key of [...eventKeys].slice(0, 20)) {
     const [service, type, code] = key.split('\u0000') as [string, string, string];

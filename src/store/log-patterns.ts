@@ -52,6 +52,14 @@ export function createLogPatterns(db: Database) {
      GROUP BY q.i
      ORDER BY q.i`,
   );
+  // When each pair first appeared in an hour range: one seek per pair on the primary key.
+  const firstOfPairs = db.prepare<{ i: number; first: number | null }, [number, number, string]>(
+    `SELECT q.i AS i, MIN(p.first_ts) AS first
+     FROM (SELECT key AS i, value->>0 AS service, value->>1 AS pattern FROM json_each(?3)) AS q
+     CROSS JOIN log_patterns AS p ON p.service = q.service AND p.pattern = q.pattern
+       AND p.hour >= ?1 AND p.hour <= ?2
+     GROUP BY q.i`,
+  );
   /** SQLite's BINARY order (bytes of UTF-8), which a GROUP BY on the text gave. */
   const binaryOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
@@ -126,6 +134,23 @@ export function createLogPatterns(db: Database) {
         const first = Math.min(r.first ?? Number.POSITIVE_INFINITY, r.boundary ?? Number.POSITIVE_INFINITY);
         if (n > 0 && Number.isFinite(first)) out.push({ service, pattern, count: n, firstTs: first });
       }
+      return out;
+    },
+    /** When each (service, pattern) first appeared in [since, until), by its indexed hours; absent when it did not. */
+    firstSeen(
+      pairs: Array<{ service: string; pattern: string }>,
+      since: number,
+      until: number,
+    ): Map<number, number> {
+      const out = new Map<number, number>();
+      if (!pairs.length) return out;
+      const rows = firstOfPairs.all(
+        Math.floor(since / HOUR),
+        Math.floor(until / HOUR),
+        JSON.stringify(pairs.map((p) => [p.service, p.pattern])),
+      );
+      for (const r of rows)
+        if (r.first !== null && r.first >= since && r.first < until) out.set(r.i, r.first);
       return out;
     },
   };

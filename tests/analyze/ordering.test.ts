@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test';
+import type { PatternHistory } from '../../src/analyze/evidence.ts';
 import { messagePattern } from '../../src/analyze/text.ts';
 import { change, chronic, graphOf, HOUR, log, MIN, run, T, trigger } from './fixtures.ts';
 
@@ -1156,5 +1157,63 @@ services:
   test('is not when the trigger does not quote the version its change installed', () => {
     const r = run(input('terra connected but all entities stay unavailable'));
     expect(r.hypotheses.map((h) => h.service)).not.toContain('abb_terra');
+  });
+});
+
+describe('a failure whose lines began long before the trigger', () => {
+  // victronenergy/dbus_modbustcp#12: the GX updated itself to Venus OS 2.80, and from six minutes
+  // later every poll of register 777 failed; evcc's own upgrade came that evening, the alert two
+  // days on.
+  const site = graphOf(`
+services:
+  evcc:
+    depends_on: [venus_gx]
+  venus_gx: {}
+`);
+  const gx =
+    'Error processing function code 3, unit id 226, start address 777, quantity 1: Modbus address 777 is not registered';
+  const pv = "[site  ] pv power: modbus: exception '2' (illegal data address), function '3'";
+  const input = (): Parameters<typeof run>[0] & { history: PatternHistory[] } => ({
+    graph: site,
+    event: trigger({ service: 'evcc', eventType: 'PV_SURPLUS_UNAVAILABLE', errorCode: 'IllegalDataAddress' }),
+    logs: [log('venus_gx', 'warn', gx, 90.02), log('evcc', 'error', pv, 90, true)],
+    history: [
+      { ...chronic('venus_gx', messagePattern(gx), 96), began: T - 56 * HOUR },
+      { ...chronic('evcc', messagePattern(pv), 96), began: T - 56 * HOUR },
+    ],
+    changes: [
+      change({
+        id: 'fw-venus-os-2.80',
+        service: 'venus_gx',
+        kind: 'firmware',
+        summary: 'Venus OS v2.73 -> v2.80 (automatic update)',
+        agoMs: 56 * HOUR + 6 * MIN,
+      }),
+      change({
+        id: 'deploy-evcc-0.94',
+        service: 'evcc',
+        kind: 'deploy',
+        summary: 'evcc 0.93 -> 0.94 (apt upgrade)',
+        agoMs: 40 * HOUR,
+      }),
+    ],
+  });
+
+  test('ages a change from when they began; a change after they began did not start them', () => {
+    const r = run(input());
+    expect(r.hypotheses[0]!.service).toBe('venus_gx');
+    expect(r.hypotheses[0]!.change?.id).toBe('fw-venus-os-2.80');
+    const evcc = r.hypotheses.find((h) => h.service === 'evcc')!;
+    expect(evcc.reasons.join('\n')).toContain("the failure's lines had all begun before it");
+  });
+
+  test('does not without a known beginning', () => {
+    const none = input();
+    none.history = none.history.map(({ began: _, ...h }) => h);
+    expect(
+      run(none)
+        .hypotheses.find((h) => h.service === 'evcc')!
+        .reasons.join('\n'),
+    ).not.toContain('had all begun');
   });
 });

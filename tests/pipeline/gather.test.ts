@@ -226,3 +226,28 @@ services:
     expect(b.wentQuiet).not.toContain('ocpp201');
   });
 });
+
+describe('when a pattern began (PatternHistory.began)', () => {
+  const illegal = 'Modbus address 777 is not registered (unit id 226)';
+  test('is its first line in the look-back when its service had been logging for an hour before', async () => {
+    const { gather } = await setup([
+      line('PowerMeterDC', 'info', 'poll ok', T - 56 * HOUR),
+      line('PowerMeterDC', 'warn', illegal, T - 53 * HOUR),
+      line('PowerMeterDC', 'warn', illegal, T - 30 * HOUR),
+      line('PowerMeterDC', 'warn', illegal, T - 2 * HOUR),
+      line('PowerMeterDC', 'warn', illegal, T - 2 * MIN),
+    ]);
+    const h = gather().history.find((x) => x.pattern.startsWith('Modbus address'))!;
+    expect(h.began).toBe(T - 53 * HOUR);
+  });
+
+  test('is unknown when the pattern is as old as its service’s records', async () => {
+    const { gather } = await setup([
+      line('PowerMeterDC', 'warn', illegal, T - 53 * HOUR),
+      line('PowerMeterDC', 'warn', illegal, T - 2 * HOUR),
+      line('PowerMeterDC', 'warn', illegal, T - 2 * MIN),
+    ]);
+    const h = gather().history.find((x) => x.pattern.startsWith('Modbus address'))!;
+    expect(h.began).toBeUndefined();
+  });
+});
