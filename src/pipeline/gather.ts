@@ -10,7 +10,7 @@ import { messagePattern } from '../analyze/text.ts';
 import type { Change } from '../core/change.ts';
 import type { DebugEvent } from '../core/event.ts';
 import type { RemoteEvent } from '../core/event-source.ts';
-import { CASCADE_MS } from '../analyze/weights.ts';
+import { CASCADE_MS, SPIKE_P } from '../analyze/weights.ts';
 import type { Hypothesis } from '../core/report.ts';
 import { isoTime } from '../core/time.ts';
 import { levelRank } from '../core/log-line.ts';
@@ -24,8 +24,7 @@ import { type Names, namesOf, windowEvents, windowLogs } from './gather-window.t
 export { MAX_LOG_ROWS };
 export const WINDOW_MS = 5 * 60_000;
 export const BASELINE_MS = 24 * 3_600_000;
-/** A pattern began when its service had been heard from for this long before its first line. */
-const BEGAN_AFTER_MS = 3_600_000;
+const HOUR_MS = 3_600_000;
 const BEGINNING_SERVICES = 50;
 /** The longest the window stretches back to the failing session's first warning, and the lead kept before it. */
 export const MAX_WINDOW_MS = 60 * 60_000;
@@ -137,17 +136,17 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
 
 /**
  * When each seen-before pattern began within the look-back (PatternHistory.began): its first line,
- * when its service had been logging for an hour before it. A pattern as old as the service's
- * records has no known beginning. One read for the pairs, one indexed MIN per service (at most
+ * when its service had been logging long enough before it that the pattern's rate since would have
+ * shown it. A pattern as old as the service's records has no known beginning. One read for the pairs, one indexed MIN per service (at most
  * BEGINNING_SERVICES).
  */
 function beginnings(
   q: GatherQueries,
   patterns: LogPatterns,
   history: PatternHistory[],
-  lookStart: number,
-  since: number,
+  w: { lookStart: number; base0: number; since: number },
 ): void {
+  const { lookStart, base0, since } = w;
   const first = patterns.firstSeen(history, lookStart, since);
   const serviceStart = new Map<string, number | null>();
   history.forEach((h, i) => {
@@ -158,7 +157,12 @@ function beginnings(
       serviceStart.set(h.service, q.firstLine.get(h.service, lookStart)?.ts ?? null);
     }
     const from = serviceStart.get(h.service);
-    if (from !== null && from !== undefined && t - from >= BEGAN_AFTER_MS) h.began = t;
+    if (from === null || from === undefined) return;
+    // A beginning only when the pattern's own rate since would have shown it before: its absence
+    // while the service was logging is then no chance (P < SPIKE_P). A rare message's first line
+    // begins nothing.
+    const rate = h.count / Math.max(HOUR_MS, since - Math.max(base0, t));
+    if (rate * (t - from) >= -Math.log(SPIKE_P)) h.began = t;
   });
 }
 
@@ -218,7 +222,7 @@ function baselines(
   const history: PatternHistory[] = patterns
     .history([...pairs.values()].slice(0, PATTERN_CAP), base0, since)
     .map((h) => ({ ...h, sampled: false }));
-  beginnings(q, patterns, history, w.lookStart, since);
+  beginnings(q, patterns, history, { lookStart: w.lookStart, base0, since });
   const eventKeys = new Set(w.events.map((e) => `${e.service}\u0000${e.eventType}\u0000${e.errorCode}`));
   for (const key of [...eventKeys].slice(0, 20)) {
     const [service, type, code] = key.split('\u0000') as [string, string, string];

@@ -229,20 +229,29 @@ services:
 
 describe('when a pattern began (PatternHistory.began)', () => {
   const illegal = 'Modbus address 777 is not registered (unit id 226)';
-  test('is its first line in the look-back when its service had been logging for an hour before', async () => {
-    const { gather } = await setup([
-      line('PowerMeterDC', 'info', 'poll ok', T - 56 * HOUR),
-      line('PowerMeterDC', 'warn', illegal, T - 53 * HOUR),
-      line('PowerMeterDC', 'warn', illegal, T - 30 * HOUR),
-      line('PowerMeterDC', 'warn', illegal, T - 2 * HOUR),
-      line('PowerMeterDC', 'warn', illegal, T - 2 * MIN),
-    ]);
+  // Every 30 min from `from` hours before the trigger, and once in the window.
+  const every30 = (from: number) => [
+    ...Array.from({ length: from * 2 }, (_, i) =>
+      line('PowerMeterDC', 'warn', illegal, T - from * HOUR + i * 30 * MIN + 1000),
+    ),
+    line('PowerMeterDC', 'warn', illegal, T - 2 * MIN),
+  ];
+
+  test('is its first line in the look-back when its rate since would have shown it before', async () => {
+    const { gather } = await setup([line('PowerMeterDC', 'info', 'poll ok', T - 72 * HOUR), ...every30(53)]);
     const h = gather().history.find((x) => x.pattern.startsWith('Modbus address'))!;
-    expect(h.began).toBe(T - 53 * HOUR);
+    expect(h.began).toBe(T - 53 * HOUR + 1000);
   });
 
   test('is unknown when the pattern is as old as its service’s records', async () => {
+    const { gather } = await setup(every30(53));
+    const h = gather().history.find((x) => x.pattern.startsWith('Modbus address'))!;
+    expect(h.began).toBeUndefined();
+  });
+
+  test('is unknown for a rare message: its first line may come any time', async () => {
     const { gather } = await setup([
+      line('PowerMeterDC', 'info', 'poll ok', T - 72 * HOUR),
       line('PowerMeterDC', 'warn', illegal, T - 53 * HOUR),
       line('PowerMeterDC', 'warn', illegal, T - 2 * HOUR),
       line('PowerMeterDC', 'warn', illegal, T - 2 * MIN),
