@@ -47,6 +47,13 @@ export const SYMPTOM = 0.5;
  * ranked first 33 times, right in 12.
  */
 export const REPORTER = 0.5;
+/**
+ * And half again when among its new lines it reports losing a peer ("charger enable: timeout",
+ * silent-peer.ts): its errors then are about that peer, and what else it logs follows from the loss.
+ * On the 132 development and fresh triggers such a reporter was the root 4 times in 36 and ranked
+ * first 13 times (0.5 and 0.25 tried, the same ranks within one trigger).
+ */
+export const LOST_PEER_REPORTER = 0.5;
 
 // --- Where the trail starts, who names whom (rules/onset.ts, rules/mentions.ts) -----------------
 /** Root causes usually log first and symptoms follow: where the failure's trail starts gets this much. */

@@ -1217,3 +1217,63 @@ services:
     ).not.toContain('had all begun');
   });
 });
+
+describe('a failing service that reports losing a peer', () => {
+  // dingo35/SmartEVSE-3.5#11: the Eastron EV meter answers so slowly that SmartEVSE's requests
+  // time out and overwrite each other; a debug build flashed the evening before logs it all.
+  const box = graphOf(`
+services:
+  smartevse:
+    depends_on: [ev_meter, sensorbox, rs485_bus]
+  ev_meter:
+    aliases: [EV meter]
+    depends_on: [rs485_bus]
+  sensorbox:
+    depends_on: [rs485_bus]
+  rs485_bus: {}
+`);
+  const cid = 'smartevse-evmeter-20240306';
+  const input = () => ({
+    graph: box,
+    event: trigger({
+      service: 'smartevse',
+      eventType: 'EV_METER_IMPLAUSIBLE',
+      errorCode: 'EVMeterPowerImplausible',
+      message: 'EV meter power stuck at 2368-2377 W while charging',
+      correlationId: cid,
+    }),
+    logs: [
+      log(
+        'smartevse',
+        'warn',
+        '(MBhandleError)(C0) Error response: E0 - Timeout, address: 09, function: 10, reg: 0020.',
+        200,
+        true,
+      ),
+      log(
+        'smartevse',
+        'warn',
+        '(ModbusSend8)(C0) Error outstanding request address: 0x66, function: 0x04. Overwriting Request',
+        199.9,
+        true,
+      ),
+      log('smartevse', 'error', 'EV meter power implausible: 2371 W', 60, true),
+    ],
+    changes: [
+      change({
+        id: 'fw-smartevse-debug',
+        service: 'smartevse',
+        kind: 'firmware',
+        summary: 'flashed debug build (verbose Modbus logging)',
+        agoMs: 13 * HOUR,
+      }),
+    ],
+  });
+
+  test('counts its own lines a quarter: they are about the peer', () => {
+    const r = run(input());
+    expect(r.hypotheses[0]!.service).toBe('ev_meter');
+    const own = r.hypotheses.find((h) => h.service === 'smartevse')!;
+    expect(own.reasons.join('\n')).toContain('losing a peer, so its own lines count a quarter');
+  });
+});

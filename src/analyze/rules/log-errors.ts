@@ -14,6 +14,7 @@ import {
   CREDIBLE,
   LEVEL_WEIGHT,
   LOG_WEIGHT_CAP,
+  LOST_PEER_REPORTER,
   NOVELTY_WEIGHT,
   OTHER_SESSION,
   REPORTER,
@@ -206,7 +207,10 @@ export const logErrors: RuleFamily = {
         });
       }
       const reporter = service === facts.failing && !editedOwnCode(facts, service);
-      const weight = Math.min(LOG_WEIGHT_CAP, total) * (reporter ? REPORTER : 1);
+      // A reporter that says it lost a peer is telling about the peer; its other errors follow.
+      const lostPeer = reporter && patterns.some((p) => p.lostContact && p.novelty !== 'chronic');
+      const weight =
+        Math.min(LOG_WEIGHT_CAP, total) * (reporter ? REPORTER : 1) * (lostPeer ? LOST_PEER_REPORTER : 1);
       const errors = patterns.filter((p) => levelRank[p.level] >= levelRank.error && p.novelty !== 'chronic');
       const n = errors.reduce((s, p) => s + p.count, 0);
       const first = errors[0] ?? patterns[0]!;
@@ -216,7 +220,11 @@ export const logErrors: RuleFamily = {
         : allChronic
           ? `only chronic messages (seen before the window at the usual rate): "${first.example}"`
           : `${patterns.reduce((s, p) => s + p.count, 0)} warning(s) in the window: "${first.example}"`;
-      const said = reporter ? `${reason} (it reported the failure, so its own lines count half)` : reason;
+      const said = lostPeer
+        ? `${reason} (it reported the failure and losing a peer, so its own lines count a quarter)`
+        : reporter
+          ? `${reason} (it reported the failure, so its own lines count half)`
+          : reason;
       // Evidence weights add up to what the finding contributes after the cap.
       const k = total > 0 ? weight / total : 0;
       for (const e of evidence) e.weight *= k;
