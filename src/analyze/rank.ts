@@ -6,8 +6,8 @@ import type { Adjustments } from './evidence.ts';
 import type { Facts } from './facts.ts';
 import type { Finding } from './rules/finding.ts';
 import { changeLabel } from './rules/change-recency.ts';
-import { disturbedBy, explainedBy, startedBy } from './rules/log-errors.ts';
-import { BLAME_MIN, NATS_PER_POINT, SYMPTOM, UNEXPLAINED } from './weights.ts';
+import { disturbedBy, editedOwnCode, explainedBy, startedBy } from './rules/log-errors.ts';
+import { BLAME_MIN, NATS_PER_POINT, REPORTER_CHANGE, SYMPTOM, UNEXPLAINED } from './weights.ts';
 
 export const MAX_HYPOTHESES = 5;
 const MAX_EVIDENCE = 12;
@@ -27,11 +27,23 @@ export interface Scored {
 export function score(facts: Facts, findings: Finding[], adjustments: Adjustments = {}): Scored[] {
   const byService = new Map<string, { base: number; findings: Finding[]; changes: Map<string, Finding[]> }>();
   for (const c of facts.candidates) byService.set(c.service, { base: 0, findings: [], changes: new Map() });
+  // The failing service's own change records weigh less unless one edited its code (weights.ts).
+  const ownRecordsOnly = !editedOwnCode(facts, facts.failing);
   for (const f of findings) {
     const s = byService.get(f.service);
     if (!s) continue;
-    const k = adjustments.rules?.[f.ruleId] ?? 1;
-    const adj = k === 1 ? f : { ...f, weight: f.weight * k };
+    const own = f.changeId !== undefined && f.service === facts.failing && ownRecordsOnly;
+    const k = (adjustments.rules?.[f.ruleId] ?? 1) * (own ? REPORTER_CHANGE : 1);
+    const adj =
+      k === 1
+        ? f
+        : {
+            ...f,
+            weight: f.weight * k,
+            ...(own
+              ? { reason: `${f.reason} (the failing service's own change record: counts ${REPORTER_CHANGE})` }
+              : {}),
+          };
     if (adj.changeId) s.changes.set(adj.changeId, [...(s.changes.get(adj.changeId) ?? []), adj]);
     else {
       s.base += adj.weight;

@@ -969,6 +969,7 @@ services:
         service: 'easee_integration',
         kind: 'deploy',
         summary: 'HACS: easee_hass 0.9.69 -> 0.9.70 (restart)',
+        files: ['custom_components/easee/config_flow.py'],
         agoMs: 300_000,
       }),
     ],
@@ -1275,5 +1276,43 @@ services:
     expect(r.hypotheses[0]!.service).toBe('ev_meter');
     const own = r.hypotheses.find((h) => h.service === 'smartevse')!;
     expect(own.reasons.join('\n')).toContain('losing a peer, so its own lines count a quarter');
+  });
+});
+
+describe("the failing service's own change record", () => {
+  const site = graphOf(`
+services:
+  ocpp:
+    depends_on: [csms]
+  csms: {}
+`);
+  const input = (files: string[] = []) => ({
+    graph: site,
+    event: trigger({ service: 'ocpp', eventType: 'OCPP_DISCONNECT', errorCode: 'BootNotificationRejected' }),
+    changes: [
+      change({
+        id: 'deploy-ocpp-2024.9',
+        service: 'ocpp',
+        kind: 'deploy',
+        summary: 'EVerest 2024.9.0 (OCPP module)',
+        files,
+        agoMs: 2 * HOUR,
+      }),
+      change({
+        id: 'deploy-csms-4.2',
+        service: 'csms',
+        kind: 'deploy',
+        summary: 'CSMS 4.2 rollout',
+        agoMs: 2 * HOUR,
+      }),
+    ],
+  });
+
+  test('counts less than a dependency’s equally recent one: it is the service updated around a failure', () => {
+    const r = run(input());
+    expect(r.hypotheses[0]!.service).toBe('csms');
+    expect(r.hypotheses.find((h) => h.service === 'ocpp')!.reasons.join('\n')).toContain(
+      "the failing service's own change record: counts 0.7",
+    );
   });
 });
