@@ -16,15 +16,8 @@ export const PRIOR_DEPENDENCIES = 0.5;
 export const CREDIBLE = 0.2;
 
 // --- Log and event anomalies (rules/log-errors.ts) -----------------------------------------------
-/**
- * Per distinct message pattern, by level: a warning is a hint, an error is evidence. Halved from
- * 0.3 / 1 / 1.5 (cap 3) in engine-9 by what the development incidents say a candidate's own log
- * lines are worth: present on 45 of 119 roots and 148 of 607 other candidates, a likelihood ratio of
- * 1.55 (0.35 points) against 0.65 points given; a conditional logit over the 132 development and
- * fresh triggers fits 0.41 of the old weight (docs/accuracy.md). The generator's roots log more
- * loudly than real ones and favoured the old weight.
- */
-export const LEVEL_WEIGHT = { debug: 0, info: 0, warn: 0.15, error: 0.5, fatal: 0.75 } as const;
+/** Per distinct message pattern, by level: a warning is a hint, an error is evidence. */
+export const LEVEL_WEIGHT = { debug: 0, info: 0, warn: 0.3, error: 1, fatal: 1.5 } as const;
 /** What is business as usual is noise: chronic patterns count a tenth, spiking ones half. */
 export const NOVELTY_WEIGHT: Record<Novelty, number> = { new: 1, spiking: 0.5, chronic: 0.1 };
 /** Lines that carry the trigger's correlationId are on the failing session's own path. */
@@ -36,7 +29,7 @@ export const CORRELATED = 1.5;
  */
 export const OTHER_SESSION = 0.5;
 /** No chatty service outweighs everything else by volume alone. */
-export const LOG_WEIGHT_CAP = 1.5;
+export const LOG_WEIGHT_CAP = 3;
 /** A message that names nothing (vocabulary.ts) only says something went wrong there: it counts like a warning. */
 export const VAGUE = 0.3;
 /**
@@ -72,12 +65,8 @@ export const LOST_PEER_REPORTER = 0.5;
 export const REPORTER_CHANGE = 0.7;
 
 // --- Where the trail starts, who names whom (rules/onset.ts, rules/mentions.ts) -----------------
-/**
- * Root causes usually log first and symptoms follow: where the failure's trail starts gets this
- * much. 0.75 since engine-9 (1 before): the conditional logit over the development triggers fits
- * 0.59 of the old weight, the marginal likelihood ratio 4.05 (1.1 points) more; between them.
- */
-export const ONSET_WEIGHT = 0.75;
+/** Root causes usually log first and symptoms follow: where the failure's trail starts gets this much. */
+export const ONSET_WEIGHT = 1;
 /** The event itself names a module as its origin (EVerest error payloads carry origin.module_id): close to a statement. */
 export const ORIGIN_WEIGHT = 1.5;
 /**

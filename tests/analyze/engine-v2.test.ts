@@ -1,6 +1,5 @@
 import { describe, expect, test } from 'bun:test';
 import { poissonTail } from '../../src/analyze/novelty.ts';
-import { LEVEL_WEIGHT, OTHER_SESSION } from '../../src/analyze/weights.ts';
 import { change, DAY, graphOf, HOUR, log, MIN, run, T, trigger } from './fixtures.ts';
 
 /** Two independent meters under one EvseManager; nothing else. */
@@ -293,7 +292,7 @@ services:
     const em1 = r.hypotheses.find((h) => h.service === 'evse_manager_1');
     expect(em1?.evidence.some((e) => e.ruleId === 'logs.onset') ?? false).toBe(false);
     const errors = em1?.evidence.find((e) => e.ruleId === 'logs.errors');
-    expect(errors?.weight).toBeCloseTo(LEVEL_WEIGHT.error * OTHER_SESSION, 3);
+    expect(errors?.weight).toBeCloseTo(0.5, 3);
   });
 
   test('a service considered only for speaking on the failing session is not dated by its other warnings', () => {
