@@ -152,18 +152,6 @@ function baseline(file: string): Result[] {
     const own = recent
       .filter((c) => servicesOf(c).includes(top))
       .sort((a, b) => Number(touches(b, top)) - Number(touches(a, top)) || b.ts - a.ts)[0];
-    if (process.env.BASELINE_DEBUG && ranked[0] !== label.rootService)
-      console.error(
-        file.split('/').pop(),
-        label.rootService,
-        '|',
-        ranked.slice(0, 3).join(' > '),
-        '|',
-        errors
-          .slice(0, 2)
-          .map((l) => `${l.service}: ${l.message.slice(0, 80)}`)
-          .join(' || '),
-      );
     out.push({ file, label, ranked, change: own?.id ?? null });
   }
   return out;

@@ -37,7 +37,8 @@ export interface PatternHistory {
   sampled: boolean;
   /**
    * When the pattern first appeared within the change look-back, if its service had been logging
-   * for an hour before that (a beginning, not the start of the records).
+   * long enough before that for the pattern's rate since to have shown it (a beginning, not the
+   * start of the records; pipeline/gather.ts).
    */
   began?: number;
 }

@@ -137,8 +137,8 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
 /**
  * When each seen-before pattern began within the look-back (PatternHistory.began): its first line,
  * when its service had been logging long enough before it that the pattern's rate since would have
- * shown it. A pattern as old as the service's records has no known beginning. One read for the pairs, one indexed MIN per service (at most
- * BEGINNING_SERVICES).
+ * shown it. A pattern as old as the service's records has no known beginning. One read for the
+ * pairs, one indexed MIN per service (at most BEGINNING_SERVICES).
  */
 function beginnings(
   q: GatherQueries,

@@ -129,6 +129,16 @@ export function disturbedBy(facts: Facts, service: string): ChangeFact | null {
  * crashing at start). The candidate must not have been in trouble before its change.
  */
 export function startedBy(facts: Facts): { service: string; change: ChangeFact } | null {
+  // Asked by the symptom cut, the onset and the report's reasons: computed once per trigger.
+  if (startedMemo.has(facts)) return startedMemo.get(facts)!;
+  const found = findStartedBy(facts);
+  startedMemo.set(facts, found);
+  return found;
+}
+
+const startedMemo = new WeakMap<Facts, { service: string; change: ChangeFact } | null>();
+
+function findStartedBy(facts: Facts): { service: string; change: ChangeFact } | null {
   const own = facts.onset.get(facts.failing);
   if (own === undefined || own >= facts.T || changedJustBefore(facts, facts.failing, own).length) return null;
   let best: { service: string; change: ChangeFact } | null = null;

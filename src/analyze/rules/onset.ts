@@ -41,11 +41,16 @@ export const onset: RuleFamily = {
     starts = starts.filter((s) => !onlyLostContact(s));
     // A trail that starts in a dependency whose trouble began with the failing service's own change
     // (rules/log-errors.ts disturbedBy) starts with that change: the failing service was first.
-    const changedFirst = starts.map((s) => disturbedBy(facts, s)).find((cf) => cf !== null);
+    const disturbed = new Map(
+      starts.flatMap((s) => {
+        const cf = disturbedBy(facts, s);
+        return cf ? [[s, cf] as const] : [];
+      }),
+    );
+    const changedFirst = [...disturbed.values()][0] ?? null;
     const started = !changedFirst && starts.includes(failing) ? startedBy(facts) : null;
     if (started) starts = [...new Set([...starts.filter((s) => s !== failing), started.service])].sort();
-    if (changedFirst)
-      starts = [...new Set([...starts.filter((s) => !disturbedBy(facts, s)), failing])].sort();
+    if (changedFirst) starts = [...new Set([...starts.filter((s) => !disturbed.has(s)), failing])].sort();
     const byAnomaly = starts.filter((s) => s !== started?.service && !(changedFirst && s === failing));
     const tied =
       byAnomaly.length > 1
