@@ -257,6 +257,8 @@ export function changeFacts(
     history: FailureHistory;
     /** When each of the failure's own lines began, earliest first (facts.ts failureBeginnings). */
     beginnings?: readonly number[];
+    /** The failing session's first warning or worse (EvidenceBundle.sessionBegan). */
+    sessionBegan?: number;
   },
 ): ChangeFact[] {
   const out: ChangeFact[] = [];
@@ -287,7 +289,13 @@ export function changeFacts(
       notes.push('touches only tests, docs, comments, formatting or the log level');
     }
     const rate = rateAround(failure.history, change.timestamp, eventTs, lookbackMs);
-    if (predated) {
+    const during = failure.sessionBegan !== undefined && change.timestamp > failure.sessionBegan;
+    if (during) {
+      credibility *= PREDATES;
+      notes.push(
+        `made while the failing session was already failing (since ${clockTime(failure.sessionBegan!)})`,
+      );
+    } else if (predated) {
       credibility *= PREDATES;
       notes.push(`the failure's lines had all begun before it (from ${clockTime(beginnings[0]!)})`);
     } else if (rate.before > 0 && !rate.jumped) {

@@ -69,6 +69,11 @@ export interface EvidenceBundle {
   recentReports: RecentDiagnosis[];
   /** Candidates (map names) that logged in the baseline period and nothing, at any level, in the window. */
   wentQuiet?: string[];
+  /**
+   * The failing session's first warning or worse within the change look-back (its correlationId),
+   * stored or read from an outside log store: a change after it came into a failure already going on.
+   */
+  sessionBegan?: number;
 }
 
 /** An earlier report, as a later trigger may cite it. */

@@ -48,10 +48,14 @@ export interface PatternFact {
   vague: boolean;
   /**
    * A line of the failing service that says again what the trigger says (most of its words are the
-   * trigger's), or another service's line that names the failing one or one of its files: the
-   * report of the failure, not evidence about its cause.
+   * trigger's), or another service's line that names the failing one or one of its files, or names
+   * another service other than as a peer it lost ("Setup failed for custom integration 'ocpp':
+   * cannot import name ... from 'ocpp.v201.enums'"): the report of a failure, not evidence about
+   * the speaker.
    */
   restates: boolean;
+  /** Whom another service's restating line is about (the failing service or the one it names). */
+  about?: string;
   /** The message reports lost contact with a peer ("no response from ...", silent-peer.ts): it is about the peer. */
   lostContact: boolean;
   /** Every line of it carries another session's correlationId: it is about that session. */
@@ -163,7 +167,13 @@ export function buildFacts(input: {
     resolveName,
     T,
     input.lookbackMs,
-    { eventType: event.eventType, errorCode: event.errorCode, history: evidence.failureHistory, beginnings },
+    {
+      eventType: event.eventType,
+      errorCode: event.errorCode,
+      history: evidence.failureHistory,
+      beginnings,
+      ...(evidence.sessionBegan !== undefined ? { sessionBegan: evidence.sessionBegan } : {}),
+    },
   );
   const changesOf = new Map<string, ChangeFact[]>();
   for (const cf of changes) for (const s of cf.services) changesOf.set(s, [...(changesOf.get(s) ?? []), cf]);

@@ -7,7 +7,7 @@ import { EPISODE_MS } from './weights.ts';
 import { reportsLostContact } from './silent-peer.ts';
 import { cmp, messagePattern, words } from './text.ts';
 import { isVague } from './vocabulary.ts';
-import { NO_COMMON_NAMES, nameIndex, namesIn } from './outside.ts';
+import { commonNames, NO_COMMON_NAMES, nameIndex, namesIn } from './outside.ts';
 
 const WARN = levelRank.warn;
 
@@ -85,6 +85,18 @@ function linePatterns(
   const aboutFailing = (message: string) =>
     namesIn(message, failingIndex, NO_COMMON_NAMES).length > 0 ||
     failingFiles.some((f) => message.includes(f));
+  // So does a line naming another service other than as a lost peer: the host process logging a
+  // plugin's failure to load a library ("Setup failed for custom integration 'ocpp': cannot import
+  // name 'ConnectorStatusType' from 'ocpp.v201.enums'") tells about that library, which the naming
+  // rule credits (rules/mentions.ts). A lost peer's name says whom the speaker lost, not that the
+  // speaker relays (silent-peer.ts weighs those).
+  const everyone = nameIndex(graph, graph.services.keys());
+  const ordinary = commonNames(evidence.logs, everyone);
+  const aboutWhom = (service: string, message: string): string | undefined => {
+    if (aboutFailing(message)) return failing;
+    if (reportsLostContact(message)) return undefined;
+    return namesIn(message, everyone, ordinary).find((s) => s !== service);
+  };
   const raw = new Map<string, { service: string; lines: EvidenceLog[] }>();
   const logs = evidence.logs
     .filter((l) => l.ts >= windowStart && l.ts <= T)
@@ -109,6 +121,7 @@ function linePatterns(
   const patterns = [...raw].map(([key, { service, lines }]): PatternFact => {
     const first = lines[0]!;
     const novel = novelty(key, lines.length);
+    const about = service === failing ? undefined : aboutWhom(service, first.message);
     return {
       service,
       pattern: key.slice(service.length + 1),
@@ -120,7 +133,8 @@ function linePatterns(
       example: first.message,
       fromEvent: false,
       vague: isVague(first.message, graph),
-      restates: service === failing ? restatesTrigger(first.message) : aboutFailing(first.message),
+      restates: service === failing ? restatesTrigger(first.message) : about !== undefined,
+      ...(about ? { about } : {}),
       lostContact: reportsLostContact(first.message),
       ...(lines.every((l) => l.otherSession) ? { otherSession: true } : {}),
     };

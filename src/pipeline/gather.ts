@@ -111,6 +111,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         since,
         lookStart: T - input.lookbackMs,
       });
+      const sessionBegan = sessionStart(q, event, T - input.lookbackMs, input.external ?? []);
       const failingNames = [...(names.raw.get(names.failing ?? event.service) ?? [event.service])];
       return {
         windowMs: T - since,
@@ -128,10 +129,32 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
         changes: input.changes.slice(-CHANGE_CAP),
         logsTruncated: truncated,
         recentReports: recent,
+        ...(sessionBegan !== null ? { sessionBegan } : {}),
         wentQuiet: wentQuiet(q, { logs, names, check: quietCheck(input, names), base0, since, T }),
       };
     },
   };
+}
+
+/** The failing session's first warning or worse since `from`, stored or from an outside log store. */
+function sessionStart(
+  q: GatherQueries,
+  event: DebugEvent,
+  from: number,
+  external: readonly RemoteLogLine[],
+): number | null {
+  if (!event.correlationId) return null;
+  let first = q.firstSessionWarning.get(event.correlationId, from, event.timestamp)?.ts ?? null;
+  for (const l of external)
+    if (
+      l.correlationId === event.correlationId &&
+      levelRank[l.level] >= levelRank.warn &&
+      l.ts >= from &&
+      l.ts <= event.timestamp &&
+      (first === null || l.ts < first)
+    )
+      first = l.ts;
+  return first;
 }
 
 /**

@@ -1316,3 +1316,182 @@ services:
     );
   });
 });
+
+describe('a change made while the failing session was already failing', () => {
+  // Home Assistant myenergi integration during the myenergi API outage of 2025-04-27 (fresh-6 m-05's
+  // source, CJNE/ha-myenergi#727): the session's "server request problem" errors ran from 01:44;
+  // the owner's Eddi firmware update and new API key came hours later, while it was failing.
+  const home = graphOf(`
+services:
+  ha_myenergi:
+    depends_on: [pymyenergi, myenergi_hub]
+  pymyenergi: {}
+  myenergi_hub:
+    depends_on: [myenergi_cloud]
+  myenergi_cloud: {}
+  eddi:
+    depends_on: [myenergi_hub]
+`);
+  const cid = 'myenergi-api-20250427';
+  const input = (sessionBegan?: number): Parameters<typeof run>[0] => ({
+    graph: home,
+    event: trigger({
+      service: 'ha_myenergi',
+      eventType: 'INTEGRATION_SETUP_FAILED',
+      errorCode: 'ServerRequestProblem',
+      correlationId: cid,
+      message:
+        "myenergi integration shows 'Failed setup, will retry'; the Eddi is reachable in the myenergi app",
+    }),
+    logs: [
+      log('pymyenergi', 'error', 'Myenergi server request problem', 200, true),
+      log(
+        'ha_myenergi',
+        'error',
+        'Error fetching myenergi data: Myenergi server request problem',
+        199.9,
+        true,
+      ),
+    ],
+    history: [
+      {
+        ...chronic('pymyenergi', messagePattern('Myenergi server request problem'), 18),
+        firstTs: T - 4 * HOUR - 36 * MIN,
+      },
+      {
+        ...chronic(
+          'ha_myenergi',
+          messagePattern('Error fetching myenergi data: Myenergi server request problem'),
+          18,
+        ),
+        firstTs: T - 4 * HOUR - 36 * MIN,
+      },
+    ],
+    changes: [
+      change({
+        id: 'fw-eddi-3202S5.385',
+        service: 'eddi',
+        kind: 'firmware',
+        summary: 'Eddi v2 firmware update from the myenergi app (3202S5.380 -> 3202S5.385)',
+        agoMs: 39 * MIN,
+      }),
+    ],
+    ...(sessionBegan !== undefined ? { sessionBegan } : {}),
+  });
+
+  test('did not start it: it counts a tenth, and the report says why', () => {
+    const r = run(input(T - 4 * HOUR - 36 * MIN));
+    const eddi = r.hypotheses.find((h) => h.service === 'eddi')!;
+    expect(eddi.change).toBeUndefined();
+    expect(eddi.confidence).toBeLessThan(0.5);
+    expect(eddi.reasons.join('\n')).toContain(
+      'made while the failing session was already failing (since 05:05:30)',
+    );
+  });
+
+  test('is blamed as before when the session began after it', () => {
+    const r = run(input(T - 10 * MIN));
+    const eddi = r.hypotheses.find((h) => h.service === 'eddi')!;
+    expect(eddi.change?.id).toBe('fw-eddi-3202S5.385');
+    expect(eddi.confidence).toBeGreaterThan(0.5);
+  });
+});
+
+describe('a line naming another service', () => {
+  // lbbrhzn/ocpp#1431 (fresh-4 j-16's source): Home Assistant's loader logs the integration's failed
+  // import of the ocpp package that an unpinned requirement had just upgraded to 2.0.0.
+  const home = graphOf(`
+services:
+  ha_ocpp:
+    aliases: [custom_components.ocpp]
+    depends_on: [ha_core]
+  ocpp_lib:
+    aliases: [ocpp, ocpp.v201.enums]
+  ha_core:
+    aliases: [homeassistant.setup, homeassistant.loader]
+  alfen_charger:
+    depends_on: [ha_ocpp]
+`);
+  const run16 = () =>
+    run({
+      graph: home,
+      event: trigger({
+        service: 'ha_ocpp',
+        eventType: 'INTEGRATION_SETUP_FAILED',
+        errorCode: 'ImportError',
+        correlationId: 'ha-ocpp-20250103-1612',
+        message:
+          "Setup failed for custom integration 'ocpp': cannot import name 'ConnectorStatusType'; charger offline",
+      }),
+      logs: [
+        log(
+          'ha_core',
+          'error',
+          "[homeassistant.setup] Setup failed for custom integration 'ocpp': Unable to import component: cannot import name 'ConnectorStatusType' from 'ocpp.v201.enums' (/usr/local/lib/python3.13/site-packages/ocpp/v201/enums.py)",
+          250,
+          true,
+        ),
+        log(
+          'ha_ocpp',
+          'error',
+          'Traceback (most recent call last): File "/config/custom_components/ocpp/api.py", line 20, in <module> from ocpp.v201.enums import ConnectorStatusType ImportError',
+          249.9,
+          true,
+        ),
+      ],
+      changes: [
+        change({
+          id: 'deploy-ha-core-2025.1.0',
+          service: 'ha_core',
+          kind: 'deploy',
+          summary: 'Home Assistant core 2024.12.5 -> 2025.1.0 (restart)',
+          agoMs: 10 * MIN,
+        }),
+        change({
+          id: 'deps-ocpp-2.0.0',
+          service: 'ocpp_lib',
+          kind: 'deploy',
+          summary: "package install at start-up: requirement 'ocpp>=1.0.0' resolved to ocpp 2.0.0, was 1.0.0",
+          agoMs: 8.5 * MIN,
+        }),
+      ],
+    });
+
+  test('other than as a lost peer reports on that service, not on the speaker (the host logging a plugin import failure)', () => {
+    const r = run16();
+    expect(r.hypotheses[0]?.service).toBe('ocpp_lib');
+    expect(r.hypotheses[0]?.change?.id).toBe('deps-ocpp-2.0.0');
+    const host = r.hypotheses.find((h) => h.service === 'ha_core')!;
+    expect(host.evidence.some((e) => String(e.text).includes('about ocpp_lib'))).toBe(true);
+  });
+
+  test("as a peer it lost keeps the speaker's full weight (ocpp-go losing CP-0117: the server may be at fault)", () => {
+    const cpo = graphOf(`
+services:
+  csms_core:
+    depends_on: [ocpp_ws]
+  ocpp_ws: {}
+  cp_0117:
+    aliases: [CP-0117]
+`);
+    const r = run({
+      graph: cpo,
+      event: trigger({
+        service: 'csms_core',
+        eventType: 'CHARGEPOINT_DISCONNECTED',
+        errorCode: 'ReadTimeout',
+      }),
+      logs: [
+        log(
+          'ocpp_ws',
+          'error',
+          'read failed unexpectedly for CP-0117: read tcp 10.1.2.5:8887->10.1.2.9:49913: i/o timeout',
+          60,
+          true,
+        ),
+      ],
+    });
+    const ws = r.hypotheses.find((h) => h.service === 'ocpp_ws')!;
+    expect(ws.evidence.some((e) => String(e.text).includes('about'))).toBe(false);
+  });
+});

@@ -260,3 +260,30 @@ describe('when a pattern began (PatternHistory.began)', () => {
     expect(h.began).toBeUndefined();
   });
 });
+
+describe('when the failing session began (EvidenceBundle.sessionBegan)', () => {
+  test('is its first warning or worse in the look-back, however long before the window', async () => {
+    const { gather } = await setup([
+      line('EvseManager', 'info', 'session started', T - 5 * HOUR, 'sess-7f3a'),
+      line('OCPP', 'warn', 'Myenergi server request problem', T - 4 * HOUR - 36 * MIN, 'sess-7f3a'),
+      line('OCPP', 'warn', 'Myenergi server request problem', T - 2 * MIN, 'sess-7f3a'),
+      line('OCPP', 'error', 'unrelated session fault', T - 6 * HOUR, 'sess-other'),
+    ]);
+    expect(gather().sessionBegan).toBe(T - 4 * HOUR - 36 * MIN);
+  });
+
+  test('comes from an outside log store too, and is absent without a session', async () => {
+    const { gather } = await setup([]);
+    const external = [
+      {
+        ts: T - 3 * HOUR,
+        service: 'OCPP',
+        level: 'error' as const,
+        message: 'CSMS unreachable',
+        correlationId: 'sess-7f3a',
+      },
+    ];
+    expect(gather({ external }).sessionBegan).toBe(T - 3 * HOUR);
+    expect(gather().sessionBegan).toBeUndefined();
+  });
+});

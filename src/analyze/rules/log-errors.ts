@@ -206,7 +206,7 @@ export const logErrors: RuleFamily = {
         total += w;
         evidence.push({
           kind: 'log',
-          text: `${clockTime(p.firstTs)} ${service} ${p.fromEvent ? 'event' : p.level}: ${p.example}${p.count > 1 ? ` (x${p.count})` : ''} [${p.novelty}${p.correlated ? ', same session' : ''}${p.restates && service !== facts.failing ? `, about ${facts.failing}` : ''}]`,
+          text: `${clockTime(p.firstTs)} ${service} ${p.fromEvent ? 'event' : p.level}: ${p.example}${p.count > 1 ? ` (x${p.count})` : ''} [${p.novelty}${p.correlated ? ', same session' : ''}${p.about ? `, about ${p.about}` : ''}]`,
           weight: w,
           service,
           level: p.level,
