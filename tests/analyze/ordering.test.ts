@@ -1318,9 +1318,9 @@ services:
 });
 
 describe('a change made while the failing session was already failing', () => {
-  // Home Assistant myenergi integration during the myenergi API outage of 2025-04-27 (fresh-6 m-05's
-  // source, CJNE/ha-myenergi#727): the session's "server request problem" errors ran from 01:44;
-  // the owner's Eddi firmware update and new API key came hours later, while it was failing.
+  // CJNE/ha-myenergi#645 (fresh-6 m-05's source): the myenergi API was down and the integration's
+  // "server request problem" errors ran for hours; the owner's Eddi firmware update and new API key
+  // came while it was failing.
   const home = graphOf(`
 services:
   ha_myenergi:
@@ -1398,7 +1398,7 @@ services:
 });
 
 describe('a line naming another service', () => {
-  // lbbrhzn/ocpp#1431 (fresh-4 j-16's source): Home Assistant's loader logs the integration's failed
+  // lbbrhzn/ocpp#1462 (fresh-4 j-16's source): Home Assistant's loader logs the integration's failed
   // import of the ocpp package that an unpinned requirement had just upgraded to 2.0.0.
   const home = graphOf(`
 services:
