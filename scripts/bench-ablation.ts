@@ -30,6 +30,7 @@ const signals = [
   'logs.mention',
   'event.origin',
   'change.recent',
+  'change.version',
   'cascade.cited',
   'logs.silent',
   'logs.code-origin',

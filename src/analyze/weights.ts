@@ -81,6 +81,11 @@ export const MENTION_WEIGHT = 0.75;
 // --- Changes (changes.ts, rules/change-recency.ts) ------------------------------------------------
 /** A change to a candidate just before the failure is the classic cause (scaled by credibility). */
 export const CHANGE_WEIGHT = 1.5;
+/**
+ * The trigger states the version the change installed (rules/change-version.ts): the failing station
+ * runs it. Scaled by the change's credibility like the change itself; as much as a name in the event.
+ */
+export const VERSION_QUOTED = 0.75;
 /** Words shared by the change and the failure ("timeout" in both): up to this much, from two words. */
 export const OVERLAP_WEIGHT = 0.5;
 /** A change to a service the map does not know counts this much: nothing says it is on the failure's path. */

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import type { PatternHistory } from '../../src/analyze/evidence.ts';
 import { messagePattern } from '../../src/analyze/text.ts';
-import { change, chronic, graphOf, HOUR, log, MIN, run, T, trigger } from './fixtures.ts';
+import { change, chronic, DAY, graphOf, HOUR, log, MIN, run, T, trigger } from './fixtures.ts';
 
 /** A charger's OCPP client and the CSMS it talks to (another machine, another clock). */
 const ocppToCsms = graphOf(`
@@ -1493,5 +1493,88 @@ services:
     });
     const ws = r.hypotheses.find((h) => h.service === 'ocpp_ws')!;
     expect(ws.evidence.some((e) => String(e.text).includes('about'))).toBe(false);
+  });
+});
+
+describe('a trigger that states the version a change installed', () => {
+  // OpenEVSE/openevse_esp32_firmware#459 (fresh-5 k-20's source): "Timed charge flipping from min to
+  // max power after the V4.1.5 update"; the Wi-Fi firmware 4.1.5 went on five hours before.
+  const home = graphOf(`
+services:
+  openevse_wifi:
+    description: OpenEVSE WiFi gateway (scheduler, current shaper, firmware updates from the web UI)
+    aliases: [openevse]
+    depends_on: [openevse_controller, mosquitto]
+  openevse_controller: {}
+  mosquitto: {}
+  ha_energy:
+    depends_on: [mosquitto]
+`);
+  const input = (version: string): Parameters<typeof run>[0] => ({
+    graph: home,
+    event: trigger({
+      service: 'openevse_wifi',
+      eventType: 'CHARGE_RATE_UNSTABLE',
+      errorCode: 'ChargeRateFlapping',
+      message: 'Timed charge flipping from min to max power during the timer',
+      details: { wifiFirmware: version, timer: '00:30-04:30' },
+    }),
+    logs: [
+      log(
+        'ha_energy',
+        'error',
+        'EV overnight: OpenEVSE charge rate flipped 13 times between 6 A and 32 A',
+        40,
+        true,
+      ),
+    ],
+    changes: [
+      change({
+        id: 'fw-openevse-wifi-4.1.5',
+        service: 'openevse_wifi',
+        kind: 'firmware',
+        summary: 'OpenEVSE WiFi firmware 4.1.4 -> 4.1.5 (web update)',
+        agoMs: 5 * HOUR,
+      }),
+      change({
+        id: 'deploy-ha-2022.10.5',
+        service: 'ha_energy',
+        kind: 'deploy',
+        summary: 'Home Assistant 2022.10.4 -> 2022.10.5',
+        agoMs: 4 * DAY,
+      }),
+    ],
+  });
+
+  test('ties that change to the failure: the station runs it', () => {
+    const r = run(input('4.1.5'));
+    expect(r.hypotheses[0]?.service).toBe('openevse_wifi');
+    expect(r.hypotheses[0]?.change?.id).toBe('fw-openevse-wifi-4.1.5');
+    expect(r.hypotheses[0]?.evidence.some((e) => e.ruleId === 'change.version')).toBe(true);
+  });
+
+  test('not the version it replaced, nor a version no change installed', () => {
+    for (const v of ['4.1.4', '4.2.0']) {
+      const r = run(input(v));
+      expect(r.hypotheses.flatMap((h) => h.evidence).some((e) => e.ruleId === 'change.version')).toBe(false);
+    }
+  });
+
+  test('a firmware version in the details is no firmware-update failure (ev.code.firmware)', () => {
+    const stated = run(input('4.2.0'));
+    expect(stated.hypotheses.flatMap((h) => h.evidence).some((e) => e.ruleId === 'ev.code.firmware')).toBe(
+      false,
+    );
+    const failed = run({
+      ...input('4.2.0'),
+      event: trigger({
+        service: 'openevse_wifi',
+        eventType: 'FIRMWARE_UPDATE_FAILED',
+        errorCode: 'InstallationFailed',
+      }),
+    });
+    expect(failed.hypotheses.flatMap((h) => h.evidence).some((e) => e.ruleId === 'ev.code.firmware')).toBe(
+      true,
+    );
   });
 });

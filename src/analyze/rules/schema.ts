@@ -12,6 +12,7 @@ export const structuralIds = [
   'logs.mention',
   'event.origin',
   'change.recent',
+  'change.version',
 ] as const;
 
 const regex = z
