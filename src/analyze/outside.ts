@@ -6,7 +6,7 @@ import type { SystemGraph } from '../map/graph.ts';
 import { changeBase } from './changes.ts';
 import { impliedCandidates } from './implied.ts';
 import type { EvidenceBundle, EvidenceLog, RecentDiagnosis } from './evidence.ts';
-import { nameKey } from './text.ts';
+import { nameKey, versionsIn } from './text.ts';
 import { CASCADE_MS, HALF_LIFE_MS } from './weights.ts';
 
 /**
@@ -42,9 +42,6 @@ export interface OutsideCandidate {
    */
   changed?: boolean;
 }
-
-/** Version numbers in a text ("1.8.32", "v2.0.1"): dotted digits, two to four parts. */
-const versionsIn = (text: string): string[] => text.match(/\b\d+(?:\.\d+){1,3}\b/g) ?? [];
 
 /** Everything that depends on `service`, transitively. */
 function dependentsOf(graph: SystemGraph, service: string): Set<string> {

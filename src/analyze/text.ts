@@ -60,3 +60,6 @@ export function span(ms: number): string {
 }
 
 export { fingerprint } from '../core/fingerprint.ts';
+
+/** Version numbers in a text ("1.8.32", "v2.0.1"): dotted digits, two to four parts. */
+export const versionsIn = (text: string): string[] => text.match(/\b\d+(?:\.\d+){1,3}\b/g) ?? [];

@@ -1,10 +1,7 @@
-import { clockTime } from '../text.ts';
+import { clockTime, versionsIn } from '../text.ts';
 import { changeLabel } from './change-recency.ts';
 import type { Finding, RuleFamily } from './finding.ts';
 import { VERSION_QUOTED } from '../weights.ts';
-
-/** Version numbers ("4.1.5", "v2.0.1", "448.3251.0Q03197" reads as 448.3251.0): dotted digits, two to four parts. */
-const versionsIn = (text: string): string[] => text.match(/\b\d+(?:\.\d+){1,3}\b/g) ?? [];
 
 /**
  * The version a change installed: what follows its arrow ("OpenEVSE WiFi firmware 4.1.4 -> 4.1.5"),
