@@ -51,7 +51,13 @@ export function windowFacts(input: {
       ? h.firstTs
       : firstInWindow;
   };
-  const lines = linePatterns(input, novelty, began);
+  // The failing session's own pattern that began within the look-back is this failure going on
+  // since then, not business as usual: its beginning dates it.
+  const episode = (key: string): number | undefined => {
+    const h = history.get(key);
+    return h && !h.sampled && h.began !== undefined ? h.began : undefined;
+  };
+  const lines = linePatterns(input, novelty, began, episode);
   const events = eventPatterns(input, novelty);
   const patterns = new Map<string, PatternFact[]>();
   for (const p of [...lines.patterns, ...events.patterns])
@@ -66,6 +72,7 @@ function linePatterns(
   input: Parameters<typeof windowFacts>[0],
   novelty: NoveltyOf,
   began: (key: string, firstInWindow: number, novel: Novelty) => number,
+  episode: (key: string) => number | undefined,
 ): { logFacts: LogFact[]; patterns: PatternFact[] } {
   const { event, graph, evidence, windowStart, failing, asCandidate } = input;
   const T = event.timestamp;
@@ -120,14 +127,15 @@ function linePatterns(
   });
   const patterns = [...raw].map(([key, { service, lines }]): PatternFact => {
     const first = lines[0]!;
-    const novel = novelty(key, lines.length);
+    const since = lines.some((l) => l.correlated) ? episode(key) : undefined;
+    const novel = since !== undefined && since < first.ts ? 'spiking' : novelty(key, lines.length);
     const about = service === failing ? undefined : aboutWhom(service, first.message);
     return {
       service,
       pattern: key.slice(service.length + 1),
       level: lines.reduce((m, l) => (levelRank[l.level] > levelRank[m] ? l.level : m), first.level),
       count: lines.length,
-      firstTs: began(key, first.ts, novel),
+      firstTs: since !== undefined && since < first.ts ? since : began(key, first.ts, novel),
       correlated: lines.some((l) => l.correlated),
       novelty: novel,
       example: first.message,

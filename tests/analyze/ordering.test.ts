@@ -1578,3 +1578,70 @@ services:
     );
   });
 });
+
+describe("the failing session's own pattern that began within the look-back", () => {
+  // ThaStealth/alfen_modbus (fresh-6 m-09's source): since the restart into Home Assistant 2025.9.0,
+  // which pulled in pymodbus 3.11.1, every refresh fails ("Error reading modbus data ... unexpected
+  // keyword argument 'slave'"); the alert came thirteen hours on, after a fresh warning of the host's.
+  const home = graphOf(`
+services:
+  alfen_modbus:
+    aliases: [custom_components.alfen_modbus]
+    depends_on: [pymodbus, alfen_charger, ha_core]
+  pymodbus:
+    aliases: [pymodbus.client]
+  alfen_charger: {}
+  ha_core:
+    aliases: [homeassistant.core]
+`);
+  const cid = 'alfen-modbus-slave-20250904';
+  const failing = 'Error reading modbus data';
+  const input = (began?: number): Parameters<typeof run>[0] => ({
+    graph: home,
+    event: trigger({
+      service: 'alfen_modbus',
+      eventType: 'INTEGRATION_POLL_FAILED',
+      errorCode: 'TypeError',
+      correlationId: cid,
+      message: "Alfen Modbus: every refresh fails ('unexpected keyword argument')",
+    }),
+    logs: [
+      log('alfen_modbus', 'error', failing, 250, true),
+      log(
+        'ha_core',
+        'warn',
+        'Referenced entities number.alfen_eve_max_current are missing or not currently available',
+        120,
+        true,
+      ),
+    ],
+    history: [{ ...chronic('alfen_modbus', messagePattern(failing), 78), ...(began ? { began } : {}) }],
+    changes: [
+      change({
+        id: 'deploy-ha-2025.9.0',
+        service: 'ha_core',
+        kind: 'deploy',
+        summary: 'Home Assistant core 2025.8.3 -> 2025.9.0 (update from the UI, restart)',
+        agoMs: 13 * HOUR + 2 * MIN,
+      }),
+      change({
+        id: 'deps-pymodbus-3.11.1',
+        service: 'pymodbus',
+        kind: 'deploy',
+        summary: 'pymodbus 3.9.2 -> 3.11.1 (Home Assistant 2025.9.0 package constraint)',
+        agoMs: 13 * HOUR + MIN,
+      }),
+    ],
+  });
+
+  test('is this failure going on since then, not business as usual: it dates the failure, and the change just before it started it', () => {
+    const r = run(input(T - 13 * HOUR));
+    expect(r.hypotheses[0]?.service).toBe('pymodbus');
+    expect(r.hypotheses[0]?.change?.id).toBe('deps-pymodbus-3.11.1');
+  });
+
+  test('stays chronic without a known beginning: then the fresh warning dates the failure', () => {
+    const r = run(input());
+    expect(r.hypotheses[0]?.service).not.toBe('pymodbus');
+  });
+});
