@@ -1645,3 +1645,36 @@ services:
     expect(r.hypotheses[0]?.service).not.toBe('pymodbus');
   });
 });
+
+describe("a YAML rule read from the failing service's own lines", () => {
+  // Sevenstax/FreeV2G#72 (dev h-08's source): the host logs every SLAC and V2G retry after the EV's
+  // sequence error; the PLC modem firmware is what never restarts the session.
+  const hotel = graphOf(`
+services:
+  dc_host:
+    description: DC charger host application (SLAC and ISO 15118 / DIN 70121 session control over the PLC modem)
+    depends_on: [whitebeet, psu]
+  whitebeet:
+    description: WHITE-beet PLC modem (SLAC, V2G firmware)
+  psu: {}
+`);
+  test('counts as its errors do: the reporter logs about a failure whatever its root', () => {
+    const r = run({
+      graph: hotel,
+      event: trigger({ service: 'dc_host', eventType: 'START_FAILED', errorCode: 'HlcRestartFailed' }),
+      logs: [
+        log(
+          'dc_host',
+          'error',
+          'SLAC matching timed out (no CM_SLAC_PARAM.REQ from EV within 50 s), retrying',
+          60,
+          true,
+        ),
+      ],
+    });
+    const host = r.hypotheses.find((h) => h.service === 'dc_host')!;
+    const slac = host.evidence.find((e) => e.ruleId === 'ev.log.slac' && e.kind === 'rule');
+    expect(slac?.weight).toBe(0.75);
+    expect(host.reasons.join('\n')).toContain("in the failing service's own lines: counts 0.5");
+  });
+});

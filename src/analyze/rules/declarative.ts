@@ -5,6 +5,8 @@ import type { ChangeFact } from '../changes.ts';
 import type { Facts, Novelty } from '../facts.ts';
 import { clockTime } from '../text.ts';
 import { changeLabel } from './change-recency.ts';
+import { editedOwnCode } from './log-errors.ts';
+import { REPORTER } from '../weights.ts';
 import type { Finding } from './finding.ts';
 import type { Rule } from './schema.ts';
 
@@ -175,7 +177,17 @@ export function runRule(facts: Facts, rule: Rule, outsidePool?: readonly string[
         timestamp: line.ts,
       });
     if (!spec.when.change) {
-      out.push({ ruleId: rule.id, service, weight: rule.weight, reason, evidence: base });
+      // A rule read from the failing service's own lines says what its errors say: a service that
+      // reports a failure logs about it whatever the root is (weights.ts REPORTER).
+      const own = logCond?.from === 'target' && service === facts.failing && !editedOwnCode(facts, service);
+      const w = own ? rule.weight * REPORTER : rule.weight;
+      out.push({
+        ruleId: rule.id,
+        service,
+        weight: w,
+        reason: own ? `${reason} (in the failing service's own lines: counts ${REPORTER})` : reason,
+        evidence: base.map((ev) => ({ ...ev, weight: ev.weight ? w : 0 })),
+      });
       continue;
     }
     for (const cf of facts.changesOf.get(service) ?? []) {
