@@ -1559,24 +1559,6 @@ services:
       expect(r.hypotheses.flatMap((h) => h.evidence).some((e) => e.ruleId === 'change.version')).toBe(false);
     }
   });
-
-  test('a firmware version in the details is no firmware-update failure (ev.code.firmware)', () => {
-    const stated = run(input('4.2.0'));
-    expect(stated.hypotheses.flatMap((h) => h.evidence).some((e) => e.ruleId === 'ev.code.firmware')).toBe(
-      false,
-    );
-    const failed = run({
-      ...input('4.2.0'),
-      event: trigger({
-        service: 'openevse_wifi',
-        eventType: 'FIRMWARE_UPDATE_FAILED',
-        errorCode: 'InstallationFailed',
-      }),
-    });
-    expect(failed.hypotheses.flatMap((h) => h.evidence).some((e) => e.ruleId === 'ev.code.firmware')).toBe(
-      true,
-    );
-  });
 });
 
 describe("the failing session's own pattern that began within the look-back", () => {
