@@ -66,6 +66,17 @@ export interface LinkedDiagnosis extends RecentDiagnosis {
 const COMMON_NAME_SPEAKERS = 3;
 const MIN_NAME_KEY = 3;
 
+/** Every service of the map by name and alias (nameIndex), built once per map: maps are immutable. */
+export function mapNameIndex(graph: SystemGraph): ReadonlyMap<string, string> {
+  let index = mapIndexes.get(graph);
+  if (!index) {
+    index = nameIndex(graph, graph.services.keys());
+    mapIndexes.set(graph, index);
+  }
+  return index;
+}
+const mapIndexes = new WeakMap<SystemGraph, Map<string, string>>();
+
 /** The given services by their names and the map's aliases (keys of at least 3 characters), first one wins. */
 export function nameIndex(graph: SystemGraph, services: Iterable<string>): Map<string, string> {
   const index = new Map<string, string>();
@@ -163,7 +174,7 @@ export function lookOutside(input: {
     if (downstream.has(c.service) && !c.cascade && !c.ruled && !c.subject && !c.changed) return;
     outside.set(c.service, c);
   };
-  const index = nameIndex(graph, graph.services.keys());
+  const index = new Map(mapNameIndex(graph));
   const common = commonNames(evidence.logs, index);
   const namedIn = (text: string) => namesIn(text, index, common);
   const T = event.timestamp;

@@ -7,7 +7,7 @@ import { EPISODE_MS } from './weights.ts';
 import { reportsLostContact } from './silent-peer.ts';
 import { cmp, messagePattern, words } from './text.ts';
 import { isVague } from './vocabulary.ts';
-import { commonNames, NO_COMMON_NAMES, nameIndex, namesIn } from './outside.ts';
+import { commonNames, mapNameIndex, NO_COMMON_NAMES, nameIndex, namesIn } from './outside.ts';
 
 const WARN = levelRank.warn;
 
@@ -97,11 +97,12 @@ function linePatterns(
   // name 'ConnectorStatusType' from 'ocpp.v201.enums'") tells about that library, which the naming
   // rule credits (rules/mentions.ts). A lost peer's name says whom the speaker lost, not that the
   // speaker relays (silent-peer.ts weighs those).
-  const everyone = nameIndex(graph, graph.services.keys());
-  const ordinary = commonNames(evidence.logs, everyone);
+  const everyone = mapNameIndex(graph);
+  let ordinary: ReadonlySet<string> | undefined;
   const aboutWhom = (service: string, message: string): string | undefined => {
     if (aboutFailing(message)) return failing;
     if (reportsLostContact(message)) return undefined;
+    ordinary ??= commonNames(evidence.logs, everyone);
     return namesIn(message, everyone, ordinary).find((s) => s !== service);
   };
   const raw = new Map<string, { service: string; lines: EvidenceLog[] }>();

@@ -1,6 +1,6 @@
 import { levelRank } from '../core/log-line.ts';
 import type { SystemGraph } from '../map/graph.ts';
-import { commonNames, nameIndex, namesIn, tokens } from './outside.ts';
+import { commonNames, mapNameIndex, nameIndex, namesIn, tokens } from './outside.ts';
 import type { EventFact, LogFact, PatternFact } from './facts.ts';
 import { CLOCK_SKEW_MS } from './weights.ts';
 
@@ -163,7 +163,7 @@ export function silentPeers(input: {
     // A report that names another service ("wallbox: timeout waiting for response") is about that
     // one, not about the reporter's only silent dependency, unless it is reached through it.
     const aboutOther = () => {
-      const all = nameIndex(graph, graph.services.keys());
+      const all = mapNameIndex(graph);
       const behind = new Set(graph.candidates(silent[0]!).map((c) => c.service));
       // Only the names the line holds are counted across the window's logs (commonNames reads them all).
       const held = new Map(
