@@ -77,6 +77,17 @@ export function mapNameIndex(graph: SystemGraph): ReadonlyMap<string, string> {
 }
 const mapIndexes = new WeakMap<SystemGraph, Map<string, string>>();
 
+/** commonNames of a window's lines against the whole map's names, once per window. */
+export function mapCommonNames(logs: readonly EvidenceLog[], graph: SystemGraph): ReadonlySet<string> {
+  let common = windowCommon.get(logs);
+  if (!common) {
+    common = commonNames(logs, mapNameIndex(graph));
+    windowCommon.set(logs, common);
+  }
+  return common;
+}
+const windowCommon = new WeakMap<readonly EvidenceLog[], Set<string>>();
+
 /** The given services by their names and the map's aliases (keys of at least 3 characters), first one wins. */
 export function nameIndex(graph: SystemGraph, services: Iterable<string>): Map<string, string> {
   const index = new Map<string, string>();
@@ -174,8 +185,8 @@ export function lookOutside(input: {
     if (downstream.has(c.service) && !c.cascade && !c.ruled && !c.subject && !c.changed) return;
     outside.set(c.service, c);
   };
+  const common = mapCommonNames(evidence.logs, graph);
   const index = new Map(mapNameIndex(graph));
-  const common = commonNames(evidence.logs, index);
   const namedIn = (text: string) => namesIn(text, index, common);
   const T = event.timestamp;
   const inWindow = (ts: number) => ts >= input.windowStart && ts <= T;

@@ -7,7 +7,7 @@ import { EPISODE_MS } from './weights.ts';
 import { reportsLostContact } from './silent-peer.ts';
 import { cmp, messagePattern, words } from './text.ts';
 import { isVague } from './vocabulary.ts';
-import { commonNames, mapNameIndex, NO_COMMON_NAMES, nameIndex, namesIn } from './outside.ts';
+import { mapCommonNames, mapNameIndex, NO_COMMON_NAMES, nameIndex, namesIn } from './outside.ts';
 
 const WARN = levelRank.warn;
 
@@ -98,12 +98,10 @@ function linePatterns(
   // rule credits (rules/mentions.ts). A lost peer's name says whom the speaker lost, not that the
   // speaker relays (silent-peer.ts weighs those).
   const everyone = mapNameIndex(graph);
-  let ordinary: ReadonlySet<string> | undefined;
   const aboutWhom = (service: string, message: string): string | undefined => {
     if (aboutFailing(message)) return failing;
     if (reportsLostContact(message)) return undefined;
-    ordinary ??= commonNames(evidence.logs, everyone);
-    return namesIn(message, everyone, ordinary).find((s) => s !== service);
+    return namesIn(message, everyone, mapCommonNames(evidence.logs, graph)).find((s) => s !== service);
   };
   const raw = new Map<string, { service: string; lines: EvidenceLog[] }>();
   const logs = evidence.logs
