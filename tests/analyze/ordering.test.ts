@@ -1660,3 +1660,47 @@ services:
     expect(host.reasons.join('\n')).toContain("in the failing service's own lines: counts 0.5");
   });
 });
+
+describe('a cloud API answering with a server error', () => {
+  // gndean/home-assistant-hypervolt-charger#70 (fresh-7 n-07's source): "error from API, status: 502"
+  // for days while Hypervolt's cloud was not serving V2 units; nothing had changed at home.
+  const home = graphOf(`
+services:
+  hypervolt_integration:
+    depends_on: [hypervolt_cloud, ha_core]
+  hypervolt_cloud:
+    description: Hypervolt cloud (api.hypervolt.co.uk REST and wss)
+  ha_core: {}
+`);
+  const withStatus = (status: number) =>
+    run({
+      graph: home,
+      event: trigger({
+        service: 'hypervolt_integration',
+        eventType: 'CHARGER_UNREACHABLE',
+        errorCode: 'NoUpdates',
+      }),
+      logs: [
+        log(
+          'hypervolt_integration',
+          'error',
+          `Update_state_from_schedule, error from API, status: ${status}`,
+          90,
+          true,
+        ),
+      ],
+    });
+  const ruled = (r: ReturnType<typeof run>) =>
+    r.hypotheses
+      .find((h) => h.service === 'hypervolt_cloud')
+      ?.evidence.some((e) => e.ruleId === 'ev.log.server-error') ?? false;
+
+  test("points at the server (RFC 9110 §15.6: a 5xx is the server's failure)", () => {
+    expect(ruled(withStatus(502))).toBe(true);
+    expect(ruled(withStatus(503))).toBe(true);
+  });
+
+  test('not a 4xx: that status judges the request', () => {
+    expect(ruled(withStatus(401))).toBe(false);
+  });
+});
