@@ -1704,3 +1704,43 @@ services:
     expect(ruled(withStatus(401))).toBe(false);
   });
 });
+
+describe("OCPP rules about the charger's client", () => {
+  // sap-labs-france/ev-server#2761 (fresh-7 n-14's source): the server refuses a new station's
+  // handshake ("Web Socket Protocol is mandatory"); the station sent no OCPP subprotocol.
+  const cpo = graphOf(`
+services:
+  ev_server_ws:
+    description: ev-server JSON OCPP 1.6 WebSocket server (JsonOCPPServer, OCPPService)
+    aliases: [JsonOCPPServer]
+  charging_station:
+    description: The operator's OCPP 1.6J charging stations
+    aliases: [TXOB-AC22-0007]
+    depends_on: [ev_server_ws]
+`);
+  test('do not take an OCPP server for the sender of what it received', () => {
+    const r = run({
+      graph: cpo,
+      event: trigger({
+        service: 'ev_server_ws',
+        eventType: 'STATION_CONNECT_FAILED',
+        errorCode: 'WSProtocolMissing',
+      }),
+      logs: [
+        log(
+          'ev_server_ws',
+          'warn',
+          '[JsonOCPPServer] TXOB-AC22-0007: connection closed with code 1002 before BootNotification',
+          60,
+          true,
+        ),
+      ],
+    });
+    const sender = (s: string) =>
+      r.hypotheses
+        .find((h) => h.service === s)
+        ?.evidence.some((e) => e.ruleId === 'ev.ocpp.sender-violation') ?? false;
+    expect(sender('charging_station')).toBe(true);
+    expect(sender('ev_server_ws')).toBe(false);
+  });
+});
