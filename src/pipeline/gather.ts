@@ -63,17 +63,7 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
   const windowStart = (event: DebugEvent, external: readonly RemoteLogLine[] = []): number => {
     const T = event.timestamp;
     let since = T - WINDOW_MS;
-    if (!event.correlationId) return since;
-    let first = q.firstSessionWarning.get(event.correlationId, T - MAX_WINDOW_MS, T)?.ts ?? null;
-    for (const l of external)
-      if (
-        l.correlationId === event.correlationId &&
-        levelRank[l.level] >= levelRank.warn &&
-        l.ts >= T - MAX_WINDOW_MS &&
-        l.ts <= T &&
-        (first === null || l.ts < first)
-      )
-        first = l.ts;
+    const first = sessionStart(q, event, T - MAX_WINDOW_MS, external);
     if (first !== null && first - LEAD_MS < since) since = Math.max(T - MAX_WINDOW_MS, first - LEAD_MS);
     return since;
   };
