@@ -51,11 +51,13 @@ export function windowFacts(input: {
       ? h.firstTs
       : firstInWindow;
   };
-  // The failing session's own pattern that began within the look-back is this failure going on
-  // since then, not business as usual: its beginning dates it.
-  const episode = (key: string): number | undefined => {
+  // The failing session's own pattern that began within the look-back, before the window's first
+  // line of it, is this failure going on since then, not business as usual: its beginning dates it.
+  const episode = (key: string, correlated: boolean, firstInWindow: number): number | undefined => {
     const h = history.get(key);
-    return h && !h.sampled && h.began !== undefined ? h.began : undefined;
+    return correlated && h && !h.sampled && h.began !== undefined && h.began < firstInWindow
+      ? h.began
+      : undefined;
   };
   const lines = linePatterns(input, novelty, began, episode);
   const events = eventPatterns(input, novelty);
@@ -72,7 +74,7 @@ function linePatterns(
   input: Parameters<typeof windowFacts>[0],
   novelty: NoveltyOf,
   began: (key: string, firstInWindow: number, novel: Novelty) => number,
-  episode: (key: string) => number | undefined,
+  episode: (key: string, correlated: boolean, firstInWindow: number) => number | undefined,
 ): { logFacts: LogFact[]; patterns: PatternFact[] } {
   const { event, graph, evidence, windowStart, failing, asCandidate } = input;
   const T = event.timestamp;
@@ -126,16 +128,17 @@ function linePatterns(
   });
   const patterns = [...raw].map(([key, { service, lines }]): PatternFact => {
     const first = lines[0]!;
-    const since = lines.some((l) => l.correlated) ? episode(key) : undefined;
-    const novel = since !== undefined && since < first.ts ? 'spiking' : novelty(key, lines.length);
+    const correlated = lines.some((l) => l.correlated);
+    const since = episode(key, correlated, first.ts);
+    const novel = since !== undefined ? 'spiking' : novelty(key, lines.length);
     const about = service === failing ? undefined : aboutWhom(service, first.message);
     return {
       service,
       pattern: key.slice(service.length + 1),
       level: lines.reduce((m, l) => (levelRank[l.level] > levelRank[m] ? l.level : m), first.level),
       count: lines.length,
-      firstTs: since !== undefined && since < first.ts ? since : began(key, first.ts, novel),
-      correlated: lines.some((l) => l.correlated),
+      firstTs: since ?? began(key, first.ts, novel),
+      correlated,
       novelty: novel,
       example: first.message,
       fromEvent: false,

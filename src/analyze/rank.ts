@@ -6,7 +6,7 @@ import type { Adjustments } from './evidence.ts';
 import type { Facts } from './facts.ts';
 import type { Finding } from './rules/finding.ts';
 import { changeLabel } from './rules/change-recency.ts';
-import { disturbedBy, editedOwnCode, explainedBy, startedBy } from './rules/log-errors.ts';
+import { disturbedBy, explainedBy, reportsOnly, startedBy } from './rules/log-errors.ts';
 import { BLAME_MIN, NATS_PER_POINT, REPORTER_CHANGE, SYMPTOM, UNEXPLAINED } from './weights.ts';
 
 export const MAX_HYPOTHESES = 5;
@@ -28,7 +28,7 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
   const byService = new Map<string, { base: number; findings: Finding[]; changes: Map<string, Finding[]> }>();
   for (const c of facts.candidates) byService.set(c.service, { base: 0, findings: [], changes: new Map() });
   // The failing service's own change records weigh less unless one edited its code (weights.ts).
-  const ownRecordsOnly = !editedOwnCode(facts, facts.failing);
+  const ownRecordsOnly = reportsOnly(facts, facts.failing);
   for (const f of findings) {
     const s = byService.get(f.service);
     if (!s) continue;

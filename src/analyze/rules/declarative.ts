@@ -5,7 +5,7 @@ import type { ChangeFact } from '../changes.ts';
 import type { Facts, Novelty } from '../facts.ts';
 import { clockTime } from '../text.ts';
 import { changeLabel } from './change-recency.ts';
-import { editedOwnCode } from './log-errors.ts';
+import { reportsOnly } from './log-errors.ts';
 import { REPORTER } from '../weights.ts';
 import type { Finding } from './finding.ts';
 import type { Rule } from './schema.ts';
@@ -179,7 +179,7 @@ export function runRule(facts: Facts, rule: Rule, outsidePool?: readonly string[
     if (!spec.when.change) {
       // A rule read from the failing service's own lines says what its errors say: a service that
       // reports a failure logs about it whatever the root is (weights.ts REPORTER).
-      const own = logCond?.from === 'target' && service === facts.failing && !editedOwnCode(facts, service);
+      const own = logCond?.from === 'target' && reportsOnly(facts, service);
       const w = own ? rule.weight * REPORTER : rule.weight;
       out.push({
         ruleId: rule.id,

@@ -193,6 +193,13 @@ export const editedOwnCode = (facts: Facts, service: string) =>
     (cf) => !cf.docsOnly && ((cf.touched.get(service)?.length ?? 0) > 0 || cf.base.ownedBy.has(service)),
   );
 
+/**
+ * The failing service when no change edited its own code: what it logs, and the change records it
+ * carries, it would have whatever the root is (weights.ts REPORTER, REPORTER_CHANGE).
+ */
+export const reportsOnly = (facts: Facts, service: string) =>
+  service === facts.failing && !editedOwnCode(facts, service);
+
 /** logs.errors: warn/error/fatal lines and events of each candidate in the window, new ones counting most. */
 export const logErrors: RuleFamily = {
   id: 'logs.errors',
@@ -216,7 +223,7 @@ export const logErrors: RuleFamily = {
           correlated: p.correlated,
         });
       }
-      const reporter = service === facts.failing && !editedOwnCode(facts, service);
+      const reporter = reportsOnly(facts, service);
       // A reporter that says it lost a peer is telling about the peer; its other errors follow.
       const lostPeer = reporter && patterns.some((p) => p.lostContact && p.novelty !== 'chronic');
       const weight =
