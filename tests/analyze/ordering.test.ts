@@ -1744,3 +1744,35 @@ services:
     expect(sender('ev_server_ws')).toBe(false);
   });
 });
+
+describe('a failing service that logged first with no trail behind it', () => {
+  // evcc's loadpoint reporting "charger logic error" while the Easee charger behind the cloud API,
+  // which never logs, had gone dead (the cloud's reconnects came later): logging first is what the
+  // failing service does whatever the root, when the root cannot speak.
+  const site = graphOf(`
+services:
+  evcc_core:
+    description: evcc site and loadpoint lp-1
+    depends_on: [easee_api, grid_meter]
+  easee_api:
+    description: Easee cloud API (SignalR stream)
+    depends_on: [easee_charger]
+  easee_charger:
+    description: Easee Home charger
+  grid_meter:
+    description: Huawei SUN2000 grid meter
+`);
+  test('did not fail first for that: the onset is not credited to it', () => {
+    const r = run({
+      graph: site,
+      event: trigger({ service: 'evcc_core', eventType: 'CHARGER_FAULT', errorCode: 'ChargerLogicError' }),
+      logs: [
+        log('evcc_core', 'error', 'lp-1 charger logic error: disabled but charging', 240),
+        log('evcc_core', 'error', 'lp-1 charge power 7280W while charger disabled', 180),
+        log('easee_api', 'warn', 'SignalR stream reconnecting (attempt 3)', 120),
+      ],
+    });
+    expect(rulesOf(r, 'evcc_core')).not.toContain('logs.onset');
+    expect(r.hypotheses.flatMap((h) => h.evidence).map((e) => e.ruleId)).not.toContain('logs.onset');
+  });
+});

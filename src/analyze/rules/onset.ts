@@ -9,8 +9,8 @@ import { CLOCK_SKEW_MS, ONSET_WEIGHT } from '../weights.ts';
  * logs.onset: the earliest anomaly on the failure's trail (trail.ts), i.e. where the visible
  * propagation through the dependencies began. Sources stamp lines with their own clocks, so every
  * service whose first anomaly is within CLOCK_SKEW_MS of the earliest may have been first, the
- * failing service included, and each gets it. Without a trail, the failing service gets it when it
- * logged a new warning or error before any other candidate did. A service whose first anomaly only
+ * failing service included, and each gets it. Without a trail, only a dependency's change that came
+ * just before the failing service's first new warning or error gets it. A service whose first anomaly only
  * reports lost contact does not get it: a client notices first when its server stops answering.
  */
 export const onset: RuleFamily = {
@@ -49,6 +49,11 @@ export const onset: RuleFamily = {
     );
     const changedFirst = [...disturbed.values()][0] ?? null;
     const started = !changedFirst && starts.includes(failing) ? startedBy(facts) : null;
+    // Without a trail there is no propagation to date. The failing service logging before the other
+    // candidates is what a silent root (a library, a cloud, a device it talks to) looks like too: on
+    // the 157 development triggers it did so for 2 of the 29 where it was the root and 14 of the 128
+    // where it was not (docs/accuracy.md). Only a dependency's change just before it dates the start.
+    if (!trail.parent.size && !started) return [];
     if (started) starts = [...new Set([...starts.filter((s) => s !== failing), started.service])].sort();
     if (changedFirst) starts = [...new Set([...starts.filter((s) => !disturbed.has(s)), failing])].sort();
     const byAnomaly = starts.filter((s) => s !== started?.service && !(changedFirst && s === failing));
