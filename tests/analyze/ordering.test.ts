@@ -1275,7 +1275,7 @@ services:
     const r = run(input());
     expect(r.hypotheses[0]!.service).toBe('ev_meter');
     const own = r.hypotheses.find((h) => h.service === 'smartevse')!;
-    expect(own.reasons.join('\n')).toContain('losing a peer, so its own lines count a quarter');
+    expect(own.reasons.join('\n')).toContain('lost or named a peer, so its own lines count a quarter');
   });
 });
 
@@ -1774,5 +1774,77 @@ services:
     });
     expect(rulesOf(r, 'evcc_core')).not.toContain('logs.onset');
     expect(r.hypotheses.flatMap((h) => h.evidence).map((e) => e.ruleId)).not.toContain('logs.onset');
+  });
+});
+
+describe("the failing service's lines that name another candidate", () => {
+  // hardbyte/ha-evnex#17 after python-evnex 0.3.6: the integration's platforms failing with "cannot
+  // import name 'Evnex' from 'evnex'", its own update twenty minutes old. What it says is about the
+  // library it names, like a reporter that lost a peer (on the 157 development triggers such a
+  // reporter was the root 0 times in 58).
+  const site = graphOf(`
+services:
+  ha_evnex:
+    description: Evnex custom integration (switch, number, sensor platforms)
+    aliases: [custom_components.evnex]
+    depends_on: [python_evnex, evnex_cloud, ha_core]
+  python_evnex:
+    description: python-evnex client library
+    aliases: [evnex]
+  evnex_cloud:
+    description: Evnex cloud API
+  ha_core:
+    description: Home Assistant core
+`);
+  test('are about that one: the library it names is ranked above its own update', () => {
+    const r = run({
+      graph: site,
+      event: trigger({
+        service: 'ha_evnex',
+        eventType: 'INTEGRATION_SETUP_FAILED',
+        errorCode: 'PlatformNotReady',
+      }),
+      logs: [
+        log(
+          'ha_evnex',
+          'error',
+          "Error while setting up evnex platform for switch: cannot import name 'Evnex' from 'evnex'",
+          240,
+        ),
+        log(
+          'ha_evnex',
+          'error',
+          "Error while setting up evnex platform for number: cannot import name 'Evnex' from 'evnex'",
+          239,
+        ),
+        log(
+          'ha_evnex',
+          'error',
+          'Unexpected error fetching evnex charge point data: KeyError: chargePoints',
+          200,
+        ),
+        log('ha_evnex', 'error', 'Charge-now switch for evnex charger E2-0178 unavailable after setup', 180),
+      ],
+      changes: [
+        change({
+          id: 'evnex-0.3.6',
+          service: 'python_evnex',
+          kind: 'deploy',
+          summary: 'python-evnex 0.3.5 -> 0.3.6',
+          agoMs: 150 * MIN,
+        }),
+        change({
+          id: 'ha-evnex-0.4.0',
+          service: 'ha_evnex',
+          kind: 'deploy',
+          summary: 'Evnex integration 0.3.1 -> 0.4.0',
+          agoMs: 20 * MIN,
+        }),
+      ],
+    });
+    expect(r.hypotheses[0]?.service).toBe('python_evnex');
+    expect(r.hypotheses.find((h) => h.service === 'ha_evnex')?.reasons.join(' ')).toContain(
+      'count a quarter',
+    );
   });
 });

@@ -225,7 +225,21 @@ export const logErrors: RuleFamily = {
       }
       const reporter = reportsOnly(facts, service);
       // A reporter that says it lost a peer is telling about the peer; its other errors follow.
-      const lostPeer = reporter && patterns.some((p) => p.lostContact && p.novelty !== 'chronic');
+      // So is one whose new lines name another candidate ("cannot import name 'Evnex' from 'evnex'",
+      // "BS-EV22 closed the connection"): what it says is about that one.
+      const peers = reporter
+        ? nameIndex(
+            facts.graph,
+            facts.candidates.map((c) => c.service).filter((c) => c !== service),
+          )
+        : null;
+      const lostPeer =
+        reporter &&
+        patterns.some(
+          (p) =>
+            p.novelty !== 'chronic' &&
+            (p.lostContact || namesIn(p.example, peers!, NO_COMMON_NAMES).length > 0),
+        );
       const weight =
         Math.min(LOG_WEIGHT_CAP, total) * (reporter ? REPORTER : 1) * (lostPeer ? LOST_PEER_REPORTER : 1);
       const errors = patterns.filter((p) => levelRank[p.level] >= levelRank.error && p.novelty !== 'chronic');
@@ -238,7 +252,7 @@ export const logErrors: RuleFamily = {
           ? `only chronic messages (seen before the window at the usual rate): "${first.example}"`
           : `${patterns.reduce((s, p) => s + p.count, 0)} warning(s) in the window: "${first.example}"`;
       const said = lostPeer
-        ? `${reason} (it reported the failure and losing a peer, so its own lines count a quarter)`
+        ? `${reason} (it reported the failure and lost or named a peer, so its own lines count a quarter)`
         : reporter
           ? `${reason} (it reported the failure, so its own lines count half)`
           : reason;
