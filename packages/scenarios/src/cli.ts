@@ -5,7 +5,7 @@ import { reliabilityTable, table } from '../../../src/cli/eval.ts';
 import { formatStream } from '../../../src/replay/stream.ts';
 import { runEval, scenarioStreams } from './harness.ts';
 
-export const usage = `usage: bun packages/scenarios/src/cli.ts [--seed N] [--count N] [--robust] [--lookback-days N]
+export const usage = `usage: bun packages/scenarios/src/cli.ts [--seed N] [--count N] [--robust | --silent-roots] [--lookback-days N]
                      [--batch N] (--out DIR | [--json] [--misses] [--min-top1 PERCENT])
 
 Generates --count labelled synthetic scenarios from --seed (default 1, 300) (development only: the
@@ -15,6 +15,9 @@ product never contains this generator).
   (no --out)       score them in-process instead, the same way \`tracepulse eval\` would
   --robust         the robustness run: other decoy wording, each service's clock skewed by up to
                    +-2 s, one edge on the root's path removed from about a third of the maps
+  --silent-roots   the robustness run in which, besides, the root of every runtime fault logs
+                   nothing (a device or link that only shows in what its dependents say); DIR files
+                   are named seedS-robust-silent-FIRST-LAST.ndjson
   --lookback-days  the scoring service's TRACEPULSE_CHANGE_LOOKBACK_DAYS (default 7): scenarios are
                    spaced so no scenario's changes fall inside another's look-back
   --min-top1 P     exit 1 when top-1 accuracy is below P percent`;
@@ -26,7 +29,7 @@ export async function scenariosCommand(
 ): Promise<number> {
   const args = parseArgs(argv, {
     values: ['seed', 'count', 'out', 'lookback-days', 'batch', 'min-top1'],
-    flags: ['robust', 'json', 'misses', 'help'],
+    flags: ['robust', 'silent-roots', 'json', 'misses', 'help'],
   });
   if (!args.ok || args.positionals.length || (args.ok && args.flags.has('help'))) {
     err.write(`${args.ok ? '' : `${args.error}\n`}${usage}\n`);
@@ -51,7 +54,7 @@ export async function scenariosCommand(
     count: count as number,
     lookbackDays,
     batchSize,
-    robust: args.flags.has('robust'),
+    robust: args.flags.has('silent-roots') ? { silentRoots: true } : args.flags.has('robust'),
   };
   const dir = args.values.out;
   if (dir) {
@@ -66,7 +69,7 @@ export async function scenariosCommand(
   if (args.flags.has('json')) out.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
     out.write(
-      `scenarios: seed ${seed}${options.robust ? ' (robustness run)' : ''}, ${result.count} scenarios, ${result.wallSeconds.toFixed(1)} s\n\n`,
+      `scenarios: seed ${seed}${options.robust ? ` (robustness run${args.flags.has('silent-roots') ? ', silent roots' : ''})` : ''}, ${result.count} scenarios, ${result.wallSeconds.toFixed(1)} s\n\n`,
     );
     out.write(table([['all', summary.overall], ...Object.entries(summary.byClass)]));
     out.write(`\nreliability\n${reliabilityTable(summary.reliability)}`);

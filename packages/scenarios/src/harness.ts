@@ -54,7 +54,7 @@ export function scenarioStreams(options: StreamOptions): ScenarioStream[] {
     );
     const last = Math.min(b + batchSize, scenarios.length);
     streams.push({
-      name: `seed${options.seed}${robust ? '-robust' : ''}-${String(b + 1).padStart(4, '0')}-${String(last).padStart(4, '0')}`,
+      name: `seed${options.seed}${robust ? '-robust' : ''}${robust?.silentRoots ? '-silent' : ''}-${String(b + 1).padStart(4, '0')}-${String(last).padStart(4, '0')}`,
       records: records.map((r, i) => ({ ...r, line: i + 1 })),
     });
   }

@@ -82,6 +82,29 @@ describe('robustness run', () => {
       expect(s.mapYaml).toBe(plain.find((p) => p.id === s.id)!.mapYaml);
   });
 
+  test('with silent roots, the root of every runtime fault logs nothing; everything else stays', () => {
+    const silent = robustScenarios(plain, 3, { silentRoots: true });
+    const resolve = (s: (typeof plain)[number]) => {
+      const r = parseSystemMap(s.mapYaml);
+      if (!r.ok) throw new Error(`${s.id}: invalid map`);
+      return (name: string) => r.graph.resolve(name) ?? name;
+    };
+    let silenced = 0;
+    for (const [i, s] of silent.entries()) {
+      const before = robust[i]!;
+      const name = resolve(plain[i]!);
+      const quiet = s.label.faultClass === 'runtime' && s.label.rootService !== s.label.failingService;
+      expect(s.traits.includes('robust:silent-root')).toBe(quiet);
+      expect(s.label).toEqual(before.label);
+      expect(s.mapYaml).toBe(before.mapYaml);
+      expect(s.logs).toEqual(
+        quiet ? before.logs.filter((l) => name(l.service) !== s.label.rootService) : before.logs,
+      );
+      if (quiet && before.logs.some((l) => name(l.service) === s.label.rootService)) silenced++;
+    }
+    expect(silenced).toBeGreaterThan(20);
+  });
+
   test('is deterministic per seed', () => {
     expect(robustScenarios(generateScenarios({ seed: 3, count: 20 }), 3)).toEqual(robust.slice(0, 20));
   });
