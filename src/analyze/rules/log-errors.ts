@@ -5,7 +5,7 @@ import type { Facts, PatternFact } from '../facts.ts';
 import { clockTime, cmp, span } from '../text.ts';
 import type { Finding, RuleFamily } from './finding.ts';
 import { heardIn, reportsLostContact, servesOthers } from '../silent-peer.ts';
-import { NO_COMMON_NAMES, nameIndex, namesIn } from '../outside.ts';
+import { mapNameIndex, NO_COMMON_NAMES, nameIndex, namesIn } from '../outside.ts';
 import { mentionsFunction } from '../changes.ts';
 import {
   CASCADE_MS,
@@ -227,19 +227,12 @@ export const logErrors: RuleFamily = {
       // A reporter that says it lost a peer is telling about the peer; its other errors follow.
       // So is one whose new lines name another candidate ("cannot import name 'Evnex' from 'evnex'",
       // "BS-EV22 closed the connection"): what it says is about that one.
-      const peers = reporter
-        ? nameIndex(
-            facts.graph,
-            facts.candidates.map((c) => c.service).filter((c) => c !== service),
-          )
-        : null;
-      const lostPeer =
-        reporter &&
-        patterns.some(
-          (p) =>
-            p.novelty !== 'chronic' &&
-            (p.lostContact || namesIn(p.example, peers!, NO_COMMON_NAMES).length > 0),
+      const names = (text: string) =>
+        namesIn(text, mapNameIndex(facts.graph), NO_COMMON_NAMES).some(
+          (s) => s !== service && facts.candidate.has(s),
         );
+      const lostPeer =
+        reporter && patterns.some((p) => p.novelty !== 'chronic' && (p.lostContact || names(p.example)));
       const weight =
         Math.min(LOG_WEIGHT_CAP, total) * (reporter ? REPORTER : 1) * (lostPeer ? LOST_PEER_REPORTER : 1);
       const errors = patterns.filter((p) => levelRank[p.level] >= levelRank.error && p.novelty !== 'chronic');
