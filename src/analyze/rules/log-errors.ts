@@ -226,7 +226,7 @@ export const logErrors: RuleFamily = {
       const reporter = reportsOnly(facts, service);
       // A reporter that says it lost a peer is telling about the peer; its other errors follow.
       // So is one whose new lines name another candidate ("cannot import name 'Evnex' from 'evnex'",
-      // "BS-EV22 closed the connection"): what it says is about that one.
+      // hardbyte/ha-evnex#17): what it says is about that one.
       const names = (text: string) =>
         namesIn(text, mapNameIndex(facts.graph), NO_COMMON_NAMES).some(
           (s) => s !== service && facts.candidate.has(s),
