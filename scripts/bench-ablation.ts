@@ -31,6 +31,7 @@ const signals = [
   'event.origin',
   'change.recent',
   'change.version',
+  'change.immediate',
   'cascade.cited',
   'logs.silent',
   'logs.code-origin',

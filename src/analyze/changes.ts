@@ -11,6 +11,8 @@ export interface ChangeFact {
   /** Candidates the change maps to (by its service field and by the map's files). */
   services: string[];
   ageMs: number;
+  /** The first of the failure's lines' beginnings after the change (facts.ts failureBeginnings), if any. */
+  nextBeginning?: number;
   /**
    * Cannot change behaviour: every file is a test, doc or example, the diff only touches comments
    * or formatting, (without files) it is a docs/test/style/ci commit, or it only changes a log level.
@@ -310,6 +312,7 @@ export function changeFacts(
       base,
       services: [...services].sort(),
       ageMs,
+      ...(next !== undefined ? { nextBeginning: next } : {}),
       docsOnly: base.docsOnly,
       credibility,
       notes,

@@ -9,6 +9,7 @@ import { score, toHypotheses } from './rank.ts';
 import { cascade } from './rules/cascade.ts';
 import { codeOrigin } from './rules/code-origin.ts';
 import { changeRecency } from './rules/change-recency.ts';
+import { changeImmediate } from './rules/change-immediate.ts';
 import { changeVersion } from './rules/change-version.ts';
 import { runRule } from './rules/declarative.ts';
 import type { Finding, RuleFamily } from './rules/finding.ts';
@@ -54,6 +55,7 @@ export const families: readonly RuleFamily[] = [
   mentions,
   changeRecency,
   changeVersion,
+  changeImmediate,
   cascade,
   silentPeer,
   codeOrigin,

@@ -93,6 +93,16 @@ export const OVERLAP_WEIGHT = 0.5;
 export const UNMAPPED_CHANGE = 0.5;
 /** Hyperbolic decay: a change is worth half after a day, an eighth after a week (latent bugs surface late). */
 export const HALF_LIFE_MS = 86_400_000;
+/**
+ * The failure began within IMMEDIATE_MS after the change (rules/change-immediate.ts): a broken
+ * change shows at the next use of what it changed. Measured on the 174 development and fresh
+ * triggers (failing service's first warning, true change against the others): within 2 min 15
+ * true to 4 others, 2-10 min 8 to 7, against 103 to 330 overall; 6-24 h before, 26 to 86 (the
+ * base rate). The hyperbolic decay gives a 2-minute-old change only 1.5x a 12-hour-old one; the
+ * measured ratio is about 7x (docs/accuracy.md).
+ */
+export const IMMEDIATE = 1;
+export const IMMEDIATE_MS = 10 * 60_000;
 /** Tests, docs and examples do not run on a charger. */
 export const DOCS_ONLY = 0.05;
 /** The same failure (service and error code) already happened before the change at a similar rate. */

@@ -1848,3 +1848,70 @@ services:
     );
   });
 });
+
+describe('a failure that began right after a change', () => {
+  /** Depot charge point controllers behind haproxy in front of the central system (ChargeTimeEU/Java-OCA-OCPP#69). */
+  const depot = graphOf(`
+services:
+  cp_controller:
+    description: in-house charge point controller (Java-OCA-OCPP 0.4 JSONClient)
+    depends_on: [haproxy]
+  haproxy:
+    description: TLS termination and WebSocket proxy
+    depends_on: [csms_core]
+  csms_core:
+    description: central system (Java-OCA-OCPP JSONServer)
+`);
+  const failure = {
+    graph: depot,
+    event: trigger({
+      service: 'cp_controller',
+      eventType: 'CP_BACKEND_UNREACHABLE',
+      errorCode: 'Http404UpgradeFailure',
+      correlationId: null,
+      message: "handshake answered 'HTTP/1.1 404 WebSocket Upgrade Failure'",
+    }),
+    windowMs: 60 * MIN,
+    logs: [
+      log(
+        'cp_controller',
+        'error',
+        'onError: Invalid status code received: 404 Status line: HTTP/1.1 404 WebSocket Upgrade Failure',
+        47 * 60,
+      ),
+      log('cp_controller', 'warn', 'disconnected (code -1, remote=false), retry in 60 s', 47 * 60 - 1),
+    ],
+  };
+  const decoy = change({
+    id: 'cfg-haproxy-timeout-tunnel',
+    service: 'haproxy',
+    kind: 'config',
+    summary: 'haproxy.cfg: timeout tunnel 1h -> 2h for ws-in',
+    agoMs: 13 * HOUR,
+  });
+  const deploy = change({
+    id: 'deploy-csms-core-2.7.0',
+    service: 'csms_core',
+    kind: 'deploy',
+    summary: 'csms-core 2.6.3 -> 2.7.0: java-oca-ocpp 0.4 -> 0.5-SNAPSHOT',
+    agoMs: 48 * MIN,
+  });
+
+  test('the deploy a minute before the first error outranks a closer service changed the night before', () => {
+    const r = run({ ...failure, changes: [decoy, deploy] });
+    expect(r.hypotheses[0]?.service).toBe('csms_core');
+    expect(r.hypotheses[0]?.change?.id).toBe('deploy-csms-core-2.7.0');
+    expect(rulesOf(r, 'csms_core')).toContain('change.immediate');
+  });
+
+  test('a change that came long before the first error gets nothing for timing', () => {
+    const r = run({ ...failure, changes: [decoy, { ...deploy, timestamp: T - 5 * HOUR }] });
+    expect(rulesOf(r, 'csms_core')).not.toContain('change.immediate');
+    expect(rulesOf(r, 'haproxy')).not.toContain('change.immediate');
+  });
+
+  test('a change made after the failure had begun is no beginning', () => {
+    const r = run({ ...failure, changes: [decoy, { ...deploy, timestamp: T - 40 * MIN }] });
+    expect(rulesOf(r, 'csms_core')).not.toContain('change.immediate');
+  });
+});

@@ -13,6 +13,7 @@ export const structuralIds = [
   'event.origin',
   'change.recent',
   'change.version',
+  'change.immediate',
 ] as const;
 
 const regex = z
