@@ -1,7 +1,7 @@
 import type { SystemGraph } from '../map/graph.ts';
 import type { PatternHistory } from './evidence.ts';
 import type { Novelty } from './facts.ts';
-import { CASCADE_MS, SPIKE_P } from './weights.ts';
+import { CASCADE_MS, EPISODE_MS, SPIKE_P } from './weights.ts';
 
 /**
  * new: never seen in the baseline; spiking: seen, but now far above its own rate (a Poisson test);
@@ -20,6 +20,10 @@ export function classify(
   // A pattern that first appeared just before the window is part of the episode still going on
   // (an earlier trigger of the same incident), not business as usual.
   if (!h.sampled && h.firstTs >= windowStart - CASCADE_MS) return 'new';
+  // So is one with a known beginning (its absence before was no chance, PatternHistory.began) within
+  // the hour before the window: an authorization decode error every few minutes since a deploy 40
+  // minutes ago is that failure, not the station's routine.
+  if (h.began !== undefined && h.began >= windowStart - EPISODE_MS) return 'new';
   // A sampled history covers only the span back to its oldest row read.
   const spanMs = Math.max(windowMs, windowStart - (h.sampled ? h.firstTs : windowStart - baselineMs));
   const expected = (h.count / spanMs) * windowMs;

@@ -1915,3 +1915,45 @@ services:
     expect(rulesOf(r, 'csms_core')).not.toContain('change.immediate');
   });
 });
+
+describe('a pattern with a known beginning', () => {
+  const decode = 'ocpp_agent::auth: failed to decode AuthorizeResponse: missing field `cacheExpiryDateTime`';
+  const charger = graphOf(`
+services:
+  evse_manager:
+    depends_on: [ocpp_agent]
+  ocpp_agent:
+    description: OCPP 2.0.1 agent (rust-ocpp)
+`);
+  const failure = {
+    graph: charger,
+    event: trigger({
+      service: 'evse_manager',
+      eventType: 'AUTHORIZATION_FAILED',
+      errorCode: 'AuthTimeout',
+      correlationId: null,
+    }),
+    logs: [log('ocpp_agent', 'error', decode, 130)],
+  };
+  const since = (beganAgo: number) => ({
+    service: 'ocpp_agent',
+    pattern: messagePattern(decode),
+    count: 9,
+    firstTs: T - beganAgo,
+    sampled: false,
+    began: T - beganAgo,
+  });
+  const noveltyOf = (r: ReturnType<typeof run>) =>
+    r.hypotheses
+      .find((h) => h.service === 'ocpp_agent')
+      ?.evidence.find((e) => e.ruleId === 'logs.errors')
+      ?.text.match(/\[(new|spiking|chronic)/)?.[1];
+
+  test('that began 40 minutes before the window is this failure going on, not routine', () => {
+    expect(noveltyOf(run({ ...failure, history: [since(45 * MIN)] }))).toBe('new');
+  });
+
+  test('one that began days ago, at a steady rate since, is routine', () => {
+    expect(noveltyOf(run({ ...failure, history: [{ ...since(3 * DAY), count: 900 }] }))).toBe('chronic');
+  });
+});
