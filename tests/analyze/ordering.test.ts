@@ -1957,3 +1957,56 @@ services:
     expect(noveltyOf(run({ ...failure, history: [{ ...since(3 * DAY), count: 900 }] }))).toBe('chronic');
   });
 });
+
+describe("the failing service's own configuration record", () => {
+  // stevebuk1/pv_opt#410: Octopus Energy 16.0.0 changed the dispatching sensor's attributes; pv_opt's
+  // charger settings had been edited half an hour before its KeyError.
+  const home = graphOf(`
+services:
+  pv_opt:
+    files: [apps/pv_opt/pv_opt.py, apps/pv_opt/pvpy.py, apps/pv_opt/config/config.yaml]
+    depends_on: [octopus_energy]
+  octopus_energy:
+    aliases: [Octopus Energy Integration]
+    files: [custom_components/octopus_energy/]
+`);
+  const failure = {
+    graph: home,
+    event: trigger({
+      service: 'pv_opt',
+      eventType: 'OPTIMISER_FAILED',
+      errorCode: 'KeyError',
+      correlationId: null,
+    }),
+    windowMs: 60 * MIN,
+    logs: [
+      log('pv_opt', 'error', "1546: 'charge_in_kwh'", 6 * 60),
+      log('pv_opt', 'warn', 'Failed to find tariff from Octopus Energy Integration', 6 * 60 - 1),
+      log('pv_opt', 'error', 'Reverting to previous contract', 5 * 60),
+    ],
+    changes: [
+      change({
+        id: 'hacs-octopus-energy-16.0.0',
+        service: 'octopus_energy',
+        kind: 'deploy',
+        summary: 'HACS: Octopus Energy 15.3.0 -> 16.0.0 (attributes of the dispatching sensor changed)',
+        agoMs: 56 * MIN,
+      }),
+      change({
+        id: 'cfg-pvopt-ev-charger-power',
+        service: 'pv_opt',
+        kind: 'config',
+        summary: 'pv_opt config.yaml: ev_charger_power 7000 -> 6900',
+        files: ['apps/pv_opt/config/config.yaml'],
+        agoMs: 30 * MIN,
+      }),
+    ],
+  };
+
+  test('is no edit of its code: its errors still count as a reporter’s, and the dependency they name leads', () => {
+    const r = run(failure);
+    const own = r.hypotheses.find((h) => h.service === 'pv_opt')?.reasons.join('\n');
+    expect(own).toContain('it reported the failure');
+    expect(r.hypotheses[0]?.service).toBe('octopus_energy');
+  });
+});

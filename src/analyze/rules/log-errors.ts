@@ -186,11 +186,16 @@ const troubled = (facts: Facts, service: string) =>
 
 /**
  * A change in the look-back that edits the service's own code: files the map gives it or one of its
- * mapped functions (not docs or tests). A release or configuration record alone does not say so.
+ * mapped functions (not docs or tests). A release or configuration record alone does not say so,
+ * nor does a configuration record that edits a file the map lists (pv_opt's config.yaml edited half
+ * an hour before the KeyError that Octopus Energy 16.0.0 caused, stevebuk1/pv_opt#410).
  */
 export const editedOwnCode = (facts: Facts, service: string) =>
   (facts.changesOf.get(service) ?? []).some(
-    (cf) => !cf.docsOnly && ((cf.touched.get(service)?.length ?? 0) > 0 || cf.base.ownedBy.has(service)),
+    (cf) =>
+      !cf.docsOnly &&
+      cf.change.kind !== 'config' &&
+      ((cf.touched.get(service)?.length ?? 0) > 0 || cf.base.ownedBy.has(service)),
   );
 
 /**
