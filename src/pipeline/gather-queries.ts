@@ -48,6 +48,10 @@ export function createGatherQueries(db: Database) {
     `SELECT id, ts, event_type, service, error_code, message, correlation_id FROM events
      WHERE correlation_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?`,
   );
+  const serviceWarnings = db.prepare<{ ts: number }, [string, number, number, number]>(
+    `SELECT ts FROM logs INDEXED BY logs_service_level
+     WHERE service = ? AND level >= 2 AND level IN (2, 3, 4) AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?`,
+  );
   const firstLine = db.prepare<{ ts: number | null }, [string, number]>(
     'SELECT MIN(ts) AS ts FROM logs WHERE service = ? AND ts >= ?',
   );
@@ -157,6 +161,7 @@ export function createGatherQueries(db: Database) {
     corrEvents,
     eventHistory,
     firstLine,
+    serviceWarnings,
     recentReports,
     recentWarnings,
     lastLine,

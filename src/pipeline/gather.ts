@@ -29,6 +29,9 @@ const BEGINNING_SERVICES = 50;
 /** The longest the window stretches back to the failing session's first warning, and the lead kept before it. */
 export const MAX_WINDOW_MS = 60 * 60_000;
 const LEAD_MS = 2 * 60_000;
+/** Warnings of the failing service this far apart belong to one run of trouble (troubleStart). */
+const RUN_GAP_MS = 10 * 60_000;
+const RUN_ROWS = 2000;
 const RECENT_REPORT_CAP = 20;
 const PATTERN_CAP = 300;
 const CHANGE_CAP = 2000;
@@ -63,8 +66,11 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
   const windowStart = (event: DebugEvent, external: readonly RemoteLogLine[] = []): number => {
     const T = event.timestamp;
     let since = T - WINDOW_MS;
-    const first = sessionStart(q, event, T - MAX_WINDOW_MS, external);
-    if (first !== null && first - LEAD_MS < since) since = Math.max(T - MAX_WINDOW_MS, first - LEAD_MS);
+    for (const first of [
+      sessionStart(q, event, T - MAX_WINDOW_MS, external),
+      troubleStart(q, event, T - MAX_WINDOW_MS, external),
+    ])
+      if (first !== null && first - LEAD_MS < since) since = Math.max(T - MAX_WINDOW_MS, first - LEAD_MS);
     return since;
   };
 
@@ -124,6 +130,35 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
       };
     },
   };
+}
+
+/**
+ * Where the failing service's own trouble began, read back without a session id (most station logs
+ * carry none): the first of its latest run of warnings or worse, each within RUN_GAP_MS of the next
+ * and the last within RUN_GAP_MS of the trigger, since `from`. An OCPP module in a crash loop since
+ * its OTA forty minutes ago, whose last crash came six minutes before the monitor's alert, is that
+ * failure, and what came just before its first crash is where to look (EVerest/everest-demo#74).
+ */
+function troubleStart(
+  q: GatherQueries,
+  event: DebugEvent,
+  from: number,
+  external: readonly RemoteLogLine[],
+): number | null {
+  const T = event.timestamp;
+  const times = q.serviceWarnings.all(event.service, from, T, RUN_ROWS).map((r) => r.ts);
+  for (const l of external)
+    if (l.service === event.service && levelRank[l.level] >= levelRank.warn && l.ts >= from && l.ts <= T)
+      times.push(l.ts);
+  times.sort((a, b) => b - a);
+  let start: number | null = null;
+  let next = T;
+  for (const ts of times) {
+    if (next - ts > RUN_GAP_MS) break;
+    start = ts;
+    next = ts;
+  }
+  return start;
 }
 
 /** The failing session's first warning or worse since `from`, stored or from an outside log store. */

@@ -287,3 +287,36 @@ describe('when the failing session began (EvidenceBundle.sessionBegan)', () => {
     expect(gather().sessionBegan).toBeUndefined();
   });
 });
+
+describe("the window reaches back to the failing service's own trouble (no session id)", () => {
+  // The trigger is SessionManager's; its lines carry no correlationId (most station logs carry none).
+  const crashLoop = (fromMin: number, toMin: number, every: number) =>
+    Array.from({ length: Math.floor((fromMin - toMin) / every) + 1 }, (_, i) =>
+      line(
+        'SessionManager',
+        'error',
+        'InitDeviceModelDb: Database does not support migrations yet',
+        T - (fromMin - i * every) * MIN,
+      ),
+    );
+
+  test('to the first of its latest run of warnings, even when the last came before the 5 minutes', async () => {
+    const { gather } = await setup([
+      ...crashLoop(40, 7, 3),
+      line('PowerMeterDC', 'warn', 'Modbus timeout', T - 39 * MIN),
+    ]);
+    const b = gather();
+    expect(b.windowMs).toBe(42 * MIN);
+    expect(b.logs.map((l) => l.message)).toContain('Modbus timeout');
+  });
+
+  test('not across a quiet gap longer than ten minutes', async () => {
+    const { gather } = await setup([...crashLoop(55, 50, 5), ...crashLoop(20, 8, 4)]);
+    expect(gather().windowMs).toBe(22 * MIN);
+  });
+
+  test('not at all when its last warning is more than ten minutes old', async () => {
+    const { gather } = await setup(crashLoop(40, 15, 5));
+    expect(gather().windowMs).toBe(5 * MIN);
+  });
+});
