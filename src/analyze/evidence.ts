@@ -54,7 +54,7 @@ export interface FailureHistory {
 
 /** Everything the engine sees for one trigger. All times are epoch ms; windows end at the event's timestamp. */
 export interface EvidenceBundle {
-  /** Evidence window before the event (logs, events): 5 minutes. */
+  /** Evidence window before the event (logs, events): 15 minutes or more (pipeline/gather.ts WINDOW_MS). */
   windowMs: number;
   /** Baseline period before the window, for new-versus-chronic. */
   baselineMs: number;

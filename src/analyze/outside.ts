@@ -33,6 +33,11 @@ export interface OutsideCandidate {
   session?: boolean;
   /** Considered because a domain rule names it (it may depend on the failing service: a CSMS reports what its station sent). */
   ruled?: boolean;
+  /**
+   * EVerest's manager reports that this module exited and that it terminated all modules: every
+   * module went down with it, whichever way the map's edges run.
+   */
+  terminatedAll?: boolean;
   /** The trigger reports refusing its request and names it: the failure is about it, even when it depends on the failing service (a CSMS refusing one station). */
   subject?: boolean;
   /**
@@ -61,6 +66,8 @@ export interface LinkedDiagnosis extends RecentDiagnosis {
   root: string;
   why: string;
 }
+
+const MODULE_EXITED = /\bModule (\S+) \(pid: \d+\) exited with status\b/;
 
 /** A name said by this many different services in the window is an ordinary word at this station. */
 const COMMON_NAME_SPEAKERS = 3;
@@ -182,7 +189,8 @@ export function lookOutside(input: {
   const downstream = dependentsOf(graph, failing);
   const consider = (c: OutsideCandidate) => {
     if (c.service === failing || closure.has(c.service) || outside.has(c.service)) return;
-    if (downstream.has(c.service) && !c.cascade && !c.ruled && !c.subject && !c.changed) return;
+    if (downstream.has(c.service) && !c.cascade && !c.ruled && !c.subject && !c.changed && !c.terminatedAll)
+      return;
     outside.set(c.service, c);
   };
   const common = mapCommonNames(evidence.logs, graph);
@@ -272,6 +280,24 @@ export function lookOutside(input: {
   }
 
   namesSaidBy((speaker) => outside.has(speaker));
+
+  // The EVerest manager names the module that died, then stops every other one
+  // (EVerest/everest-framework@455a79b:src/manager.cpp, "Module {} (pid: {}) exited with status: {}.
+  // Terminating all modules."): the failing module went down with it, whatever the map says.
+  for (const l of evidence.logs) {
+    if (!inWindow(l.ts)) continue;
+    const dead = MODULE_EXITED.exec(l.message)?.[1];
+    const s = dead ? graph.resolve(dead) : null;
+    if (s)
+      consider({
+        service: s,
+        why: `the EVerest manager reports that it exited and terminated all modules: "${clip(l.message, 120)}"`,
+        suggest: { service: failing, dependsOn: s },
+        viaPath: false,
+        mapped: true,
+        terminatedAll: true,
+      });
+  }
 
   // A change record for something the map does not know at all (an OS image, a Python environment)
   // shortly before the failure: the map cannot say it is unrelated, so it is weighed like the rest.

@@ -22,7 +22,12 @@ import { createGatherQueries, type GatherQueries, MAX_LOG_ROWS } from './gather-
 import { type Names, namesOf, windowEvents, windowLogs } from './gather-window.ts';
 
 export { MAX_LOG_ROWS };
-export const WINDOW_MS = 5 * 60_000;
+/**
+ * 15 minutes: a monitor raises its alert minutes after the module crash that caused it (EVerest's
+ * manager terminating all modules eleven minutes before "station offline"). 5 minutes missed two
+ * development triggers that 15 finds; 30 lost one and two robustness triggers per seed (docs/accuracy.md).
+ */
+export const WINDOW_MS = 15 * 60_000;
 export const BASELINE_MS = 24 * 3_600_000;
 const HOUR_MS = 3_600_000;
 const BEGINNING_SERVICES = 50;
@@ -58,10 +63,10 @@ export function createEvidenceGatherer(db: Database, deps: { patterns: LogPatter
   const q = createGatherQueries(db);
 
   /**
-   * Where the analysis window opens: 5 minutes before the trigger, or a little before the failing
-   * session's first warning when the session has been failing for longer (up to an hour), stored
-   * or read from an outside log store: a failure that began at boot is explained by what happened
-   * at boot.
+   * Where the analysis window opens: 15 minutes before the trigger, or a little before the failing
+   * session's first warning, or the start of the failing service's latest run of warnings, when
+   * that is longer ago (up to an hour), stored or read from an outside log store: a failure that
+   * began at boot is explained by what happened at boot.
    */
   const windowStart = (event: DebugEvent, external: readonly RemoteLogLine[] = []): number => {
     const T = event.timestamp;

@@ -2010,3 +2010,60 @@ services:
     expect(r.hypotheses[0]?.service).toBe('octopus_energy');
   });
 });
+
+describe('a module the EVerest manager reports dead', () => {
+  // EVerest/libevse-security#82: EvseSecurity terminates on a missing OCSP directory; the manager
+  // then stops every module, and the OCPP link drops. The map gives it no edges and no module type
+  // (so no manifest implies the edge).
+  const pilot = graphOf(`
+services:
+  ocpp:
+    module: OCPP201
+    depends_on: [evse_manager, csms]
+  evse_manager:
+    module: EvseManager
+  csms:
+    description: CPO CSMS
+  evse_security:
+    description: certificate store and OCSP cache (libevse-security)
+  everest_manager:
+    aliases: [manager]
+`);
+  const failure = (dead: string) => ({
+    graph: pilot,
+    event: trigger({
+      service: 'ocpp',
+      eventType: 'STATION_OFFLINE',
+      errorCode: 'RepeatedReconnect',
+      correlationId: null,
+    }),
+    logs: [
+      log(
+        'evse_security',
+        'fatal',
+        "terminate called after throwing an instance of 'std::filesystem::__cxx11::filesystem_error'",
+        200,
+      ),
+      log(
+        'everest_manager',
+        'fatal',
+        `Module ${dead} (pid: 6120) exited with status: 134. Terminating all modules.`,
+        199.7,
+      ),
+      log('ocpp', 'warn', 'Connection to CSMS lost, reconnecting', 190),
+    ],
+  });
+
+  test('is considered and leads, with the edge the map may be missing', () => {
+    const r = run(failure('evse_security'));
+    expect(r.hypotheses[0]?.service).toBe('evse_security');
+    expect(r.mapSuggestions).toContainEqual(
+      expect.objectContaining({ service: 'ocpp', dependsOn: 'evse_security' }),
+    );
+  });
+
+  test('a name the map does not know is not made up into a service', () => {
+    const r = run(failure('iso15118_charger'));
+    expect(r.hypotheses.map((h) => h.service)).not.toContain('iso15118_charger');
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import type { DebugEvent } from '../../src/core/event.ts';
 import type { LogLevel, LogLine } from '../../src/core/log-line.ts';
-import { createEvidenceGatherer, MAX_LOG_ROWS } from '../../src/pipeline/gather.ts';
+import { createEvidenceGatherer, MAX_LOG_ROWS, WINDOW_MS } from '../../src/pipeline/gather.ts';
 import { createServiceNames } from '../../src/pipeline/service-names.ts';
 import { openDatabase } from '../../src/store/db.ts';
 import { createLogPatterns } from '../../src/store/log-patterns.ts';
@@ -61,10 +61,10 @@ async function setup(lines: LogLine[], events: DebugEvent[] = []) {
 }
 
 describe('evidence gathering', () => {
-  test('windows end at the event timestamp and reach 5 minutes back', async () => {
+  test('windows end at the event timestamp and reach 15 minutes back', async () => {
     const { gather } = await setup([
-      line('PowerMeterDC', 'error', 'Modbus timeout (in window)', T - 4 * MIN),
-      line('PowerMeterDC', 'error', 'Modbus timeout (too old)', T - 6 * MIN),
+      line('PowerMeterDC', 'error', 'Modbus timeout (in window)', T - 14 * MIN),
+      line('PowerMeterDC', 'error', 'Modbus timeout (too old)', T - 16 * MIN),
       line('PowerMeterDC', 'error', 'Modbus timeout (after the event)', T + 1000),
     ]);
     const msgs = gather().logs.map((l) => l.message);
@@ -100,10 +100,10 @@ describe('evidence gathering', () => {
     expect(logs.map((l) => [l.service, l.correlated])).toEqual([['ocpp', true]]);
   });
 
-  test('warnings of services outside the candidates come in too (the map may miss the edge), within the last 5 minutes', async () => {
+  test('warnings of services outside the candidates come in too (the map may miss the edge), within the window', async () => {
     const { gather } = await setup([
       line('display', 'warn', 'touch controller reset', T - 10_000),
-      line('display', 'warn', 'touch controller reset (old)', T - 6 * MIN),
+      line('display', 'warn', 'touch controller reset (old)', T - 16 * MIN),
     ]);
     expect(gather().logs.map((l) => [l.service, l.message])).toEqual([['display', 'touch controller reset']]);
   });
@@ -184,7 +184,7 @@ describe('evidence gathering', () => {
         remote('candidate', T - 20_000, 'PowerMeterDC', null),
         remote('session', T - 30_000, 'display', 'sess-7f3a'), // read from two streams
         remote('unrelated', T - 20_000, 'display', 'sess-other'),
-        remote('too-old', T - 6 * MIN, 'PowerMeterDC', 'sess-7f3a'),
+        remote('too-old', T - 16 * MIN, 'PowerMeterDC', 'sess-7f3a'),
         remote('after', T + 1000, 'PowerMeterDC', 'sess-7f3a'),
       ],
     }).events;
@@ -300,7 +300,7 @@ describe("the window reaches back to the failing service's own trouble (no sessi
       ),
     );
 
-  test('to the first of its latest run of warnings, even when the last came before the 5 minutes', async () => {
+  test('to the first of its latest run of warnings, even when the last came before the window', async () => {
     const { gather } = await setup([
       ...crashLoop(40, 7, 3),
       line('PowerMeterDC', 'warn', 'Modbus timeout', T - 39 * MIN),
@@ -316,7 +316,7 @@ describe("the window reaches back to the failing service's own trouble (no sessi
   });
 
   test('not at all when its last warning is more than ten minutes old', async () => {
-    const { gather } = await setup(crashLoop(40, 15, 5));
-    expect(gather().windowMs).toBe(5 * MIN);
+    const { gather } = await setup(crashLoop(45, 26, 5));
+    expect(gather().windowMs).toBe(WINDOW_MS);
   });
 });

@@ -1,3 +1,4 @@
+import { WINDOW_MS } from '../../src/pipeline/gather.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import type { Report } from '../../src/core/report.ts';
 import { createLokiSource, linesOfStreams, triggerQueries } from '../../src/sources/loki.ts';
@@ -92,13 +93,13 @@ describe('Loki at trigger time', () => {
       expect(r.params.get('direction')).toBe('backward');
       expect(BigInt(r.params.get('end')!)).toBe(BigInt(now + 1) * 1_000_000n);
     }
-    // The candidates: the analysis window (5 minutes here); the session: as far back as the window
+    // The candidates: the analysis window (WINDOW_MS); the session: as far back as the window
     // can stretch (an hour), in nanoseconds.
     const startOf = (q: string) =>
       BigInt(reqs.find((r) => r.params.get('query') === q)!.params.get('start')!);
     expect(startOf('{station="EV-Station-01"} |= "txn-loki-1"')).toBe(BigInt(now - 3_600_000) * 1_000_000n);
     const cands = reqs.find((r) => r.params.get('query')!.includes('service_name=~'))!;
-    expect(BigInt(cands.params.get('start')!)).toBe(BigInt(now - 300_000) * 1_000_000n);
+    expect(BigInt(cands.params.get('start')!)).toBe(BigInt(now - WINDOW_MS) * 1_000_000n);
   });
 
   test('a session failing for 20 minutes, only in Loki, widens the window: its first warning reaches the report', async () => {
