@@ -98,8 +98,8 @@ export const HALF_LIFE_MS = 86_400_000;
  * change shows at the next use of what it changed. Measured on the 174 development and fresh
  * triggers (failing service's first warning, true change against the others): within 2 min 15
  * true to 4 others, 2-10 min 8 to 7, against 103 to 330 overall; 6-24 h before, 26 to 86 (the
- * base rate). The hyperbolic decay gives a 2-minute-old change only 1.5x a 12-hour-old one; the
- * measured ratio is about 7x (docs/accuracy.md).
+ * base rate). As likelihood ratios on the candidates, 19 within 2 min against 3.4 at 6-24 h: about
+ * 6x, 1.4 points, where the hyperbolic decay alone gives 1.5x (docs/accuracy.md, engine-12).
  */
 export const IMMEDIATE = 1;
 export const IMMEDIATE_MS = 10 * 60_000;
