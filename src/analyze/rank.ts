@@ -7,7 +7,15 @@ import type { Facts } from './facts.ts';
 import type { Finding } from './rules/finding.ts';
 import { changeLabel } from './rules/change-recency.ts';
 import { disturbedBy, explainedBy, reportsOnly, startedBy } from './rules/log-errors.ts';
-import { BLAME_MIN, NATS_PER_POINT, REPORTER_CHANGE, SYMPTOM, UNEXPLAINED } from './weights.ts';
+import {
+  BLAME_MIN,
+  NATS_PER_POINT,
+  OFF_TRAIL_CHANGE,
+  REPORTER_CHANGE,
+  SYMPTOM,
+  UNEXPLAINED,
+} from './weights.ts';
+import { levelRank } from '../core/log-line.ts';
 
 export const MAX_HYPOTHESES = 5;
 const MAX_EVIDENCE = 12;
@@ -29,21 +37,22 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
   for (const c of facts.candidates) byService.set(c.service, { base: 0, findings: [], changes: new Map() });
   // The failing service's own change records weigh less unless one edited its code (weights.ts).
   const ownRecordsOnly = reportsOnly(facts, facts.failing);
+  const offTrail = new Set(facts.candidates.map((c) => c.service).filter((c) => troubledOffTrail(facts, c)));
   for (const f of findings) {
     const s = byService.get(f.service);
     if (!s) continue;
-    const own = f.changeId !== undefined && f.service === facts.failing && ownRecordsOnly;
-    const k = (adjustments.rules?.[f.ruleId] ?? 1) * (own ? REPORTER_CHANGE : 1);
+    const changed = f.changeId !== undefined;
+    const own = changed && f.service === facts.failing && ownRecordsOnly;
+    const elsewhere = changed && offTrail.has(f.service);
+    const k =
+      (adjustments.rules?.[f.ruleId] ?? 1) * (own ? REPORTER_CHANGE : 1) * (elsewhere ? OFF_TRAIL_CHANGE : 1);
+    const note = own
+      ? ` (the failing service's own change record: counts ${REPORTER_CHANGE})`
+      : elsewhere
+        ? ` (its own anomalies are off the failure's trail, so its change shows elsewhere: counts ${OFF_TRAIL_CHANGE})`
+        : '';
     const adj =
-      k === 1
-        ? f
-        : {
-            ...f,
-            weight: f.weight * k,
-            ...(own
-              ? { reason: `${f.reason} (the failing service's own change record: counts ${REPORTER_CHANGE})` }
-              : {}),
-          };
+      k === 1 ? f : { ...f, weight: f.weight * k, ...(note ? { reason: `${f.reason}${note}` } : {}) };
     if (adj.changeId) s.changes.set(adj.changeId, [...(s.changes.get(adj.changeId) ?? []), adj]);
     else {
       s.base += adj.weight;
@@ -109,6 +118,21 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
       b.score - a.score ||
       distance(a.service) - distance(b.service) ||
       (a.service < b.service ? -1 : a.service > b.service ? 1 : 0),
+  );
+}
+
+/**
+ * A candidate other than the failing one with new anomalies of its own, none of them on the
+ * failure's trail (trail.ts): its trouble began after the service on the path that depends on it
+ * had already failed, or leads nowhere near the failure. Whatever its change did shows there.
+ */
+function troubledOffTrail(facts: Facts, service: string): boolean {
+  return (
+    service !== facts.failing &&
+    !facts.trail.parent.has(service) &&
+    (facts.patterns.get(service) ?? []).some(
+      (p) => p.novelty !== 'chronic' && levelRank[p.level] >= levelRank.warn,
+    )
   );
 }
 

@@ -2067,3 +2067,48 @@ services:
     expect(r.hypotheses.map((h) => h.service)).not.toContain('iso15118_charger');
   });
 });
+
+describe('a changed service whose trouble began after the failure', () => {
+  // EVerest DC charger: the power meter's Modbus link fails first, the EVSE manager stops the
+  // session; OCPP, updated in the morning, only queues the resulting TransactionEvent afterwards.
+  const charger = graphOf(`
+services:
+  evse_manager:
+    depends_on: [powermeter, ocpp]
+  powermeter:
+    description: GenericPowermeter over Modbus RTU (SerialCommHub)
+  ocpp:
+    description: OCPP 2.0.1 (libocpp)
+`);
+  const failure = {
+    graph: charger,
+    event: trigger({
+      service: 'evse_manager',
+      eventType: 'SESSION_DROP',
+      errorCode: 'EmergencyStop',
+      correlationId: null,
+      message: 'charging session stopped by the EVSE manager',
+    }),
+    logs: [
+      log('powermeter', 'error', 'Modbus read of register 0x5000 failed: Packet receive timeout', 4 * 60),
+      log('evse_manager', 'error', 'no energy values for 30 s, stopping transaction', 3 * 60),
+      log('ocpp', 'warn', 'TransactionEvent(Ended) queued: message queue not empty (3 pending)', 2 * 60),
+    ],
+    changes: [
+      change({
+        id: 'deploy-ocpp-2024-04',
+        service: 'ocpp',
+        kind: 'deploy',
+        summary: 'everest-core 2024.4.0: libocpp v0.14 (TransactionEvent queueing rework)',
+        agoMs: 40 * MIN,
+      }),
+    ],
+  };
+
+  test('has its change count half, and the service where the trail starts leads', () => {
+    const r = run(failure);
+    expect(r.hypotheses[0]?.service).toBe('powermeter');
+    const ocpp = r.hypotheses.find((h) => h.service === 'ocpp');
+    expect(ocpp?.reasons.join(' ')).toContain("off the failure's trail");
+  });
+});
