@@ -2112,3 +2112,67 @@ services:
     expect(ocpp?.reasons.join(' ')).toContain("off the failure's trail");
   });
 });
+
+describe("the failing service's own settings, edited before a dependency's fault", () => {
+  // home-assistant/core#138242: the Tibber API answered 504 and timed out, the price sensor went
+  // unavailable and EV Smart Charging had no plan; its charge completion time had been edited
+  // earlier that evening.
+  const home = graphOf(`
+services:
+  ev_smart_charging:
+    description: EV Smart Charging (HACS), plans charging on the price sensor
+    depends_on: [tibber]
+  tibber:
+    description: Tibber integration (pyTibber) and the Tibber API behind it
+`);
+  const failure = {
+    graph: home,
+    event: trigger({
+      service: 'ev_smart_charging',
+      eventType: 'CHARGE_PLAN_MISSING',
+      errorCode: 'NoPlan',
+      correlationId: null,
+      message: "no charging plan for tonight; status 'Waiting for new prices'",
+    }),
+    windowMs: 60 * MIN,
+    logs: [
+      log(
+        'tibber',
+        'error',
+        'Fatal error interacting with Tibber API, HTTP status: 504. API error: UNKNOWN',
+        37 * 60,
+      ),
+      log(
+        'tibber',
+        'error',
+        'Fatal error interacting with Tibber API, HTTP status: 504. API error: UNKNOWN',
+        31 * 60,
+      ),
+      log('ev_smart_charging', 'warn', 'Price sensor sensor.electricity_price_hjem is unavailable', 38 * 60),
+    ],
+  };
+  const edit = (agoMs: number) =>
+    change({
+      id: 'evsc-ready-time-0700',
+      service: 'ev_smart_charging',
+      kind: 'config',
+      summary: 'EV Smart Charging options: charge completion time 08:00 -> 07:00',
+      agoMs,
+    });
+
+  test('counts a fifth when the failure began long after it, and the dependency in trouble leads', () => {
+    const r = run({ ...failure, changes: [edit(58 * MIN)] });
+    expect(r.hypotheses[0]?.service).toBe('tibber');
+    const own = r.hypotheses.find((h) => h.service === 'ev_smart_charging');
+    expect(own?.reasons.join(' ')).toContain('own settings');
+    // Far behind, not a close second: the edit is background.
+    expect(own!.confidence).toBeLessThan(0.3 * r.hypotheses[0]!.confidence);
+  });
+
+  test('counts as any own record when the failure began right after it', () => {
+    const r = run({ ...failure, changes: [edit(40 * MIN)] });
+    const own = r.hypotheses.find((h) => h.service === 'ev_smart_charging');
+    expect(own?.reasons.join(' ')).not.toContain('own settings');
+    expect(rulesOf(r, 'ev_smart_charging')).toContain('change.immediate');
+  });
+});
