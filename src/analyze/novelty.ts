@@ -24,8 +24,12 @@ export function classify(
   // the hour before the window: an authorization decode error every few minutes since a deploy 40
   // minutes ago is that failure, not the station's routine.
   if (h.began !== undefined && h.began >= windowStart - EPISODE_MS) return 'new';
-  // A sampled history covers only the span back to its oldest row read.
-  const spanMs = Math.max(windowMs, windowStart - (h.sampled ? h.firstTs : windowStart - baselineMs));
+  // The rate is the pattern's own over the span it could have been seen in. A sampled history covers
+  // only the span back to its oldest row read; so does one whose first line is no observed beginning
+  // (the service's records start with it, a TracePulse installed an hour ago): its absence before
+  // was never seen, so the nominal baseline would make routine noise look like a spike.
+  const observedSince = h.sampled || h.began === undefined ? h.firstTs : windowStart - baselineMs;
+  const spanMs = Math.max(windowMs, windowStart - observedSince);
   const expected = (h.count / spanMs) * windowMs;
   return countInWindow >= 3 && poissonTail(countInWindow, expected) < SPIKE_P ? 'spiking' : 'chronic';
 }

@@ -715,6 +715,8 @@ services:
           count: 14,
           firstTs: T - 40 * MIN,
           sampled: false,
+          // The netif had been logging for hours before: its absence before was seen.
+          began: T - 40 * MIN,
         },
       ],
     });
@@ -2174,5 +2176,63 @@ services:
     const own = r.hypotheses.find((h) => h.service === 'ev_smart_charging');
     expect(own?.reasons.join(' ')).not.toContain('own settings');
     expect(rulesOf(r, 'ev_smart_charging')).toContain('change.immediate');
+  });
+});
+
+describe('a warning as old as its service’s records', () => {
+  // CJNE/ha-myenergi#208: the myenergi cloud stopped answering; the Home Assistant host had been
+  // logging another integration's rate-limit warnings all along, since its records began.
+  const home = graphOf(`
+services:
+  ha_myenergi:
+    description: myenergi custom integration (pymyenergi)
+    depends_on: [home_assistant, myenergi_cloud]
+  home_assistant:
+    description: Home Assistant Core
+  myenergi_cloud:
+    description: myenergi director and servers (s18.myenergi.net)
+`);
+  const rateLimited =
+    '[homeassistant.components.octopus_energy] Failed to retrieve rates: 429 Too Many Requests';
+  const failure = {
+    graph: home,
+    event: trigger({
+      service: 'ha_myenergi',
+      eventType: 'INTEGRATION_UNAVAILABLE',
+      errorCode: 'SERVER_REQUEST_PROBLEM',
+      correlationId: null,
+      message: 'myenergi integration unavailable: Myenergi server request problem',
+    }),
+    logs: [
+      log('home_assistant', 'warn', rateLimited, 280),
+      log('home_assistant', 'warn', rateLimited, 200),
+      log('home_assistant', 'warn', rateLimited, 120),
+      log('ha_myenergi', 'error', '[pymyenergi.connection] Myenergi server request problem', 150),
+      log('ha_myenergi', 'error', '[pymyenergi.connection] Myenergi server request problem', 90),
+    ],
+  };
+  // Seen at the same rate for the 50 minutes the store has records of the host (a fresh install).
+  const since = (began?: number) => ({
+    service: 'home_assistant',
+    pattern: messagePattern(rateLimited),
+    count: 38,
+    firstTs: T - 55 * MIN,
+    sampled: false,
+    ...(began !== undefined ? { began } : {}),
+  });
+  const noveltyOf = (r: ReturnType<typeof run>) =>
+    r.hypotheses
+      .find((h) => h.service === 'home_assistant')
+      ?.evidence.find((e) => e.ruleId === 'logs.errors')
+      ?.text.match(/\[(new|spiking|chronic)/)?.[1];
+
+  test('is routine at its own rate, and the host does not start the trail', () => {
+    const r = run({ ...failure, history: [since()] });
+    expect(noveltyOf(r)).toBe('chronic');
+    expect(rulesOf(r, 'home_assistant')).not.toContain('logs.onset');
+  });
+
+  test('is a spike when the host was logging before it began', () => {
+    expect(noveltyOf(run({ ...failure, history: [since(T - 3 * HOUR)] }))).toBe('spiking');
   });
 });
