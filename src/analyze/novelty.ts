@@ -1,7 +1,7 @@
 import type { SystemGraph } from '../map/graph.ts';
 import type { PatternHistory } from './evidence.ts';
 import type { Novelty } from './facts.ts';
-import { CASCADE_MS, EPISODE_MS, SPIKE_P } from './weights.ts';
+import { CASCADE_MS, EPISODE_MS, RATE_MIN_COUNT, SPIKE_P } from './weights.ts';
 
 /**
  * new: never seen in the baseline; spiking: seen, but now far above its own rate (a Poisson test);
@@ -26,9 +26,11 @@ export function classify(
   if (h.began !== undefined && h.began >= windowStart - EPISODE_MS) return 'new';
   // The rate is the pattern's own over the span it could have been seen in. A sampled history covers
   // only the span back to its oldest row read; so does one whose first line is no observed beginning
-  // (the service's records start with it, a TracePulse installed an hour ago): its absence before
-  // was never seen, so the nominal baseline would make routine noise look like a spike.
-  const observedSince = h.sampled || h.began === undefined ? h.firstTs : windowStart - baselineMs;
+  // (the service's records start with it, a TracePulse installed an hour ago) and that was seen often
+  // enough there to have a rate: its absence before was never seen, so the nominal baseline would
+  // make routine noise look like a spike. One or two sightings make no rate.
+  const observedSince =
+    h.sampled || (h.began === undefined && h.count >= RATE_MIN_COUNT) ? h.firstTs : windowStart - baselineMs;
   const spanMs = Math.max(windowMs, windowStart - observedSince);
   const expected = (h.count / spanMs) * windowMs;
   return countInWindow >= 3 && poissonTail(countInWindow, expected) < SPIKE_P ? 'spiking' : 'chronic';

@@ -138,6 +138,14 @@ export const CASCADE_WEIGHT = 1.5;
  * once in a thousand windows at its own baseline rate (a Poisson rate test, not a fixed multiple).
  */
 export const SPIKE_P = 1e-3;
+/**
+ * A pattern seen at least this often before the window, in records that begin with it, has a rate
+ * of its own over that span (novelty.ts); fewer sightings are weighed against the nominal baseline.
+ * On a station with days of records its first line would be a beginning anyway (gather.ts); 0 and 3,
+ * 5, 10 tried on the read benchmarks: 3 keeps fresh-13's easee_cloud in the top three, costs
+ * fresh-10 and fresh-11 one top-1 each (docs/accuracy.md, engine-13).
+ */
+export const RATE_MIN_COUNT = 3;
 /** Triggers this long before another can be the start of its cascade (by event time). */
 export const CASCADE_MS = 10 * 60_000;
 /**

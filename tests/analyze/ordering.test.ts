@@ -2236,3 +2236,43 @@ services:
     expect(noveltyOf(run({ ...failure, history: [since(T - 3 * HOUR)] }))).toBe('spiking');
   });
 });
+
+describe('a pattern seen once before the window', () => {
+  // nordicopen/easee_hass#600: the Easee cloud answered 503 once at 21:06, then again and again.
+  const home = graphOf(`
+services:
+  easee_integration:
+    description: easee_hass custom integration (pyeasee)
+    depends_on: [easee_cloud]
+  easee_cloud:
+    description: Easee cloud API (api.easee.com)
+    aliases: [api.easee.com]
+`);
+  const failure = '[pyeasee.easee] Server failure(503: https://api.easee.com/api/accounts/login)';
+  const input = {
+    graph: home,
+    event: trigger({
+      service: 'easee_integration',
+      eventType: 'INTEGRATION_UNAVAILABLE',
+      errorCode: 'CONFIG_ENTRY_AUTH_FAILED',
+      correlationId: null,
+    }),
+    logs: [200, 140, 80].map((s) => log('easee_integration', 'warn', failure, s)),
+    history: [
+      {
+        service: 'easee_integration',
+        pattern: messagePattern(failure),
+        count: 1,
+        firstTs: T - 32 * MIN,
+        sampled: false,
+      },
+    ],
+  };
+
+  test('has no rate of its own yet: three more in the window are a spike, not routine', () => {
+    const text = run(input)
+      .hypotheses.find((h) => h.service === 'easee_integration')
+      ?.evidence.find((e) => e.ruleId === 'logs.errors')?.text;
+    expect(text).toContain('[spiking');
+  });
+});
