@@ -2263,7 +2263,7 @@ services:
         service: 'easee_integration',
         pattern: messagePattern(failure),
         count: 1,
-        firstTs: T - 32 * MIN,
+        firstTs: T - 20 * MIN,
         sampled: false,
       },
     ],
