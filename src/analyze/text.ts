@@ -63,3 +63,9 @@ export { fingerprint } from '../core/fingerprint.ts';
 
 /** Version numbers in a text ("1.8.32", "v2.0.1"): dotted digits, two to four parts. */
 export const versionsIn = (text: string): string[] => text.match(/\b\d+(?:\.\d+){1,3}\b/g) ?? [];
+
+/**
+ * A line without its leading logger tag ("[homeassistant.components.automation.cheap_hours] ...",
+ * "[lp-1  ] ...", "[pyeasee.easee] ..."): the tag says who speaks, not whom the line is about.
+ */
+export const withoutLoggerTag = (message: string): string => message.replace(/^\s*\[[^\]]{1,120}\]\s*/, '');

@@ -2276,3 +2276,51 @@ services:
     expect(text).toContain('[spiking');
   });
 });
+
+describe("a line's leading logger tag", () => {
+  // custom-components/zaptec#144: the automation's error is logged under Home Assistant's
+  // automation logger; it is the automation speaking about the Zaptec command, not about the host.
+  const home = graphOf(`
+services:
+  cheap_hours:
+    description: automation 'Billigste timer' (starts charging in the cheapest hours)
+    depends_on: [zaptec_integration, home_assistant]
+  zaptec_integration:
+    description: Zaptec custom integration
+    aliases: [custom_components.zaptec]
+    depends_on: [zaptec_cloud, home_assistant]
+  zaptec_cloud:
+    description: Zaptec cloud API (api.zaptec.com)
+    aliases: [api.zaptec.com]
+  home_assistant:
+    description: Home Assistant Core
+    aliases: [homeassistant]
+`);
+  const r = run({
+    graph: home,
+    event: trigger({
+      service: 'cheap_hours',
+      eventType: 'CHARGER_CONTROL_FAILED',
+      errorCode: 'SEND_COMMAND_TIMEOUT',
+      correlationId: null,
+    }),
+    logs: [
+      log(
+        'cheap_hours',
+        'error',
+        "[homeassistant.components.automation.billigste_timer] Billigste timer: Error executing script: Command 'resume_charging' failed",
+        120,
+      ),
+      log(
+        'cheap_hours',
+        'error',
+        '[homeassistant.components.automation.billigste_timer] Billigste timer: call_service at pos 2 timed out',
+        60,
+      ),
+    ],
+  });
+
+  test('names the speaker, not a service the line is about', () => {
+    expect(rulesOf(r, 'home_assistant')).not.toContain('logs.mention');
+  });
+});

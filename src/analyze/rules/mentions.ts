@@ -1,6 +1,6 @@
 import { levelRank } from '../../core/log-line.ts';
 import { commonNames, nameIndex, namesIn } from '../outside.ts';
-import { clockTime } from '../text.ts';
+import { clockTime, withoutLoggerTag } from '../text.ts';
 import { mentionsFunction } from '../changes.ts';
 import type { Finding, RuleFamily } from './finding.ts';
 import { MENTION_WEIGHT, ORIGIN_WEIGHT } from '../weights.ts';
@@ -72,7 +72,7 @@ export const mentions: RuleFamily = {
     for (const l of facts.logs) {
       if (levelRank[l.level] < levelRank.warn || l.novelty === 'chronic') continue;
       const speaker = l.candidate ?? facts.resolveName(l.service) ?? l.service;
-      for (const service of namedOrCalled(l.message)) {
+      for (const service of namedOrCalled(withoutLoggerTag(l.message))) {
         if (service === speaker || seen.has(service) || origin.has(service) || hinted.has(service)) continue;
         seen.add(service);
         const reason = `${l.service} names it in a new ${l.level}: "${l.message.slice(0, 160)}"`;
