@@ -12,7 +12,6 @@ import {
   NATS_PER_POINT,
   OFF_TRAIL_CHANGE,
   REPORTER_CHANGE,
-  REPORTER_SETTING,
   SYMPTOM,
   UNEXPLAINED,
 } from './weights.ts';
@@ -38,39 +37,20 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
   for (const c of facts.candidates) byService.set(c.service, { base: 0, findings: [], changes: new Map() });
   // The failing service's own change records weigh less unless one edited its code (weights.ts).
   const ownRecordsOnly = reportsOnly(facts, facts.failing);
-  // The failing service's configuration records that the failure neither followed within minutes
-  // nor is tied to by what they changed (a timeout lowered, then a time-out: a pack rule on both).
-  const tied = new Set(
-    findings
-      .filter(
-        (f) =>
-          f.changeId &&
-          (f.ruleId === 'change.immediate' || (!f.ruleId.startsWith('change.') && !f.describesChange)),
-      )
-      .map((f) => f.changeId),
-  );
-  const settingsEdits = new Set(
-    facts.changes
-      .filter((cf) => cf.change.kind === 'config' && !tied.has(cf.change.id))
-      .map((cf) => cf.change.id),
-  );
   const offTrail = new Set(facts.candidates.map((c) => c.service).filter((c) => troubledOffTrail(facts, c)));
   for (const f of findings) {
     const s = byService.get(f.service);
     if (!s) continue;
     const changed = f.changeId !== undefined;
     const own = changed && f.service === facts.failing && ownRecordsOnly;
-    const setting = own && settingsEdits.has(f.changeId!);
     const elsewhere = changed && offTrail.has(f.service);
-    const ownK = setting ? REPORTER_SETTING : REPORTER_CHANGE;
-    const k = (adjustments.rules?.[f.ruleId] ?? 1) * (own ? ownK : 1) * (elsewhere ? OFF_TRAIL_CHANGE : 1);
-    const note = setting
-      ? ` (the failing service's own settings, edited long before the failure began: counts ${REPORTER_SETTING})`
-      : own
-        ? ` (the failing service's own change record: counts ${REPORTER_CHANGE})`
-        : elsewhere
-          ? ` (its own anomalies are off the failure's trail, so its change shows elsewhere: counts ${OFF_TRAIL_CHANGE})`
-          : '';
+    const k =
+      (adjustments.rules?.[f.ruleId] ?? 1) * (own ? REPORTER_CHANGE : 1) * (elsewhere ? OFF_TRAIL_CHANGE : 1);
+    const note = own
+      ? ` (the failing service's own change record: counts ${REPORTER_CHANGE})`
+      : elsewhere
+        ? ` (its own anomalies are off the failure's trail, so its change shows elsewhere: counts ${OFF_TRAIL_CHANGE})`
+        : '';
     const adj =
       k === 1 ? f : { ...f, weight: f.weight * k, ...(note ? { reason: `${f.reason}${note}` } : {}) };
     if (adj.changeId) s.changes.set(adj.changeId, [...(s.changes.get(adj.changeId) ?? []), adj]);

@@ -64,15 +64,6 @@ export const LOST_PEER_REPORTER = 0.5;
  * against 1.65, a ratio of 0.7 (docs/accuracy.md).
  */
 export const REPORTER_CHANGE = 0.7;
-/**
- * And this much for its own configuration records (thresholds, schedules, intervals: what an
- * operator tunes all the time) unless the failure began within IMMEDIATE_MS after the edit or a
- * domain rule ties what it changed to the failure (a timeout lowered, then a time-out). On the 234
- * development and fresh triggers, 46 such records of the failing service were credible and 2 were
- * the cause, both within minutes of the failure (engine-13; 0.7, 0.3, 0.2 and 0.15 tried: the
- * generator's seeds unchanged, 0.2 and 0.15 the same ranks; docs/accuracy.md).
- */
-export const REPORTER_SETTING = 0.2;
 
 // --- Where the trail starts, who names whom (rules/onset.ts, rules/mentions.ts) -----------------
 /** Root causes usually log first and symptoms follow: where the failure's trail starts gets this much. */
