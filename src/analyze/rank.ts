@@ -6,7 +6,7 @@ import type { Adjustments } from './evidence.ts';
 import type { Facts } from './facts.ts';
 import type { Finding } from './rules/finding.ts';
 import { changeLabel } from './rules/change-recency.ts';
-import { disturbedBy, explainedBy, reportsOnly, startedBy } from './rules/log-errors.ts';
+import { disturbedBy, explainedBy, reportsOnly, startedBy, troubled } from './rules/log-errors.ts';
 import {
   BLAME_MIN,
   NATS_PER_POINT,
@@ -15,7 +15,6 @@ import {
   SYMPTOM,
   UNEXPLAINED,
 } from './weights.ts';
-import { levelRank } from '../core/log-line.ts';
 
 export const MAX_HYPOTHESES = 5;
 const MAX_EVIDENCE = 12;
@@ -37,13 +36,12 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
   for (const c of facts.candidates) byService.set(c.service, { base: 0, findings: [], changes: new Map() });
   // The failing service's own change records weigh less unless one edited its code (weights.ts).
   const ownRecordsOnly = reportsOnly(facts, facts.failing);
-  const offTrail = new Set(facts.candidates.map((c) => c.service).filter((c) => troubledOffTrail(facts, c)));
   for (const f of findings) {
     const s = byService.get(f.service);
     if (!s) continue;
     const changed = f.changeId !== undefined;
     const own = changed && f.service === facts.failing && ownRecordsOnly;
-    const elsewhere = changed && offTrail.has(f.service);
+    const elsewhere = changed && troubledOffTrail(facts, f.service);
     const k =
       (adjustments.rules?.[f.ruleId] ?? 1) * (own ? REPORTER_CHANGE : 1) * (elsewhere ? OFF_TRAIL_CHANGE : 1);
     const note = own
@@ -127,13 +125,7 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
  * had already failed, or leads nowhere near the failure. Whatever its change did shows there.
  */
 function troubledOffTrail(facts: Facts, service: string): boolean {
-  return (
-    service !== facts.failing &&
-    !facts.trail.parent.has(service) &&
-    (facts.patterns.get(service) ?? []).some(
-      (p) => p.novelty !== 'chronic' && levelRank[p.level] >= levelRank.warn,
-    )
-  );
+  return service !== facts.failing && !facts.trail.parent.has(service) && troubled(facts, service);
 }
 
 /**

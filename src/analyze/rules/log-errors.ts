@@ -179,7 +179,7 @@ const latestOf = (list: ChangeFact[]): ChangeFact | null =>
   list.reduce<ChangeFact | null>((a, b) => (!a || b.change.timestamp > a.change.timestamp ? b : a), null);
 
 /** A new warning or worse of the service in the window. */
-const troubled = (facts: Facts, service: string) =>
+export const troubled = (facts: Facts, service: string) =>
   (facts.patterns.get(service) ?? []).some(
     (p) => p.novelty !== 'chronic' && levelRank[p.level] >= levelRank.warn,
   );
