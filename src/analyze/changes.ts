@@ -1,7 +1,7 @@
 import type { Change } from '../core/change.ts';
 import type { FailureHistory } from './evidence.ts';
 import type { SystemGraph } from '../map/graph.ts';
-import { clockTime, span, words } from './text.ts';
+import { clockTime, identifiers, span, words } from './text.ts';
 import { DOCS_ONLY, HALF_LIFE_MS, PREDATES, RATE_JUMP } from './weights.ts';
 
 /** What the rules need to know about one change, computed once per trigger. */
@@ -186,6 +186,8 @@ export interface ChangeBase {
   hunks: string;
   docsOnly: boolean;
   words: Set<string>;
+  /** Compound identifiers of its summary, diff and file paths (text.ts identifiers). */
+  identifiers: Map<string, string>;
   /** Map services the change belongs to (by its service field and its files). */
   mapped: string[];
   /** Map services owning one of its files: the change edits their code. */
@@ -235,6 +237,9 @@ export function changeBase(change: Change, graph: SystemGraph): ChangeBase {
       cosmeticOnly(change.diff, change.files) ||
       (change.kind === 'config' && !change.diff && logLevelOnly.test(change.summary.split('\n')[0]!)),
     words: words(`${change.summary}\n${hunks}\n${added}\n${removed}`),
+    identifiers: identifiers(
+      `${change.summary}\n${change.files.slice(0, 500).join('\n')}\n${hunks}\n${added}\n${removed}`,
+    ),
     mapped: [...mapped],
     ownedBy,
     touched,

@@ -9,6 +9,7 @@ import { score, toHypotheses } from './rank.ts';
 import { cascade } from './rules/cascade.ts';
 import { codeOrigin } from './rules/code-origin.ts';
 import { changeRecency } from './rules/change-recency.ts';
+import { changeIdentifier } from './rules/change-identifier.ts';
 import { changeImmediate } from './rules/change-immediate.ts';
 import { changeVersion } from './rules/change-version.ts';
 import { runRule } from './rules/declarative.ts';
@@ -56,6 +57,7 @@ export const families: readonly RuleFamily[] = [
   changeRecency,
   changeVersion,
   changeImmediate,
+  changeIdentifier,
   cascade,
   silentPeer,
   codeOrigin,

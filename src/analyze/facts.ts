@@ -3,7 +3,7 @@ import { levelRank } from '../core/log-line.ts';
 import type { Candidate, SystemGraph } from '../map/graph.ts';
 import { type ChangeFact, changeFacts, sharedWords } from './changes.ts';
 import type { EvidenceBundle, EvidenceEvent, EvidenceLog, FailureHistory } from './evidence.ts';
-import { nameKey, words } from './text.ts';
+import { identifiers, nameKey, words } from './text.ts';
 import { type LinkedDiagnosis, lookOutside, type OutsideCandidate } from './outside.ts';
 import { type SilentPeer, silentPeers, spokeIn, voicelessOf } from './silent-peer.ts';
 import { CREDIBLE } from './weights.ts';
@@ -99,6 +99,11 @@ export interface Facts {
   failureHistory: FailureHistory;
   /** Words describing the failure: type, code, message and the candidates' new error messages. */
   failureWords: Set<string>;
+  /**
+   * Compound identifiers the failure states (text.ts identifiers): in the trigger and the
+   * candidates' new warnings or worse, not in their routine lines, not a map name or alias.
+   */
+  failureIdentifiers: Map<string, string>;
   resolveName(name: string): string | null;
   /** Name, aliases, module, description and files: what `target.match` regexes see. */
   descriptor(service: string): string;
@@ -248,6 +253,7 @@ export function buildFacts(input: {
   });
 
   const trail = trailOf({ graph, failing, candidate, outside, patterns, onset });
+  const failureIdentifiers = failureIdentifiersOf(event, graph, patterns, [failing, ...trail.parent.keys()]);
 
   const descriptors = new Map<string, string>();
   const descriptor = (service: string) => {
@@ -284,9 +290,41 @@ export function buildFacts(input: {
     changesOf,
     failureHistory: evidence.failureHistory,
     failureWords,
+    failureIdentifiers,
     resolveName,
     descriptor,
   };
+}
+
+function failureIdentifiersOf(
+  event: TriggerEvent,
+  graph: SystemGraph,
+  patterns: Map<string, PatternFact[]>,
+  trail: readonly string[],
+): Map<string, string> {
+  const all = [...patterns.values()].flat();
+  const said = [
+    event.message ?? '',
+    ...Object.values(event.details),
+    ...trail
+      .flatMap((s) => patterns.get(s) ?? [])
+      .filter((p) => p.novelty !== 'chronic' && levelRank[p.level] >= WARN)
+      .map((p) => p.example),
+  ];
+  const out = identifiers(said.join('\n'));
+  for (const key of identifiers(
+    all
+      .filter((p) => p.novelty === 'chronic')
+      .map((p) => p.example)
+      .join('\n'),
+  ).keys())
+    out.delete(key);
+  // Names of the station's parts (OpenEVSE in openevse_wifi, custom_components in an alias) are
+  // mentions, not identifiers: rules/mentions.ts reads them.
+  const names = [...graph.services.values()].flatMap((n) => [n.name, ...n.aliases].map(nameKey));
+  for (const key of [...out.keys()])
+    if (names.some((n) => n.includes(key) || key.includes(n))) out.delete(key);
+  return out;
 }
 
 /**

@@ -44,6 +44,30 @@ export function words(text: string, limit = 20_000): Set<string> {
   return out;
 }
 
+const COMPOUND =
+  /[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z0-9]+[A-Z][A-Za-z0-9]*/g;
+
+const HOST = /\b[a-z][a-z0-9]*:\/\/[^\s/'"]+|\b[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+(?:\.[A-Za-z0-9-]+)+/g;
+
+/**
+ * The compound identifiers of a text (status_description, statusDescription, dc_charger.py,
+ * BootNotification), keyed by nameKey so the spellings meet: names a program gives its fields,
+ * files and messages, which plain words are too common to pin down. Versions, addresses and hex
+ * ids are left out, and so are keys shorter than six characters.
+ */
+export function identifiers(text: string, limit = 20_000): Map<string, string> {
+  const out = new Map<string, string>();
+  // Addresses name where a thing runs, not what it is: every connection error and every
+  // certificate or DNS change names the host (ev-monitor.net, wss://csms.example.org/ocpp).
+  const code = text.slice(0, limit).replace(HOST, ' ');
+  for (const raw of code.match(COMPOUND) ?? []) {
+    const key = nameKey(raw);
+    if (key.length < 6 || /^[0-9a-f]+$/.test(key) || /^v?\d/.test(key)) continue;
+    if (!out.has(key)) out.set(key, raw);
+  }
+  return out;
+}
+
 /** Code-unit string order: unlike localeCompare it is the same on every machine and locale. */
 export const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 

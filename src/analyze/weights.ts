@@ -89,6 +89,19 @@ export const CHANGE_WEIGHT = 1.5;
 export const VERSION_QUOTED = 0.75;
 /** Words shared by the change and the failure ("timeout" in both): up to this much, from two words. */
 export const OVERLAP_WEIGHT = 0.5;
+/**
+ * The change names a compound identifier the failure states and the station's routine lines do not
+ * (rules/change-identifier.ts): a KeyError 'status_description' after an API release that dropped
+ * statusDescription, a traceback through dc_charger.py after a release that edited it. Over the 315
+ * development and fresh triggers 29 of 188 true changes share one, 11 of 663 others: a likelihood
+ * ratio of about 9, two nats. It ties the change to this failure whatever its age, so it is scaled
+ * by the change's other credibility (docs-only, predated) but not by recency. Only the trigger and
+ * the lines of the failing service and its trail count (a changed service's own later warnings are
+ * its change's effect, not the failure's), and not for the failing service's own release records:
+ * it names what it sends whatever the root (depot-scheduler's "setVariables" release before
+ * CitrineOS's foreign-key failure on SetVariables, citrineos-core#156).
+ */
+export const IDENTIFIER_WEIGHT = 1.5;
 /** A change to a service the map does not know counts this much: nothing says it is on the failure's path. */
 export const UNMAPPED_CHANGE = 0.5;
 /** Hyperbolic decay: a change is worth half after a day, an eighth after a week (latent bugs surface late). */

@@ -1,0 +1,105 @@
+import { describe, expect, test } from 'bun:test';
+import { identifiers } from '../../../src/analyze/text.ts';
+import { change, chronic, DAY, graphOf, HOUR, log, MIN, ranking, run, trigger } from '../fixtures.ts';
+
+// hesselonline/wallbox#15: "Unexpected error fetching wallbox data: 'status_description'" at every
+// poll after the myWallbox cloud stopped sending the field; Home Assistant had been updated since.
+const home = graphOf(`
+services:
+  wallbox_integration:
+    aliases: [custom_components.wallbox, custom_components.wallbox.switch]
+    files: [custom_components/wallbox/switch.py]
+    depends_on: [wallbox_py, ha_core]
+  wallbox_py:
+    aliases: [wallbox.wallbox]
+    depends_on: [wallbox_cloud_api]
+  wallbox_cloud_api:
+    aliases: [api.wall-box.com, myWallbox]
+  ha_core:
+    aliases: [homeassistant]
+`);
+
+const keyError = (n: number) =>
+  Array.from({ length: n }, (_, i) =>
+    log(
+      'wallbox_integration',
+      'error',
+      "Unexpected error fetching wallbox data: 'status_description'",
+      50 * 60 - i * 60,
+    ),
+  );
+
+const changes = (apiSummary: string) => [
+  change({
+    id: 'wallbox-api-release',
+    service: 'wallbox_cloud_api',
+    kind: 'deploy',
+    summary: apiSummary,
+    agoMs: 2 * DAY,
+  }),
+  change({
+    id: 'ha-core-2022.3.6',
+    service: 'ha_core',
+    kind: 'deploy',
+    summary: 'Home Assistant Core 2022.3.5 -> 2022.3.6',
+    agoMs: 17 * HOUR,
+  }),
+];
+
+const failure = (apiSummary: string) => ({
+  graph: home,
+  event: trigger({
+    service: 'wallbox_integration',
+    eventType: 'CHARGER_CONTROL_UNAVAILABLE',
+    errorCode: 'KeyError',
+    correlationId: null,
+  }),
+  windowMs: 60 * MIN,
+  logs: [...keyError(12), log('ha_core', 'warn', 'Unclosed client session', 20 * 60)],
+  changes: changes(apiSummary),
+});
+
+describe('a change that names what the error names', () => {
+  const named =
+    'myWallbox cloud API release: GET /chargers/status/{id} response no longer carries statusDescription (status_id only)';
+
+  test('is linked to the failure whatever its age, and its service leads', () => {
+    const r = run(failure(named));
+    expect(ranking(r)[0]).toBe('wallbox_cloud_api');
+    expect(r.hypotheses[0]?.change).toMatchObject({ id: 'wallbox-api-release' });
+    expect(r.hypotheses[0]?.reasons.join('\n')).toContain("names 'statusDescription'");
+  });
+
+  test('the same release described without the field is not', () => {
+    const r = run(failure('myWallbox cloud API release: mobile app fixes'));
+    expect(r.hypotheses[0]?.service).not.toBe('wallbox_cloud_api');
+  });
+
+  test('an identifier the station logs routinely ties nothing', () => {
+    const r = run({
+      ...failure(named),
+      history: [
+        chronic('wallbox_integration', "Unexpected error fetching wallbox data: 'status_description'"),
+      ],
+    });
+    const reasons = r.hypotheses.flatMap((h) => h.reasons).join('\n');
+    expect(reasons).not.toContain("names 'statusDescription'");
+  });
+});
+
+describe('identifiers', () => {
+  test('meet across spellings and leave out versions, hosts and short keys', () => {
+    const keys = [
+      ...identifiers(
+        "KeyError 'status_description' in dc_charger.py after v2.8.1; wss://csms.example.org/ocpp; ev-monitor.net; a_b",
+      ).keys(),
+    ];
+    expect(keys).toContain('statusdescription');
+    expect(keys).toContain('dcchargerpy');
+    expect(identifiers('response no longer carries statusDescription').has('statusdescription')).toBe(true);
+    expect(keys.some((k) => k.includes('example') || k.includes('monitor') || k.startsWith('v2'))).toBe(
+      false,
+    );
+    expect(keys).not.toContain('ab');
+  });
+});
