@@ -4,6 +4,7 @@ import { reportsReply } from './replies.ts';
 import { reportsLostContact } from './silent-peer.ts';
 import type { SystemGraph } from '../map/graph.ts';
 import { changeBase } from './changes.ts';
+import { installedVersions } from './rules/change-version.ts';
 import { impliedCandidates } from './implied.ts';
 import type { EvidenceBundle, EvidenceLog, RecentDiagnosis } from './evidence.ts';
 import { nameKey, versionsIn } from './text.ts';
@@ -298,6 +299,26 @@ export function lookOutside(input: {
         terminatedAll: true,
       });
   }
+
+  // The trigger states the version a change of another mapped service installed ("haAfter:
+  // 2025.1.0" after Home Assistant Core 2024.12.5 -> 2025.1.0, then a plugin's sensors gone): the
+  // failing station runs that release, whatever the map's edges say. A version of the failing
+  // service's own is its own business (the details of a reporter state it).
+  const stated = new Set(versionsIn([event.message ?? '', ...Object.values(event.details)].join(' ')));
+  if (stated.size)
+    for (const c of evidence.changes) {
+      const s = c.service ? graph.resolve(c.service) : null;
+      if (!s || c.timestamp > T) continue;
+      const v = installedVersions(c.summary).find((x) => stated.has(x));
+      if (!v) continue;
+      consider({
+        service: s,
+        why: `the ${event.eventType} states version ${v}, which its change ${c.id} installed`,
+        suggest: { service: failing, dependsOn: s },
+        viaPath: false,
+        mapped: true,
+      });
+    }
 
   // A change record for something the map does not know at all (an OS image, a Python environment)
   // shortly before the failure: the map cannot say it is unrelated, so it is weighed like the rest.

@@ -1705,6 +1705,27 @@ services:
   test('not a 4xx: that status judges the request', () => {
     expect(ruled(withStatus(401))).toBe(false);
   });
+
+  test("in pyeasee's words too: 'Server failure(504: https://...)' (nordicopen/easee_hass#191)", () => {
+    const r = run({
+      graph: home,
+      event: trigger({
+        service: 'hypervolt_integration',
+        eventType: 'CHARGER_UNREACHABLE',
+        errorCode: 'NoUpdates',
+      }),
+      logs: [
+        log(
+          'hypervolt_integration',
+          'error',
+          'Server failure(504: https://api.hypervolt.co.uk/charger/by-id/4711/schedule)',
+          90,
+          true,
+        ),
+      ],
+    });
+    expect(ruled(r)).toBe(true);
+  });
 });
 
 describe("OCPP rules about the charger's client", () => {
