@@ -36,6 +36,10 @@ export interface ChangeFact {
 const DIFF_CAP = 64 * 1024;
 const docsOrTests =
   /(^|\/)(tests?|specs?|__tests__|testing|docs?|documentation|examples?)\/|(^|\/)(readme|changelog|license|authors|contributing)[^/]*$|\.(md|rst|adoc|txt)$|[._-](test|spec)s?\.[a-z]+$|(^|\/)test_[^/]*$/i;
+/**
+ * A Conventional Commits type that changes no behaviour. Only a commit is written so: a deploy
+ * record "CI: simulator image rebuilt with libopen-ocpp v1.6.0" says who deployed, not what.
+ */
 const docsCommit = /^(docs|test|tests|style|ci)(\([^)]*\))?!?:/i;
 /**
  * A configuration change that only turns logging up or down ("Logging OCPPMiddleware Information ->
@@ -233,7 +237,7 @@ export function changeBase(change: Change, graph: SystemGraph): ChangeBase {
     docsOnly:
       (change.files.length
         ? change.files.every((f) => docsOrTests.test(f))
-        : docsCommit.test(change.summary)) ||
+        : change.kind === 'commit' && docsCommit.test(change.summary)) ||
       cosmeticOnly(change.diff, change.files) ||
       (change.kind === 'config' && !change.diff && logLevelOnly.test(change.summary.split('\n')[0]!)),
     words: words(`${change.summary}\n${hunks}\n${added}\n${removed}`),

@@ -1,5 +1,11 @@
 import { describe, expect, test } from 'bun:test';
-import { cosmeticOnly, mentionsFunction, rateAround, splitDiff } from '../../src/analyze/changes.ts';
+import {
+  changeBase,
+  cosmeticOnly,
+  mentionsFunction,
+  rateAround,
+  splitDiff,
+} from '../../src/analyze/changes.ts';
 import { messagePattern, span, words } from '../../src/analyze/text.ts';
 import { isVague } from '../../src/analyze/vocabulary.ts';
 import { parseSystemMap } from '../../src/map/system-map.ts';
@@ -94,6 +100,35 @@ describe('changes', () => {
       before: 0,
       jumped: true,
     });
+  });
+});
+
+describe('a Conventional Commits type that changes no behaviour', () => {
+  const graph = parseSystemMap('services:\n  open_ocpp: {}\n');
+  if (!graph.ok) throw new Error('map');
+  const record = (kind: 'commit' | 'deploy', summary: string) =>
+    changeBase(
+      {
+        id: `${kind}-1`,
+        sha: null,
+        service: 'open_ocpp',
+        kind,
+        summary,
+        files: [],
+        diff: null,
+        author: 'lab-ci',
+        url: null,
+        repo: null,
+        timestamp: 0,
+      },
+      graph.graph,
+    ).docsOnly;
+
+  test('makes a commit docs-only, not a deploy record written by CI (c-jimenez/open-ocpp-simu#33)', () => {
+    expect(record('commit', 'ci: cache the docker layers')).toBe(true);
+    expect(
+      record('deploy', 'CI: simulator image rebuilt with libopen-ocpp from tag v1.6.0, previously v1.5.7'),
+    ).toBe(false);
   });
 });
 
