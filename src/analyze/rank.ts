@@ -14,6 +14,7 @@ import {
   REPORTER_CHANGE,
   SYMPTOM,
   UNEXPLAINED,
+  UNTIED_CHANGE,
 } from './weights.ts';
 
 export const MAX_HYPOTHESES = 5;
@@ -87,6 +88,23 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
       evidence: [{ kind: 'graph', text: reason, weight: -cut, explainedBy: cause ?? facts.failing }],
     });
   }
+  // A change that nothing ties to the failure counts UNTIED_CHANGE, and its reasons say so.
+  for (const s of byService.values())
+    for (const [id, list] of s.changes)
+      if (!tiedToFailure(list))
+        s.changes.set(
+          id,
+          list.map((f) => ({
+            ...f,
+            weight: f.weight * UNTIED_CHANGE,
+            ...(f.ruleId === 'change.recent'
+              ? {
+                  reason: `${f.reason} (nothing ties it to this failure but its time: counts ${UNTIED_CHANGE})`,
+                }
+              : {}),
+            evidence: f.evidence.map((e) => ({ ...e, weight: e.weight * UNTIED_CHANGE })),
+          })),
+        );
   const changeById = new Map(facts.changes.map((c) => [c.change.id, c.change]));
   const out: Scored[] = [];
   for (const [service, s] of byService) {
@@ -142,6 +160,14 @@ function changeTotal(list: readonly Finding[]): number {
   }
   return linked + described;
 }
+
+/**
+ * Something ties the change to this failure: words it shares with it, a beginning at its onset, a
+ * version or identifier the failure states, an earlier diagnosis; or it edits a function the map
+ * lists for the service, which puts it in that code rather than beside it.
+ */
+const tiedToFailure = (list: readonly Finding[]): boolean =>
+  list.some((f) => (!f.describesChange && !f.untied) || f.ruleId === 'ev.change.mapped-function');
 
 const floor3 = (x: number) => Math.floor(x * 1000) / 1000;
 

@@ -45,6 +45,7 @@ export const changeRecency: RuleFamily = {
           evidence: [ev],
           changeId: c.id,
           function: fn,
+          ...(overlap ? {} : { untied: true }),
         });
       }
     }

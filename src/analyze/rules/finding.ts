@@ -17,6 +17,8 @@ export interface Finding {
    * ties it to this failure: several such descriptions of one change are one fact (rank.ts).
    */
   describesChange?: boolean;
+  /** A change.recent finding whose change shares no word with the failure: recency alone (rank.ts). */
+  untied?: boolean;
   /** A mapped function the evidence points at. */
   function?: string;
 }
