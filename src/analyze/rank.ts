@@ -6,9 +6,17 @@ import type { Adjustments } from './evidence.ts';
 import type { Facts } from './facts.ts';
 import type { Finding } from './rules/finding.ts';
 import { changeLabel } from './rules/change-recency.ts';
-import { disturbedBy, explainedBy, reportsOnly, startedBy, troubled } from './rules/log-errors.ts';
+import {
+  disturbedBy,
+  explainedBy,
+  reportsOnly,
+  reportsPeer,
+  startedBy,
+  troubled,
+} from './rules/log-errors.ts';
 import {
   BLAME_MIN,
+  LOST_PEER_CHANGE,
   NATS_PER_POINT,
   OFF_TRAIL_CHANGE,
   REPORTER_CHANGE,
@@ -37,6 +45,7 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
   for (const c of facts.candidates) byService.set(c.service, { base: 0, findings: [], changes: new Map() });
   // The failing service's own change records weigh less unless one edited its code (weights.ts).
   const ownRecordsOnly = reportsOnly(facts, facts.failing);
+  const aboutPeer = reportsPeer(facts, facts.failing);
   for (const f of findings) {
     const s = byService.get(f.service);
     if (!s) continue;
@@ -44,9 +53,13 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
     const own = changed && f.service === facts.failing && ownRecordsOnly;
     const elsewhere = changed && troubledOffTrail(facts, f.service);
     const k =
-      (adjustments.rules?.[f.ruleId] ?? 1) * (own ? REPORTER_CHANGE : 1) * (elsewhere ? OFF_TRAIL_CHANGE : 1);
+      (adjustments.rules?.[f.ruleId] ?? 1) *
+      (own ? REPORTER_CHANGE * (aboutPeer ? LOST_PEER_CHANGE : 1) : 1) *
+      (elsewhere ? OFF_TRAIL_CHANGE : 1);
     const note = own
-      ? ` (the failing service's own change record: counts ${REPORTER_CHANGE})`
+      ? aboutPeer
+        ? ` (the failing service's own change record, and its lines are about a peer: counts ${REPORTER_CHANGE * LOST_PEER_CHANGE})`
+        : ` (the failing service's own change record: counts ${REPORTER_CHANGE})`
       : elsewhere
         ? ` (its own anomalies are off the failure's trail, so its change shows elsewhere: counts ${OFF_TRAIL_CHANGE})`
         : '';

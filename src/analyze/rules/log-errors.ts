@@ -205,6 +205,22 @@ export const editedOwnCode = (facts: Facts, service: string) =>
 export const reportsOnly = (facts: Facts, service: string) =>
   service === facts.failing && !editedOwnCode(facts, service);
 
+/**
+ * The failing service, its own code unchanged, says among its new lines that it lost a peer, or
+ * names another candidate ("cannot import name 'Evnex' from 'evnex'", hardbyte/ha-evnex#17): it is
+ * telling about that one, and its other errors follow.
+ */
+export function reportsPeer(facts: Facts, service: string): boolean {
+  if (!reportsOnly(facts, service)) return false;
+  const names = (text: string) =>
+    namesIn(text, mapNameIndex(facts.graph), NO_COMMON_NAMES).some(
+      (s) => s !== service && facts.candidate.has(s),
+    );
+  return (facts.patterns.get(service) ?? []).some(
+    (p) => p.novelty !== 'chronic' && (p.lostContact || names(p.example)),
+  );
+}
+
 /** logs.errors: warn/error/fatal lines and events of each candidate in the window, new ones counting most. */
 export const logErrors: RuleFamily = {
   id: 'logs.errors',
@@ -229,15 +245,7 @@ export const logErrors: RuleFamily = {
         });
       }
       const reporter = reportsOnly(facts, service);
-      // A reporter that says it lost a peer is telling about the peer; its other errors follow.
-      // So is one whose new lines name another candidate ("cannot import name 'Evnex' from 'evnex'",
-      // hardbyte/ha-evnex#17): what it says is about that one.
-      const names = (text: string) =>
-        namesIn(text, mapNameIndex(facts.graph), NO_COMMON_NAMES).some(
-          (s) => s !== service && facts.candidate.has(s),
-        );
-      const lostPeer =
-        reporter && patterns.some((p) => p.novelty !== 'chronic' && (p.lostContact || names(p.example)));
+      const lostPeer = reportsPeer(facts, service);
       const weight =
         Math.min(LOG_WEIGHT_CAP, total) * (reporter ? REPORTER : 1) * (lostPeer ? LOST_PEER_REPORTER : 1);
       const errors = patterns.filter((p) => levelRank[p.level] >= levelRank.error && p.novelty !== 'chronic');

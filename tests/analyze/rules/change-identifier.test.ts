@@ -156,3 +156,48 @@ services:
     expect(reasons(tied)).not.toContain('nothing ties it');
   });
 });
+
+describe("the failing service's own change when its lines are about a peer", () => {
+  const site = graphOf(`
+services:
+  twcmanager:
+    depends_on: [rs485_link]
+  rs485_link:
+    description: RS485 pair from the Pi to the Gen2 wall connector
+`);
+  const failure = (message: string) =>
+    run({
+      graph: site,
+      event: trigger({
+        service: 'twcmanager',
+        eventType: 'CHARGER_LOST',
+        errorCode: 'NoHeartbeat',
+        correlationId: null,
+      }),
+      windowMs: 30 * MIN,
+      logs: [log('twcmanager', 'error', message, 600), log('twcmanager', 'error', message, 300)],
+      changes: [
+        change({
+          id: 'twc-cfg',
+          service: 'twcmanager',
+          kind: 'config',
+          summary: 'slave heartbeat timeout 30 s -> 10 s',
+          agoMs: 60 * MIN,
+        }),
+      ],
+    });
+  const reasons = (r: ReturnType<typeof run>) =>
+    r.hypotheses.find((h) => h.service === 'twcmanager')?.reasons.join('\n') ?? '';
+
+  test('counts half again: it is telling about the peer it lost', () => {
+    const lost = failure('no heartbeat from slave TWC 0x7a2f for 30 s: rs485_link not responding');
+    const own = failure('slave TWC 0x7a2f heartbeat parse error: unexpected frame length 14');
+    expect(reasons(lost)).toContain(
+      "the failing service's own change record, and its lines are about a peer: counts 0.35",
+    );
+    expect(reasons(own)).toContain("the failing service's own change record: counts 0.7");
+    const peer = (r: ReturnType<typeof run>) =>
+      r.hypotheses.find((h) => h.service === 'rs485_link')?.confidence ?? 0;
+    expect(peer(lost)).toBeGreaterThan(peer(own));
+  });
+});
