@@ -32,6 +32,7 @@ const signals = [
   'change.recent',
   'change.version',
   'change.immediate',
+  'change.identifier',
   'cascade.cited',
   'logs.silent',
   'logs.code-origin',
