@@ -1684,7 +1684,7 @@ services:
     description: Hypervolt cloud (api.hypervolt.co.uk REST and wss)
   ha_core: {}
 `);
-  const withStatus = (status: number) =>
+  const saying = (message: string) =>
     run({
       graph: home,
       event: trigger({
@@ -1692,16 +1692,10 @@ services:
         eventType: 'CHARGER_UNREACHABLE',
         errorCode: 'NoUpdates',
       }),
-      logs: [
-        log(
-          'hypervolt_integration',
-          'error',
-          `Update_state_from_schedule, error from API, status: ${status}`,
-          90,
-          true,
-        ),
-      ],
+      logs: [log('hypervolt_integration', 'error', message, 90, true)],
     });
+  const withStatus = (status: number) =>
+    saying(`Update_state_from_schedule, error from API, status: ${status}`);
   const ruled = (r: ReturnType<typeof run>) =>
     r.hypotheses
       .find((h) => h.service === 'hypervolt_cloud')
@@ -1717,24 +1711,9 @@ services:
   });
 
   test("in pyeasee's words too: 'Server failure(504: https://...)' (nordicopen/easee_hass#191)", () => {
-    const r = run({
-      graph: home,
-      event: trigger({
-        service: 'hypervolt_integration',
-        eventType: 'CHARGER_UNREACHABLE',
-        errorCode: 'NoUpdates',
-      }),
-      logs: [
-        log(
-          'hypervolt_integration',
-          'error',
-          'Server failure(504: https://api.hypervolt.co.uk/charger/by-id/4711/schedule)',
-          90,
-          true,
-        ),
-      ],
-    });
-    expect(ruled(r)).toBe(true);
+    expect(
+      ruled(saying('Server failure(504: https://api.hypervolt.co.uk/charger/by-id/4711/schedule)')),
+    ).toBe(true);
   });
 });
 

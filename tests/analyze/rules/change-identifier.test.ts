@@ -105,41 +105,33 @@ describe('identifiers', () => {
 });
 
 // u-12's shape (TWCManager#453): the failing service had a config edit an hour before, while its
-// own errors say a peer stopped answering; nothing in the edit speaks of that.
-describe('a change that nothing ties to the failure', () => {
-  const site = graphOf(`
+// own errors say a peer stopped answering.
+const site = graphOf(`
 services:
   twcmanager:
     depends_on: [rs485_link]
   rs485_link:
     description: RS485 pair from the Pi to the Gen2 wall connector
 `);
+const twcFailure = (message: string, summary: string) =>
+  run({
+    graph: site,
+    event: trigger({
+      service: 'twcmanager',
+      eventType: 'CHARGER_LOST',
+      errorCode: 'NoHeartbeat',
+      correlationId: null,
+    }),
+    windowMs: 30 * MIN,
+    logs: [log('twcmanager', 'error', message, 600), log('twcmanager', 'error', message, 300)],
+    changes: [change({ id: 'twc-cfg', service: 'twcmanager', kind: 'config', summary, agoMs: 60 * MIN })],
+  });
+const twcReasons = (r: ReturnType<typeof run>) =>
+  r.hypotheses.find((h) => h.service === 'twcmanager')?.reasons.join('\n') ?? '';
+
+describe('a change that nothing ties to the failure', () => {
   const failure = (summary: string) =>
-    run({
-      graph: site,
-      event: trigger({
-        service: 'twcmanager',
-        eventType: 'CHARGER_LOST',
-        errorCode: 'NoHeartbeat',
-        correlationId: null,
-      }),
-      windowMs: 30 * MIN,
-      logs: [
-        log(
-          'twcmanager',
-          'error',
-          'rs485_link: no heartbeat from slave TWC 0x7a2f for 30 s, bad checksum x12',
-          600,
-        ),
-        log(
-          'twcmanager',
-          'error',
-          'rs485_link: no heartbeat from slave TWC 0x7a2f for 30 s, bad checksum x12',
-          300,
-        ),
-      ],
-      changes: [change({ id: 'twc-cfg', service: 'twcmanager', kind: 'config', summary, agoMs: 60 * MIN })],
-    });
+    twcFailure('rs485_link: no heartbeat from slave TWC 0x7a2f for 30 s, bad checksum x12', summary);
 
   test('counts less than one that shares the failure’s words', () => {
     const untied = failure('web UI: dark theme, 24 h clock');
@@ -150,44 +142,14 @@ services:
         ?.evidence.filter((e) => e.changeId === 'twc-cfg')
         .reduce((s, e) => s + e.weight, 0) ?? 0;
     expect(weight(untied)).toBeLessThan(weight(tied) * 0.75);
-    const reasons = (r: ReturnType<typeof run>) =>
-      r.hypotheses.find((h) => h.service === 'twcmanager')?.reasons.join('\n') ?? '';
-    expect(reasons(untied)).toContain('nothing ties it to this failure but its time');
-    expect(reasons(tied)).not.toContain('nothing ties it');
+    expect(twcReasons(untied)).toContain('nothing ties it to this failure but its time');
+    expect(twcReasons(tied)).not.toContain('nothing ties it');
   });
 });
 
 describe("the failing service's own change when its lines are about a peer", () => {
-  const site = graphOf(`
-services:
-  twcmanager:
-    depends_on: [rs485_link]
-  rs485_link:
-    description: RS485 pair from the Pi to the Gen2 wall connector
-`);
-  const failure = (message: string) =>
-    run({
-      graph: site,
-      event: trigger({
-        service: 'twcmanager',
-        eventType: 'CHARGER_LOST',
-        errorCode: 'NoHeartbeat',
-        correlationId: null,
-      }),
-      windowMs: 30 * MIN,
-      logs: [log('twcmanager', 'error', message, 600), log('twcmanager', 'error', message, 300)],
-      changes: [
-        change({
-          id: 'twc-cfg',
-          service: 'twcmanager',
-          kind: 'config',
-          summary: 'slave heartbeat timeout 30 s -> 10 s',
-          agoMs: 60 * MIN,
-        }),
-      ],
-    });
-  const reasons = (r: ReturnType<typeof run>) =>
-    r.hypotheses.find((h) => h.service === 'twcmanager')?.reasons.join('\n') ?? '';
+  const failure = (message: string) => twcFailure(message, 'slave heartbeat timeout 30 s -> 10 s');
+  const reasons = twcReasons;
 
   test('counts half again: it is telling about the peer it lost', () => {
     const lost = failure('no heartbeat from slave TWC 0x7a2f for 30 s: rs485_link not responding');
