@@ -46,18 +46,25 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
   // The failing service's own change records weigh less unless one edited its code (weights.ts).
   const ownRecordsOnly = reportsOnly(facts, facts.failing);
   const aboutPeer = reportsPeer(facts, facts.failing);
+  // ... except a change the failure began right after: a client regression loses its server too.
+  const began = new Set(
+    findings
+      .filter((f) => f.ruleId === 'change.immediate' && f.service === facts.failing)
+      .map((f) => f.changeId),
+  );
   for (const f of findings) {
     const s = byService.get(f.service);
     if (!s) continue;
     const changed = f.changeId !== undefined;
     const own = changed && f.service === facts.failing && ownRecordsOnly;
+    const peerOnly = own && aboutPeer && !began.has(f.changeId);
     const elsewhere = changed && troubledOffTrail(facts, f.service);
     const k =
       (adjustments.rules?.[f.ruleId] ?? 1) *
-      (own ? REPORTER_CHANGE * (aboutPeer ? LOST_PEER_CHANGE : 1) : 1) *
+      (own ? REPORTER_CHANGE * (peerOnly ? LOST_PEER_CHANGE : 1) : 1) *
       (elsewhere ? OFF_TRAIL_CHANGE : 1);
     const note = own
-      ? aboutPeer
+      ? peerOnly
         ? ` (the failing service's own change record, and its lines are about a peer: counts ${REPORTER_CHANGE * LOST_PEER_CHANGE})`
         : ` (the failing service's own change record: counts ${REPORTER_CHANGE})`
       : elsewhere

@@ -113,7 +113,7 @@ services:
   rs485_link:
     description: RS485 pair from the Pi to the Gen2 wall connector
 `);
-const twcFailure = (message: string, summary: string) =>
+const twcFailure = (message: string, summary: string, changedAgoMs = 60 * MIN) =>
   run({
     graph: site,
     event: trigger({
@@ -124,7 +124,7 @@ const twcFailure = (message: string, summary: string) =>
     }),
     windowMs: 30 * MIN,
     logs: [log('twcmanager', 'error', message, 600), log('twcmanager', 'error', message, 300)],
-    changes: [change({ id: 'twc-cfg', service: 'twcmanager', kind: 'config', summary, agoMs: 60 * MIN })],
+    changes: [change({ id: 'twc-cfg', service: 'twcmanager', kind: 'config', summary, agoMs: changedAgoMs })],
   });
 const twcReasons = (r: ReturnType<typeof run>) =>
   r.hypotheses.find((h) => h.service === 'twcmanager')?.reasons.join('\n') ?? '';
@@ -161,5 +161,15 @@ describe("the failing service's own change when its lines are about a peer", () 
     const peer = (r: ReturnType<typeof run>) =>
       r.hypotheses.find((h) => h.service === 'rs485_link')?.confidence ?? 0;
     expect(peer(lost)).toBeGreaterThan(peer(own));
+  });
+
+  test('not when the failure began right after it: a client regression loses its server too', () => {
+    const r = twcFailure(
+      'no heartbeat from slave TWC 0x7a2f for 30 s: rs485_link not responding',
+      'slave heartbeat timeout 30 s -> 10 s',
+      10 * MIN + 30_000,
+    );
+    expect(twcReasons(r)).toContain("the failing service's own change record: counts 0.7");
+    expect(twcReasons(r)).not.toContain('about a peer');
   });
 });
