@@ -85,8 +85,15 @@ export function span(ms: number): string {
 
 export { fingerprint } from '../core/fingerprint.ts';
 
-/** Version numbers in a text ("1.8.32", "v2.0.1"): dotted digits, two to four parts. */
-export const versionsIn = (text: string): string[] => text.match(/\b\d+(?:\.\d+){1,3}\b/g) ?? [];
+/**
+ * Version numbers in a text ("1.8.32", "v2.0.1"): dotted digits, two to four parts. A station's
+ * LAN addresses (RFC 1918 private ranges, link-local, loopback) are no versions: "host
+ * 192.168.20.31 added" installs nothing the trigger's "192.168.20.31" could name.
+ */
+export const versionsIn = (text: string): string[] =>
+  (text.match(/\b\d+(?:\.\d+){1,3}\b/g) ?? []).filter((v) => !privateAddress.test(v));
+
+const privateAddress = /^(10\.\d+|172\.(1[6-9]|2\d|3[01])|192\.168|169\.254|127\.\d+)\.\d+\.\d+$/;
 
 /**
  * A line without its leading logger tag ("[homeassistant.components.automation.cheap_hours] ...",

@@ -6,7 +6,7 @@ import {
   rateAround,
   splitDiff,
 } from '../../src/analyze/changes.ts';
-import { messagePattern, span, words } from '../../src/analyze/text.ts';
+import { messagePattern, span, versionsIn, words } from '../../src/analyze/text.ts';
 import { isVague } from '../../src/analyze/vocabulary.ts';
 import { parseSystemMap } from '../../src/map/system-map.ts';
 
@@ -61,6 +61,18 @@ describe('text helpers', () => {
     expect(span(40 * 60_000)).toBe('40 min');
     expect(span(5 * 3_600_000)).toBe('5 h');
     expect(span(3 * 86_400_000)).toBe('3 d');
+  });
+});
+
+describe('versions', () => {
+  test("a station's LAN address is no version (home-assistant/core#131369's KEBA at 192.168.20.31)", () => {
+    expect(versionsIn('keba: host 192.168.20.31 added; firmware 3.10.57 -> 3.10.61, HA 2024.11.3')).toEqual([
+      '3.10.57',
+      '3.10.61',
+      '2024.11.3',
+    ]);
+    expect(versionsIn('go-e 10.0.0.1 and 172.20.1.4, 169.254.3.3, 127.0.0.1')).toEqual([]);
+    expect(versionsIn('libopen-ocpp 1.6.0.1 and 2.3.1.2')).toEqual(['1.6.0.1', '2.3.1.2']);
   });
 });
 
