@@ -59,10 +59,11 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
     const own = changed && f.service === facts.failing && ownRecordsOnly;
     const peerOnly = own && aboutPeer && !began.has(f.changeId);
     const elsewhere = changed && troubledOffTrail(facts, f.service);
-    const k =
-      (adjustments.rules?.[f.ruleId] ?? 1) *
-      (own ? REPORTER_CHANGE * (peerOnly ? LOST_PEER_CHANGE : 1) : 1) *
-      (elsewhere ? OFF_TRAIL_CHANGE : 1);
+    // What the engine's own structure discounts shows in the evidence; a learnt multiplier does not
+    // (learning reads the evidence of stored reports, and would count itself twice).
+    const learnt = adjustments.rules?.[f.ruleId] ?? 1;
+    const structural =
+      (own ? REPORTER_CHANGE * (peerOnly ? LOST_PEER_CHANGE : 1) : 1) * (elsewhere ? OFF_TRAIL_CHANGE : 1);
     const note = own
       ? peerOnly
         ? ` (the failing service's own change record, and its lines are about a peer: counts ${REPORTER_CHANGE * LOST_PEER_CHANGE})`
@@ -71,7 +72,9 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
         ? ` (its own anomalies are off the failure's trail, so its change shows elsewhere: counts ${OFF_TRAIL_CHANGE})`
         : '';
     const adj =
-      k === 1 ? f : { ...f, weight: f.weight * k, ...(note ? { reason: `${f.reason}${note}` } : {}) };
+      learnt === 1 && structural === 1
+        ? f
+        : { ...scaled(f, structural, `${f.reason}${note}`), weight: f.weight * structural * learnt };
     if (adj.changeId) s.changes.set(adj.changeId, [...(s.changes.get(adj.changeId) ?? []), adj]);
     else {
       s.base += adj.weight;
@@ -114,16 +117,15 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
       if (!tiedToFailure(list))
         s.changes.set(
           id,
-          list.map((f) => ({
-            ...f,
-            weight: f.weight * UNTIED_CHANGE,
-            ...(f.ruleId === 'change.recent'
-              ? {
-                  reason: `${f.reason} (nothing ties it to this failure but its time: counts ${UNTIED_CHANGE})`,
-                }
-              : {}),
-            evidence: f.evidence.map((e) => ({ ...e, weight: e.weight * UNTIED_CHANGE })),
-          })),
+          list.map((f) =>
+            scaled(
+              f,
+              UNTIED_CHANGE,
+              f.ruleId === 'change.recent'
+                ? `${f.reason} (nothing ties it to this failure but its time: counts ${UNTIED_CHANGE})`
+                : f.reason,
+            ),
+          ),
         );
   const changeById = new Map(facts.changes.map((c) => [c.change.id, c.change]));
   const out: Scored[] = [];
@@ -156,6 +158,14 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
       (a.service < b.service ? -1 : a.service > b.service ? 1 : 0),
   );
 }
+
+/** A finding counted k times its weight: its evidence shows what it counted (the UI lists it, learning reads it). */
+const scaled = (f: Finding, k: number, reason: string): Finding => ({
+  ...f,
+  weight: f.weight * k,
+  reason,
+  evidence: f.evidence.map((e) => ({ ...e, weight: e.weight * k })),
+});
 
 /**
  * A candidate other than the failing one with new anomalies of its own, none of them on the
