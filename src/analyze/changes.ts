@@ -23,6 +23,8 @@ export interface ChangeFact {
    * Every rule finding about the change is scaled by it.
    */
   credibility: number;
+  /** The credibility apart from recency (docs-only, predated): for evidence that does not age. */
+  standing: number;
   /** Why the credibility is what it is, for the reasons. */
   notes: string[];
   added: string;
@@ -289,28 +291,29 @@ export function changeFacts(
     const next = beginnings.find((b) => b >= change.timestamp);
     const predated = beginnings.length > 0 && next === undefined;
     const began = next === undefined ? ageMs : next - change.timestamp;
-    let credibility = recency(began);
+    // What counts against the change apart from its age; credibility is its recency times this.
+    let standing = 1;
     const notes = [
       began < ageMs - 60_000
         ? `${span(began)} before the failure's lines began (${clockTime(next!)}), ${span(ageMs)} before the ${failure.eventType}`
         : `${span(ageMs)} before the ${failure.eventType}`,
     ];
     if (base.docsOnly) {
-      credibility *= DOCS_ONLY;
+      standing *= DOCS_ONLY;
       notes.push('touches only tests, docs, comments, formatting or the log level');
     }
     const rate = rateAround(failure.history, change.timestamp, eventTs, lookbackMs);
     const during = failure.sessionBegan !== undefined && change.timestamp > failure.sessionBegan;
     if (during) {
-      credibility *= PREDATES;
+      standing *= PREDATES;
       notes.push(
         `made while the failing session was already failing (since ${clockTime(failure.sessionBegan!)})`,
       );
     } else if (predated) {
-      credibility *= PREDATES;
+      standing *= PREDATES;
       notes.push(`the failure's lines had all begun before it (from ${clockTime(beginnings[0]!)})`);
     } else if (rate.before > 0 && !rate.jumped) {
-      credibility *= PREDATES;
+      standing *= PREDATES;
       notes.push(
         `the same ${failure.errorCode} already occurred ${rate.before} time(s) before it, at a similar rate`,
       );
@@ -323,7 +326,8 @@ export function changeFacts(
       ageMs,
       ...(next !== undefined ? { nextBeginning: next } : {}),
       docsOnly: base.docsOnly,
-      credibility,
+      credibility: recency(began) * standing,
+      standing,
       notes,
       added: base.added,
       removed: base.removed,

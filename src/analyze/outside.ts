@@ -4,7 +4,7 @@ import { reportsReply } from './replies.ts';
 import { reportsLostContact } from './silent-peer.ts';
 import type { SystemGraph } from '../map/graph.ts';
 import { changeBase } from './changes.ts';
-import { installedVersions } from './rules/change-version.ts';
+import { installedVersions, statedVersions } from './rules/change-version.ts';
 import { impliedCandidates } from './implied.ts';
 import type { EvidenceBundle, EvidenceLog, RecentDiagnosis } from './evidence.ts';
 import { nameKey, versionsIn } from './text.ts';
@@ -304,7 +304,7 @@ export function lookOutside(input: {
   // 2025.1.0" after Home Assistant Core 2024.12.5 -> 2025.1.0, then a plugin's sensors gone): the
   // failing station runs that release, whatever the map's edges say. A version of the failing
   // service's own is its own business (the details of a reporter state it).
-  const stated = new Set(versionsIn([event.message ?? '', ...Object.values(event.details)].join(' ')));
+  const stated = statedVersions(event);
   if (stated.size)
     for (const c of evidence.changes) {
       const s = c.service ? graph.resolve(c.service) : null;

@@ -117,3 +117,37 @@ export function run(
 }
 
 export const ranking = (r: ReturnType<typeof run>) => r.hypotheses.map((h) => h.service);
+
+/**
+ * A TWCManager on a Raspberry Pi talking RS485 to a Gen2 wall connector (TWCManager#453): the
+ * failing service logs `message` twice (10 and 5 min before) and had a config change of its own,
+ * or of `changedService`, `changedAgoMs` before.
+ */
+export const twcSite = graphOf(`
+services:
+  twcmanager:
+    depends_on: [rs485_link]
+  rs485_link:
+    description: RS485 pair from the Pi to the Gen2 wall connector
+`);
+
+export function twcFailure(
+  message: string,
+  summary: string,
+  { changedAgoMs = 60 * MIN, changedService = 'twcmanager' } = {},
+) {
+  return run({
+    graph: twcSite,
+    event: trigger({
+      service: 'twcmanager',
+      eventType: 'CHARGER_LOST',
+      errorCode: 'NoHeartbeat',
+      correlationId: null,
+    }),
+    windowMs: 30 * MIN,
+    logs: [log('twcmanager', 'error', message, 600), log('twcmanager', 'error', message, 300)],
+    changes: [
+      change({ id: 'twc-cfg', service: changedService, kind: 'config', summary, agoMs: changedAgoMs }),
+    ],
+  });
+}

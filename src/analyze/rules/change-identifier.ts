@@ -1,4 +1,3 @@
-import { recency } from '../changes.ts';
 import { changeLabel } from './change-recency.ts';
 import { reportsOnly } from './log-errors.ts';
 import type { Finding, RuleFamily } from './finding.ts';
@@ -18,8 +17,7 @@ export const changeIdentifier: RuleFamily = {
       if (cf.docsOnly) continue;
       const shared = [...cf.base.identifiers.keys()].filter((k) => facts.failureIdentifiers.has(k)).sort();
       if (!shared.length) continue;
-      const began = cf.nextBeginning !== undefined ? cf.nextBeginning - cf.change.timestamp : cf.ageMs;
-      const weight = IDENTIFIER_WEIGHT * (cf.credibility / recency(began));
+      const weight = IDENTIFIER_WEIGHT * cf.standing;
       const quoted = shared.slice(0, 3).map((k) => {
         const [own, said] = [cf.base.identifiers.get(k)!, facts.failureIdentifiers.get(k)!];
         return own === said ? `'${own}'` : `'${own}' ('${said}' in the failure)`;

@@ -13,6 +13,10 @@ export function installedVersions(summary: string): string[] {
   return versionsIn(arrow >= 0 ? line.slice(arrow) : line);
 }
 
+/** The versions a trigger states in its message and details ("after the V4.1.5 update", wifiFirmware: 4.1.5). */
+export const statedVersions = (e: { message: string | null; details: Record<string, string> }): Set<string> =>
+  new Set(versionsIn([e.message ?? '', ...Object.values(e.details)].join(' ')));
+
 /**
  * change.version: the trigger states the version a change just installed ("after the V4.1.5
  * update", details wifiFirmware: 4.1.5): the failing station runs that change's code, so the change
@@ -22,7 +26,7 @@ export const changeVersion: RuleFamily = {
   id: 'change.version',
   run(facts) {
     const e = facts.event;
-    const said = new Set(versionsIn([e.message ?? '', ...Object.values(e.details)].join(' ')));
+    const said = statedVersions(e);
     if (!said.size) return [];
     const out: Finding[] = [];
     for (const cf of facts.changes) {

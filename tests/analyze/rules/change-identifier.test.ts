@@ -1,6 +1,18 @@
 import { describe, expect, test } from 'bun:test';
 import { identifiers } from '../../../src/analyze/text.ts';
-import { change, chronic, DAY, graphOf, HOUR, log, MIN, ranking, run, trigger } from '../fixtures.ts';
+import {
+  change,
+  chronic,
+  DAY,
+  graphOf,
+  HOUR,
+  log,
+  MIN,
+  ranking,
+  run,
+  trigger,
+  twcFailure,
+} from '../fixtures.ts';
 
 // hesselonline/wallbox#15: "Unexpected error fetching wallbox data: 'status_description'" at every
 // poll after the myWallbox cloud stopped sending the field; Home Assistant had been updated since.
@@ -106,26 +118,6 @@ describe('identifiers', () => {
 
 // u-12's shape (TWCManager#453): the failing service had a config edit an hour before, while its
 // own errors say a peer stopped answering.
-const site = graphOf(`
-services:
-  twcmanager:
-    depends_on: [rs485_link]
-  rs485_link:
-    description: RS485 pair from the Pi to the Gen2 wall connector
-`);
-const twcFailure = (message: string, summary: string, changedAgoMs = 60 * MIN) =>
-  run({
-    graph: site,
-    event: trigger({
-      service: 'twcmanager',
-      eventType: 'CHARGER_LOST',
-      errorCode: 'NoHeartbeat',
-      correlationId: null,
-    }),
-    windowMs: 30 * MIN,
-    logs: [log('twcmanager', 'error', message, 600), log('twcmanager', 'error', message, 300)],
-    changes: [change({ id: 'twc-cfg', service: 'twcmanager', kind: 'config', summary, agoMs: changedAgoMs })],
-  });
 const twcReasons = (r: ReturnType<typeof run>) =>
   r.hypotheses.find((h) => h.service === 'twcmanager')?.reasons.join('\n') ?? '';
 
@@ -167,7 +159,7 @@ describe("the failing service's own change when its lines are about a peer", () 
     const r = twcFailure(
       'no heartbeat from slave TWC 0x7a2f for 30 s: rs485_link not responding',
       'slave heartbeat timeout 30 s -> 10 s',
-      10 * MIN + 30_000,
+      { changedAgoMs: 10 * MIN + 30_000 },
     );
     expect(twcReasons(r)).toContain("the failing service's own change record: counts 0.7");
     expect(twcReasons(r)).not.toContain('about a peer');
