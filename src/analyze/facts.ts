@@ -3,7 +3,7 @@ import { levelRank } from '../core/log-line.ts';
 import type { Candidate, SystemGraph } from '../map/graph.ts';
 import { type ChangeFact, changeFacts, sharedWords } from './changes.ts';
 import type { EvidenceBundle, EvidenceEvent, EvidenceLog, FailureHistory } from './evidence.ts';
-import { identifiers, nameKey, words } from './text.ts';
+import { IDENTIFIER_MIN, identifiers, nameKey, words } from './text.ts';
 import { type LinkedDiagnosis, lookOutside, type OutsideCandidate } from './outside.ts';
 import { type SilentPeer, silentPeers, spokeIn, voicelessOf } from './silent-peer.ts';
 import { CREDIBLE } from './weights.ts';
@@ -320,10 +320,12 @@ function failureIdentifiersOf(
   ).keys())
     out.delete(key);
   // Names of the station's parts (OpenEVSE in openevse_wifi, custom_components in an alias) are
-  // mentions, not identifiers: rules/mentions.ts reads them.
+  // mentions, not identifiers: rules/mentions.ts reads them. A short name ("HA", "EVSE") inside
+  // an identifier ("chargerPhases1p3p") does not make it one.
   const names = [...graph.services.values()].flatMap((n) => [n.name, ...n.aliases].map(nameKey));
   for (const key of [...out.keys()])
-    if (names.some((n) => n.includes(key) || key.includes(n))) out.delete(key);
+    if (names.some((n) => n.includes(key) || (n.length >= IDENTIFIER_MIN && key.includes(n))))
+      out.delete(key);
   return out;
 }
 

@@ -49,6 +49,9 @@ const COMPOUND =
 
 const HOST = /\b[a-z][a-z0-9]*:\/\/[^\s/'"]+|\b[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+(?:\.[A-Za-z0-9-]+)+/g;
 
+/** The shortest key an identifier may have. */
+export const IDENTIFIER_MIN = 6;
+
 /**
  * The compound identifiers of a text (status_description, statusDescription, dc_charger.py,
  * BootNotification), keyed by nameKey so the spellings meet: names a program gives its fields,
@@ -62,7 +65,7 @@ export function identifiers(text: string, limit = 20_000): Map<string, string> {
   const code = text.slice(0, limit).replace(HOST, ' ');
   for (const raw of code.match(COMPOUND) ?? []) {
     const key = nameKey(raw);
-    if (key.length < 6 || /^[0-9a-f]+$/.test(key) || /^v?\d/.test(key)) continue;
+    if (key.length < IDENTIFIER_MIN || /^[0-9a-f]+$/.test(key) || /^v?\d/.test(key)) continue;
     if (!out.has(key)) out.set(key, raw);
   }
   return out;

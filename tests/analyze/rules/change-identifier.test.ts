@@ -99,6 +99,61 @@ describe('a change that names what the error names', () => {
   });
 });
 
+// A short alias ("HA") inside an identifier ("chargerPhases1p3p") does not make it a name: the
+// identifier still ties evcc's release to the KeyError (home-assistant ha-evcc after evcc 0.132).
+describe('an identifier that contains a short alias', () => {
+  const evccHome = graphOf(`
+services:
+  evcc_intg:
+    aliases: [custom_components.evcc_intg]
+    depends_on: [evcc, ha_core]
+  evcc:
+    aliases: [evcc]
+  ha_core:
+    aliases: [homeassistant, HA]
+`);
+  const r = run({
+    graph: evccHome,
+    event: trigger({
+      service: 'evcc_intg',
+      eventType: 'INTEGRATION_SETUP_FAILED',
+      errorCode: 'KeyError',
+      correlationId: null,
+    }),
+    windowMs: 30 * MIN,
+    logs: Array.from({ length: 6 }, (_, i) =>
+      log(
+        'evcc_intg',
+        'error',
+        "Error setting up entry evcc for evcc_intg: KeyError: 'chargerPhases1p3p'",
+        25 * 60 - i * 120,
+      ),
+    ),
+    changes: [
+      change({
+        id: 'evcc-0.132.1',
+        service: 'evcc',
+        kind: 'deploy',
+        summary:
+          'evcc 0.132.0 -> 0.132.1: loadpoint state reports phasesConfigured, chargerPhases1p3p removed',
+        agoMs: 3 * DAY,
+      }),
+      change({
+        id: 'ha-core-2024.12.1',
+        service: 'ha_core',
+        kind: 'deploy',
+        summary: 'Home Assistant Core 2024.12.0 -> 2024.12.1',
+        agoMs: 20 * HOUR,
+      }),
+    ],
+  });
+
+  test('still ties the change that names it', () => {
+    expect(r.hypotheses[0]?.change).toMatchObject({ id: 'evcc-0.132.1' });
+    expect(r.hypotheses[0]?.reasons.join('\n')).toContain("names 'chargerPhases1p3p'");
+  });
+});
+
 describe('identifiers', () => {
   test('meet across spellings and leave out versions, hosts and short keys', () => {
     const keys = [
