@@ -772,7 +772,7 @@ services:
         message: 'emergency stop pressed',
       }),
       changes: [
-        // timeouts (interval), ocpp-config (MeterValueSampleInterval) and firmware-or-config all describe it
+        // timeouts (interval) and ocpp-config (MeterValueSampleInterval) both describe it
         change({
           id: 'cfg-mvsi-30',
           service: 'ocpp',
@@ -781,10 +781,11 @@ services:
           agoMs: 6 * HOUR,
         }),
         change({
-          id: 'cfg-unit-id',
+          // ... and this one only timeouts
+          id: 'cfg-modbus-timeout',
           service: 'powermeter',
           kind: 'config',
-          summary: 'Modbus unit id 1 -> 2',
+          summary: 'Modbus response timeout 500 ms -> 1000 ms',
           agoMs: 6 * HOUR,
         }),
       ],

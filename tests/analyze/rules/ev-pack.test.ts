@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { graphOf, log, MIN, run, trigger } from '../fixtures.ts';
+import { change, DAY, graphOf, HOUR, log, MIN, run, trigger } from '../fixtures.ts';
 
 // EVerest/everest-demo#99: the amd64 manager image emulated on an Apple-silicon Mac exits with
 // "Syscall pipe2() failed (Invalid argument), exiting" (everest-framework manager.cpp); the map
@@ -44,4 +44,47 @@ services:
       on(boot('Module ocpp (pid: 71) exited with status: 134. Terminating all modules.'), 'docker_host'),
     ).toBe(false);
   });
+});
+
+// Tinkerforge/warp-charger#3: a charge stops on a contactor check error the morning after the
+// owner raised evcc's minimum current; the charger's firmware was flashed two days earlier.
+describe('ev.change.firmware: a firmware flash is suspect for being one, a configuration push is not', () => {
+  const garage = graphOf(`
+services:
+  evse:
+    depends_on: [esp32_fw, evcc]
+  esp32_fw:
+    description: WARP ESP32 firmware
+  evcc:
+    description: evcc energy manager (PV surplus)
+`);
+  const r = run({
+    graph: garage,
+    event: trigger({ service: 'evse', eventType: 'CHARGING_INTERRUPTED', errorCode: 'ERROR_STATE_4' }),
+    windowMs: 15 * MIN,
+    logs: [log('evse', 'error', 'EVSE: contactor check failed, entering error state 4', 120)],
+    changes: [
+      change({
+        id: 'warp-fw-1.1.0',
+        service: 'esp32_fw',
+        kind: 'firmware',
+        summary: 'WARP firmware 1.0.9 -> 1.1.0',
+        agoMs: 2 * DAY,
+      }),
+      change({
+        id: 'evcc-mincurrent-8',
+        service: 'evcc',
+        kind: 'config',
+        summary: 'loadpoint mincurrent 6 A -> 8 A',
+        agoMs: 5 * HOUR,
+      }),
+    ],
+  });
+  const described = (service: string) =>
+    r.hypotheses
+      .find((h) => h.service === service)
+      ?.evidence.some((e) => e.ruleId === 'ev.change.firmware') ?? false;
+
+  test('the flash is described as one', () => expect(described('esp32_fw')).toBe(true));
+  test('the configuration push gets nothing for its kind', () => expect(described('evcc')).toBe(false));
 });
