@@ -111,10 +111,11 @@ export function score(facts: Facts, findings: Finding[], adjustments: Adjustment
       evidence: [{ kind: 'graph', text: reason, weight: -cut, explainedBy: cause ?? facts.failing }],
     });
   }
-  // A change that nothing ties to the failure counts UNTIED_CHANGE, and its reasons say so.
-  for (const s of byService.values())
+  // A change that nothing ties to the failure counts UNTIED_CHANGE, and its reasons say so. One on
+  // a service whose anomalies lead to the failure (the trail) is tied to it through them.
+  for (const [service, s] of byService)
     for (const [id, list] of s.changes)
-      if (!tiedToFailure(list))
+      if (!tiedToFailure(list) && !onTrail(facts, service))
         s.changes.set(
           id,
           list.map((f) =>
@@ -175,6 +176,10 @@ const scaled = (f: Finding, k: number, reason: string): Finding => ({
 function troubledOffTrail(facts: Facts, service: string): boolean {
   return service !== facts.failing && !facts.trail.parent.has(service) && troubled(facts, service);
 }
+
+/** A service other than the failing one whose anomaly the failure's trail runs through (trail.ts). */
+const onTrail = (facts: Facts, service: string): boolean =>
+  service !== facts.failing && facts.trail.parent.has(service);
 
 /**
  * What a change's findings add up to: evidence that ties it to the failure adds, while what only

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import type { PatternHistory } from '../../src/analyze/evidence.ts';
 import { messagePattern } from '../../src/analyze/text.ts';
+import { UNTIED_CHANGE } from '../../src/analyze/weights.ts';
 import { change, chronic, DAY, graphOf, HOUR, log, MIN, run, T, trigger } from './fixtures.ts';
 
 /** A charger's OCPP client and the CSMS it talks to (another machine, another clock). */
@@ -876,12 +877,12 @@ describe('a change to a service the map does not know', () => {
     const conf = (s: string) => r.hypotheses.find((h) => h.service === s)?.confidence ?? 0;
     expect(conf('backup-agent')).toBeGreaterThan(0);
     expect(conf('ocpp')).toBeGreaterThan(conf('backup-agent'));
-    // 1.5 points x credibility 1 / (1 + 2 h / 1 day), halved, and x 0.7 since nothing but its time
-    // ties a backup agent's update to an OCPP disconnect.
+    // 1.5 points x credibility 1 / (1 + 2 h / 1 day), halved, and x UNTIED_CHANGE since nothing but
+    // its time ties a backup agent's update to an OCPP disconnect.
     const points = r.hypotheses
       .find((h) => h.service === 'backup-agent')
       ?.evidence.find((e) => e.ruleId === 'change.recent')?.weight;
-    expect(points).toBeCloseTo((0.5 * 1.5 * 0.7) / (1 + 2 / 24), 2);
+    expect(points).toBeCloseTo((0.5 * 1.5 * UNTIED_CHANGE) / (1 + 2 / 24), 2);
   });
 });
 
@@ -1314,7 +1315,7 @@ services:
         id: 'deploy-csms-4.2',
         service: 'csms',
         kind: 'deploy',
-        summary: 'CSMS 4.2 rollout',
+        summary: 'CSMS 4.2 rollout (OCPP endpoint)',
         agoMs: 2 * HOUR,
       }),
     ],

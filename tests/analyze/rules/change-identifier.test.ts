@@ -194,6 +194,44 @@ describe('a change that nothing ties to the failure', () => {
   });
 });
 
+// A modem's APN switch shares no word with the OCPP disconnect it causes, but the modem failed
+// first and its anomalies lead to the failure: the trail ties the change to it.
+describe("a change on the service the failure's trail starts at", () => {
+  const site = graphOf(`
+services:
+  ocpp:
+    depends_on: [lte_modem]
+  lte_modem:
+    aliases: [wwan0]
+  display: {}
+`);
+  const r = run({
+    graph: site,
+    event: trigger({ service: 'ocpp', eventType: 'OCPP_DISCONNECT', errorCode: 'ConnectionLost' }),
+    windowMs: 15 * MIN,
+    logs: [
+      log('lte_modem', 'error', 'wwan0: PDP context activation failed, cause 33', 300),
+      log('ocpp', 'error', 'Websocket connection to wss://csms.example.org/ocpp failed: timeout', 240),
+    ],
+    changes: [
+      change({
+        id: 'apn-switch',
+        service: 'lte_modem',
+        kind: 'config',
+        summary: 'APN internet.m2m -> iot.fleet',
+        agoMs: 3 * HOUR,
+      }),
+    ],
+  });
+
+  test('is not discounted as tied by time alone', () => {
+    const modem = r.hypotheses.find((h) => h.service === 'lte_modem');
+    expect(r.hypotheses[0]?.service).toBe('lte_modem');
+    expect(modem?.change).toMatchObject({ id: 'apn-switch' });
+    expect(modem?.reasons.join('\n')).not.toContain('nothing ties it');
+  });
+});
+
 describe("the failing service's own change when its lines are about a peer", () => {
   const failure = (message: string) => twcFailure(message, 'slave heartbeat timeout 30 s -> 10 s');
   const reasons = twcReasons;
