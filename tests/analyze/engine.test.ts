@@ -146,12 +146,12 @@ describe('ranking', () => {
   });
 
   test('a vague error naming nothing counts less than a specific one', () => {
-    // Same level, same moment: bsp's "Command failed: Timeout" says only that something failed;
+    // Same level, same moment: bsp's "Command failed: unknown error" says only that something failed;
     // the IMD's line names the device and the condition.
     const r = run({
       event: trigger({ eventType: 'CABLE_CHECK_FAULT', errorCode: 'MREC11CableCheckFault' }),
       logs: [
-        log('bsp', 'error', 'Command failed: Timeout', 30),
+        log('bsp', 'error', 'Command failed: unknown error', 30),
         log('imd', 'error', 'Bender isoCHA425HV: self test result out of range (820 kOhm)', 30),
       ],
     });

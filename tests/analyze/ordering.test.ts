@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import type { PatternHistory } from '../../src/analyze/evidence.ts';
 import { messagePattern } from '../../src/analyze/text.ts';
-import { UNTIED_CHANGE } from '../../src/analyze/weights.ts';
+import { RELAY, UNTIED_CHANGE } from '../../src/analyze/weights.ts';
 import { change, chronic, DAY, graphOf, HOUR, log, MIN, run, T, trigger } from './fixtures.ts';
 
 /** A charger's OCPP client and the CSMS it talks to (another machine, another clock). */
@@ -2269,5 +2269,52 @@ services:
 
   test('names the speaker, not a service the line is about', () => {
     expect(rulesOf(r, 'home_assistant')).not.toContain('logs.mention');
+  });
+});
+
+// fresh-10 q-11's shape (home-assistant/core, Tibber): the Tibber API answers 504, the Tibber
+// integration between it and EV Smart Charging logs every failed fetch, then the price sensor goes.
+describe('a candidate whose every new line is about a dependency it lost', () => {
+  const home = graphOf(`
+services:
+  ev_smart_charging:
+    depends_on: [tibber]
+  tibber:
+    aliases: [homeassistant.components.tibber]
+    depends_on: [tibber_api]
+  tibber_api:
+    aliases: [api.tibber.com]
+`);
+  const fetch = (s: number) =>
+    log(
+      'tibber',
+      'error',
+      '[tibber] Fatal error interacting with Tibber API, HTTP status: 504. API error: UNKNOWN / Unexpected content type: text/html',
+      s,
+    );
+  const r = run({
+    graph: home,
+    event: trigger({
+      service: 'ev_smart_charging',
+      eventType: 'CHARGE_PLAN_MISSING',
+      errorCode: 'PriceSensorUnavailable',
+      correlationId: null,
+    }),
+    windowMs: 30 * MIN,
+    logs: [
+      fetch(900),
+      fetch(600),
+      fetch(300),
+      log('ev_smart_charging', 'warn', 'Price sensor sensor.electricity_price_hjem is unavailable', 280),
+    ],
+  });
+
+  test('relays it: its lines count less, and it did not fail first for noticing', () => {
+    const integration = r.hypotheses.find((h) => h.service === 'tibber');
+    expect(integration?.reasons.join('\n')).toContain(
+      `its new lines are about tibber_api, which it depends on: they count ${RELAY}`,
+    );
+    expect(integration?.evidence.some((e) => e.ruleId === 'logs.onset')).toBe(false);
+    expect(r.hypotheses[0]?.service).toBe('tibber_api');
   });
 });

@@ -15,6 +15,7 @@ import {
   LEVEL_WEIGHT,
   LOG_WEIGHT_CAP,
   LOST_PEER_REPORTER,
+  RELAY,
   NOVELTY_WEIGHT,
   OTHER_SESSION,
   REPORTER,
@@ -221,6 +222,33 @@ export function reportsPeer(facts: Facts, service: string): boolean {
   );
 }
 
+/**
+ * Another candidate, its own code unchanged, whose every new warning reports losing one of its
+ * dependencies or names one: it relays that dependency's trouble (weights.ts RELAY). The
+ * dependency its lines are about, or null.
+ */
+export function relaysFor(facts: Facts, service: string): string | null {
+  if (service === facts.failing || editedOwnCode(facts, service) || !facts.graph.services.has(service))
+    return null;
+  const deps = new Set(
+    facts.graph
+      .candidates(service)
+      .filter((c) => c.distance > 0 && facts.candidate.has(c.service))
+      .map((c) => c.service),
+  );
+  if (!deps.size) return null;
+  const fresh = (facts.patterns.get(service) ?? []).filter(
+    (p) => p.novelty !== 'chronic' && levelRank[p.level] >= levelRank.warn,
+  );
+  let about: string | null = null;
+  for (const p of fresh) {
+    const named = namesIn(p.example, mapNameIndex(facts.graph), NO_COMMON_NAMES).find((s) => deps.has(s));
+    if (!named && !p.lostContact) return null;
+    about ??= named ?? null;
+  }
+  return fresh.length ? (about ?? 'a dependency') : null;
+}
+
 /** logs.errors: warn/error/fatal lines and events of each candidate in the window, new ones counting most. */
 export const logErrors: RuleFamily = {
   id: 'logs.errors',
@@ -246,8 +274,12 @@ export const logErrors: RuleFamily = {
       }
       const reporter = reportsOnly(facts, service);
       const lostPeer = reportsPeer(facts, service);
+      const relay = relaysFor(facts, service);
       const weight =
-        Math.min(LOG_WEIGHT_CAP, total) * (reporter ? REPORTER : 1) * (lostPeer ? LOST_PEER_REPORTER : 1);
+        Math.min(LOG_WEIGHT_CAP, total) *
+        (reporter ? REPORTER : 1) *
+        (lostPeer ? LOST_PEER_REPORTER : 1) *
+        (relay ? RELAY : 1);
       const errors = patterns.filter((p) => levelRank[p.level] >= levelRank.error && p.novelty !== 'chronic');
       const n = errors.reduce((s, p) => s + p.count, 0);
       const first = errors[0] ?? patterns[0]!;
@@ -261,7 +293,9 @@ export const logErrors: RuleFamily = {
         ? `${reason} (it reported the failure and lost or named a peer, so its own lines count a quarter)`
         : reporter
           ? `${reason} (it reported the failure, so its own lines count half)`
-          : reason;
+          : relay
+            ? `${reason} (its new lines are about ${relay}, which it depends on: they count ${RELAY})`
+            : reason;
       // Evidence weights add up to what the finding contributes after the cap.
       const k = total > 0 ? weight / total : 0;
       for (const e of evidence) e.weight *= k;

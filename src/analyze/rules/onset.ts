@@ -2,7 +2,7 @@ import { clockTime, span } from '../text.ts';
 import type { RuleFamily } from './finding.ts';
 import type { ChangeFact } from '../changes.ts';
 import { changeLabel } from './change-recency.ts';
-import { disturbedBy, editedOwnCode, startedBy } from './log-errors.ts';
+import { disturbedBy, editedOwnCode, relaysFor, startedBy } from './log-errors.ts';
 import { CLOCK_SKEW_MS, ONSET_WEIGHT } from '../weights.ts';
 
 /**
@@ -38,7 +38,7 @@ export const onset: RuleFamily = {
       const said = (facts.patterns.get(service) ?? []).filter((p) => p.firstTs === ts);
       return said.length > 0 && said.every((p) => p.lostContact) && !editedOwnCode(facts, service);
     };
-    starts = starts.filter((s) => !onlyLostContact(s));
+    starts = starts.filter((s) => !onlyLostContact(s) && !relaysFor(facts, s));
     // A trail that starts in a dependency whose trouble began with the failing service's own change
     // (rules/log-errors.ts disturbedBy) starts with that change: the failing service was first.
     const disturbed = new Map(

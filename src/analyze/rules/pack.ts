@@ -5,7 +5,7 @@ import { compileRule, mergeRules, type Rule, type RuleSet } from './schema.ts';
  * Version of the structural signals and their weights (src/analyze/rules/*.ts). Bump it whenever a
  * weight or a signal changes, so reports name the model that ranked them.
  */
-export const ENGINE_VERSION = 'engine-15';
+export const ENGINE_VERSION = 'engine-16';
 
 // Parsed and validated at build time (pack-data.ts is a macro); only the regexes are compiled here.
 const pack = builtInPack();
