@@ -5,8 +5,8 @@ import type { ChangeFact } from '../changes.ts';
 import type { Facts, Novelty } from '../facts.ts';
 import { clockTime } from '../text.ts';
 import { changeLabel } from './change-recency.ts';
-import { reportsOnly } from './log-errors.ts';
-import { REPORTER } from '../weights.ts';
+import { relaysFor, reportsOnly } from './log-errors.ts';
+import { RELAY, REPORTER } from '../weights.ts';
 import type { Finding } from './finding.ts';
 import type { Rule } from './schema.ts';
 
@@ -179,13 +179,19 @@ export function runRule(facts: Facts, rule: Rule, outsidePool?: readonly string[
     if (!spec.when.change) {
       // A rule read from the failing service's own lines says what its errors say: a service that
       // reports a failure logs about it whatever the root is (weights.ts REPORTER).
+      // So does one read from a relay's lines: they are about the dependency it lost (RELAY).
       const own = logCond?.from === 'target' && reportsOnly(facts, service);
-      const w = own ? rule.weight * REPORTER : rule.weight;
+      const relayed = logCond?.from === 'target' && !own ? relaysFor(facts, service) : null;
+      const w = rule.weight * (own ? REPORTER : relayed ? RELAY : 1);
       out.push({
         ruleId: rule.id,
         service,
         weight: w,
-        reason: own ? `${reason} (in the failing service's own lines: counts ${REPORTER})` : reason,
+        reason: own
+          ? `${reason} (in the failing service's own lines: counts ${REPORTER})`
+          : relayed
+            ? `${reason} (in lines about ${relayed}, which it depends on: counts ${RELAY})`
+            : reason,
         evidence: base.map((ev) => ({ ...ev, weight: ev.weight ? w : 0 })),
       });
       continue;

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test';
+import { RELAY } from '../../../src/analyze/weights.ts';
 import { change, DAY, graphOf, HOUR, log, MIN, run, trigger } from '../fixtures.ts';
 
 // EVerest/everest-demo#99: the amd64 manager image emulated on an Apple-silicon Mac exits with
@@ -87,4 +88,43 @@ services:
 
   test('the flash is described as one', () => expect(described('esp32_fw')).toBe(true));
   test('the configuration push gets nothing for its kind', () => expect(described('evcc')).toBe(false));
+});
+
+// ioBroker/AdapterRequests#559 (fresh-9 p-20's source): a Heidelberg wallbox in standby stops
+// answering; openHAB's Modbus binding, between the PV rule and the wallbox, logs every failed poll.
+describe('a pack rule read from a relay’s lines', () => {
+  const home = graphOf(`
+services:
+  openhab_rules:
+    depends_on: [openhab_modbus]
+  openhab_modbus:
+    aliases: [rt.modbus.internal.ModbusManagerImpl]
+    depends_on: [heidelberg_box1]
+  heidelberg_box1:
+    aliases: [slaveId=1, Wallbox1]
+`);
+  const poll = (s: number) =>
+    log(
+      'openhab_modbus',
+      'error',
+      '[rt.modbus.internal.ModbusManagerImpl] Last try 3 failed when executing request (ModbusReadRequestBlueprint@4b1e[slaveId=1,functionCode=READ_INPUT_REGISTERS]): ModbusSlaveIOException',
+      s,
+    );
+  const r = run({
+    graph: home,
+    event: trigger({
+      service: 'openhab_rules',
+      eventType: 'CHARGE_START_FAILED',
+      errorCode: 'MaxCurrentNotApplied',
+    }),
+    windowMs: 30 * MIN,
+    logs: [poll(900), poll(600), poll(300), poll(60)],
+  });
+
+  test('counts like its lines: they are about the wallbox it polls', () => {
+    const binding = r.hypotheses.find((h) => h.service === 'openhab_modbus');
+    const modbus = binding?.evidence.find((e) => e.ruleId === 'ev.log.modbus' && e.weight > 0);
+    expect(modbus?.weight).toBeCloseTo(RELAY, 3);
+    expect(binding?.reasons.join('\n')).toContain('in lines about heidelberg_box1, which it depends on');
+  });
 });
