@@ -2318,3 +2318,21 @@ services:
     expect(r.hypotheses[0]?.service).toBe('tibber_api');
   });
 });
+
+describe('a candidate that loses contact with what nobody maps', () => {
+  // The DC meter's own HTTP timeouts to its device (LEM DCBM) name no mapped service: they are its
+  // failure, not a relay of its broker's.
+  const r = run({
+    event: trigger({ eventType: 'SESSION_DROP', errorCode: 'PowermeterTransactionStartFailed' }),
+    logs: [
+      log('powermeter_dc', 'error', 'HTTP request to DCBM /v1/legal timed out after 3000 ms', 20),
+      log('powermeter_dc', 'error', 'HTTP request to DCBM /v1/legal timed out after 3004 ms', 12),
+    ],
+  });
+
+  test('is no relay: its lines count as its own', () => {
+    const meter = r.hypotheses.find((h) => h.service === 'powermeter_dc');
+    expect(meter?.reasons.join('\n')).not.toContain('its new lines are about');
+    expect(r.hypotheses[0]?.service).toBe('powermeter_dc');
+  });
+});

@@ -223,9 +223,9 @@ export function reportsPeer(facts: Facts, service: string): boolean {
 }
 
 /**
- * Another candidate, its own code unchanged, whose every new warning reports losing one of its
- * dependencies or names one: it relays that dependency's trouble (weights.ts RELAY). The
- * dependency its lines are about, or null.
+ * Another candidate, its own code unchanged, whose new warnings name one of its dependencies, and
+ * every other one reports lost contact: it relays that dependency's trouble (weights.ts RELAY).
+ * The dependency its lines are about, or null.
  */
 export function relaysFor(facts: Facts, service: string): string | null {
   if (service === facts.failing || editedOwnCode(facts, service) || !facts.graph.services.has(service))
@@ -246,7 +246,9 @@ export function relaysFor(facts: Facts, service: string): string | null {
     if (!named && !p.lostContact) return null;
     about ??= named ?? null;
   }
-  return fresh.length ? (about ?? 'a dependency') : null;
+  // Lost contact naming nobody may be its own hardware (a meter's HTTP timeouts to its device):
+  // only lines that name the dependency make it a relay.
+  return about;
 }
 
 /** logs.errors: warn/error/fatal lines and events of each candidate in the window, new ones counting most. */
