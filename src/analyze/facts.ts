@@ -320,14 +320,24 @@ function failureIdentifiersOf(
   ).keys())
     out.delete(key);
   // Names of the station's parts (OpenEVSE in openevse_wifi, custom_components in an alias) are
-  // mentions, not identifiers: rules/mentions.ts reads them. A short name ("HA", "EVSE") inside
-  // an identifier ("chargerPhases1p3p") does not make it one.
+  // mentions, not identifiers: rules/mentions.ts reads them. A short name ("HA", "EVSE") makes
+  // an identifier a name only as one of its words (easee_hass), not inside one (chargerPhases1p3p).
   const names = [...graph.services.values()].flatMap((n) => [n.name, ...n.aliases].map(nameKey));
-  for (const key of [...out.keys()])
-    if (names.some((n) => n.includes(key) || (n.length >= IDENTIFIER_MIN && key.includes(n))))
+  for (const [key, raw] of [...out]) {
+    const parts = new Set(wordsOf(raw));
+    if (names.some((n) => n.includes(key) || (n.length >= IDENTIFIER_MIN ? key.includes(n) : parts.has(n))))
       out.delete(key);
+  }
   return out;
 }
+
+/** The words of a compound identifier, as name keys: easee_hass -> easee, hass; chargerPhases1p3p -> charger, phases1p3p. */
+const wordsOf = (raw: string): string[] =>
+  raw
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[\s_.\-/]+/)
+    .map(nameKey)
+    .filter(Boolean);
 
 /**
  * When the failure's own lines began: each of the failing service's error patterns and of the

@@ -154,6 +154,49 @@ services:
   });
 });
 
+// nordicopen/easee_hass (fresh-22 ac-11's shape): the trigger names the integration's package,
+// easee_hass, and so does its last update: a name made of the service's own, not an identifier.
+describe('an identifier made of a short service name and another word', () => {
+  const home = graphOf(`
+services:
+  pv_surplus:
+    depends_on: [easee]
+  easee:
+    aliases: [custom_components.easee, pyeasee]
+    depends_on: [easee_cloud]
+  easee_cloud:
+    aliases: [api.easee.com]
+`);
+  const r = run({
+    graph: home,
+    event: trigger({
+      service: 'pv_surplus',
+      eventType: 'EV_CURRENT_LIMIT_NOT_APPLIED',
+      errorCode: 'LimitNotApplied',
+      correlationId: null,
+      message: 'set_charger_dynamic_limit accepted but the charger keeps 16 A',
+      details: { integration: 'easee_hass 0.9.59' },
+    }),
+    windowMs: 30 * MIN,
+    logs: [
+      log('pv_surplus', 'warn', 'requested 9 A but sensor.easee_dynamic_charger_limit still 16.0 A', 300),
+    ],
+    changes: [
+      change({
+        id: 'easee-hass-0.9.59',
+        service: 'easee',
+        kind: 'deploy',
+        summary: 'HACS: easee_hass 0.9.58 -> 0.9.59',
+        agoMs: 3 * DAY,
+      }),
+    ],
+  });
+
+  test('is a name: it ties no change', () => {
+    expect(r.hypotheses.flatMap((h) => h.reasons).join('\n')).not.toContain("names 'easee_hass'");
+  });
+});
+
 describe('identifiers', () => {
   test('meet across spellings and leave out versions, hosts and short keys', () => {
     const keys = [
