@@ -228,6 +228,16 @@ export function reportsPeer(facts: Facts, service: string): boolean {
  * The dependency its lines are about, or null.
  */
 export function relaysFor(facts: Facts, service: string): string | null {
+  // Asked per candidate by logs.errors, logs.onset and every pack rule reading its lines.
+  const memo = relayMemo.get(facts) ?? new Map<string, string | null>();
+  relayMemo.set(facts, memo);
+  if (!memo.has(service)) memo.set(service, findRelayed(facts, service));
+  return memo.get(service)!;
+}
+
+const relayMemo = new WeakMap<Facts, Map<string, string | null>>();
+
+function findRelayed(facts: Facts, service: string): string | null {
   if (service === facts.failing || editedOwnCode(facts, service) || !facts.graph.services.has(service))
     return null;
   const deps = new Set(
